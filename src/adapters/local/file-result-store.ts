@@ -1,0 +1,115 @@
+import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ResultStore } from '../../ports/result-store.ts';
+import { MissingResultError } from './errors.ts';
+
+interface Pending {
+  index: number;
+  data: Uint8Array;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+interface JobFile {
+  handle: Promise<FileHandle>;
+  /** Where each chunk's latest output lies in the file. */
+  spans: Map<number, { offset: number; length: number }>;
+  size: number;
+  pending: Pending[];
+  flushing?: Promise<void>;
+}
+
+const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * Chunk outputs on local disk: one append-only file per job under `dir`, plus an index in memory.
+ * Writes that arrive together are gathered into one `writev`, so thousands of small outputs cost a few
+ * system calls, and memory holds only what waits to be written.
+ */
+export class FileResultStore implements ResultStore {
+  readonly #dir: string;
+  readonly #jobs = new Map<string, JobFile>();
+
+  constructor(dir: string) {
+    this.#dir = dir;
+  }
+
+  put(jobId: string, index: number, data: Uint8Array): Promise<void> {
+    const job = this.#job(jobId);
+    return new Promise((resolve, reject) => {
+      job.pending.push({ index, data, resolve, reject });
+      job.flushing ??= new Promise((done) => setImmediate(done)).then(() => this.#flush(job));
+    });
+  }
+
+  async get(jobId: string, index: number): Promise<Uint8Array | undefined> {
+    const job = this.#jobs.get(jobId);
+    const span = job?.spans.get(index);
+    if (job === undefined || span === undefined) return undefined;
+    const buffer = Buffer.alloc(span.length);
+    await (await job.handle).read(buffer, 0, span.length, span.offset);
+    return buffer;
+  }
+
+  async *read(jobId: string, count: number): AsyncIterable<Uint8Array> {
+    for (let index = 0; index < count; index++) {
+      const data = await this.get(jobId, index);
+      if (data === undefined) throw new MissingResultError(jobId, index);
+      yield data;
+    }
+  }
+
+  async delete(jobId: string): Promise<void> {
+    const job = this.#jobs.get(jobId);
+    this.#jobs.delete(jobId);
+    if (job) {
+      await job.flushing;
+      await (await job.handle).close();
+    }
+    await rm(this.#path(jobId), { force: true });
+  }
+
+  /** Closes every open file; the store can still be read from afterwards, reopening nothing. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#jobs.values()].map(async (job) => (await job.handle).close()));
+  }
+
+  #job(jobId: string): JobFile {
+    let job = this.#jobs.get(jobId);
+    if (job === undefined) {
+      if (!SAFE_ID.test(jobId)) throw new RangeError(`job id ${jobId} is not safe as a file name`);
+      const handle = mkdir(this.#dir, { recursive: true }).then(() => open(this.#path(jobId), 'w+'));
+      job = { handle, spans: new Map(), size: 0, pending: [] };
+      this.#jobs.set(jobId, job);
+    }
+    return job;
+  }
+
+  async #flush(job: JobFile): Promise<void> {
+    const batch = job.pending;
+    job.pending = [];
+    const offset = job.size;
+    try {
+      const handle = await job.handle;
+      await handle.writev(
+        batch.map((p) => p.data),
+        offset,
+      );
+      let position = offset;
+      for (const p of batch) {
+        job.spans.set(p.index, { offset: position, length: p.data.byteLength });
+        position += p.data.byteLength;
+      }
+      job.size = position;
+      for (const p of batch) p.resolve();
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    } finally {
+      job.flushing = job.pending.length > 0 ? this.#flush(job) : undefined;
+    }
+  }
+
+  #path(jobId: string): string {
+    return join(this.#dir, `${jobId}.results`);
+  }
+}

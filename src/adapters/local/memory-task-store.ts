@@ -1,0 +1,70 @@
+import type { TaskState } from '../../core/constants.ts';
+import {
+  applyClaim,
+  applyFinish,
+  type ClaimRequest,
+  type ClaimResult,
+  type FinishRequest,
+  type TaskRecord,
+} from '../../core/task.ts';
+import type { JobRecord, TaskStore } from '../../ports/task-store.ts';
+
+/** Tasks and jobs in this process's memory. Each call runs to completion on the event loop: atomic. */
+export class MemoryTaskStore implements TaskStore {
+  readonly #jobs = new Map<string, JobRecord>();
+  readonly #tasks = new Map<string, TaskRecord[]>();
+
+  async createJob(job: JobRecord): Promise<void> {
+    if (!this.#jobs.has(job.jobId)) {
+      this.#jobs.set(job.jobId, { ...job });
+      this.#tasks.set(job.jobId, []);
+    }
+  }
+
+  async setJobTotal(jobId: string, chunksTotal: number): Promise<void> {
+    const job = this.#jobs.get(jobId);
+    if (job) job.chunksTotal = chunksTotal;
+  }
+
+  async getJob(jobId: string): Promise<JobRecord | undefined> {
+    const job = this.#jobs.get(jobId);
+    return job && { ...job };
+  }
+
+  async putTasks(tasks: readonly TaskRecord[]): Promise<void> {
+    for (const task of tasks) {
+      const list = this.#tasks.get(task.jobId);
+      if (list === undefined) throw new RangeError(`job ${task.jobId} does not exist`);
+      list[task.index] ??= task;
+    }
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    const task = this.#tasks.get(request.jobId)?.[request.index];
+    if (task === undefined) return { claimed: false, state: 'missing' };
+    const result = applyClaim(task, request);
+    if (result.claimed) this.#set(result.task);
+    return result;
+  }
+
+  async finish(request: FinishRequest): Promise<boolean> {
+    const task = this.#tasks.get(request.jobId)?.[request.index];
+    const next = task && applyFinish(task, request);
+    if (next === undefined) return false;
+    this.#set(next);
+    return true;
+  }
+
+  async getTask(jobId: string, index: number): Promise<TaskRecord | undefined> {
+    return this.#tasks.get(jobId)?.[index];
+  }
+
+  async listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[]> {
+    const tasks = (this.#tasks.get(jobId) ?? []).filter((task) => task !== undefined);
+    return state === undefined ? tasks : tasks.filter((task) => task.state === state);
+  }
+
+  #set(task: TaskRecord): void {
+    (this.#tasks.get(task.jobId) as TaskRecord[])[task.index] = task;
+  }
+}

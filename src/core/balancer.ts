@@ -1,0 +1,165 @@
+import { type BreakerOptions, CircuitBreaker } from './breaker.ts';
+import { Strategy } from './constants.ts';
+
+export interface TargetOptions {
+  name: string;
+  /**
+   * Share of the work under the `weighted` strategy.
+   * @default 1
+   */
+  weight: number;
+  /** Work the target runs at once (its workers): load is in-flight work divided by it. */
+  capacity: number;
+}
+
+export interface BalancerOptions {
+  /** @default 'least_loaded' */
+  strategy: Strategy;
+  /**
+   * When the chosen target's load exceeds the least-loaded one's by more than this, the least-loaded one
+   * gets the work instead. Load is in-flight work over capacity. Does not apply to `least_loaded` itself.
+   * @default 0.3
+   */
+  rebalanceThreshold: number;
+}
+
+export interface PickRequest {
+  avoid?: string;
+  among?: readonly string[];
+  strategy?: Strategy;
+}
+
+export type Outcome = 'success' | 'failure' | 'neutral';
+
+interface Target extends TargetOptions {
+  inFlight: number;
+  breaker: CircuitBreaker;
+  /** Smooth weighted round robin's running weight. */
+  current: number;
+}
+
+export interface TargetLoad {
+  name: string;
+  inFlight: number;
+  load: number;
+  breaker: string;
+  breakerOpened: number;
+}
+
+/**
+ * Chooses a target for each piece of work among those whose breakers accept it, and tracks the
+ * in-flight work per target. `pick` and `release` must be paired.
+ */
+export class Balancer {
+  readonly #targets: Target[];
+  readonly #options: BalancerOptions;
+  readonly #random: () => number;
+  #next = 0;
+
+  constructor(
+    targets: readonly TargetOptions[],
+    options: BalancerOptions,
+    breaker: Partial<BreakerOptions> = {},
+    clock: { now?: () => number; random?: () => number } = {},
+  ) {
+    this.#targets = targets.map((target) => ({
+      ...target,
+      inFlight: 0,
+      current: 0,
+      breaker: new CircuitBreaker(breaker, clock.now),
+    }));
+    this.#options = options;
+    this.#random = clock.random ?? Math.random;
+  }
+
+  get names(): string[] {
+    return this.#targets.map((t) => t.name);
+  }
+
+  /**
+   * Chooses a target and counts the work as in flight on it. `avoid` (the target that just failed) is
+   * passed over whenever another target accepts work; `among` limits the choice to a job's targets;
+   * `strategy` overrides the default for one job. Undefined when every breaker is open.
+   */
+  pick(request: PickRequest = {}): string | undefined {
+    const { avoid, among, strategy = this.#options.strategy } = request;
+    const open = this.#targets.filter(
+      (t) => (among === undefined || among.includes(t.name)) && t.breaker.canAccept(),
+    );
+    const preferred = open.filter((t) => t.name !== avoid);
+    const candidates = preferred.length > 0 ? preferred : open;
+    if (candidates.length === 0) return undefined;
+    let chosen = this.#choose(candidates, strategy);
+    if (strategy !== Strategy.leastLoaded) {
+      const lightest = this.#leastLoaded(candidates);
+      if (this.#load(chosen) - this.#load(lightest) > this.#options.rebalanceThreshold) chosen = lightest;
+    }
+    chosen.inFlight++;
+    chosen.breaker.onDispatch();
+    return chosen.name;
+  }
+
+  /** Ends a piece of work on a target; `neutral` is an outcome that says nothing of the target's health. */
+  release(name: string, outcome: Outcome): void {
+    const target = this.#get(name);
+    target.inFlight--;
+    if (outcome === 'success') target.breaker.onSuccess();
+    else if (outcome === 'failure') target.breaker.onFailure();
+  }
+
+  /** When the first open breaker lets a probe through; the time to try again when `pick` found none. */
+  nextProbeAt(among?: readonly string[]): number {
+    const targets = this.#targets.filter((t) => among === undefined || among.includes(t.name));
+    return Math.min(...targets.map((t) => t.breaker.reopensAt));
+  }
+
+  loads(): TargetLoad[] {
+    return this.#targets.map((t) => ({
+      name: t.name,
+      inFlight: t.inFlight,
+      load: this.#load(t),
+      breaker: t.breaker.state,
+      breakerOpened: t.breaker.opened,
+    }));
+  }
+
+  #choose(candidates: Target[], strategy: Strategy): Target {
+    switch (strategy) {
+      case Strategy.roundRobin:
+        return candidates[this.#next++ % candidates.length] as Target;
+      case Strategy.random:
+        return candidates[Math.floor(this.#random() * candidates.length)] as Target;
+      case Strategy.leastLoaded:
+        return this.#leastLoaded(candidates);
+      case Strategy.weighted:
+        return this.#smoothWeighted(candidates);
+    }
+  }
+
+  #leastLoaded(candidates: Target[]): Target {
+    return candidates.reduce((best, t) => (this.#load(t) < this.#load(best) ? t : best));
+  }
+
+  /** Nginx's smooth weighted round robin: exact shares, evenly interleaved. */
+  #smoothWeighted(candidates: Target[]): Target {
+    let total = 0;
+    let best = candidates[0] as Target;
+    for (const t of candidates) {
+      t.current += t.weight;
+      total += t.weight;
+      if (t.current > best.current) best = t;
+    }
+    best.current -= total;
+    return best;
+  }
+
+  #load(target: Target): number {
+    return target.inFlight / target.capacity;
+  }
+
+  #get(name: string): Target {
+    const target = this.#targets.find((t) => t.name === name);
+    if (target === undefined) throw new RangeError(`unknown target ${name}`);
+    return target;
+  }
+}

@@ -1,0 +1,39 @@
+/** Units used across Fanout. */
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+
+/** Limits that every entry point (CLI, HTTP, config file) enforces the same way. */
+export const LIMITS = {
+  minChunkSize: 1 * KiB,
+  maxChunkSize: 1 * MiB,
+} as const;
+
+/** The states a task moves through; see `task.ts` for the allowed transitions. */
+export const TaskState = {
+  pending: 'pending',
+  processing: 'processing',
+  retrying: 'retrying',
+  completed: 'completed',
+  failed: 'failed',
+} as const;
+export type TaskState = (typeof TaskState)[keyof typeof TaskState];
+
+/** How a job looks from outside, derived from its tasks. */
+export const JobStatus = {
+  queued: 'queued',
+  processing: 'processing',
+  completed: 'completed',
+  completedWithFailures: 'completed_with_failures',
+} as const;
+export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
+
+export const ChunkingMode = { lines: 'lines', bytes: 'bytes' } as const;
+export type ChunkingMode = (typeof ChunkingMode)[keyof typeof ChunkingMode];
+
+export const Strategy = {
+  roundRobin: 'round_robin',
+  leastLoaded: 'least_loaded',
+  random: 'random',
+  weighted: 'weighted',
+} as const;
+export type Strategy = (typeof Strategy)[keyof typeof Strategy];

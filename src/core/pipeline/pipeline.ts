@@ -1,0 +1,56 @@
+import { FanoutError, StepTimeoutError } from '../errors.ts';
+import { buildRun, type ResolvedStep } from './registry.ts';
+import type { StepContext, StepRun } from './step.ts';
+
+interface BuiltStep {
+  name: string;
+  timeoutMs: number;
+  run: StepRun;
+}
+
+export type TaskContext = Omit<StepContext, 'signal'>;
+
+const isPromise = (value: unknown): value is Promise<Uint8Array> =>
+  typeof (value as Promise<unknown> | undefined)?.then === 'function';
+
+/** The enabled steps of a pipeline, built once and run on every chunk in order. */
+export class Pipeline {
+  readonly #steps: BuiltStep[];
+
+  constructor(steps: readonly ResolvedStep[]) {
+    this.#steps = steps
+      .filter((step) => step.spec.enabled)
+      .map((step) => ({ name: step.spec.name, timeoutMs: step.spec.timeoutMs, run: buildRun(step) }));
+  }
+
+  async run(input: Uint8Array, task: TaskContext): Promise<Uint8Array> {
+    let data = input;
+    for (const step of this.#steps) data = await this.#runStep(step, data, task);
+    return data;
+  }
+
+  async #runStep(step: BuiltStep, input: Uint8Array, task: TaskContext): Promise<Uint8Array> {
+    const controller = new AbortController();
+    const started = performance.now();
+    const timer = setTimeout(() => controller.abort(new StepTimeoutError(step.name, step.timeoutMs)), step.timeoutMs);
+    try {
+      const result = step.run(input, { ...task, signal: controller.signal });
+      const output = isPromise(result) ? await this.#raceTimeout(result, controller.signal) : result;
+      // A synchronous step cannot be interrupted; one that overran its timeout still fails.
+      if (performance.now() - started > step.timeoutMs) throw new StepTimeoutError(step.name, step.timeoutMs);
+      return output;
+    } catch (error) {
+      if (controller.signal.aborted && !(error instanceof FanoutError)) throw controller.signal.reason;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #raceTimeout(result: Promise<Uint8Array>, signal: AbortSignal): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      result.then(resolve, reject);
+    });
+  }
+}

@@ -1,0 +1,129 @@
+import { TaskState } from './constants.ts';
+import type { ErrorRecord } from './errors.ts';
+import { FanoutError } from './errors.ts';
+
+/** One try of a task on a target. */
+export interface Attempt {
+  attempt: number;
+  target: string;
+  workerId: string;
+  /** Identifies the claim that started this try; only its holder may end it. */
+  claimId: string;
+  startedAt: number;
+  endedAt?: number;
+  /** The state the task moved to when this try ended; absent while it runs. */
+  outcome?: typeof TaskState.completed | typeof TaskState.retrying | typeof TaskState.failed;
+  error?: ErrorRecord;
+}
+
+export interface TaskRecord {
+  jobId: string;
+  index: number;
+  state: TaskState;
+  bytes: number;
+  sha256: string;
+  bytesOut?: number;
+  attempts: Attempt[];
+  /** While processing: when the claim may be taken over by a redelivery of the same try. */
+  leaseExpiresAt?: number;
+  /** The reason of the last failure, when the task has failed for good. */
+  error?: ErrorRecord;
+  updatedAt: number;
+}
+
+const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
+  [TaskState.pending]: [TaskState.processing],
+  [TaskState.processing]: [TaskState.completed, TaskState.retrying, TaskState.failed],
+  [TaskState.retrying]: [TaskState.processing],
+  [TaskState.completed]: [],
+  [TaskState.failed]: [],
+};
+
+export class IllegalTransitionError extends FanoutError {
+  constructor(from: TaskState, to: TaskState) {
+    super(`a task cannot move from ${from} to ${to}`);
+    this.name = 'IllegalTransitionError';
+  }
+}
+
+export const canTransition = (from: TaskState, to: TaskState): boolean => TRANSITIONS[from].includes(to);
+
+export const isFinal = (state: TaskState): boolean => TRANSITIONS[state].length === 0;
+
+export const taskKey = (jobId: string, index: number): string => `${jobId}#${index}`;
+
+export interface ClaimRequest {
+  jobId: string;
+  index: number;
+  /** The try this delivery carries; a claim for any other try is a duplicate. */
+  attempt: number;
+  target: string;
+  workerId: string;
+  claimId: string;
+  now: number;
+  leaseMs: number;
+}
+
+export type ClaimResult = { claimed: true; task: TaskRecord } | { claimed: false; state: TaskState | 'missing' };
+
+export interface FinishRequest {
+  jobId: string;
+  index: number;
+  claimId: string;
+  outcome: NonNullable<Attempt['outcome']>;
+  now: number;
+  error?: ErrorRecord;
+  bytesOut?: number;
+}
+
+/**
+ * The claim rule every task store applies atomically: a delivery of try N claims the task when the task
+ * waits for try N (pending or retrying after N-1 tries), or when try N is processing but its lease ran out
+ * (its worker died). Anything else is a duplicate delivery, and claiming nothing is what makes it harmless.
+ */
+export const applyClaim = (task: TaskRecord, request: ClaimRequest): ClaimResult => {
+  const waiting =
+    (task.state === TaskState.pending || task.state === TaskState.retrying) && task.attempts.length === request.attempt - 1;
+  const abandoned =
+    task.state === TaskState.processing &&
+    task.attempts.length === request.attempt &&
+    (task.leaseExpiresAt ?? 0) <= request.now;
+  if (!waiting && !abandoned) return { claimed: false, state: task.state };
+  const attempt: Attempt = {
+    attempt: request.attempt,
+    target: request.target,
+    workerId: request.workerId,
+    claimId: request.claimId,
+    startedAt: request.now,
+  };
+  const attempts = abandoned ? [...task.attempts.slice(0, -1), attempt] : [...task.attempts, attempt];
+  return {
+    claimed: true,
+    task: {
+      ...task,
+      state: TaskState.processing,
+      attempts,
+      leaseExpiresAt: request.now + request.leaseMs,
+      updatedAt: request.now,
+    },
+  };
+};
+
+/** The finish rule: only the claim that holds the task may end its try, once. Undefined for a duplicate. */
+export const applyFinish = (task: TaskRecord, request: FinishRequest): TaskRecord | undefined => {
+  const current = task.attempts[task.attempts.length - 1];
+  if (task.state !== TaskState.processing || current?.claimId !== request.claimId) return undefined;
+  if (!canTransition(task.state, request.outcome)) throw new IllegalTransitionError(task.state, request.outcome);
+  const ended: Attempt = { ...current, endedAt: request.now, outcome: request.outcome };
+  if (request.error) ended.error = request.error;
+  const next: TaskRecord = {
+    ...task,
+    state: request.outcome,
+    attempts: [...task.attempts.slice(0, -1), ended],
+    updatedAt: request.now,
+  };
+  delete next.leaseExpiresAt;
+  if (request.bytesOut !== undefined) next.bytesOut = request.bytesOut;
+  if (request.outcome === TaskState.failed && request.error) next.error = request.error;
+  return next;
+};

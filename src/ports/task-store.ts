@@ -1,0 +1,31 @@
+import type { ClaimRequest, ClaimResult, FinishRequest, TaskRecord } from '../core/task.ts';
+import type { TaskState } from '../core/constants.ts';
+
+/** A job as its store keeps it: what it was asked to do and how far its input has been read. */
+export interface JobRecord {
+  jobId: string;
+  createdAt: number;
+  /** Known once the whole input has been chunked. */
+  chunksTotal?: number;
+  /** The options the job runs with, as given (pipeline spec, chunking, targets, ...). */
+  options: Record<string, unknown>;
+}
+
+/**
+ * Where tasks and their tries are recorded. `claim` and `finish` are conditional and atomic: they are
+ * what makes duplicate deliveries harmless, so every implementation applies `applyClaim` / `applyFinish`
+ * (or the same conditions in its own query language) in one step.
+ */
+export interface TaskStore {
+  createJob(job: JobRecord): Promise<void>;
+  setJobTotal(jobId: string, chunksTotal: number): Promise<void>;
+  getJob(jobId: string): Promise<JobRecord | undefined>;
+  /** Records new tasks as pending; a task that already exists is left as it is. */
+  putTasks(tasks: readonly TaskRecord[]): Promise<void>;
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+  /** Ends the claimed try; false when the try was not the one holding the claim (a duplicate). */
+  finish(request: FinishRequest): Promise<boolean>;
+  getTask(jobId: string, index: number): Promise<TaskRecord | undefined>;
+  /** A job's tasks in index order, optionally only those in one state. */
+  listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[]>;
+}
