@@ -99,12 +99,15 @@ export class Balancer {
     return chosen.name;
   }
 
-  /** Ends a piece of work on a target; `neutral` is an outcome that says nothing of the target's health. */
-  release(name: string, outcome: Outcome): void {
+  /**
+   * Ends a piece of work picked at `pickedAt`; `neutral` is an outcome that says nothing of the target's
+   * health (a bad chunk).
+   */
+  release(name: string, outcome: Outcome, pickedAt: number): void {
     const target = this.#get(name);
     target.inFlight--;
-    if (outcome === 'success') target.breaker.onSuccess();
-    else if (outcome === 'failure') target.breaker.onFailure();
+    if (outcome === 'success') target.breaker.onSuccess(pickedAt);
+    else if (outcome === 'failure') target.breaker.onFailure(pickedAt);
   }
 
   /** When the first open breaker lets a probe through; the time to try again when `pick` found none. */

@@ -3,8 +3,9 @@ export type BreakerState = (typeof BreakerState)[keyof typeof BreakerState];
 
 export interface BreakerOptions {
   /**
-   * Consecutive retryable failures that open the breaker.
-   * @default 5
+   * Consecutive retryable failures that open the breaker. High enough that a 20% random failure rate
+   * almost never opens it (0.2^10 per try), low enough that an outage opens it within a second.
+   * @default 10
    */
   failureThreshold: number;
   /**
@@ -19,7 +20,11 @@ export interface BreakerOptions {
   halfOpenProbes: number;
 }
 
-export const DEFAULT_BREAKER: BreakerOptions = { failureThreshold: 5, resetTimeoutMs: 2000, halfOpenProbes: 1 };
+export const DEFAULT_BREAKER: BreakerOptions = {
+  failureThreshold: 10,
+  resetTimeoutMs: 2000,
+  halfOpenProbes: 1,
+};
 
 /**
  * One target's breaker. Closed: work flows. Open: no new work until the reset timeout passes.
@@ -32,6 +37,8 @@ export class CircuitBreaker {
   #failures = 0;
   #openedAt = 0;
   #probes = 0;
+  /** When the breaker last opened or half-opened: outcomes of work sent before then are stale. */
+  #changedAt = Number.NEGATIVE_INFINITY;
   /** How often the breaker has opened: a stats figure. */
   opened = 0;
 
@@ -41,7 +48,10 @@ export class CircuitBreaker {
   }
 
   get state(): BreakerState {
-    if (this.#state === BreakerState.open && this.#now() >= this.reopensAt) this.#state = BreakerState.halfOpen;
+    if (this.#state === BreakerState.open && this.#now() >= this.reopensAt) {
+      this.#state = BreakerState.halfOpen;
+      this.#changedAt = this.#now();
+    }
     return this.#state;
   }
 
@@ -61,20 +71,29 @@ export class CircuitBreaker {
     if (this.state === BreakerState.halfOpen) this.#probes++;
   }
 
-  onSuccess(): void {
-    // A late success of work sent before the breaker opened says nothing of the target now.
-    if (this.state === BreakerState.open) return;
+  /**
+   * Reports the outcome of work sent at `sentAt`. Work sent before the breaker last opened or half-opened
+   * says nothing of the target now: a burst of late failures must not keep an open breaker shut, and a
+   * late success must not close it.
+   */
+  onSuccess(sentAt: number): void {
+    if (sentAt < this.#changedAt || this.state === BreakerState.open) return;
     this.#failures = 0;
     this.#probes = 0;
     this.#state = BreakerState.closed;
   }
 
-  onFailure(): void {
+  onFailure(sentAt: number): void {
+    if (sentAt < this.#changedAt) return;
     this.#failures++;
     const state = this.state;
-    if (state === BreakerState.halfOpen || (state === BreakerState.closed && this.#failures >= this.options.failureThreshold)) {
+    if (
+      state === BreakerState.halfOpen ||
+      (state === BreakerState.closed && this.#failures >= this.options.failureThreshold)
+    ) {
       this.#state = BreakerState.open;
       this.#openedAt = this.#now();
+      this.#changedAt = this.#openedAt;
       this.#probes = 0;
       this.opened++;
     }

@@ -27,6 +27,16 @@ export interface Chunk {
   data: Uint8Array;
 }
 
+/**
+ * Each chunk owns its memory. A view into a larger buffer (which `Buffer#slice` also returns) would carry
+ * the whole buffer along when a chunk is posted to a worker thread.
+ */
+const copy = (view: Uint8Array): Uint8Array => {
+  const own = new Uint8Array(view.byteLength);
+  own.set(view);
+  return own;
+};
+
 export const sha256Hex = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 export const assertChunkSize = (size: number): void => {
@@ -79,12 +89,11 @@ export async function* chunkStream(
     while (pending.byteLength - offset > size) {
       const window = pending.subarray(offset);
       const cut = cutAt(window, size);
-      // slice, not subarray: each chunk owns its memory, so it can be handed to a worker thread alone.
-      yield emit(window.slice(0, cut));
+      yield emit(copy(window.subarray(0, cut)));
       offset += cut;
     }
-    pending = offset === 0 ? pending : pending.slice(offset);
+    pending = pending.subarray(offset);
   }
-  if (pending.byteLength > 0) yield emit(pending.slice());
+  if (pending.byteLength > 0) yield emit(copy(pending));
   return index;
 }

@@ -27,7 +27,9 @@ export const DEFAULT_RETRY: RetryOptions = {
   redistribute: true,
 };
 
-export type RetryDecision = { retry: true; delayMs: number } | { retry: false; reason: 'permanent' | 'exhausted' };
+export type RetryDecision =
+  | { retry: true; delayMs: number }
+  | { retry: false; reason: 'permanent' | 'exhausted' };
 
 /** Decides whether a failed attempt is tried again, and after how long. */
 export class RetryPolicy {

@@ -64,13 +64,17 @@ export interface ClaimRequest {
   leaseMs: number;
 }
 
-export type ClaimResult = { claimed: true; task: TaskRecord } | { claimed: false; state: TaskState | 'missing' };
+export type ClaimResult =
+  | { claimed: true; task: TaskRecord }
+  | { claimed: false; state: TaskState | 'missing' };
 
 export interface FinishRequest {
   jobId: string;
   index: number;
   claimId: string;
   outcome: NonNullable<Attempt['outcome']>;
+  /** The worker that ran the try, when only known at its end. */
+  workerId?: string;
   now: number;
   error?: ErrorRecord;
   bytesOut?: number;
@@ -83,7 +87,8 @@ export interface FinishRequest {
  */
 export const applyClaim = (task: TaskRecord, request: ClaimRequest): ClaimResult => {
   const waiting =
-    (task.state === TaskState.pending || task.state === TaskState.retrying) && task.attempts.length === request.attempt - 1;
+    (task.state === TaskState.pending || task.state === TaskState.retrying) &&
+    task.attempts.length === request.attempt - 1;
   const abandoned =
     task.state === TaskState.processing &&
     task.attempts.length === request.attempt &&
@@ -113,8 +118,10 @@ export const applyClaim = (task: TaskRecord, request: ClaimRequest): ClaimResult
 export const applyFinish = (task: TaskRecord, request: FinishRequest): TaskRecord | undefined => {
   const current = task.attempts[task.attempts.length - 1];
   if (task.state !== TaskState.processing || current?.claimId !== request.claimId) return undefined;
-  if (!canTransition(task.state, request.outcome)) throw new IllegalTransitionError(task.state, request.outcome);
+  if (!canTransition(task.state, request.outcome))
+    throw new IllegalTransitionError(task.state, request.outcome);
   const ended: Attempt = { ...current, endedAt: request.now, outcome: request.outcome };
+  if (request.workerId) ended.workerId = request.workerId;
   if (request.error) ended.error = request.error;
   const next: TaskRecord = {
     ...task,

@@ -1,5 +1,5 @@
-import type { ClaimRequest, ClaimResult, FinishRequest, TaskRecord } from '../core/task.ts';
 import type { TaskState } from '../core/constants.ts';
+import type { ClaimRequest, ClaimResult, FinishRequest, TaskRecord } from '../core/task.ts';
 
 /** A job as its store keeps it: what it was asked to do and how far its input has been read. */
 export interface JobRecord {

@@ -17,7 +17,10 @@ export class MinHeap<T> {
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if ((items[parent] as { key: number }).key <= key) break;
-      [items[i], items[parent]] = [items[parent] as (typeof items)[number], items[i] as (typeof items)[number]];
+      [items[i], items[parent]] = [
+        items[parent] as (typeof items)[number],
+        items[i] as (typeof items)[number],
+      ];
       i = parent;
     }
   }
@@ -37,7 +40,10 @@ export class MinHeap<T> {
         if (left < items.length && (items[left]?.key ?? 0) < (items[smallest]?.key ?? 0)) smallest = left;
         if (right < items.length && (items[right]?.key ?? 0) < (items[smallest]?.key ?? 0)) smallest = right;
         if (smallest === i) break;
-        [items[i], items[smallest]] = [items[smallest] as (typeof items)[number], items[i] as (typeof items)[number]];
+        [items[i], items[smallest]] = [
+          items[smallest] as (typeof items)[number],
+          items[i] as (typeof items)[number],
+        ];
         i = smallest;
       }
     }

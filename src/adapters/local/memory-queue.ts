@@ -103,7 +103,8 @@ export class MemoryQueue<T> implements Queue<T> {
   /** Moves delayed messages whose time has come, and unacknowledged ones whose visibility ran out, to ready. */
   #promote(): void {
     const now = this.#now();
-    while ((this.#delayed.peekKey() ?? Number.POSITIVE_INFINITY) <= now) this.#ready.push(this.#delayed.pop() as Entry<T>);
+    while ((this.#delayed.peekKey() ?? Number.POSITIVE_INFINITY) <= now)
+      this.#ready.push(this.#delayed.pop() as Entry<T>);
     while ((this.#deadlines.peekKey() ?? Number.POSITIVE_INFINITY) <= now) {
       const receipt = this.#deadlines.pop() as string;
       const held = this.#inFlight.get(receipt);

@@ -32,7 +32,10 @@ export class Pipeline {
   async #runStep(step: BuiltStep, input: Uint8Array, task: TaskContext): Promise<Uint8Array> {
     const controller = new AbortController();
     const started = performance.now();
-    const timer = setTimeout(() => controller.abort(new StepTimeoutError(step.name, step.timeoutMs)), step.timeoutMs);
+    const timer = setTimeout(
+      () => controller.abort(new StepTimeoutError(step.name, step.timeoutMs)),
+      step.timeoutMs,
+    );
     try {
       const result = step.run(input, { ...task, signal: controller.signal });
       const output = isPromise(result) ? await this.#raceTimeout(result, controller.signal) : result;

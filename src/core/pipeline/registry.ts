@@ -56,9 +56,12 @@ export class StepRegistry {
         try {
           loaded = await import(pathToFileURL(path).href);
         } catch (cause) {
-          throw new PipelineSpecError(`custom step module ${path} could not be loaded: ${(cause as Error).message}`, {
-            cause,
-          });
+          throw new PipelineSpecError(
+            `custom step module ${path} could not be loaded: ${(cause as Error).message}`,
+            {
+              cause,
+            },
+          );
         }
         if (!isStepDefinition(loaded.default)) {
           throw new PipelineSpecError(
@@ -93,13 +96,17 @@ export class StepRegistry {
       const named = this.#nameBareValues(definition, spec.params);
       const parsed = definition.params.safeParse(named);
       if (!parsed.success) {
-        throw new PipelineSpecError(`step ${spec.name}: ${parsed.error.issues.map(describeIssue).join('; ')}`);
+        throw new PipelineSpecError(
+          `step ${spec.name}: ${parsed.error.issues.map(describeIssue).join('; ')}`,
+        );
       }
       if (spec.enabled && definition.text && mode !== ChunkingMode.lines) {
         throw new PipelineSpecError(`step ${spec.name} works on text and needs lines chunking, not ${mode}`);
       }
       if (spec.enabled && spec.name === 'validate' && changed !== undefined) {
-        throw new PipelineSpecError(`validate must come before ${changed}: it checks each chunk as it was ingested`);
+        throw new PipelineSpecError(
+          `validate must come before ${changed}: it checks each chunk as it was ingested`,
+        );
       }
       if (spec.enabled && (spec.name === 'transform' || spec.name === 'compress')) changed ??= spec.name;
       return { spec, definition, params: parsed.data };
@@ -117,7 +124,8 @@ export class StepRegistry {
       if (name === undefined) {
         throw new PipelineSpecError(`step ${definition.name}: unexpected bare value "${String(value)}"`);
       }
-      if (name in params) throw new PipelineSpecError(`step ${definition.name}: parameter ${name} is given twice`);
+      if (name in params)
+        throw new PipelineSpecError(`step ${definition.name}: parameter ${name} is given twice`);
       named[name] = value;
     }
     return named;

@@ -1,5 +1,5 @@
-import { DEFAULT_STEP_TIMEOUT_MS, type StepSpec } from './step.ts';
 import { PipelineSpecError } from './errors.ts';
+import { DEFAULT_STEP_TIMEOUT_MS, type StepSpec } from './step.ts';
 
 const decode = (value: string, step: string): string => {
   try {
@@ -18,7 +18,9 @@ const parseEnabled = (value: unknown, step: string): boolean => {
 const parseTimeout = (value: unknown, step: string): number => {
   const ms = typeof value === 'number' ? value : Number(value);
   if (!Number.isInteger(ms) || ms <= 0) {
-    throw new PipelineSpecError(`step ${step}: timeout must be a whole number of milliseconds above 0, got ${String(value)}`);
+    throw new PipelineSpecError(
+      `step ${step}: timeout must be a whole number of milliseconds above 0, got ${String(value)}`,
+    );
   }
   return ms;
 };

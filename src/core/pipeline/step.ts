@@ -33,8 +33,9 @@ export interface StepDefinition<Schema extends z.ZodType = z.ZodType> {
 }
 
 /** Types a step definition; the identity at run time. */
-export const defineStep = <Schema extends z.ZodType>(definition: StepDefinition<Schema>): StepDefinition<Schema> =>
-  definition;
+export const defineStep = <Schema extends z.ZodType>(
+  definition: StepDefinition<Schema>,
+): StepDefinition<Schema> => definition;
 
 /** One step of a pipeline as written in a spec or a config file, not yet built. */
 export interface StepSpec {

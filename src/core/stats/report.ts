@@ -75,7 +75,12 @@ export const summarize = (data: StatsData, loads: readonly TargetLoad[] = []): S
       permanentFailures: t?.permanentFailures ?? 0,
       redistributedIn: t?.redistributedIn ?? 0,
       durationMs: summarizeDurations(t?.durations ?? new DurationSketch().toJSON()),
-      ...(load && { inFlight: load.inFlight, load: round(load.load), breaker: load.breaker, breakerOpened: load.breakerOpened }),
+      ...(load && {
+        inFlight: load.inFlight,
+        load: round(load.load),
+        breaker: load.breaker,
+        breakerOpened: load.breakerOpened,
+      }),
     };
   }
   return {

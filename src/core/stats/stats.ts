@@ -70,7 +70,10 @@ const emptyTarget = (): TargetStatsData => ({
   durations: new DurationSketch().toJSON(),
 });
 
-const addCounts = <K extends string>(a: Record<K, number>, b: Partial<Record<K, number>>): Record<K, number> => {
+const addCounts = <K extends string>(
+  a: Record<K, number>,
+  b: Partial<Record<K, number>>,
+): Record<K, number> => {
   const sum = { ...a };
   for (const [key, value] of Object.entries(b) as [K, number][]) sum[key] = (sum[key] ?? 0) + value;
   return sum;
@@ -179,6 +182,10 @@ export class StatsCollector {
       data.attemptsHistogram[end.attempt] = (data.attemptsHistogram[end.attempt] ?? 0) + 1;
     }
     data.lastAt = maxDefined(data.lastAt, end.endedAt);
+  }
+
+  get attempts(): number {
+    return this.#data.attempts;
   }
 
   duplicateDropped(): void {

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isMainThread } from 'node:worker_threads';
 import { z } from 'zod';
-import { PoisonChunkError, TargetUnavailableError, TransientError, WorkerCrashedError } from '../../errors.ts';
+import {
+  PoisonChunkError,
+  TargetUnavailableError,
+  TransientError,
+  WorkerCrashedError,
+} from '../../errors.ts';
 import { defineStep } from '../step.ts';
 
 /**
@@ -11,7 +16,9 @@ import { defineStep } from '../step.ts';
  * chunks are poisoned: chunk i is poisoned when `chaosRoll(seed, 'poison', i) < poison`.
  */
 export const chaosRoll = (seed: number, kind: string, ...parts: (string | number)[]): number => {
-  const digest = createHash('sha256').update([seed, kind, ...parts].join(':')).digest();
+  const digest = createHash('sha256')
+    .update([seed, kind, ...parts].join(':'))
+    .digest();
   return digest.readUIntBE(0, 6) / 2 ** 48;
 };
 
@@ -43,7 +50,8 @@ export const chaosStep = defineStep({
   }),
   create: (p) => async (input, ctx) => {
     if (p.delay > 0) await sleep(p.delay, undefined, { signal: ctx.signal });
-    if (p.poison > 0 && chaosRoll(p.seed, 'poison', ctx.index) < p.poison) throw new PoisonChunkError(ctx.index);
+    if (p.poison > 0 && chaosRoll(p.seed, 'poison', ctx.index) < p.poison)
+      throw new PoisonChunkError(ctx.index);
     if (p.target === ctx.target) {
       const since = Date.now() - ctx.jobStartedAt;
       if (since >= p.after && (p.for === undefined || since < p.after + p.for)) {

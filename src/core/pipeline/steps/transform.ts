@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { defineStep, type StepRun } from '../step.ts';
 import { decodeText, encodeText, mapLines } from './text.ts';
 
-const normalizeLine = (line: string): string => line.trim().replace(/[ \t]+/g, ' ').normalize('NFC');
+const normalizeLine = (line: string): string =>
+  line
+    .trim()
+    .replace(/[ \t]+/g, ' ')
+    .normalize('NFC');
 
 const compilePattern = (pattern: string): RegExp => new RegExp(pattern, 'u');
 

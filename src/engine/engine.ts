@@ -1,0 +1,472 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Piscina } from 'piscina';
+import { MemoryQueue } from '../adapters/local/memory-queue.ts';
+import { Balancer, type BalancerOptions } from '../core/balancer.ts';
+import type { BreakerOptions } from '../core/breaker.ts';
+import { chunkStream } from '../core/chunker.ts';
+import { TaskState } from '../core/constants.ts';
+import { type ErrorRecord, toErrorRecord, UsageError, WorkerCrashedError } from '../core/errors.ts';
+import { StepRegistry } from '../core/pipeline/registry.ts';
+import { type RetryOptions, RetryPolicy } from '../core/retry.ts';
+import { type StatsReport, summarize } from '../core/stats/report.ts';
+import { type AttemptEnd, emptyStats, mergeStats } from '../core/stats/stats.ts';
+import type { TaskRecord } from '../core/task.ts';
+import type { Delivery, Queue } from '../ports/queue.ts';
+import type { ResultStore } from '../ports/result-store.ts';
+import type { TaskStore } from '../ports/task-store.ts';
+import { type JobRequest, JobRun, type JobView } from './job.ts';
+import type { TaskMessage, TaskOutcome, WorkerBatch, WorkerReply } from './messages.ts';
+
+export interface EngineTarget {
+  name: string;
+  /** Worker threads of this target. */
+  workers: number;
+  /** Share of the work under the `weighted` strategy. */
+  weight: number;
+}
+
+export interface EngineOptions {
+  targets: EngineTarget[];
+  balancer: BalancerOptions;
+  breaker: BreakerOptions;
+  /** Defaults for jobs; a job may set its own `maxAttempts`. */
+  retry: RetryOptions;
+  /** Chunks accepted and not yet finished, across all jobs, before ingest waits: the backpressure bound. */
+  maxPendingChunks: number;
+  /** Custom step modules, resolved from `baseDir`. */
+  stepModules: string[];
+  baseDir: string;
+  tasks: TaskStore;
+  results: ResultStore;
+  /** Fault injection for tests: the chance that a queue hands a message out twice. */
+  duplicateRate?: number;
+}
+
+export interface EngineEvents {
+  attempt: [AttemptEnd & { jobId: string }];
+  duplicate: [{ jobId: string; target: string }];
+  chunk: [{ jobId: string; bytes: number }];
+}
+
+export interface JobHandle {
+  jobId: string;
+  /** Settles when every chunk has ended, completed or failed; rejects if the input could not be read. */
+  done: Promise<JobView>;
+}
+
+interface TargetRun {
+  name: string;
+  queue: Queue<TaskMessage>;
+  pool: Piscina;
+  /** Tasks handed to this target's workers and not yet back: at most `window`. */
+  inFlight: number;
+  window: number;
+  wake?: () => void;
+  loop?: Promise<void>;
+}
+
+interface Claimed {
+  delivery: Delivery<TaskMessage>;
+  job: JobRun;
+  claimId: string;
+}
+
+/** Visibility of a message being processed: far longer than any batch, so only a lost one comes back. */
+const VISIBILITY_MS = 10 * 60_000;
+const TASKS_PER_WORKER = 16;
+const MAX_BATCH_TASKS = 32;
+const MAX_BATCH_BYTES = 256 * 1024;
+const IDLE_POLL_MS = 50;
+
+/**
+ * The embedded engine: the whole fan-out on one machine. Each target is a queue and a pool of worker
+ * threads; the main thread chunks input, routes chunks through the balancer, claims and settles tries
+ * in the task store, and retries failures with backoff on another target. The same core rules the
+ * cloud functions use decide every step.
+ */
+export class Engine {
+  readonly events = new EventEmitter<EngineEvents>();
+  readonly #options: EngineOptions;
+  readonly #registry: StepRegistry;
+  readonly #balancer: Balancer;
+  readonly #targets = new Map<string, TargetRun>();
+  readonly #jobs = new Map<string, JobRun>();
+  readonly #settling = new Set<Promise<void>>();
+  readonly #admissionWaiters: (() => void)[] = [];
+  #pending = 0;
+  #closing = false;
+
+  private constructor(options: EngineOptions, registry: StepRegistry) {
+    this.#options = options;
+    this.#registry = registry;
+    this.#balancer = new Balancer(
+      options.targets.map((t) => ({ name: t.name, weight: t.weight, capacity: t.workers })),
+      options.balancer,
+      options.breaker,
+    );
+    const workerFile = new URL('./worker.ts', import.meta.url).href;
+    for (const target of options.targets) {
+      this.#targets.set(target.name, {
+        name: target.name,
+        queue: new MemoryQueue<TaskMessage>({ duplicateRate: options.duplicateRate ?? 0 }),
+        pool: new Piscina({
+          filename: workerFile,
+          minThreads: target.workers,
+          maxThreads: target.workers,
+          idleTimeout: Number.POSITIVE_INFINITY,
+        }),
+        inFlight: 0,
+        window: target.workers * TASKS_PER_WORKER,
+      });
+    }
+  }
+
+  static async create(options: EngineOptions): Promise<Engine> {
+    const registry = await StepRegistry.load(options.stepModules, options.baseDir);
+    const engine = new Engine(options, registry);
+    for (const target of engine.#targets.values()) target.loop = engine.#dispatchLoop(target);
+    return engine;
+  }
+
+  get targetNames(): string[] {
+    return [...this.#targets.keys()];
+  }
+
+  get pendingChunks(): number {
+    return this.#pending;
+  }
+
+  get maxPendingChunks(): number {
+    return this.#options.maxPendingChunks;
+  }
+
+  /** Checks a job request against the engine: steps, parameters, targets, attempts. Throws `UsageError`. */
+  prepare(request: JobRequest): JobRequest {
+    this.#registry.resolve(request.pipeline, request.chunking.mode);
+    const unknown = request.targets.filter((name) => !this.#targets.has(name));
+    if (unknown.length > 0 || request.targets.length === 0) {
+      throw new UsageError(
+        `targets must be a non-empty subset of ${this.targetNames.join(', ')}; got ${request.targets.join(', ') || 'none'}`,
+      );
+    }
+    if (!Number.isInteger(request.maxAttempts) || request.maxAttempts < 1) {
+      throw new UsageError(`maxAttempts must be a whole number of at least 1, got ${request.maxAttempts}`);
+    }
+    return request;
+  }
+
+  /**
+   * Starts a job on `input`. Resolves once the job exists; chunks are read as the engine has room
+   * for them, so a large input never sits in memory.
+   */
+  async submit(input: AsyncIterable<Uint8Array>, request: JobRequest): Promise<JobHandle> {
+    if (this.#closing) throw new UsageError('the engine is shutting down and takes no new jobs');
+    this.prepare(request);
+    const jobId = randomUUID();
+    const job = new JobRun(
+      jobId,
+      request,
+      {
+        key: JSON.stringify([request.pipeline, request.chunking.mode]),
+        steps: request.pipeline,
+        modules: this.#registry.modules,
+        mode: request.chunking.mode,
+      },
+      new RetryPolicy({ ...this.#options.retry, maxAttempts: request.maxAttempts }),
+    );
+    await this.#options.tasks.createJob({ jobId, createdAt: job.createdAt, options: { ...request } });
+    this.#jobs.set(jobId, job);
+    this.#ingest(job, input).catch((error: unknown) => job.abort(error));
+    return { jobId, done: job.done.then(() => this.view(job)) };
+  }
+
+  getJob(jobId: string): JobView | undefined {
+    const job = this.#jobs.get(jobId);
+    return job && this.view(job);
+  }
+
+  async listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[] | undefined> {
+    if (!this.#jobs.has(jobId)) return undefined;
+    return this.#options.tasks.listTasks(jobId, state);
+  }
+
+  /** The concatenated outputs of a finished job's chunks, in chunk order. */
+  readResult(jobId: string): AsyncIterable<Uint8Array> {
+    const job = this.#jobs.get(jobId);
+    return this.#options.results.read(jobId, job?.total ?? 0);
+  }
+
+  /** Stats over every job, with the current load of each target. */
+  stats(): StatsReport {
+    let data = emptyStats();
+    for (const job of this.#jobs.values()) data = mergeStats(data, job.stats.snapshot());
+    return summarize(data, this.#balancer.loads());
+  }
+
+  view(job: JobRun): JobView {
+    const stats = job.stats.snapshot();
+    const done = stats.states.completed + stats.states.failed;
+    return {
+      jobId: job.jobId,
+      status: job.status,
+      chunksTotal: job.total ?? null,
+      chunksCompleted: stats.states.completed,
+      chunksFailed: stats.states.failed,
+      percentComplete: job.total ? Math.floor((done / job.total) * 1000) / 10 : 0,
+      createdAt: new Date(job.createdAt).toISOString(),
+      updatedAt: new Date(job.updatedAt).toISOString(),
+      stats: summarize(
+        stats,
+        this.#balancer.loads().filter((l) => job.request.targets.includes(l.name)),
+      ),
+    };
+  }
+
+  /**
+   * Stops taking work, lets the tries already on worker threads finish and record their outcome,
+   * then stops the threads. Chunks still queued are not run.
+   */
+  async close(): Promise<void> {
+    this.#closing = true;
+    for (const target of this.#targets.values()) target.wake?.();
+    await Promise.all([...this.#targets.values()].map((t) => t.loop));
+    while (this.#settling.size > 0) await Promise.all(this.#settling);
+    await Promise.all([...this.#targets.values()].map((t) => t.pool.destroy()));
+    for (const waiter of this.#admissionWaiters.splice(0)) waiter();
+  }
+
+  async #ingest(job: JobRun, input: AsyncIterable<Uint8Array>): Promise<void> {
+    const chunks = chunkStream(input, job.jobId, job.request.chunking);
+    let total = 0;
+    for await (const chunk of chunks) {
+      await this.#admit();
+      if (this.#closing) throw new UsageError('the engine shut down before the input was read');
+      const task: TaskRecord = {
+        jobId: job.jobId,
+        index: chunk.index,
+        state: TaskState.pending,
+        bytes: chunk.bytes,
+        sha256: chunk.sha256,
+        attempts: [],
+        updatedAt: Date.now(),
+      };
+      await this.#options.tasks.putTasks([task]);
+      job.stats.taskCreated(chunk.bytes);
+      this.events.emit('chunk', { jobId: job.jobId, bytes: chunk.bytes });
+      this.#pending++;
+      const message: TaskMessage = {
+        jobId: job.jobId,
+        index: chunk.index,
+        attempt: 1,
+        sha256: chunk.sha256,
+        bytes: chunk.bytes,
+        data: chunk.data,
+        routedAt: 0,
+      };
+      await this.#send(job, message, undefined, 0);
+      total++;
+    }
+    await this.#options.tasks.setJobTotal(job.jobId, total);
+    job.ingested(total);
+  }
+
+  /** Waits while the engine holds as many unfinished chunks as it may. */
+  async #admit(): Promise<void> {
+    while (this.#pending >= this.#options.maxPendingChunks && !this.#closing) {
+      await new Promise<void>((resolve) => this.#admissionWaiters.push(resolve));
+    }
+  }
+
+  /** Routes a try to a target the balancer picks, waiting for a breaker to half-open if all are open. */
+  async #send(job: JobRun, message: TaskMessage, avoid: string | undefined, delayMs: number): Promise<void> {
+    let target = this.#balancer.pick({ avoid, among: job.request.targets, strategy: job.request.strategy });
+    while (target === undefined) {
+      if (this.#closing) return;
+      await sleep(Math.max(25, this.#balancer.nextProbeAt(job.request.targets) - Date.now()));
+      target = this.#balancer.pick({ avoid, among: job.request.targets, strategy: job.request.strategy });
+    }
+    const routed = { ...message, routedAt: Date.now() };
+    await (this.#targets.get(target) as TargetRun).queue.send([{ body: routed, delayMs }]);
+  }
+
+  async #dispatchLoop(target: TargetRun): Promise<void> {
+    while (!this.#closing) {
+      if (target.inFlight >= target.window) {
+        await new Promise<void>((resolve) => {
+          target.wake = resolve;
+        });
+        continue;
+      }
+      const deliveries = await target.queue.receive({
+        max: target.window - target.inFlight,
+        waitMs: IDLE_POLL_MS,
+        visibilityMs: VISIBILITY_MS,
+      });
+      if (deliveries.length > 0 && !this.#closing) this.#track(this.#process(target, deliveries));
+    }
+  }
+
+  #track(work: Promise<void>): void {
+    const tracked = work.finally(() => this.#settling.delete(tracked));
+    this.#settling.add(tracked);
+  }
+
+  async #process(target: TargetRun, deliveries: Delivery<TaskMessage>[]): Promise<void> {
+    const claimed: Claimed[] = [];
+    const now = Date.now();
+    for (const delivery of deliveries) {
+      const message = delivery.body;
+      const job = this.#jobs.get(message.jobId);
+      const claimId = `${target.name}:${delivery.receipt}`;
+      const claim =
+        job &&
+        (await this.#options.tasks.claim({
+          jobId: message.jobId,
+          index: message.index,
+          attempt: message.attempt,
+          target: target.name,
+          workerId: target.name,
+          claimId,
+          now,
+          leaseMs: VISIBILITY_MS,
+        }));
+      if (job === undefined || !claim?.claimed) {
+        job?.stats.duplicateDropped();
+        this.events.emit('duplicate', { jobId: message.jobId, target: target.name });
+        await target.queue.ack([delivery.receipt]);
+        continue;
+      }
+      job.stats.attemptStarted(target.name, message.attempt, message.previousTarget, now);
+      job.touch();
+      claimed.push({ delivery, job, claimId });
+    }
+    target.inFlight += claimed.length;
+    await Promise.all(this.#batches(claimed).map((batch) => this.#runBatch(target, batch)));
+  }
+
+  /** Groups claimed tries by job and cuts them into batches small enough to keep every worker busy. */
+  #batches(claimed: Claimed[]): Claimed[][] {
+    const batches: Claimed[][] = [];
+    const open = new Map<JobRun, { items: Claimed[]; bytes: number }>();
+    for (const item of claimed) {
+      let batch = open.get(item.job);
+      if (batch === undefined || batch.items.length >= MAX_BATCH_TASKS || batch.bytes >= MAX_BATCH_BYTES) {
+        batch = { items: [], bytes: 0 };
+        open.set(item.job, batch);
+        batches.push(batch.items);
+      }
+      batch.items.push(item);
+      batch.bytes += item.delivery.body.bytes;
+    }
+    return batches;
+  }
+
+  async #runBatch(target: TargetRun, items: Claimed[]): Promise<void> {
+    const job = (items[0] as Claimed).job;
+    const batch: WorkerBatch = {
+      recipe: job.recipe,
+      target: target.name,
+      jobStartedAt: job.createdAt,
+      tasks: items.map(({ delivery: { body } }) => ({
+        jobId: body.jobId,
+        index: body.index,
+        attempt: body.attempt,
+        sha256: body.sha256,
+        data: body.data,
+      })),
+    };
+    let reply: WorkerReply;
+    try {
+      reply = (await target.pool.run(batch)) as WorkerReply;
+    } catch (cause) {
+      const error = toErrorRecord(new WorkerCrashedError(target.name, { cause }));
+      reply = {
+        workerId: `${target.name}-crashed`,
+        outcomes: items.map(() => ({ ok: false, error, durationMs: 0 })),
+        output: new Uint8Array(0),
+      };
+    }
+    target.inFlight -= items.length;
+    target.wake?.();
+    // Health is reported in task order as the batch returns, before the outcomes are stored: storage
+    // finishes failures first, and that order would look like a run of failures to the breaker.
+    for (const [i, item] of items.entries()) {
+      const outcome = reply.outcomes[i] as TaskOutcome;
+      const health = outcome.ok ? 'success' : outcome.error.retryable ? 'failure' : 'neutral';
+      this.#balancer.release(target.name, health, item.delivery.body.routedAt);
+    }
+    let offset = 0;
+    await Promise.all(
+      items.map((item, i) => {
+        const outcome = reply.outcomes[i] as TaskOutcome;
+        const output = outcome.ok ? reply.output.subarray(offset, (offset += outcome.length)) : undefined;
+        return this.#settle(target, item, outcome, output, reply.workerId);
+      }),
+    );
+  }
+
+  async #settle(
+    target: TargetRun,
+    { delivery, job, claimId }: Claimed,
+    outcome: TaskOutcome,
+    output: Uint8Array | undefined,
+    workerId: string,
+  ): Promise<void> {
+    const message = delivery.body;
+    const key = { jobId: message.jobId, index: message.index, claimId, workerId };
+    const endedAt = Date.now();
+    const end = {
+      jobId: job.jobId,
+      target: target.name,
+      attempt: message.attempt,
+      startedAt: endedAt - outcome.durationMs,
+      endedAt,
+      durationMs: outcome.durationMs,
+      bytesIn: message.bytes,
+    };
+    if (outcome.ok && output) {
+      // The output is stored before the task says completed: a completed task always has its result.
+      await this.#options.results.put(message.jobId, message.index, output);
+      const finished = await this.#options.tasks.finish({
+        ...key,
+        outcome: TaskState.completed,
+        now: endedAt,
+        bytesOut: output.byteLength,
+      });
+      if (finished) this.#ended(job, { ...end, outcome: TaskState.completed, bytesOut: output.byteLength });
+    } else if (!outcome.ok) {
+      await this.#fail(target, job, message, key, end, outcome.error);
+    }
+    await target.queue.ack([delivery.receipt]);
+  }
+
+  async #fail(
+    target: TargetRun,
+    job: JobRun,
+    message: TaskMessage,
+    key: { jobId: string; index: number; claimId: string; workerId: string },
+    end: Omit<AttemptEnd, 'outcome'> & { jobId: string },
+    error: ErrorRecord,
+  ): Promise<void> {
+    const decision = job.retry.decide(error, message.attempt);
+    const outcome = decision.retry ? TaskState.retrying : TaskState.failed;
+    const finished = await this.#options.tasks.finish({ ...key, outcome, now: end.endedAt, error });
+    if (!finished) return;
+    this.#ended(job, { ...end, outcome, retryable: error.retryable });
+    if (!decision.retry) return;
+    const retry: TaskMessage = { ...message, attempt: message.attempt + 1, previousTarget: target.name };
+    const avoid = job.retry.options.redistribute ? target.name : undefined;
+    await this.#send(job, retry, avoid, decision.delayMs);
+  }
+
+  #ended(job: JobRun, end: AttemptEnd & { jobId: string }): void {
+    job.stats.attemptEnded(end);
+    this.events.emit('attempt', end);
+    if (end.outcome === TaskState.retrying) return job.touch();
+    job.taskFinished(end.outcome === TaskState.failed);
+    this.#pending--;
+    this.#admissionWaiters.shift()?.();
+  }
+}

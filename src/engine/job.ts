@@ -1,0 +1,88 @@
+import type { ChunkerOptions } from '../core/chunker.ts';
+import type { Strategy } from '../core/constants.ts';
+import { JobStatus } from '../core/constants.ts';
+import type { StepSpec } from '../core/pipeline/step.ts';
+import type { RetryPolicy } from '../core/retry.ts';
+import type { StatsReport } from '../core/stats/report.ts';
+import { StatsCollector } from '../core/stats/stats.ts';
+import type { PipelineRecipe } from './messages.ts';
+
+/** What one job asks for. Every field has been checked by `Engine.prepare`. */
+export interface JobRequest {
+  pipeline: StepSpec[];
+  chunking: ChunkerOptions;
+  maxAttempts: number;
+  strategy: Strategy;
+  targets: string[];
+}
+
+/** A job as the API and the CLI show it. */
+export interface JobView {
+  jobId: string;
+  status: JobStatus;
+  chunksTotal: number | null;
+  chunksCompleted: number;
+  chunksFailed: number;
+  percentComplete: number;
+  createdAt: string;
+  updatedAt: string;
+  stats: StatsReport;
+}
+
+/** A job's life in the engine: its counts and the promise that settles when its last chunk ends. */
+export class JobRun {
+  readonly stats = new StatsCollector();
+  readonly createdAt = Date.now();
+  updatedAt = this.createdAt;
+  total: number | undefined;
+  finished = 0;
+  failed = 0;
+  readonly #done = Promise.withResolvers<void>();
+  readonly jobId: string;
+  readonly request: JobRequest;
+  readonly recipe: PipelineRecipe;
+  readonly retry: RetryPolicy;
+
+  constructor(jobId: string, request: JobRequest, recipe: PipelineRecipe, retry: RetryPolicy) {
+    this.jobId = jobId;
+    this.request = request;
+    this.recipe = recipe;
+    this.retry = retry;
+    // A job that ends in an ingest error rejects `done`; nobody may be listening yet.
+    this.#done.promise.catch(() => {});
+  }
+
+  get done(): Promise<void> {
+    return this.#done.promise;
+  }
+
+  get isFinished(): boolean {
+    return this.total !== undefined && this.finished === this.total;
+  }
+
+  get status(): JobStatus {
+    if (this.isFinished) return this.failed > 0 ? JobStatus.completedWithFailures : JobStatus.completed;
+    return this.stats.attempts === 0 ? JobStatus.queued : JobStatus.processing;
+  }
+
+  ingested(total: number): void {
+    this.total = total;
+    this.touch();
+    if (this.isFinished) this.#done.resolve();
+  }
+
+  taskFinished(failed: boolean): void {
+    this.finished++;
+    if (failed) this.failed++;
+    this.touch();
+    if (this.isFinished) this.#done.resolve();
+  }
+
+  abort(error: unknown): void {
+    this.#done.reject(error);
+  }
+
+  touch(): void {
+    this.updatedAt = Date.now();
+  }
+}

@@ -1,0 +1,56 @@
+import { threadId } from 'node:worker_threads';
+import { toErrorRecord } from '../core/errors.ts';
+import { Pipeline } from '../core/pipeline/pipeline.ts';
+import { StepRegistry } from '../core/pipeline/registry.ts';
+import type { PipelineRecipe, TaskOutcome, WorkerBatch, WorkerReply } from './messages.ts';
+
+const pipelines = new Map<string, Promise<Pipeline>>();
+
+const pipelineFor = (recipe: PipelineRecipe): Promise<Pipeline> => {
+  let pipeline = pipelines.get(recipe.key);
+  if (pipeline === undefined) {
+    pipeline = StepRegistry.load(recipe.modules).then(
+      (registry) => new Pipeline(registry.resolve(recipe.steps, recipe.mode)),
+    );
+    pipelines.set(recipe.key, pipeline);
+  }
+  return pipeline;
+};
+
+/** Runs a batch of tasks through their job's pipeline on this worker thread. */
+export default async function runBatch(batch: WorkerBatch): Promise<WorkerReply> {
+  const pipeline = await pipelineFor(batch.recipe);
+  const workerId = `${batch.target}-${threadId}`;
+  const outcomes: TaskOutcome[] = [];
+  const outputs: Uint8Array[] = [];
+  for (const task of batch.tasks) {
+    const started = performance.now();
+    try {
+      const output = await pipeline.run(task.data, {
+        jobId: task.jobId,
+        index: task.index,
+        sha256: task.sha256,
+        attempt: task.attempt,
+        target: batch.target,
+        workerId,
+        jobStartedAt: batch.jobStartedAt,
+      });
+      outputs.push(output);
+      outcomes.push({ ok: true, length: output.byteLength, durationMs: performance.now() - started });
+    } catch (error) {
+      outcomes.push({ ok: false, error: toErrorRecord(error), durationMs: performance.now() - started });
+    }
+  }
+  return { workerId, outcomes, output: concat(outputs) };
+}
+
+/** Into a buffer of its own: a view into Node's shared pool would copy the whole pool across threads. */
+const concat = (parts: readonly Uint8Array[]): Uint8Array => {
+  const output = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    output.set(part, offset);
+    offset += part.byteLength;
+  }
+  return output;
+};
