@@ -61,39 +61,49 @@ const linesCut = (buf: Uint8Array, size: number): number => {
 };
 
 /**
- * Cuts a byte stream into chunks without holding more than one chunk's worth of it beyond the
- * current input piece. Concatenating the chunks' data in index order gives back the input exactly.
+ * Cuts a byte stream into pieces of at most `size` bytes without holding more of it than one piece
+ * beyond the current input buffer. Concatenating the pieces in order gives back the input exactly.
  */
-export async function* chunkStream(
+async function* cut(
   input: AsyncIterable<Uint8Array>,
-  jobId: string,
-  options: ChunkerOptions,
-): AsyncGenerator<Chunk, number> {
-  assertChunkSize(options.size);
-  const { size, mode } = options;
+  { size, mode }: ChunkerOptions,
+): AsyncGenerator<Uint8Array> {
+  assertChunkSize(size);
   const cutAt = mode === ChunkingMode.lines ? linesCut : () => size;
-  let index = 0;
   let pending: Uint8Array = new Uint8Array(0);
-
-  const emit = (data: Uint8Array): Chunk => ({
-    jobId,
-    index: index++,
-    bytes: data.byteLength,
-    sha256: sha256Hex(data),
-    data,
-  });
-
   for await (const piece of input) {
     pending = pending.byteLength === 0 ? piece : Buffer.concat([pending, piece]);
     let offset = 0;
     while (pending.byteLength - offset > size) {
       const window = pending.subarray(offset);
-      const cut = cutAt(window, size);
-      yield emit(copy(window.subarray(0, cut)));
-      offset += cut;
+      const at = cutAt(window, size);
+      yield copy(window.subarray(0, at));
+      offset += at;
     }
     pending = pending.subarray(offset);
   }
-  if (pending.byteLength > 0) yield emit(copy(pending));
+  if (pending.byteLength > 0) yield copy(pending);
+}
+
+/** Cuts a byte stream into a job's chunks, each with its index, length and SHA-256. Returns the count. */
+export async function* chunkStream(
+  input: AsyncIterable<Uint8Array>,
+  jobId: string,
+  options: ChunkerOptions,
+): AsyncGenerator<Chunk, number> {
+  let index = 0;
+  for await (const data of cut(input, options)) {
+    yield { jobId, index: index++, bytes: data.byteLength, sha256: sha256Hex(data), data };
+  }
   return index;
 }
+
+/** How many chunks `chunkStream` would cut from the input, without hashing them. */
+export const countChunks = async (
+  input: AsyncIterable<Uint8Array>,
+  options: ChunkerOptions,
+): Promise<number> => {
+  let count = 0;
+  for await (const _ of cut(input, options)) count++;
+  return count;
+};

@@ -8,7 +8,7 @@ import type { BreakerOptions } from '../core/breaker.ts';
 import { chunkStream } from '../core/chunker.ts';
 import { TaskState } from '../core/constants.ts';
 import { type ErrorRecord, toErrorRecord, UsageError, WorkerCrashedError } from '../core/errors.ts';
-import { StepRegistry } from '../core/pipeline/registry.ts';
+import { outputCompression, type ResolvedStep, StepRegistry } from '../core/pipeline/registry.ts';
 import { type RetryOptions, RetryPolicy } from '../core/retry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import { type AttemptEnd, emptyStats, mergeStats } from '../core/stats/stats.ts';
@@ -47,11 +47,13 @@ export interface EngineOptions {
 export interface EngineEvents {
   attempt: [AttemptEnd & { jobId: string }];
   duplicate: [{ jobId: string; target: string }];
-  chunk: [{ jobId: string; bytes: number }];
+  redistributed: [{ jobId: string; target: string; from: string }];
 }
 
 export interface JobHandle {
   jobId: string;
+  /** Settles with the chunk count once the whole input has been read and enqueued. */
+  ingested: Promise<number>;
   /** Settles when every chunk has ended, completed or failed; rejects if the input could not be read. */
   done: Promise<JobView>;
 }
@@ -97,6 +99,7 @@ export class Engine {
   readonly #admissionWaiters: (() => void)[] = [];
   #pending = 0;
   #closing = false;
+  readonly #closed = Promise.withResolvers<void>();
 
   private constructor(options: EngineOptions, registry: StepRegistry) {
     this.#options = options;
@@ -130,6 +133,11 @@ export class Engine {
     return engine;
   }
 
+  /** Settles once `close` has finished. */
+  get closed(): Promise<void> {
+    return this.#closed.promise;
+  }
+
   get targetNames(): string[] {
     return [...this.#targets.keys()];
   }
@@ -143,8 +151,8 @@ export class Engine {
   }
 
   /** Checks a job request against the engine: steps, parameters, targets, attempts. Throws `UsageError`. */
-  prepare(request: JobRequest): JobRequest {
-    this.#registry.resolve(request.pipeline, request.chunking.mode);
+  prepare(request: JobRequest): ResolvedStep[] {
+    const steps = this.#registry.resolve(request.pipeline, request.chunking.mode);
     const unknown = request.targets.filter((name) => !this.#targets.has(name));
     if (unknown.length > 0 || request.targets.length === 0) {
       throw new UsageError(
@@ -154,7 +162,7 @@ export class Engine {
     if (!Number.isInteger(request.maxAttempts) || request.maxAttempts < 1) {
       throw new UsageError(`maxAttempts must be a whole number of at least 1, got ${request.maxAttempts}`);
     }
-    return request;
+    return steps;
   }
 
   /**
@@ -163,7 +171,7 @@ export class Engine {
    */
   async submit(input: AsyncIterable<Uint8Array>, request: JobRequest): Promise<JobHandle> {
     if (this.#closing) throw new UsageError('the engine is shutting down and takes no new jobs');
-    this.prepare(request);
+    const steps = this.prepare(request);
     const jobId = randomUUID();
     const job = new JobRun(
       jobId,
@@ -175,11 +183,19 @@ export class Engine {
         mode: request.chunking.mode,
       },
       new RetryPolicy({ ...this.#options.retry, maxAttempts: request.maxAttempts }),
+      outputCompression(steps),
     );
     await this.#options.tasks.createJob({ jobId, createdAt: job.createdAt, options: { ...request } });
     this.#jobs.set(jobId, job);
-    this.#ingest(job, input).catch((error: unknown) => job.abort(error));
-    return { jobId, done: job.done.then(() => this.view(job)) };
+    const ingested = this.#ingest(job, input);
+    ingested.catch((error: unknown) => job.abort(error));
+    return { jobId, ingested, done: job.done.then(() => this.view(job)) };
+  }
+
+  /** What a job was asked to do, and how its result is encoded. */
+  describe(jobId: string): { request: JobRequest; compression?: string } | undefined {
+    const job = this.#jobs.get(jobId);
+    return job && { request: job.request, ...(job.compression && { compression: job.compression }) };
   }
 
   getJob(jobId: string): JobView | undefined {
@@ -196,6 +212,13 @@ export class Engine {
   readResult(jobId: string): AsyncIterable<Uint8Array> {
     const job = this.#jobs.get(jobId);
     return this.#options.results.read(jobId, job?.total ?? 0);
+  }
+
+  /** Messages waiting in each target's queue. */
+  async queueDepths(): Promise<Record<string, number>> {
+    const targets = [...this.#targets.values()];
+    const depths = await Promise.all(targets.map((t) => t.queue.depth()));
+    return Object.fromEntries(targets.map((t, i) => [t.name, depths[i] ?? 0]));
   }
 
   /** Stats over every job, with the current load of each target. */
@@ -229,7 +252,14 @@ export class Engine {
    * then stops the threads. Chunks still queued are not run.
    */
   async close(): Promise<void> {
-    this.#closing = true;
+    if (!this.#closing) {
+      this.#closing = true;
+      this.#shutDown().then(this.#closed.resolve, this.#closed.reject);
+    }
+    return this.#closed.promise;
+  }
+
+  async #shutDown(): Promise<void> {
     for (const target of this.#targets.values()) target.wake?.();
     await Promise.all([...this.#targets.values()].map((t) => t.loop));
     while (this.#settling.size > 0) await Promise.all(this.#settling);
@@ -237,7 +267,7 @@ export class Engine {
     for (const waiter of this.#admissionWaiters.splice(0)) waiter();
   }
 
-  async #ingest(job: JobRun, input: AsyncIterable<Uint8Array>): Promise<void> {
+  async #ingest(job: JobRun, input: AsyncIterable<Uint8Array>): Promise<number> {
     const chunks = chunkStream(input, job.jobId, job.request.chunking);
     let total = 0;
     for await (const chunk of chunks) {
@@ -254,7 +284,6 @@ export class Engine {
       };
       await this.#options.tasks.putTasks([task]);
       job.stats.taskCreated(chunk.bytes);
-      this.events.emit('chunk', { jobId: job.jobId, bytes: chunk.bytes });
       this.#pending++;
       const message: TaskMessage = {
         jobId: job.jobId,
@@ -270,6 +299,7 @@ export class Engine {
     }
     await this.#options.tasks.setJobTotal(job.jobId, total);
     job.ingested(total);
+    return total;
   }
 
   /** Waits while the engine holds as many unfinished chunks as it may. */
@@ -339,6 +369,13 @@ export class Engine {
         continue;
       }
       job.stats.attemptStarted(target.name, message.attempt, message.previousTarget, now);
+      if (message.previousTarget !== undefined && message.previousTarget !== target.name) {
+        this.events.emit('redistributed', {
+          jobId: job.jobId,
+          target: target.name,
+          from: message.previousTarget,
+        });
+      }
       job.touch();
       claimed.push({ delivery, job, claimId });
     }
@@ -401,7 +438,9 @@ export class Engine {
     await Promise.all(
       items.map((item, i) => {
         const outcome = reply.outcomes[i] as TaskOutcome;
-        const output = outcome.ok ? reply.output.subarray(offset, (offset += outcome.length)) : undefined;
+        const start = offset;
+        if (outcome.ok) offset += outcome.length;
+        const output = outcome.ok ? reply.output.subarray(start, offset) : undefined;
         return this.#settle(target, item, outcome, output, reply.workerId);
       }),
     );
@@ -464,7 +503,10 @@ export class Engine {
   #ended(job: JobRun, end: AttemptEnd & { jobId: string }): void {
     job.stats.attemptEnded(end);
     this.events.emit('attempt', end);
-    if (end.outcome === TaskState.retrying) return job.touch();
+    if (end.outcome === TaskState.retrying) {
+      job.touch();
+      return;
+    }
     job.taskFinished(end.outcome === TaskState.failed);
     this.#pending--;
     this.#admissionWaiters.shift()?.();

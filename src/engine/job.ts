@@ -14,6 +14,8 @@ export interface JobRequest {
   maxAttempts: number;
   strategy: Strategy;
   targets: string[];
+  /** The input's media type; the result keeps it unless the pipeline compresses. */
+  contentType?: string;
 }
 
 /** A job as the API and the CLI show it. */
@@ -42,12 +44,20 @@ export class JobRun {
   readonly request: JobRequest;
   readonly recipe: PipelineRecipe;
   readonly retry: RetryPolicy;
+  readonly compression: string | undefined;
 
-  constructor(jobId: string, request: JobRequest, recipe: PipelineRecipe, retry: RetryPolicy) {
+  constructor(
+    jobId: string,
+    request: JobRequest,
+    recipe: PipelineRecipe,
+    retry: RetryPolicy,
+    compression?: string,
+  ) {
     this.jobId = jobId;
     this.request = request;
     this.recipe = recipe;
     this.retry = retry;
+    this.compression = compression;
     // A job that ends in an ingest error rejects `done`; nobody may be listening yet.
     this.#done.promise.catch(() => {});
   }

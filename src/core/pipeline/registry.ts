@@ -132,4 +132,10 @@ export class StepRegistry {
   }
 }
 
+/** The algorithm of the pipeline's last enabled step when it compresses: the encoding of the job's result. */
+export const outputCompression = (steps: readonly ResolvedStep[]): string | undefined => {
+  const last = steps.filter((step) => step.spec.enabled).at(-1);
+  return last?.spec.name === 'compress' ? (last.params as { algorithm: string }).algorithm : undefined;
+};
+
 export const buildRun = (step: ResolvedStep): StepRun => step.definition.create(step.params as never);

@@ -1,0 +1,46 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+export class BodyTooLargeError extends Error {
+  constructor(limit: number) {
+    super(`the body is larger than the limit of ${limit} bytes`);
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+export interface Spooled {
+  path: string;
+  bytes: number;
+  remove: () => Promise<void>;
+}
+
+/**
+ * Writes a request body to a temporary file, stopping at `limit` bytes. A job starts only from a body
+ * that has arrived whole and within the limit, so a bad or cut-off upload never enqueues anything.
+ */
+export const spoolBody = async (body: AsyncIterable<Uint8Array>, limit: number): Promise<Spooled> => {
+  const dir = await mkdtemp(join(tmpdir(), 'fanout-body-'));
+  const remove = () => rm(dir, { recursive: true, force: true });
+  const path = join(dir, 'body');
+  let bytes = 0;
+  try {
+    await pipeline(
+      body,
+      async function* (source: AsyncIterable<Uint8Array>) {
+        for await (const piece of source) {
+          bytes += piece.byteLength;
+          if (bytes > limit) throw new BodyTooLargeError(limit);
+          yield piece;
+        }
+      },
+      createWriteStream(path),
+    );
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+  return { path, bytes, remove };
+};

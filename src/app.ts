@@ -1,0 +1,37 @@
+import { resolve } from 'node:path';
+import { FileResultStore } from './adapters/local/file-result-store.ts';
+import { MemoryTaskStore } from './adapters/local/memory-task-store.ts';
+import type { Config } from './config/schema.ts';
+import { Engine, type EngineOptions } from './engine/engine.ts';
+
+/** The embedded engine as the configuration describes it: tasks in memory, results on local disk. */
+export const createEngine = (
+  config: Config,
+  { baseDir = process.cwd(), ...overrides }: Partial<EngineOptions> = {},
+): Promise<Engine> =>
+  Engine.create({
+    targets: config.targets.map((name) => ({
+      name,
+      workers: config.workers_per_target,
+      weight: config.weights[name] ?? 1,
+    })),
+    balancer: { strategy: config.balancer.strategy, rebalanceThreshold: config.balancer.rebalance_threshold },
+    breaker: {
+      failureThreshold: config.breaker.failure_threshold,
+      resetTimeoutMs: config.breaker.reset_timeout_ms,
+      halfOpenProbes: config.breaker.half_open_probes,
+    },
+    retry: {
+      maxAttempts: config.retry.max_attempts,
+      baseDelayMs: config.retry.base_delay_ms,
+      factor: config.retry.factor,
+      maxDelayMs: config.retry.max_delay_ms,
+      redistribute: config.retry.redistribute,
+    },
+    maxPendingChunks: config.max_pending_chunks,
+    stepModules: config.steps,
+    baseDir,
+    tasks: new MemoryTaskStore(),
+    results: new FileResultStore(resolve(baseDir, config.results_dir)),
+    ...overrides,
+  });

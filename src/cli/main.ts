@@ -1,0 +1,182 @@
+import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Command, CommanderError, Option } from 'commander';
+import { createEngine } from '../app.ts';
+import { jobRequestFrom } from '../config/job.ts';
+import { loadConfig } from '../config/load.ts';
+import { ChunkingMode, Strategy } from '../core/constants.ts';
+import { UsageError } from '../core/errors.ts';
+import type { Engine } from '../engine/engine.ts';
+import { startLocalServer } from '../server/local-server.ts';
+import { formatStats } from './format.ts';
+import { showProgress } from './progress.ts';
+
+export const ExitCode = { ok: 0, chunksFailed: 1, usage: 2, interrupted: 130 } as const;
+
+type Flag = { path: string[]; value: unknown; flag: string };
+
+/** A number flag as given: NaN for text, so that validation names the flag instead of guessing. */
+const number = (text: string): number => (/^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : Number.NaN);
+
+const FLAG_PATHS: Record<string, { path: string[]; flag: string; parse?: (text: string) => unknown }> = {
+  pipeline: { path: ['pipeline'], flag: '--pipeline' },
+  chunking: { path: ['chunking', 'mode'], flag: '--chunking' },
+  chunkSize: { path: ['chunking', 'size'], flag: '--chunk-size', parse: number },
+  maxAttempts: { path: ['retry', 'max_attempts'], flag: '--max-attempts', parse: number },
+  strategy: { path: ['balancer', 'strategy'], flag: '--strategy' },
+  targets: { path: ['targets'], flag: '--targets', parse: (text) => text.split(',').map((t) => t.trim()) },
+  workers: { path: ['workers_per_target'], flag: '--workers', parse: number },
+  step: { path: ['steps'], flag: '--step' },
+  port: { path: ['server', 'port'], flag: '--port', parse: number },
+  host: { path: ['server', 'host'], flag: '--host' },
+};
+
+const flagsFrom = (options: Record<string, unknown>): Flag[] =>
+  Object.entries(FLAG_PATHS).flatMap(([key, { path, flag, parse }]) => {
+    const value = options[key];
+    if (value === undefined) return [];
+    return [{ path, flag, value: typeof value === 'string' && parse ? parse(value) : value }];
+  });
+
+const openInput = (input: string): AsyncIterable<Uint8Array> => {
+  if (input === '-') return process.stdin;
+  if (!existsSync(input)) throw new UsageError(`input file ${input} does not exist`);
+  if (!statSync(input).isFile()) throw new UsageError(`input ${input} is not a file`);
+  if (statSync(input).size === 0)
+    throw new UsageError(`input file ${input} is empty; there is nothing to process`);
+  return createReadStream(input, { highWaterMark: 1 << 20 });
+};
+
+/** Stops the engine on SIGINT/SIGTERM after the tries on worker threads have finished. */
+const onSignal = (engine: Engine, then: () => void): (() => void) => {
+  const stop = () => {
+    process.stderr.write('\nfanout: stopping; letting the tries in flight finish...\n');
+    void engine.close().then(then);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+};
+
+const run = async (input: string, options: Record<string, unknown>): Promise<number> => {
+  const config = loadConfig({ file: options.config as string | undefined, flags: flagsFrom(options) });
+  const source = openInput(input);
+  const engine = await createEngine(config);
+  let interrupted = false;
+  const release = onSignal(engine, () => {
+    interrupted = true;
+  });
+  try {
+    const handle = await engine.submit(source, jobRequestFrom(config));
+    const stopProgress = showProgress(engine, handle.jobId, undefined);
+    const view = await Promise.race([handle.done, engine.closed.then(() => undefined)]).finally(stopProgress);
+    const final = view ?? engine.getJob(handle.jobId);
+    if (final === undefined) return ExitCode.interrupted;
+    if (final.chunksTotal === 0) throw new UsageError('the input is empty; there is nothing to process');
+    if (options.json) process.stdout.write(`${JSON.stringify(final)}\n`);
+    else process.stdout.write(`${formatStats(final.stats)}\n`);
+    if (interrupted) return ExitCode.interrupted;
+    if (final.chunksFailed > 0) {
+      const failed = (await engine.listTasks(handle.jobId, 'failed')) ?? [];
+      process.stderr.write(
+        `fanout: ${failed.length} chunks failed: ${failed
+          .map((t) => `#${t.index} ${t.error?.message ?? ''}`)
+          .slice(0, 10)
+          .join('; ')}${failed.length > 10 ? '; ...' : ''}\n`,
+      );
+      if (options.out)
+        process.stderr.write(`fanout: ${options.out} not written: the result would be incomplete\n`);
+      return ExitCode.chunksFailed;
+    }
+    if (options.out)
+      await pipeline(engine.readResult(handle.jobId), createWriteStream(options.out as string));
+    return ExitCode.ok;
+  } finally {
+    release();
+    await engine.close();
+  }
+};
+
+const serve = async (options: Record<string, unknown>): Promise<number> => {
+  const config = loadConfig({ file: options.config as string | undefined, flags: flagsFrom(options) });
+  const engine = await createEngine(config);
+  engine.prepare(jobRequestFrom(config));
+  const server = await startLocalServer(engine, config);
+  process.stderr.write(`fanout: listening on ${server.url} (targets ${engine.targetNames.join(', ')})\n`);
+  await new Promise<void>((resolve) => {
+    const stop = async () => {
+      process.stderr.write('fanout: stopping; letting the tries in flight finish...\n');
+      await server.close();
+      await engine.close();
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return ExitCode.ok;
+};
+
+const program = (): Command => {
+  const cli = new Command('fanout')
+    .description('Split data into chunks and fan them out to processors across clouds, or on this machine.')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`fanout: ${text.replace(/^error: /, '')}`) });
+  const config = new Option(
+    '-c, --config <file>',
+    'configuration file (default: ./fanout.config.yaml when present)',
+  );
+  cli
+    .command('run')
+    .description('run one job end to end in the embedded engine')
+    .argument('<input>', 'input file, or - for standard input')
+    .addOption(config)
+    .option('-p, --pipeline <spec>', 'pipeline spec, e.g. validate,transform:uppercase,compress:gzip')
+    .addOption(
+      new Option('--chunking <mode>', 'chunk on line boundaries or fixed bytes').choices(
+        Object.values(ChunkingMode),
+      ),
+    )
+    .option('--chunk-size <bytes>', 'most bytes per chunk, 1024 to 1048576')
+    .option('--max-attempts <n>', 'tries per chunk, the first included')
+    .addOption(new Option('--strategy <name>', 'balancing strategy').choices(Object.values(Strategy)))
+    .option('--targets <names>', 'comma-separated targets, e.g. aws,gcp')
+    .option('--workers <n>', 'worker threads per target')
+    .option('--step <module...>', 'custom step module(s) to load')
+    .option('-o, --out <file>', 'write the result (chunk outputs in order) to this file')
+    .option('--json', 'print the final job and its stats as one JSON object on stdout')
+    .action(async (input: string, options: Record<string, unknown>) => {
+      process.exitCode = await run(input, options);
+    });
+  cli
+    .command('serve')
+    .description('serve the HTTP API on this machine')
+    .addOption(config)
+    .option('--port <port>', 'port to listen on (0 picks a free one)')
+    .option('--host <host>', 'address to listen on')
+    .option('--targets <names>', 'comma-separated targets, e.g. aws,gcp')
+    .option('--workers <n>', 'worker threads per target')
+    .option('--step <module...>', 'custom step module(s) to load')
+    .action(async (options: Record<string, unknown>) => {
+      process.exitCode = await serve(options);
+    });
+  return cli;
+};
+
+/** Runs the CLI and returns the exit code: 0 all chunks completed, 1 some failed, 2 a usage or config error. */
+export const main = async (argv: readonly string[]): Promise<number> => {
+  process.exitCode = ExitCode.ok;
+  try {
+    await program().parseAsync(argv);
+    return Number(process.exitCode);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    if (error instanceof UsageError) {
+      process.stderr.write(`fanout: ${error.message}\n`);
+      return ExitCode.usage;
+    }
+    throw error;
+  }
+};

@@ -1,0 +1,70 @@
+import { assertChunkSize } from '../core/chunker.ts';
+import { ChunkingMode, Strategy } from '../core/constants.ts';
+import { UsageError } from '../core/errors.ts';
+import { parsePipelineSpec, toStepSpec } from '../core/pipeline/spec.ts';
+import type { StepSpec } from '../core/pipeline/step.ts';
+import type { JobRequest } from '../engine/job.ts';
+import type { Config } from './schema.ts';
+
+/** The options one job may set for itself: HTTP query parameters, all text. */
+export const JOB_OPTIONS = [
+  'pipeline',
+  'chunking',
+  'chunkSize',
+  'maxAttempts',
+  'strategy',
+  'targets',
+] as const;
+export type JobOverrides = Partial<Record<(typeof JOB_OPTIONS)[number], string>>;
+
+const wholeNumber = (name: string, text: string): number => {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${name} must be a whole number, got "${text}"`);
+  return Number(text);
+};
+
+const oneOf = <T extends string>(name: string, text: string, allowed: Record<string, T>): T => {
+  const values = Object.values(allowed);
+  if (!values.includes(text as T))
+    throw new UsageError(`${name} must be one of ${values.join(', ')}, got "${text}"`);
+  return text as T;
+};
+
+export const pipelineFromConfig = (pipeline: Config['pipeline']): StepSpec[] =>
+  typeof pipeline === 'string'
+    ? parsePipelineSpec(pipeline)
+    : pipeline.map((step) =>
+        toStepSpec(step.step, {
+          ...step.params,
+          enabled: step.enabled,
+          ...(step.timeout_ms !== undefined && { timeout: step.timeout_ms }),
+        }),
+      );
+
+/**
+ * A job's request: the configuration's job settings with the job's own options on top. Each option is
+ * checked here for its form; `Engine.prepare` then checks steps and targets against the engine.
+ */
+export const jobRequestFrom = (
+  config: Config,
+  overrides: Record<string, string | undefined> = {},
+): JobRequest => {
+  const unknown = Object.keys(overrides).filter((key) => !(JOB_OPTIONS as readonly string[]).includes(key));
+  if (unknown.length > 0) {
+    throw new UsageError(`unknown option ${unknown.join(', ')}; allowed: ${JOB_OPTIONS.join(', ')}`);
+  }
+  const o = overrides as JobOverrides;
+  const size = o.chunkSize === undefined ? config.chunking.size : wholeNumber('chunkSize', o.chunkSize);
+  assertChunkSize(size);
+  const targets = o.targets === undefined ? config.targets : o.targets.split(',').map((t) => t.trim());
+  return {
+    pipeline: o.pipeline === undefined ? pipelineFromConfig(config.pipeline) : parsePipelineSpec(o.pipeline),
+    chunking: {
+      mode: o.chunking === undefined ? config.chunking.mode : oneOf('chunking', o.chunking, ChunkingMode),
+      size,
+    },
+    maxAttempts:
+      o.maxAttempts === undefined ? config.retry.max_attempts : wholeNumber('maxAttempts', o.maxAttempts),
+    strategy: o.strategy === undefined ? config.balancer.strategy : oneOf('strategy', o.strategy, Strategy),
+    targets,
+  };
+};

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { DEFAULT_BREAKER } from '../core/breaker.ts';
+import { ChunkingMode, KiB, LIMITS, MiB, Strategy } from '../core/constants.ts';
+import { DEFAULT_RETRY } from '../core/retry.ts';
+
+/**
+ * Every setting and its default. The YAML file, the `FANOUT_*` variables and the CLI flags all name
+ * these keys; `docs/configuration.md` documents each one.
+ */
+export const DEFAULTS = {
+  pipeline: 'validate,transform:normalize',
+  steps: [] as string[],
+  chunking: { mode: ChunkingMode.lines as ChunkingMode, size: 64 * KiB },
+  targets: ['aws', 'gcp'],
+  workers_per_target: 4,
+  weights: {} as Record<string, number>,
+  balancer: { strategy: Strategy.leastLoaded as Strategy, rebalance_threshold: 0.3 },
+  breaker: {
+    failure_threshold: DEFAULT_BREAKER.failureThreshold,
+    reset_timeout_ms: DEFAULT_BREAKER.resetTimeoutMs,
+    half_open_probes: DEFAULT_BREAKER.halfOpenProbes,
+  },
+  retry: {
+    max_attempts: DEFAULT_RETRY.maxAttempts,
+    base_delay_ms: DEFAULT_RETRY.baseDelayMs,
+    factor: DEFAULT_RETRY.factor,
+    max_delay_ms: DEFAULT_RETRY.maxDelayMs,
+    redistribute: DEFAULT_RETRY.redistribute,
+  },
+  max_pending_chunks: 256,
+  results_dir: '.fanout/results',
+  server: { host: '127.0.0.1', port: 3000, max_body_bytes: 256 * MiB, max_ingesting_jobs: 4 },
+};
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+const targetName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'a target name is lowercase letters, digits and -');
+
+/** A pipeline step written out in the config file instead of in a spec string. */
+const StepConfig = z.strictObject({
+  step: z.string().min(1),
+  params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  enabled: z.boolean().default(true),
+  timeout_ms: positiveInt.optional(),
+});
+
+export const ConfigSchema = z.strictObject({
+  pipeline: z.union([z.string(), z.array(StepConfig)]),
+  steps: z.array(z.string().min(1)),
+  chunking: z.strictObject({
+    mode: z.enum(ChunkingMode),
+    size: z.number().int().min(LIMITS.minChunkSize).max(LIMITS.maxChunkSize),
+  }),
+  targets: z
+    .array(targetName)
+    .min(1)
+    .refine((names) => new Set(names).size === names.length, 'target names must be unique'),
+  workers_per_target: positiveInt.max(64),
+  weights: z.record(targetName, z.number().positive()),
+  balancer: z.strictObject({
+    strategy: z.enum(Strategy),
+    rebalance_threshold: z.number().min(0),
+  }),
+  breaker: z.strictObject({
+    failure_threshold: positiveInt,
+    reset_timeout_ms: positiveInt,
+    half_open_probes: positiveInt,
+  }),
+  retry: z.strictObject({
+    max_attempts: positiveInt,
+    base_delay_ms: nonNegativeInt,
+    factor: z.number().min(1),
+    max_delay_ms: nonNegativeInt,
+    redistribute: z.boolean(),
+  }),
+  max_pending_chunks: positiveInt,
+  results_dir: z.string().min(1),
+  server: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    max_body_bytes: positiveInt,
+    max_ingesting_jobs: positiveInt,
+  }),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
