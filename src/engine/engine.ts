@@ -45,7 +45,7 @@ export interface EngineOptions {
 }
 
 export interface EngineEvents {
-  attempt: [AttemptEnd & { jobId: string }];
+  attempt: [AttemptEnd & { jobId: string; index: number }];
   duplicate: [{ jobId: string; target: string }];
   redistributed: [{ jobId: string; target: string; from: string }];
 }
@@ -458,6 +458,7 @@ export class Engine {
     const endedAt = Date.now();
     const end = {
       jobId: job.jobId,
+      index: message.index,
       target: target.name,
       attempt: message.attempt,
       startedAt: endedAt - outcome.durationMs,
@@ -486,7 +487,7 @@ export class Engine {
     job: JobRun,
     message: TaskMessage,
     key: { jobId: string; index: number; claimId: string; workerId: string },
-    end: Omit<AttemptEnd, 'outcome'> & { jobId: string },
+    end: Omit<AttemptEnd, 'outcome'> & { jobId: string; index: number },
     error: ErrorRecord,
   ): Promise<void> {
     const decision = job.retry.decide(error, message.attempt);
@@ -500,7 +501,7 @@ export class Engine {
     await this.#send(job, retry, avoid, decision.delayMs);
   }
 
-  #ended(job: JobRun, end: AttemptEnd & { jobId: string }): void {
+  #ended(job: JobRun, end: AttemptEnd & { jobId: string; index: number }): void {
     job.stats.attemptEnded(end);
     this.events.emit('attempt', end);
     if (end.outcome === TaskState.retrying) {
