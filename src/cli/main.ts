@@ -1,4 +1,6 @@
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { createEngine } from '../app.ts';
@@ -91,8 +93,11 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
         process.stderr.write(`fanout: ${options.out} not written: the result would be incomplete\n`);
       return ExitCode.chunksFailed;
     }
-    if (options.out)
+    if (options.out) {
+      await mkdir(dirname(options.out as string), { recursive: true });
       await pipeline(engine.readResult(handle.jobId), createWriteStream(options.out as string));
+      process.stderr.write(`fanout: wrote ${options.out}\n`);
+    }
     return ExitCode.ok;
   } finally {
     release();
