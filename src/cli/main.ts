@@ -49,11 +49,12 @@ const openInput = (input: string): AsyncIterable<Uint8Array> => {
   return createReadStream(input, { highWaterMark: 1 << 20 });
 };
 
-/** Stops the engine on SIGINT/SIGTERM after the tries on worker threads have finished. */
-const onSignal = (engine: Engine, then: () => void): (() => void) => {
+/** On SIGINT/SIGTERM: notes it, then closes the engine, which lets the tries on worker threads finish. */
+const onSignal = (engine: Engine, noted: () => void): (() => void) => {
   const stop = () => {
+    noted();
     process.stderr.write('\nfanout: stopping; letting the tries in flight finish...\n');
-    void engine.close().then(then);
+    void engine.close();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -74,7 +75,14 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
   try {
     const handle = await engine.submit(source, jobRequestFrom(config));
     const stopProgress = showProgress(engine, handle.jobId, undefined);
-    const view = await Promise.race([handle.done, engine.closed.then(() => undefined)]).finally(stopProgress);
+    const view = await Promise.race([handle.done, engine.closed.then(() => undefined)])
+      .catch((error: unknown) => {
+        // Closing on a signal cuts the input short: that is the interruption, not an error.
+        if (interrupted) return undefined;
+        throw error;
+      })
+      .finally(stopProgress);
+    if (interrupted) await engine.closed;
     const final = view ?? engine.getJob(handle.jobId);
     if (final === undefined) return ExitCode.interrupted;
     if (final.chunksTotal === 0) throw new UsageError('the input is empty; there is nothing to process');
