@@ -47,7 +47,8 @@ export class FileResultStore implements ResultStore {
     const span = job?.spans.get(index);
     if (job === undefined || span === undefined) return undefined;
     const buffer = Buffer.alloc(span.length);
-    await (await job.handle).read(buffer, 0, span.length, span.offset);
+    const { bytesRead } = await (await job.handle).read(buffer, 0, span.length, span.offset);
+    if (bytesRead !== span.length) throw new Error(`result file of job ${jobId} is shorter than its index says`);
     return buffer;
   }
 
@@ -63,7 +64,7 @@ export class FileResultStore implements ResultStore {
     const job = this.#jobs.get(jobId);
     this.#jobs.delete(jobId);
     if (job) {
-      await job.flushing;
+      while (job.flushing) await job.flushing;
       await (await job.handle).close();
     }
     await rm(this.#path(jobId), { force: true });

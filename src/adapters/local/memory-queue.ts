@@ -70,6 +70,7 @@ export class MemoryQueue<T> implements Queue<T> {
   }
 
   async depth(): Promise<number> {
+    this.#promote();
     return this.#ready.length - this.#head + this.#delayed.size;
   }
 

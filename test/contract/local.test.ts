@@ -1,0 +1,28 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileResultStore } from '../../src/adapters/local/file-result-store.ts';
+import { MemoryQueue } from '../../src/adapters/local/memory-queue.ts';
+import { MemoryResultStore } from '../../src/adapters/local/memory-result-store.ts';
+import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
+import { type ContractMessage, describeQueueContract } from './queue.contract.ts';
+import { describeResultStoreContract } from './result-store.contract.ts';
+import { describeTaskStoreContract } from './task-store.contract.ts';
+
+describeQueueContract('MemoryQueue', async () => ({ queue: new MemoryQueue<ContractMessage>() }));
+
+describeTaskStoreContract('MemoryTaskStore', async () => ({ store: new MemoryTaskStore() }));
+
+describeResultStoreContract('MemoryResultStore', async () => ({ store: new MemoryResultStore() }));
+
+describeResultStoreContract('FileResultStore', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fanout-result-store-'));
+  const store = new FileResultStore(dir);
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
