@@ -7,7 +7,7 @@ import { UsageError } from '../core/errors.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { JobRequest } from '../engine/job.ts';
 import { type ApiRequest, type ApiResponse, json, problem } from './http.ts';
-import { BodyTooLargeError, spoolBody } from './spool.ts';
+import { BodyTooLargeError, type Spooled, spoolBody } from './spool.ts';
 
 export const INPUT_TYPES = ['text/plain', 'application/x-ndjson', 'application/octet-stream'] as const;
 const COMPRESSED_TYPES: Record<string, string> = {
@@ -16,6 +16,14 @@ const COMPRESSED_TYPES: Record<string, string> = {
   brotli: 'application/x-brotli',
 };
 const TASK_STATES = Object.values(TaskState) as string[];
+
+const decodePathPart = (part: string): string => {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new UsageError(`${part} in the path is not valid percent-encoding`);
+  }
+};
 
 type Route = {
   pattern: RegExp;
@@ -72,7 +80,7 @@ export class JobsApi {
         );
       }
       try {
-        return await handler(req, decodeURIComponent(match[1] ?? ''));
+        return await handler(req, decodePathPart(match[1] ?? ''));
       } catch (error) {
         if (error instanceof UsageError) return problem(400, 'bad-request', 'Bad request', error.message);
         throw error;
@@ -110,35 +118,48 @@ export class JobsApi {
         },
       );
     }
-    let spooled: Awaited<ReturnType<typeof spoolBody>>;
+    // A job counts from the first byte of its upload until its last chunk is enqueued.
+    this.#ingesting++;
+    let spooled: Spooled | undefined;
+    let handedOver = false;
     try {
       spooled = await spoolBody(req.body, this.#options.maxBodyBytes);
+      if (spooled.bytes === 0) {
+        return problem(
+          400,
+          'empty-body',
+          'Empty body',
+          'the request body is empty; send the data to process',
+        );
+      }
+      const chunksTotal = await countChunks(createReadStream(spooled.path), request.chunking);
+      const handle = await this.#engine.submit(
+        createReadStream(spooled.path, { highWaterMark: 1 << 20 }),
+        request,
+      );
+      handedOver = true;
+      const accepted = spooled;
+      handle.ingested
+        .finally(() => {
+          this.#ingesting--;
+          return accepted.remove();
+        })
+        .catch(() => {});
+      const statusUrl = `/jobs/${handle.jobId}`;
+      return json(
+        202,
+        { jobId: handle.jobId, status: 'queued', chunksTotal, statusUrl, resultUrl: `${statusUrl}/result` },
+        { location: statusUrl },
+      );
     } catch (error) {
       if (error instanceof BodyTooLargeError) return this.#tooLarge();
       throw error;
-    }
-    if (spooled.bytes === 0) {
-      await spooled.remove();
-      return problem(400, 'empty-body', 'Empty body', 'the request body is empty; send the data to process');
-    }
-    const chunksTotal = await countChunks(createReadStream(spooled.path), request.chunking);
-    this.#ingesting++;
-    const handle = await this.#engine.submit(
-      createReadStream(spooled.path, { highWaterMark: 1 << 20 }),
-      request,
-    );
-    handle.ingested
-      .finally(() => {
+    } finally {
+      if (!handedOver) {
         this.#ingesting--;
-        return spooled.remove();
-      })
-      .catch(() => {});
-    const statusUrl = `/jobs/${handle.jobId}`;
-    return json(
-      202,
-      { jobId: handle.jobId, status: 'queued', chunksTotal, statusUrl, resultUrl: `${statusUrl}/result` },
-      { location: statusUrl },
-    );
+        await spooled?.remove();
+      }
+    }
   }
 
   async #getJob(id: string): Promise<ApiResponse> {

@@ -131,8 +131,13 @@ export const loadConfig = (sources: ConfigSources = {}): Config => {
 
   const parsed = ConfigSchema.safeParse(tree);
   if (!parsed.success) {
+    // The source that set the failing key, a key above it (a list or a map set whole), or one below it.
     const origin = (path: string) => {
-      const from = origins.get(path) ?? [...origins].find(([key]) => key.startsWith(`${path}.`))?.[1];
+      const parts = path.split('.');
+      const above = parts
+        .map((_, n) => origins.get(parts.slice(0, parts.length - n).join('.')))
+        .find(Boolean);
+      const from = above ?? [...origins].find(([key]) => key.startsWith(`${path}.`))?.[1];
       return from ? ` (from ${from})` : '';
     };
     throw new ConfigError(

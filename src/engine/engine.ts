@@ -189,7 +189,10 @@ export class Engine {
     this.#jobs.set(jobId, job);
     const ingested = this.#ingest(job, input);
     ingested.catch((error: unknown) => job.abort(error));
-    return { jobId, ingested, done: job.done.then(() => this.view(job)) };
+    const done = job.done.then(() => this.view(job));
+    // A caller that only watches `ingested` (the HTTP API) must not leave this rejection unhandled.
+    done.catch(() => {});
+    return { jobId, ingested, done };
   }
 
   /** What a job was asked to do, and how its result is encoded. */

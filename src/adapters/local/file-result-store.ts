@@ -48,7 +48,8 @@ export class FileResultStore implements ResultStore {
     if (job === undefined || span === undefined) return undefined;
     const buffer = Buffer.alloc(span.length);
     const { bytesRead } = await (await job.handle).read(buffer, 0, span.length, span.offset);
-    if (bytesRead !== span.length) throw new Error(`result file of job ${jobId} is shorter than its index says`);
+    if (bytesRead !== span.length)
+      throw new Error(`result file of job ${jobId} is shorter than its index says`);
     return buffer;
   }
 

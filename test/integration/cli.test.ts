@@ -1,0 +1,239 @@
+import { type ChildProcess, execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { JobView } from '../../src/engine/job.ts';
+
+const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/fanout.ts', import.meta.url));
+const ENV = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FANOUT_')));
+/** 96 lines of 32 bytes: three chunks of 1024 bytes. */
+const INPUT = Array.from({ length: 96 }, (_, i) => `${`Line ${i} of the CLI test`.padEnd(31)}\n`).join('');
+const SMALL = ['--chunk-size', '1024', '--workers', '1'];
+
+interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fanout-cli-'));
+  await writeFile(join(dir, 'input.txt'), INPUT);
+  await writeFile(join(dir, 'empty.txt'), '');
+  await writeFile(join(dir, 'bad.yaml'), 'retry:\n  max_atempts: 3\n');
+});
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const start = (args: string[], env = ENV): { child: ChildProcess; exit: Promise<Exit> } => {
+  let child!: ChildProcess;
+  const exit = new Promise<Exit>((resolve) => {
+    child = execFile(NODE, [BIN, ...args], { cwd: dir, env, encoding: 'utf8' }, (_error, stdout, stderr) =>
+      resolve({ code: child.exitCode, stdout, stderr }),
+    );
+  });
+  return { child, exit };
+};
+
+const fanout = (args: string[], stdin = ''): Promise<Exit> => {
+  const { child, exit } = start(args);
+  child.stdin?.end(stdin);
+  return exit;
+};
+
+describe('fanout run', () => {
+  it('exits 0 and prints one JSON object with every chunk completed', async () => {
+    // Prepare
+    const args = ['run', 'input.txt', '--json', ...SMALL];
+
+    // Act
+    const { code, stdout } = await fanout(args);
+
+    // Assess
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const view = JSON.parse(lines[0] as string) as JobView;
+    expect(view).toMatchObject({ status: 'completed', chunksTotal: 3, chunksFailed: 0 });
+    expect(view.stats.states.completed).toBe(view.chunksTotal);
+  });
+
+  it('writes the result to --out, a gzip file of the transformed input', async () => {
+    // Prepare
+    const pipeline = 'validate,transform:uppercase,compress:gzip';
+
+    // Act
+    const { code } = await fanout([
+      'run',
+      'input.txt',
+      '--pipeline',
+      pipeline,
+      '--out',
+      'result.txt.gz',
+      ...SMALL,
+    ]);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(gunzipSync(await readFile(join(dir, 'result.txt.gz'))).toString()).toBe(INPUT.toUpperCase());
+  });
+
+  it('reads the input from stdin given -', async () => {
+    // Prepare
+    const args = ['run', '-', '--pipeline', 'validate,transform:uppercase', '--out', 'stdin.txt', '--json'];
+
+    // Act
+    const { code, stdout } = await fanout([...args, ...SMALL], INPUT);
+
+    // Assess
+    expect(code).toBe(0);
+    expect((JSON.parse(stdout) as JobView).chunksTotal).toBe(3);
+    expect(await readFile(join(dir, 'stdin.txt'), 'utf8')).toBe(INPUT.toUpperCase());
+  });
+
+  it('prints a stats table with the success rate and each target', async () => {
+    // Prepare
+    const args = ['run', 'input.txt', ...SMALL];
+
+    // Act
+    const { code, stdout } = await fanout(args);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^success rate +100\.0%$/m);
+    expect(stdout).toMatch(/^chunks +3 \(3 completed, 0 failed\)$/m);
+    expect(stdout).toMatch(/^aws +\d+ /m);
+    expect(stdout).toMatch(/^gcp +\d+ /m);
+  });
+
+  it('exits 1 and counts the failed chunks on stderr, leaving --out unwritten', async () => {
+    // Prepare
+    const pipeline = 'validate,chaos:poison=1';
+
+    // Act
+    const { code, stderr } = await fanout([
+      'run',
+      'input.txt',
+      '--pipeline',
+      pipeline,
+      '--out',
+      'poisoned.txt',
+      ...SMALL,
+    ]);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/fanout: 3 chunks failed: #\d chunk \d is poisoned/);
+    expect(stderr).toContain('poisoned.txt not written');
+    expect(existsSync(join(dir, 'poisoned.txt'))).toBe(false);
+  });
+
+  it.each([
+    {
+      name: 'a missing input file',
+      args: ['run', 'missing.txt'],
+      error: /input file missing\.txt does not exist/,
+    },
+    { name: 'an empty input file', args: ['run', 'empty.txt'], error: /input file empty\.txt is empty/ },
+    { name: 'empty standard input', args: ['run', '-'], error: /the input is empty/ },
+    {
+      name: 'an unknown step',
+      args: ['run', 'input.txt', '--pipeline', 'validate,frobnicate'],
+      error: /unknown step frobnicate; known steps: /,
+    },
+    {
+      name: 'a bad step parameter',
+      args: ['run', 'input.txt', '--pipeline', 'validate,compress:gzip:level=99'],
+      error: /step compress: parameter level/,
+    },
+    {
+      name: 'a chunk size out of range',
+      args: ['run', 'input.txt', '--chunk-size', '10'],
+      error: /chunking\.size \(from --chunk-size\): Too small/,
+    },
+    {
+      name: 'a chunk size that is not a number',
+      args: ['run', 'input.txt', '--chunk-size', 'abc'],
+      error: /chunking\.size \(from --chunk-size\)/,
+    },
+    {
+      name: 'a negative --max-attempts',
+      args: ['run', 'input.txt', '--max-attempts', '-1'],
+      error: /retry\.max_attempts \(from --max-attempts\)/,
+    },
+    {
+      name: 'an unknown strategy',
+      args: ['run', 'input.txt', '--strategy', 'fastest'],
+      error: /'fastest' is invalid.*round_robin, least_loaded, random, weighted/,
+    },
+    {
+      name: 'a config file with an unknown key',
+      args: ['run', 'input.txt', '--config', 'bad.yaml'],
+      error: /unknown setting retry\.max_atempts \(from .*bad\.yaml\)/,
+    },
+    {
+      name: 'a config file that does not exist',
+      args: ['run', 'input.txt', '--config', 'nowhere.yaml'],
+      error: /config file .*nowhere\.yaml does not exist/,
+    },
+    { name: 'an unknown flag', args: ['run', 'input.txt', '--bogus'], error: /unknown option '--bogus'/ },
+  ])('exits 2 naming the problem for $name', async ({ args, error }) => {
+    // Prepare
+    const argv = [...args, '--workers', '1'];
+
+    // Act
+    const { code, stdout, stderr } = await fanout(argv);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^fanout: /);
+    expect(stderr).toMatch(error);
+    expect(stdout).toBe('');
+  });
+});
+
+describe('fanout serve', () => {
+  let server: ChildProcess | undefined;
+
+  afterEach(() => {
+    if (server?.exitCode === null) server.kill('SIGKILL');
+  });
+
+  it('stops cleanly on SIGTERM while a job is still reading its input', async () => {
+    // Prepare
+    const { child, exit } = start(['serve', '--port', '0', '--workers', '1'], {
+      ...ENV,
+      FANOUT_MAX_PENDING_CHUNKS: '1',
+    });
+    server = child;
+    const url = await new Promise<string>((resolve) => {
+      let seen = '';
+      child.stderr?.on('data', (text: string) => {
+        seen += text;
+        const match = /listening on (http:\/\/\S+)/.exec(seen);
+        if (match) resolve(match[1] as string);
+      });
+    });
+    const accepted = await fetch(`${url}/jobs?chunkSize=1024&pipeline=validate,chaos:delay=300`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: INPUT,
+    });
+
+    // Act
+    child.kill('SIGTERM');
+    const { code, stderr } = await exit;
+
+    // Assess
+    expect(accepted.status).toBe(202);
+    expect(stderr).not.toContain('UsageError');
+    expect(code).toBe(0);
+  });
+});
