@@ -108,6 +108,7 @@ export class Balancer {
     target.inFlight--;
     if (outcome === 'success') target.breaker.onSuccess(pickedAt);
     else if (outcome === 'failure') target.breaker.onFailure(pickedAt);
+    else target.breaker.onNeutral(pickedAt);
   }
 
   /** When the first open breaker lets a probe through; the time to try again when `pick` found none. */

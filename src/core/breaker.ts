@@ -83,6 +83,11 @@ export class CircuitBreaker {
     this.#state = BreakerState.closed;
   }
 
+  /** An outcome that says nothing of the target (a bad chunk): a probe it ended frees its slot. */
+  onNeutral(sentAt: number): void {
+    if (sentAt >= this.#changedAt && this.state === BreakerState.halfOpen && this.#probes > 0) this.#probes--;
+  }
+
   onFailure(sentAt: number): void {
     if (sentAt < this.#changedAt) return;
     this.#failures++;

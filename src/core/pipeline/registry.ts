@@ -100,7 +100,8 @@ export class StepRegistry {
           `step ${spec.name}: ${parsed.error.issues.map(describeIssue).join('; ')}`,
         );
       }
-      if (spec.enabled && definition.text && mode !== ChunkingMode.lines) {
+      const text = typeof definition.text === 'function' ? definition.text(parsed.data) : definition.text;
+      if (spec.enabled && text && mode !== ChunkingMode.lines) {
         throw new PipelineSpecError(`step ${spec.name} works on text and needs lines chunking, not ${mode}`);
       }
       if (spec.enabled && spec.name === 'validate' && changed !== undefined) {
@@ -124,7 +125,7 @@ export class StepRegistry {
       if (name === undefined) {
         throw new PipelineSpecError(`step ${definition.name}: unexpected bare value "${String(value)}"`);
       }
-      if (name in params)
+      if (Object.hasOwn(params, name))
         throw new PipelineSpecError(`step ${definition.name}: parameter ${name} is given twice`);
       named[name] = value;
     }

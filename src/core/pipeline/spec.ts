@@ -57,7 +57,8 @@ export const parsePipelineSpec = (spec: string): StepSpec[] => {
       const eq = raw.indexOf('=');
       if (eq === 0) throw new PipelineSpecError(`step ${name}: parameter "${raw}" has no name`);
       const key = eq > 0 ? raw.slice(0, eq) : `$${bare++}`;
-      if (key in params) throw new PipelineSpecError(`step ${name}: parameter ${key} is given twice`);
+      if (Object.hasOwn(params, key))
+        throw new PipelineSpecError(`step ${name}: parameter ${key} is given twice`);
       params[key] = decode(eq > 0 ? raw.slice(eq + 1) : raw, name);
     }
     return toStepSpec(name, params);

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** What a step knows about the task it runs for. */
 export interface StepContext {
@@ -27,8 +27,11 @@ export interface StepDefinition<Schema extends z.ZodType = z.ZodType> {
   /** Names given, in order, to the bare values of a spec (`compress:gzip` sets the first one to `gzip`). */
   positional?: readonly string[];
   params: Schema;
-  /** A text step decodes chunks as UTF-8, so it needs `lines` chunking: a byte cut could split a character. */
-  text?: boolean;
+  /**
+   * A text step decodes chunks as UTF-8 or reads them line by line, so it needs `lines` chunking: a byte
+   * cut could split a character or a line. A function decides by the step's parameters.
+   */
+  text?: boolean | ((params: z.output<Schema>) => boolean);
   create(params: z.output<Schema>): StepRun;
 }
 
@@ -48,3 +51,13 @@ export interface StepSpec {
 }
 
 export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
+
+/**
+ * A number parameter: a number from a config file, or its text from a spec. Unlike `z.coerce`, empty text
+ * is an error rather than 0.
+ */
+export const numberParam = () =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value),
+    z.number(),
+  );

@@ -66,7 +66,7 @@ export class DurationSketch {
   /** The value at quantile q (0 to 1), within 1%; 0 for an empty sketch. */
   quantile(q: number): number {
     if (this.#count === 0) return 0;
-    const rank = Math.ceil(q * this.#count);
+    const rank = Math.max(1, Math.ceil(q * this.#count));
     let seen = this.#zeros;
     if (rank <= seen) return 0;
     for (const [key, count] of this.#sortedBins()) {

@@ -8,7 +8,7 @@ import {
   TransientError,
   WorkerCrashedError,
 } from '../../errors.ts';
-import { defineStep } from '../step.ts';
+import { defineStep, numberParam } from '../step.ts';
 
 /**
  * A number in [0, 1) fixed by its inputs: the first 48 bits of SHA-256 over `seed:kind:parts...`.
@@ -22,8 +22,8 @@ export const chaosRoll = (seed: number, kind: string, ...parts: (string | number
   return digest.readUIntBE(0, 6) / 2 ** 48;
 };
 
-const probability = z.coerce.number().min(0).max(1);
-const milliseconds = z.coerce.number().int().min(0);
+const probability = numberParam().pipe(z.number().min(0).max(1));
+const milliseconds = numberParam().pipe(z.number().int().min(0));
 
 /**
  * Fault injection for tests and demos. Every decision is a function of the seed, the chunk and the
@@ -46,7 +46,7 @@ export const chaosStep = defineStep({
     for: milliseconds.optional(),
     /** Each execution waits this long first. */
     delay: milliseconds.default(0),
-    seed: z.coerce.number().int().default(0),
+    seed: numberParam().pipe(z.number().int()).default(0),
   }),
   create: (p) => async (input, ctx) => {
     if (p.delay > 0) await sleep(p.delay, undefined, { signal: ctx.signal });

@@ -1,6 +1,6 @@
 import { brotliCompressSync, constants, deflateSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
-import { defineStep, type StepRun } from '../step.ts';
+import { defineStep, numberParam, type StepRun } from '../step.ts';
 
 const LEVELS = {
   gzip: { max: 9, fallback: 6 },
@@ -19,7 +19,7 @@ export const compressStep = defineStep({
   params: z
     .strictObject({
       algorithm: z.enum(['gzip', 'brotli', 'deflate']),
-      level: z.coerce.number().int().min(0).max(11).optional(),
+      level: numberParam().pipe(z.number().int().min(0).max(11)).optional(),
     })
     .refine((p) => p.level === undefined || p.level <= LEVELS[p.algorithm].max, {
       message: 'level is 0-9 for gzip and deflate, 0-11 for brotli',

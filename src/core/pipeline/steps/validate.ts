@@ -23,6 +23,7 @@ const assertNdjson = (data: Uint8Array, index: number): void => {
 export const validateStep = defineStep({
   name: 'validate',
   positional: ['format'],
+  text: ({ format }) => format === 'ndjson',
   params: z.strictObject({ format: z.enum(['ndjson']).optional() }),
   create:
     ({ format }) =>
