@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { FileResultStore } from './adapters/local/file-result-store.ts';
 import { MemoryTaskStore } from './adapters/local/memory-task-store.ts';
@@ -10,6 +11,7 @@ export const createEngine = (
   { baseDir = process.cwd(), ...overrides }: Partial<EngineOptions> = {},
 ): Promise<Engine> =>
   Engine.create({
+    threads: config.threads || availableParallelism(),
     targets: config.targets.map((name) => ({
       name,
       workers: config.workers_per_target,

@@ -13,6 +13,7 @@ export const DEFAULTS = {
   chunking: { mode: ChunkingMode.lines as ChunkingMode, size: 64 * KiB },
   targets: ['aws', 'gcp'],
   workers_per_target: 4,
+  threads: 0,
   weights: {} as Record<string, number>,
   balancer: { strategy: Strategy.leastLoaded as Strategy, rebalance_threshold: 0.3 },
   breaker: {
@@ -58,6 +59,7 @@ export const ConfigSchema = z.strictObject({
     .min(1)
     .refine((names) => new Set(names).size === names.length, 'target names must be unique'),
   workers_per_target: positiveInt.max(64),
+  threads: nonNegativeInt.max(64),
   weights: z.record(targetName, z.number().positive()),
   balancer: z.strictObject({
     strategy: z.enum(Strategy),

@@ -16,12 +16,13 @@ import type { TaskRecord } from '../core/task.ts';
 import type { Delivery, Queue } from '../ports/queue.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
+import { concat, gather } from '../util/bytes.ts';
 import { type JobRequest, JobRun, type JobView } from './job.ts';
 import type { TaskMessage, TaskOutcome, WorkerBatch, WorkerReply } from './messages.ts';
 
 export interface EngineTarget {
   name: string;
-  /** Worker threads of this target. */
+  /** Tries this target runs at once: its capacity, which the balancer's load is measured against. */
   workers: number;
   /** Share of the work under the `weighted` strategy. */
   weight: number;
@@ -29,6 +30,11 @@ export interface EngineTarget {
 
 export interface EngineOptions {
   targets: EngineTarget[];
+  /**
+   * Worker threads, shared by all targets. More threads than cores only adds memory and contention, so
+   * a target's `workers` are slots on these threads, not threads of its own.
+   */
+  threads: number;
   balancer: BalancerOptions;
   breaker: BreakerOptions;
   /** Defaults for jobs; a job may set its own `maxAttempts`. */
@@ -61,10 +67,9 @@ export interface JobHandle {
 interface TargetRun {
   name: string;
   queue: Queue<TaskMessage>;
-  pool: Piscina;
-  /** Tasks handed to this target's workers and not yet back: at most `window`. */
-  inFlight: number;
-  window: number;
+  /** Deliveries being worked on, each one or a few batches: at most `workers`. */
+  busy: number;
+  workers: number;
   wake?: () => void;
   loop?: Promise<void>;
 }
@@ -77,14 +82,13 @@ interface Claimed {
 
 /** Visibility of a message being processed: far longer than any batch, so only a lost one comes back. */
 const VISIBILITY_MS = 10 * 60_000;
-const TASKS_PER_WORKER = 16;
 const MAX_BATCH_TASKS = 32;
-const MAX_BATCH_BYTES = 256 * 1024;
+const MAX_BATCH_BYTES = 1024 * 1024;
 const IDLE_POLL_MS = 50;
 
 /**
- * The embedded engine: the whole fan-out on one machine. Each target is a queue and a pool of worker
- * threads; the main thread chunks input, routes chunks through the balancer, claims and settles tries
+ * The embedded engine: the whole fan-out on one machine. Each target is a queue and a number of worker
+ * slots on a shared pool of threads; the main thread chunks input, routes chunks through the balancer, claims and settles tries
  * in the task store, and retries failures with backoff on another target. The same core rules the
  * cloud functions use decide every step.
  */
@@ -93,6 +97,7 @@ export class Engine {
   readonly #options: EngineOptions;
   readonly #registry: StepRegistry;
   readonly #balancer: Balancer;
+  readonly #pool: Piscina;
   readonly #targets = new Map<string, TargetRun>();
   readonly #jobs = new Map<string, JobRun>();
   readonly #settling = new Set<Promise<void>>();
@@ -109,19 +114,18 @@ export class Engine {
       options.balancer,
       options.breaker,
     );
-    const workerFile = new URL('./worker.ts', import.meta.url).href;
+    this.#pool = new Piscina({
+      filename: new URL('./worker.ts', import.meta.url).href,
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+    });
     for (const target of options.targets) {
       this.#targets.set(target.name, {
         name: target.name,
         queue: new MemoryQueue<TaskMessage>({ duplicateRate: options.duplicateRate ?? 0 }),
-        pool: new Piscina({
-          filename: workerFile,
-          minThreads: target.workers,
-          maxThreads: target.workers,
-          idleTimeout: Number.POSITIVE_INFINITY,
-        }),
-        inFlight: 0,
-        window: target.workers * TASKS_PER_WORKER,
+        busy: 0,
+        workers: target.workers,
       });
     }
   }
@@ -211,10 +215,10 @@ export class Engine {
     return this.#options.tasks.listTasks(jobId, state);
   }
 
-  /** The concatenated outputs of a finished job's chunks, in chunk order. */
+  /** The concatenated outputs of a finished job's chunks, in chunk order, in pieces of about 1 MiB. */
   readResult(jobId: string): AsyncIterable<Uint8Array> {
     const job = this.#jobs.get(jobId);
-    return this.#options.results.read(jobId, job?.total ?? 0);
+    return gather(this.#options.results.read(jobId, job?.total ?? 0), 1 << 20);
   }
 
   /** Messages waiting in each target's queue. */
@@ -266,7 +270,7 @@ export class Engine {
     for (const target of this.#targets.values()) target.wake?.();
     await Promise.all([...this.#targets.values()].map((t) => t.loop));
     while (this.#settling.size > 0) await Promise.all(this.#settling);
-    await Promise.all([...this.#targets.values()].map((t) => t.pool.destroy()));
+    await this.#pool.destroy();
     for (const waiter of this.#admissionWaiters.splice(0)) waiter();
   }
 
@@ -324,20 +328,34 @@ export class Engine {
     await (this.#targets.get(target) as TargetRun).queue.send([{ body: routed, delayMs }]);
   }
 
+  /**
+   * Takes what the queue holds whenever one of the target's workers is free. While all are busy the
+   * queue fills, so the next receive makes a full batch: batches grow with load, and one message to a
+   * thread carries many tasks.
+   */
   async #dispatchLoop(target: TargetRun): Promise<void> {
     while (!this.#closing) {
-      if (target.inFlight >= target.window) {
+      if (target.busy >= target.workers) {
         await new Promise<void>((resolve) => {
           target.wake = resolve;
         });
         continue;
       }
       const deliveries = await target.queue.receive({
-        max: target.window - target.inFlight,
+        max: MAX_BATCH_TASKS,
         waitMs: IDLE_POLL_MS,
         visibilityMs: VISIBILITY_MS,
       });
-      if (deliveries.length > 0 && !this.#closing) this.#track(this.#process(target, deliveries));
+      if (deliveries.length === 0 || this.#closing) continue;
+      target.busy++;
+      let freed = false;
+      const free = () => {
+        if (freed) return;
+        freed = true;
+        target.busy--;
+        target.wake?.();
+      };
+      this.#track(this.#process(target, deliveries, free).finally(free));
     }
   }
 
@@ -346,7 +364,7 @@ export class Engine {
     this.#settling.add(tracked);
   }
 
-  async #process(target: TargetRun, deliveries: Delivery<TaskMessage>[]): Promise<void> {
+  async #process(target: TargetRun, deliveries: Delivery<TaskMessage>[], freed: () => void): Promise<void> {
     const claimed: Claimed[] = [];
     const now = Date.now();
     for (const delivery of deliveries) {
@@ -382,8 +400,12 @@ export class Engine {
       job.touch();
       claimed.push({ delivery, job, claimId });
     }
-    target.inFlight += claimed.length;
-    await Promise.all(this.#batches(claimed).map((batch) => this.#runBatch(target, batch)));
+    const batches = this.#batches(claimed);
+    const replies = await Promise.all(batches.map((batch) => this.#execute(target, batch)));
+    // The worker is free once the replies are in. Settling may wait (a retry waits for a breaker to let
+    // work through), and the probe it waits for may be in this very queue: the loop must go on pulling.
+    freed();
+    await Promise.all(batches.map((batch, i) => this.#settleBatch(target, batch, replies[i] as WorkerReply)));
   }
 
   /** Groups claimed tries by job and cuts them into batches small enough to keep every worker busy. */
@@ -403,7 +425,8 @@ export class Engine {
     return batches;
   }
 
-  async #runBatch(target: TargetRun, items: Claimed[]): Promise<void> {
+  /** Runs a batch on a worker thread and reports each outcome's health to the balancer, in task order. */
+  async #execute(target: TargetRun, items: Claimed[]): Promise<WorkerReply> {
     const job = (items[0] as Claimed).job;
     const batch: WorkerBatch = {
       recipe: job.recipe,
@@ -414,12 +437,16 @@ export class Engine {
         index: body.index,
         attempt: body.attempt,
         sha256: body.sha256,
-        data: body.data,
+        bytes: body.bytes,
       })),
+      // A copy: the messages keep their data for a retry.
+      data: concat(items.map((item) => item.delivery.body.data)),
     };
     let reply: WorkerReply;
     try {
-      reply = (await target.pool.run(batch)) as WorkerReply;
+      reply = (await this.#pool.run(batch, {
+        transferList: [batch.data.buffer as ArrayBuffer],
+      })) as WorkerReply;
     } catch (cause) {
       const error = toErrorRecord(new WorkerCrashedError(target.name, { cause }));
       reply = {
@@ -428,8 +455,6 @@ export class Engine {
         output: new Uint8Array(0),
       };
     }
-    target.inFlight -= items.length;
-    target.wake?.();
     // Health is reported in task order as the batch returns, before the outcomes are stored: storage
     // finishes failures first, and that order would look like a run of failures to the breaker.
     for (const [i, item] of items.entries()) {
@@ -437,6 +462,10 @@ export class Engine {
       const health = outcome.ok ? 'success' : outcome.error.retryable ? 'failure' : 'neutral';
       this.#balancer.release(target.name, health, item.delivery.body.routedAt);
     }
+    return reply;
+  }
+
+  async #settleBatch(target: TargetRun, items: Claimed[], reply: WorkerReply): Promise<void> {
     let offset = 0;
     await Promise.all(
       items.map((item, i) => {

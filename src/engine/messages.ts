@@ -28,7 +28,9 @@ export interface WorkerBatch {
   recipe: PipelineRecipe;
   target: string;
   jobStartedAt: number;
-  tasks: { jobId: string; index: number; attempt: number; sha256: string; data: Uint8Array }[];
+  tasks: { jobId: string; index: number; attempt: number; sha256: string; bytes: number }[];
+  /** The tasks' chunks back to back, in task order: one buffer moved to the thread, not one copied per task. */
+  data: Uint8Array;
 }
 
 export type TaskOutcome =

@@ -2,6 +2,7 @@ import { threadId } from 'node:worker_threads';
 import { toErrorRecord } from '../core/errors.ts';
 import { Pipeline } from '../core/pipeline/pipeline.ts';
 import { StepRegistry } from '../core/pipeline/registry.ts';
+import { concat } from '../util/bytes.ts';
 import type { PipelineRecipe, TaskOutcome, WorkerBatch, WorkerReply } from './messages.ts';
 
 const pipelines = new Map<string, Promise<Pipeline>>();
@@ -23,10 +24,13 @@ export default async function runBatch(batch: WorkerBatch): Promise<WorkerReply>
   const workerId = `${batch.target}-${threadId}`;
   const outcomes: TaskOutcome[] = [];
   const outputs: Uint8Array[] = [];
+  let offset = 0;
   for (const task of batch.tasks) {
+    const input = batch.data.subarray(offset, offset + task.bytes);
+    offset += task.bytes;
     const started = performance.now();
     try {
-      const output = await pipeline.run(task.data, {
+      const output = await pipeline.run(input, {
         jobId: task.jobId,
         index: task.index,
         sha256: task.sha256,
@@ -43,14 +47,3 @@ export default async function runBatch(batch: WorkerBatch): Promise<WorkerReply>
   }
   return { workerId, outcomes, output: concat(outputs) };
 }
-
-/** Into a buffer of its own: a view into Node's shared pool would copy the whole pool across threads. */
-const concat = (parts: readonly Uint8Array[]): Uint8Array => {
-  const output = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    output.set(part, offset);
-    offset += part.byteLength;
-  }
-  return output;
-};

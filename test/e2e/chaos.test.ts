@@ -43,6 +43,7 @@ describe('a chaotic 20,000-chunk job in the embedded engine', () => {
 
   beforeAll(async () => {
     engine = await Engine.create({
+      threads: 2,
       targets: [
         { name: 'aws', workers: 2, weight: 1 },
         { name: 'gcp', workers: 2, weight: 1 },
