@@ -1,25 +1,17 @@
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from '../../src/core/chunker.ts';
 import { StepTimeoutError, TransientError } from '../../src/core/errors.ts';
-import { Pipeline, type TaskContext } from '../../src/core/pipeline/pipeline.ts';
+import { Pipeline } from '../../src/core/pipeline/pipeline.ts';
 import { StepRegistry } from '../../src/core/pipeline/registry.ts';
 import { parsePipelineSpec } from '../../src/core/pipeline/spec.ts';
+import { taskContext } from '../support/task-context.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/steps/', import.meta.url));
 const registry = await StepRegistry.load(['never.ts', 'busy.ts'], fixtures);
 
 const data = new TextEncoder().encode('hello fanout\n');
-const task: TaskContext = {
-  jobId: 'job-1',
-  index: 0,
-  sha256: sha256Hex(data),
-  attempt: 1,
-  target: 'aws',
-  workerId: 'aws-0',
-  jobStartedAt: 0,
-};
+const task = taskContext(data);
 
 const build = (spec: string): Pipeline => new Pipeline(registry.resolve(parsePipelineSpec(spec)));
 

@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from '../../src/core/chunker.ts';
 import { PipelineSpecError } from '../../src/core/pipeline/errors.ts';
 import { Pipeline } from '../../src/core/pipeline/pipeline.ts';
 import { outputCompression, StepRegistry } from '../../src/core/pipeline/registry.ts';
 import { parsePipelineSpec } from '../../src/core/pipeline/spec.ts';
+import { taskContext } from '../support/task-context.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/steps/', import.meta.url));
 
@@ -130,15 +130,7 @@ describe('StepRegistry.load', () => {
     // Act
     const registry = await StepRegistry.load(['reverse.ts'], fixtures);
     const pipeline = new Pipeline(registry.resolve(parsePipelineSpec('validate,reverse')));
-    const output = await pipeline.run(data, {
-      jobId: 'job-1',
-      index: 0,
-      sha256: sha256Hex(data),
-      attempt: 1,
-      target: 'aws',
-      workerId: 'aws-0',
-      jobStartedAt: 0,
-    });
+    const output = await pipeline.run(data, taskContext(data));
 
     // Assess
     expect(registry.names).toEqual(['validate', 'transform', 'compress', 'chaos', 'reverse']);

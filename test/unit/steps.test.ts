@@ -12,6 +12,7 @@ import {
 import { Pipeline, type TaskContext } from '../../src/core/pipeline/pipeline.ts';
 import { buildRun, StepRegistry } from '../../src/core/pipeline/registry.ts';
 import { parsePipelineSpec } from '../../src/core/pipeline/spec.ts';
+import { taskContext } from '../support/task-context.ts';
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 const decoded = (data: Uint8Array): string => new TextDecoder().decode(data);
@@ -21,16 +22,7 @@ const build = (spec: string): Pipeline =>
 
 /** Runs a pipeline on one chunk as a worker would, with the chunk's own SHA-256 unless told otherwise. */
 const run = (spec: string, data: Uint8Array, task: Partial<TaskContext> = {}): Promise<Uint8Array> =>
-  build(spec).run(data, {
-    jobId: 'job-1',
-    index: 0,
-    sha256: sha256Hex(data),
-    attempt: 1,
-    target: 'aws',
-    workerId: 'aws-0',
-    jobStartedAt: Date.now(),
-    ...task,
-  });
+  build(spec).run(data, taskContext(data, task));
 
 describe('validate step', () => {
   it('passes a sound chunk through unchanged', async () => {
@@ -301,13 +293,7 @@ describe('chaos step', () => {
     const [step] = StepRegistry.builtIn().resolve(parsePipelineSpec('chaos:delay=60000'));
     const controller = new AbortController();
     const delayed = buildRun(step as NonNullable<typeof step>)(data, {
-      jobId: 'job-1',
-      index: 0,
-      sha256: sha256Hex(data),
-      attempt: 1,
-      target: 'aws',
-      workerId: 'aws-0',
-      jobStartedAt: Date.now(),
+      ...taskContext(data),
       signal: controller.signal,
     });
 

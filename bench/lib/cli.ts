@@ -1,0 +1,106 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { JobView } from '../../src/engine/job.ts';
+
+const FANOUT = new URL('../../bin/fanout.ts', import.meta.url).pathname;
+const PROC_POLL_MS = 20;
+
+export interface FanoutRun {
+  wallMs: number;
+  peakRssKiB: number;
+  rssSource: RssSource;
+  view: JobView;
+}
+
+export type RssSource = 'gnu-time' | 'proc-vmhwm';
+
+export interface FanoutArgs {
+  input: string;
+  pipeline: string;
+  chunkSize: number;
+  out?: string;
+  /** Where the child runs: its results store (.fanout/results) lands here, and no config file is picked up. */
+  cwd: string;
+}
+
+/** GNU time when `which` finds one that understands -f/-o; otherwise the child's VmHWM is polled. */
+export const findGnuTime = (): string | undefined => {
+  const which = spawnSync('which', ['time'], { encoding: 'utf8' });
+  const path = which.status === 0 ? which.stdout.trim() : '';
+  if (path === '') return undefined;
+  const probe = spawnSync(path, ['-f', '%M', '-o', '/dev/null', 'true']);
+  return probe.status === 0 ? path : undefined;
+};
+
+/** FANOUT_* variables would change the configuration under test. */
+const childEnv = (): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FANOUT_')));
+
+const fanoutArgv = ({ input, pipeline, chunkSize, out }: FanoutArgs): string[] => [
+  FANOUT,
+  'run',
+  input,
+  '--pipeline',
+  pipeline,
+  '--chunk-size',
+  String(chunkSize),
+  '--json',
+  ...(out === undefined ? [] : ['--out', out]),
+];
+
+const readVmHwm = (pid: number): number => {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0;
+  }
+};
+
+const parseView = (stdout: string): JobView => {
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(line) as JobView;
+};
+
+/** Runs `fanout run` as a child process and times it from spawn to exit. Throws unless every chunk completed. */
+export const runFanout = async (args: FanoutArgs, gnuTime: string | undefined): Promise<FanoutRun> => {
+  const rssFile = join(args.cwd, `rss-${process.pid}-${Date.now()}.txt`);
+  const argv = fanoutArgv(args);
+  const [command, commandArgs] = gnuTime
+    ? [gnuTime, ['-f', '%M', '-o', rssFile, process.execPath, ...argv]]
+    : [process.execPath, argv];
+  let stdout = '';
+  let stderr = '';
+  let polled = 0;
+  const started = performance.now();
+  const child = spawn(command, commandArgs, { cwd: args.cwd, env: childEnv() });
+  const poll = gnuTime
+    ? undefined
+    : setInterval(() => {
+        polled = Math.max(polled, readVmHwm(child.pid as number));
+      }, PROC_POLL_MS);
+  child.stdout.on('data', (data: Buffer) => {
+    stdout += data;
+  });
+  child.stderr.on('data', (data: Buffer) => {
+    stderr += data;
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  const wallMs = performance.now() - started;
+  clearInterval(poll);
+  await new Promise((resolve) =>
+    child.stdout.readableEnded ? resolve(0) : child.stdout.once('end', resolve),
+  );
+  if (code !== 0) throw new Error(`fanout run exited with ${code}: ${stderr.trim()}`);
+  const view = parseView(stdout);
+  if (view.status !== 'completed' || view.chunksFailed > 0) {
+    throw new Error(`fanout run did not complete every chunk: ${view.status}, ${view.chunksFailed} failed`);
+  }
+  const peakRssKiB = gnuTime ? Number(readFileSync(rssFile, 'utf8').trim()) : polled;
+  rmSync(rssFile, { force: true });
+  return { wallMs, peakRssKiB, rssSource: gnuTime ? 'gnu-time' : 'proc-vmhwm', view };
+};

@@ -1,0 +1,137 @@
+import { DEFAULTS } from '../../src/config/schema.ts';
+import { MiB } from '../../src/core/constants.ts';
+import type { CeilingResult } from './ceiling.ts';
+import type { FanoutRun } from './cli.ts';
+import type { Inputs, Measured } from './measure.ts';
+import { PLAN } from './plan.ts';
+import type { Figure } from './report.ts';
+
+const MB = 1e6;
+
+export const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const upper = sorted[mid] as number;
+  return sorted.length % 2 ? upper : ((sorted[mid - 1] as number) + upper) / 2;
+};
+
+const mbPerSecond = (bytes: number, ms: number): number => bytes / MB / (ms / 1000);
+
+const sizeLabel = (bytes: number): string =>
+  bytes >= 1024 * MiB ? `${(bytes / (1024 * MiB)).toFixed(2)} GiB` : `${(bytes / MiB).toFixed(0)} MiB`;
+
+const bytesOf = (inputs: Inputs, path: string): number => inputs.bytes.get(path) as number;
+
+export const startupMs = (measured: Measured): number => median(measured.startup.map((run) => run.wallMs));
+
+const engineWallMs = (runs: readonly FanoutRun[]): number => median(runs.map((run) => run.wallMs));
+
+const ceilingWallMs = (results: readonly CeilingResult[]): number =>
+  median(results.map((result) => result.wallMs));
+
+export const throughputFigures = (inputs: Inputs, measured: Measured): Figure[] => {
+  const bytes = bytesOf(inputs, inputs.main);
+  const { engine, ceiling } = measured.throughput;
+  const engineRate = mbPerSecond(bytes, engineWallMs(engine));
+  const ceilingRate = mbPerSecond(bytes, ceilingWallMs(ceiling));
+  const warmRate = mbPerSecond(bytes, engineWallMs(engine) - startupMs(measured));
+  const runs = `median of ${PLAN.repeats}`;
+  return [
+    {
+      id: '1',
+      label: `fanout run end to end, ${sizeLabel(bytes)}, ${PLAN.pipeline} (${runs})`,
+      value: engineRate,
+      unit: 'MB/s',
+    },
+    {
+      id: '2a',
+      label: `ceiling: same steps on ${PLAN.threads} bare worker threads (${runs})`,
+      value: ceilingRate,
+      unit: 'MB/s',
+    },
+    {
+      id: '2b',
+      label: 'engine / ceiling',
+      value: engineRate / ceilingRate,
+      unit: '',
+      target: { op: '>=', value: PLAN.goals.ratio },
+    },
+    {
+      id: '2c',
+      label: 'engine / ceiling, CLI start-up (3c) subtracted',
+      value: warmRate / ceilingRate,
+      unit: '',
+    },
+  ];
+};
+
+export const overheadFigures = (measured: Measured): Figure[] => {
+  const { engine, engineWithOut, ceiling } = measured.overhead;
+  const chunks = engine.view.chunksCompleted;
+  const perTaskUs = ((engine.wallMs - startupMs(measured) - ceiling.wallMs) * 1000) / chunks;
+  return [
+    {
+      id: '3a',
+      label: `per-task overhead, no steps, ${chunks} chunks of ≤ 1 KiB`,
+      value: perTaskUs,
+      unit: 'µs',
+      target: { op: '<=', value: PLAN.goals.perTaskUs },
+    },
+    {
+      id: '3b',
+      label: 'wall time / chunks, no steps, start-up included',
+      value: (engine.wallMs * 1000) / chunks,
+      unit: 'µs',
+    },
+    {
+      id: '3c',
+      label: `CLI start-up: 1 chunk, no steps (median of ${PLAN.startupRuns})`,
+      value: startupMs(measured),
+      unit: 'ms',
+    },
+    {
+      id: '3d',
+      label: 'writing the result (--out /dev/null), no steps, per chunk',
+      value: ((engineWithOut.wallMs - engine.wallMs) * 1000) / chunks,
+      unit: 'µs',
+    },
+  ];
+};
+
+export const memoryFigures = (inputs: Inputs, { memory }: Measured): Figure[] => {
+  const small = memory.small.peakRssKiB / 1024;
+  const large = memory.large.peakRssKiB / 1024;
+  const rss = { op: '<=', value: PLAN.goals.rssMiB } as const;
+  return [
+    {
+      id: '4a',
+      label: `peak RSS, ${sizeLabel(bytesOf(inputs, inputs.memorySmall))} input`,
+      value: small,
+      unit: 'MiB',
+      target: rss,
+    },
+    {
+      id: '4b',
+      label: `peak RSS, ${sizeLabel(bytesOf(inputs, inputs.memoryLarge))} input`,
+      value: large,
+      unit: 'MiB',
+      target: rss,
+    },
+    {
+      id: '4c',
+      label: 'peak RSS growth, large / small',
+      value: large / small,
+      unit: '',
+      target: { op: '<=', value: PLAN.goals.rssGrowth },
+    },
+  ];
+};
+
+export const notes = (measured: Measured): string[] => [
+  `MB = 10^6 bytes, MiB = 2^20. Inputs: lines of 4–14 pseudo-random lowercase words (Mulberry32, seed ${PLAN.seed}), streamed into a temp dir and deleted afterwards; the smaller inputs are prefixes of the larger ones.`,
+  `1: wall time of the child \`node bin/fanout.ts run FILE --pipeline ${PLAN.pipeline} --chunk-size ${PLAN.chunk} --json --out /dev/null\`, from spawn to exit, so process start-up and writing the result are included; input bytes / wall time.`,
+  `2: the same input cut by the engine's own chunker (SHA-256 included) before the clock starts; ${PLAN.threads} node:worker_threads Workers, as many as the engine's shared pool starts (config threads: ${DEFAULTS.threads}${DEFAULTS.threads === 0 ? ', one per core' : ''}, the rule of src/app.ts), each receive a contiguous share of the chunks, transferred, and build the pipeline as src/engine/worker.ts does; the clock runs from the start signal to the last worker done. 2b = 1 / 2a. 2c is for diagnosis only: 1 recomputed with the start-up time of 3c taken off.`,
+  `3a = ((T_engine − T_startup) − T_ceiling) / chunks. T_engine: wall time of \`fanout run\` with --pipeline '' (no steps) and --chunk-size ${PLAN.smallChunk} on the main input, without --out, so that it times the engine rather than the writing of the result. T_startup: median wall time of the same command on a 1-chunk input (${PLAN.startupRuns} runs: process start, config, worker threads starting, exit). T_ceiling: the no-step ceiling measured as in 2 on the same chunks. 3b = T_engine / chunks. 3d = (T_engine with --out /dev/null − T_engine) / chunks: the cost of writing the result, which \`fanout run --out\` pays once the engine is done.`,
+  `4: peak RSS of the whole \`fanout run\` process (main thread and every worker thread), by ${measured.rssSource === 'gnu-time' ? 'GNU time -f %M' : 'polling VmHWM in /proc/PID/status every 20 ms'}. "Flat" is taken as large / small ≤ ${PLAN.goals.rssGrowth}.`,
+  `Other load: the share of all CPU capacity used by processes other than the bench and its children during each measurement (from /proc/stat); on a 2-core machine a busy neighbour skews every figure. A measurement during which it exceeded ${PLAN.noisyLoad * 100}% is discarded and taken again (${PLAN.noisyRetries}×) after waiting up to ${PLAN.quietWaitMs / 1000} s for a quiet machine; the JSON lists every measurement with its load.`,
+];

@@ -1,0 +1,175 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CeilingResult, measureCeiling, preChunk } from './ceiling.ts';
+import { type FanoutRun, findGnuTime, type RssSource, runFanout } from './cli.ts';
+import { waitForQuiet, watchForeignLoad } from './noise.ts';
+import { PLAN } from './plan.ts';
+
+export interface Inputs {
+  dir: string;
+  main: string;
+  memorySmall: string;
+  memoryLarge: string;
+  tiny: string;
+  bytes: Map<string, number>;
+}
+
+export interface LoadSample {
+  label: string;
+  /** Share of all CPU capacity used by other processes during the measurement. */
+  foreignLoad: number | undefined;
+  /** Taken again because other processes disturbed it; not used by any figure. */
+  discarded?: boolean;
+}
+
+export interface Measured {
+  rssSource: RssSource;
+  startup: FanoutRun[];
+  throughput: { engine: FanoutRun[]; ceiling: CeilingResult[] };
+  overhead: { engine: FanoutRun; engineWithOut: FanoutRun; ceiling: CeilingResult };
+  memory: { small: FanoutRun; large: FanoutRun };
+  loads: LoadSample[];
+}
+
+interface Context {
+  inputs: Inputs;
+  gnuTime: string | undefined;
+  loads: LoadSample[];
+}
+
+export const log = (message: string): void => {
+  process.stderr.write(`bench: ${message}\n`);
+};
+
+const percent = (share: number): string => `${(share * 100).toFixed(0)}%`;
+
+const quiet = async (maxMs: number): Promise<void> => {
+  const load = await waitForQuiet(PLAN.noisyLoad, maxMs);
+  if (load !== undefined && load > PLAN.noisyLoad) log(`still busy (${percent(load)} of the CPU); going on`);
+};
+
+/**
+ * Runs one measurement and notes how much of the CPU other processes took meanwhile. A measurement they
+ * disturbed is taken again once the machine is quiet, once; the report flags it if it was disturbed again.
+ */
+const sample = async <T>(
+  ctx: Context,
+  label: string,
+  run: () => Promise<T>,
+  describe: (value: T) => string,
+): Promise<T> => {
+  for (let attempt = 1; ; attempt++) {
+    const foreign = watchForeignLoad();
+    const value = await run();
+    const foreignLoad = foreign();
+    const noise =
+      foreignLoad === undefined ? '' : `; other processes used ${percent(foreignLoad)} of the CPU`;
+    log(`${label}: ${describe(value)}${noise}`);
+    if ((foreignLoad ?? 0) <= PLAN.noisyLoad || attempt > PLAN.noisyRetries) {
+      ctx.loads.push({ label, foreignLoad });
+      return value;
+    }
+    ctx.loads.push({ label, foreignLoad, discarded: true });
+    log(`${label}: disturbed; waiting for a quiet machine to take it again`);
+    await quiet(PLAN.quietWaitMs);
+  }
+};
+
+const describeRun = (run: FanoutRun): string =>
+  `${run.wallMs.toFixed(0)} ms wall, ${run.view.chunksCompleted} chunks, peak RSS ${(run.peakRssKiB / 1024).toFixed(1)} MiB`;
+
+const describeCeiling = (result: CeilingResult): string =>
+  `${result.wallMs.toFixed(0)} ms wall, ${result.chunks} chunks on ${result.threads} threads`;
+
+/**
+ * With \`--out /dev/null\` unless \`withOut\` is false: writing the result reads every chunk back from the
+ * results store. Each run's store is dropped afterwards; the 1 GiB run alone leaves half a gigabyte.
+ */
+const fanout = (
+  ctx: Context,
+  label: string,
+  input: string,
+  pipeline: string,
+  chunkSize: number,
+  withOut = true,
+) =>
+  sample(
+    ctx,
+    label,
+    async () => {
+      try {
+        const out = withOut ? '/dev/null' : undefined;
+        return await runFanout({ input, pipeline, chunkSize, out, cwd: ctx.inputs.dir }, ctx.gnuTime);
+      } finally {
+        rmSync(join(ctx.inputs.dir, '.fanout'), { recursive: true, force: true });
+      }
+    },
+    describeRun,
+  );
+
+const ceiling = (ctx: Context, label: string, input: string, pipeline: string, chunkSize: number) =>
+  sample(
+    ctx,
+    label,
+    async () => measureCeiling(await preChunk(input, chunkSize), pipeline, PLAN.threads),
+    describeCeiling,
+  );
+
+const measureStartup = async (ctx: Context): Promise<FanoutRun[]> => {
+  const runs: FanoutRun[] = [];
+  for (let i = 1; i <= PLAN.startupRuns; i++) {
+    const label = `start-up ${i}/${PLAN.startupRuns}, 1 chunk, no steps, no --out`;
+    runs.push(await fanout(ctx, label, ctx.inputs.tiny, PLAN.noop, PLAN.smallChunk, false));
+  }
+  return runs;
+};
+
+/** Alternates the two so that a slow spell of the machine does not land on one side only. */
+const measureThroughput = async (ctx: Context): Promise<Measured['throughput']> => {
+  const engine: FanoutRun[] = [];
+  const raw: CeilingResult[] = [];
+  for (let i = 1; i <= PLAN.repeats; i++) {
+    const round = `${i}/${PLAN.repeats}`;
+    engine.push(
+      await fanout(ctx, `throughput ${round}, fanout run`, ctx.inputs.main, PLAN.pipeline, PLAN.chunk),
+    );
+    raw.push(await ceiling(ctx, `throughput ${round}, ceiling`, ctx.inputs.main, PLAN.pipeline, PLAN.chunk));
+  }
+  return { engine, ceiling: raw };
+};
+
+const measureOverhead = async (ctx: Context): Promise<Measured['overhead']> => {
+  const { main } = ctx.inputs;
+  const { noop, smallChunk } = PLAN;
+  return {
+    engine: await fanout(ctx, 'overhead, fanout run, no steps, no --out', main, noop, smallChunk, false),
+    engineWithOut: await fanout(
+      ctx,
+      'overhead, fanout run, no steps, --out /dev/null',
+      main,
+      noop,
+      smallChunk,
+    ),
+    ceiling: await ceiling(ctx, 'overhead, ceiling, no steps', main, noop, smallChunk),
+  };
+};
+
+const measureMemory = async (ctx: Context): Promise<Measured['memory']> => ({
+  small: await fanout(ctx, 'memory, small input', ctx.inputs.memorySmall, PLAN.pipeline, PLAN.chunk),
+  large: await fanout(ctx, 'memory, large input', ctx.inputs.memoryLarge, PLAN.pipeline, PLAN.chunk),
+});
+
+export const measure = async (inputs: Inputs): Promise<Measured> => {
+  const gnuTime = findGnuTime();
+  log(
+    gnuTime ? `peak RSS via ${gnuTime} -f %M` : 'GNU time not found: peak RSS via VmHWM in /proc/PID/status',
+  );
+  const ctx: Context = { inputs, gnuTime, loads: [] };
+  await quiet(PLAN.quietWaitMs);
+  const startup = await measureStartup(ctx);
+  const throughput = await measureThroughput(ctx);
+  const overhead = await measureOverhead(ctx);
+  const memory = await measureMemory(ctx);
+  const rssSource = gnuTime ? 'gnu-time' : 'proc-vmhwm';
+  return { rssSource, startup, throughput, overhead, memory, loads: ctx.loads };
+};
