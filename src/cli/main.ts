@@ -9,7 +9,6 @@ import { loadConfig } from '../config/load.ts';
 import { ChunkingMode, Strategy } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Engine } from '../engine/engine.ts';
-import { startLocalServer } from '../server/local-server.ts';
 import { formatStats } from './format.ts';
 import { showProgress } from './progress.ts';
 
@@ -117,6 +116,8 @@ const serve = async (options: Record<string, unknown>): Promise<number> => {
   const config = loadConfig({ file: options.config as string | undefined, flags: flagsFrom(options) });
   const engine = await createEngine(config);
   engine.prepare(jobRequestFrom(config));
+  // Loaded here, not up front: `run` has no use for the server or prom-client, and their memory.
+  const { startLocalServer } = await import('../server/local-server.ts');
   const server = await startLocalServer(engine, config);
   process.stderr.write(`fanout: listening on ${server.url} (targets ${engine.targetNames.join(', ')})\n`);
   await new Promise<void>((resolve) => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ChunkingMode, LIMITS } from './constants.ts';
 import { UsageError } from './errors.ts';
 
@@ -27,17 +27,7 @@ export interface Chunk {
   data: Uint8Array;
 }
 
-/**
- * Each chunk owns its memory. A view into a larger buffer (which `Buffer#slice` also returns) would carry
- * the whole buffer along when a chunk is posted to a worker thread.
- */
-const copy = (view: Uint8Array): Uint8Array => {
-  const own = new Uint8Array(view.byteLength);
-  own.set(view);
-  return own;
-};
-
-export const sha256Hex = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
+export const sha256Hex = (data: Uint8Array): string => hash('sha256', data, 'hex');
 
 export const assertChunkSize = (size: number): void => {
   if (!Number.isInteger(size) || size < LIMITS.minChunkSize || size > LIMITS.maxChunkSize) {
@@ -63,6 +53,8 @@ const linesCut = (buf: Uint8Array, size: number): number => {
 /**
  * Cuts a byte stream into pieces of at most `size` bytes without holding more of it than one piece
  * beyond the current input buffer. Concatenating the pieces in order gives back the input exactly.
+ * Pieces are views into the input's buffers, not copies: an input must not reuse a buffer it has yielded
+ * (Node's streams never do).
  */
 async function* cut(
   input: AsyncIterable<Uint8Array>,
@@ -77,12 +69,12 @@ async function* cut(
     while (pending.byteLength - offset > size) {
       const window = pending.subarray(offset);
       const at = cutAt(window, size);
-      yield copy(window.subarray(0, at));
+      yield window.subarray(0, at);
       offset += at;
     }
     pending = pending.subarray(offset);
   }
-  if (pending.byteLength > 0) yield copy(pending);
+  if (pending.byteLength > 0) yield pending;
 }
 
 /** Cuts a byte stream into a job's chunks, each with its index, length and SHA-256. Returns the count. */

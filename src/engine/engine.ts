@@ -82,7 +82,7 @@ interface Claimed {
 
 /** Visibility of a message being processed: far longer than any batch, so only a lost one comes back. */
 const VISIBILITY_MS = 10 * 60_000;
-const MAX_BATCH_TASKS = 32;
+const MAX_BATCH_TASKS = 128;
 const MAX_BATCH_BYTES = 1024 * 1024;
 const IDLE_POLL_MS = 50;
 
@@ -119,6 +119,8 @@ export class Engine {
       minThreads: options.threads,
       maxThreads: options.threads,
       idleTimeout: Number.POSITIVE_INFINITY,
+      // Chunks live outside the V8 heap: a larger nursery only grows memory with the input.
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
     });
     for (const target of options.targets) {
       this.#targets.set(target.name, {

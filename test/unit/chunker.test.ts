@@ -239,20 +239,16 @@ describe('chunkStream on any input', () => {
     }
   });
 
-  it('gives each chunk its own ArrayBuffer, never a view into a larger one', async () => {
+  it('cuts chunks as views into the input, without copying it', async () => {
     // Prepare
     const input = randomText(seededRandom(4), 6 * KiB);
-    const small = utf8('a short line\n');
 
     // Act
-    const big = await chunk(splitRandomly(input, seededRandom(5), 700), { mode: 'lines', size: KiB });
-    const single = await chunk([small], { mode: 'bytes', size: KiB });
+    const { chunks } = await chunk([input], { mode: 'lines', size: KiB });
 
     // Assess
-    for (const c of [...big.chunks, ...single.chunks]) {
-      expect(c.data.buffer.byteLength).toBe(c.data.byteLength);
-      expect(c.data.byteOffset).toBe(0);
-    }
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const c of chunks) expect(c.data.buffer).toBe(input.buffer);
   });
 
   it('counts the same number of chunks as it yields', async () => {
