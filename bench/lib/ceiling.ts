@@ -32,7 +32,8 @@ export const preChunk = async (file: string, size: number): Promise<CeilingTask[
   const tasks: CeilingTask[] = [];
   const input = createReadStream(file, { highWaterMark: 1 << 20 });
   for await (const chunk of chunkStream(input, 'ceiling', { mode: ChunkingMode.lines, size })) {
-    tasks.push({ index: chunk.index, sha256: chunk.sha256, data: chunk.data });
+    // A copy of its own per chunk: the chunker hands out views, and each buffer is moved to a thread.
+    tasks.push({ index: chunk.index, sha256: chunk.sha256, data: new Uint8Array(chunk.data) });
   }
   return tasks;
 };

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { seededRandom } from '../../test/support/prng.ts';
 
 const BLOCK_BYTES = 1 << 20;
 const VOCABULARY = 4096;
@@ -8,16 +9,10 @@ const MAX_WORDS_PER_LINE = 14;
 const MAX_LINE = MAX_WORDS_PER_LINE * (MAX_WORD + 1);
 const A = 0x61;
 
-/** Mulberry32: tiny, seeded and fast enough to write a gigabyte in a few seconds. */
+/** Whole 32-bit numbers from the tests' seeded generator, so that inputs are the same on every run. */
 const mulberry32 = (seed: number): (() => number) => {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const random = seededRandom(seed);
+  return () => Math.floor(random() * 2 ** 32);
 };
 
 const makeVocabulary = (next: () => number): Uint8Array[] =>
