@@ -9,36 +9,16 @@ import type { Engine } from '../engine/engine.ts';
 export const createMetrics = (engine: Engine): { registry: Registry; rejected: Counter<'reason'> } => {
   const registry = new Registry();
   const labelNames = ['target'] as const;
-  const processed = new Counter({
-    name: 'fanout_chunks_processed_total',
-    help: 'Chunks completed',
-    labelNames,
-    registers: [registry],
-  });
-  const failed = new Counter({
-    name: 'fanout_chunks_failed_total',
-    help: 'Chunks that failed for good',
-    labelNames,
-    registers: [registry],
-  });
-  const retried = new Counter({
-    name: 'fanout_attempts_retried_total',
-    help: 'Tries that failed and were retried',
-    labelNames,
-    registers: [registry],
-  });
-  const redistributed = new Counter({
-    name: 'fanout_redistributed_total',
-    help: 'Retries sent to another target than the one that failed',
-    labelNames,
-    registers: [registry],
-  });
-  const duplicates = new Counter({
-    name: 'fanout_duplicates_dropped_total',
-    help: 'Duplicate deliveries dropped',
-    labelNames,
-    registers: [registry],
-  });
+  const perTarget = (name: string, help: string) =>
+    new Counter({ name, help, labelNames, registers: [registry] });
+  const processed = perTarget('fanout_chunks_processed_total', 'Chunks completed');
+  const failed = perTarget('fanout_chunks_failed_total', 'Chunks that failed for good');
+  const retried = perTarget('fanout_attempts_retried_total', 'Tries that failed and were retried');
+  const redistributed = perTarget(
+    'fanout_redistributed_total',
+    'Retries sent to another target than the one that failed',
+  );
+  const duplicates = perTarget('fanout_duplicates_dropped_total', 'Duplicate deliveries dropped');
   const rejected = new Counter({
     name: 'fanout_requests_rejected_total',
     help: 'Requests turned away',
