@@ -30,6 +30,9 @@ export interface Queue<T> {
   ack(receipts: readonly string[]): Promise<void>;
   /** Hands the message out again after `delayMs` (a nack). */
   release(receipt: string, delayMs: number): Promise<void>;
-  /** Messages waiting, visible or delayed, not counting those handed out. Approximate on a cloud queue. */
+  /**
+   * Messages waiting, visible or sent with a delay, not counting those handed out. Approximate on a cloud
+   * queue, where one released with a delay may count as handed out until its delay has passed.
+   */
   depth(): Promise<number>;
 }

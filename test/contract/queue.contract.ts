@@ -267,19 +267,19 @@ export const describeQueueContract = (
       await expectDepth(1);
     });
 
-    it('counts released messages in depth again, delayed ones included', async () => {
+    // Not one released with a delay: SQS counts that as handed out until the delay has passed.
+    it('counts a message released with no delay in depth again', async () => {
       // Prepare
       await queue.send([{ body: message(1) }, { body: message(2) }]);
-      const [immediate, delayed] = await receiveMessages(2, HELD_MS);
-      if (immediate === undefined || delayed === undefined)
+      const [released, held] = await receiveMessages(2, HELD_MS);
+      if (released === undefined || held === undefined)
         throw new Error('the messages sent were not delivered');
 
       // Act
-      await queue.release(immediate.receipt, 0);
-      await queue.release(delayed.receipt, HELD_MS);
+      await queue.release(released.receipt, 0);
 
       // Assess
-      await expectDepth(2);
+      await expectDepth(1);
     });
 
     it('counts an unacknowledged message in depth again once its visibility runs out', async () => {
