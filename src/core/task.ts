@@ -71,6 +71,8 @@ export type ClaimResult =
 export interface FinishRequest {
   jobId: string;
   index: number;
+  /** The try being ended: a store that keeps tries in a list updates this one in place. */
+  attempt: number;
   claimId: string;
   outcome: NonNullable<Attempt['outcome']>;
   /** The worker that ran the try, when only known at its end. */
@@ -117,7 +119,13 @@ export const applyClaim = (task: TaskRecord, request: ClaimRequest): ClaimResult
 /** The finish rule: only the claim that holds the task may end its try, once. Undefined for a duplicate. */
 export const applyFinish = (task: TaskRecord, request: FinishRequest): TaskRecord | undefined => {
   const current = task.attempts[task.attempts.length - 1];
-  if (task.state !== TaskState.processing || current?.claimId !== request.claimId) return undefined;
+  if (
+    task.state !== TaskState.processing ||
+    current?.claimId !== request.claimId ||
+    current.attempt !== request.attempt
+  ) {
+    return undefined;
+  }
   if (!canTransition(task.state, request.outcome))
     throw new IllegalTransitionError(task.state, request.outcome);
   const ended: Attempt = { ...current, endedAt: request.now, outcome: request.outcome };

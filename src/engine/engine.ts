@@ -488,7 +488,7 @@ export class Engine {
     workerId: string,
   ): Promise<void> {
     const message = delivery.body;
-    const key = { jobId: message.jobId, index: message.index, claimId, workerId };
+    const key = { jobId: message.jobId, index: message.index, attempt: message.attempt, claimId, workerId };
     const endedAt = Date.now();
     const end = {
       jobId: job.jobId,
@@ -520,7 +520,7 @@ export class Engine {
     target: TargetRun,
     job: JobRun,
     message: TaskMessage,
-    key: { jobId: string; index: number; claimId: string; workerId: string },
+    key: { jobId: string; index: number; attempt: number; claimId: string; workerId: string },
     end: Omit<AttemptEnd, 'outcome'> & { jobId: string; index: number },
     error: ErrorRecord,
   ): Promise<void> {

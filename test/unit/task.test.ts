@@ -36,6 +36,7 @@ const claimRequest = (overrides: Partial<ClaimRequest> = {}): ClaimRequest => ({
 const finishRequest = (overrides: Partial<FinishRequest> = {}): FinishRequest => ({
   jobId: 'job-1',
   index: 3,
+  attempt: 1,
   claimId: 'claim-1',
   outcome: 'completed',
   now: 1_200,

@@ -1,0 +1,276 @@
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { TaskState } from '../../core/constants.ts';
+import type { Attempt, ClaimRequest, ClaimResult, FinishRequest, TaskRecord } from '../../core/task.ts';
+import type { JobRecord, TaskStore } from '../../ports/task-store.ts';
+
+const JOB_SK = 'JOB';
+/** DynamoDB's limit of items in one transaction. */
+const TRANSACTION_ITEMS = 100;
+
+const pk = (jobId: string): string => `JOB#${jobId}`;
+const taskSk = (index: number): string => `TASK#${String(index).padStart(10, '0')}`;
+
+type Item = Record<string, unknown>;
+
+/** The table's bookkeeping attributes, which are not part of a task record. */
+const toTask = ({ pk: _pk, sk: _sk, attemptCount: _count, claimId: _claim, ...task }: Item): TaskRecord =>
+  task as unknown as TaskRecord;
+
+const toJob = ({ pk: _pk, sk: _sk, ...job }: Item): JobRecord => job as unknown as JobRecord;
+
+const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
+
+/**
+ * Jobs and tasks in one DynamoDB table (`pk` = JOB#id; `sk` = JOB or TASK#index, zero-padded so that a
+ * query returns tasks in index order). Claims and finishes are single conditional updates carrying the
+ * same conditions as `applyClaim` and `applyFinish`: on the happy path a try costs two requests.
+ */
+export class DynamoTaskStore implements TaskStore {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    this.#client = client;
+    this.#table = tableName;
+  }
+
+  async createJob(job: JobRecord): Promise<void> {
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { pk: pk(job.jobId), sk: JOB_SK, ...job },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async setJobTotal(jobId: string, chunksTotal: number): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: pk(jobId), sk: JOB_SK },
+          UpdateExpression: 'SET chunksTotal = :total',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':total': chunksTotal },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async getJob(jobId: string): Promise<JobRecord | undefined> {
+    const { Item } = await this.#client.send(
+      new GetCommand({ TableName: this.#table, Key: { pk: pk(jobId), sk: JOB_SK }, ConsistentRead: true }),
+    );
+    return Item && toJob(Item);
+  }
+
+  /** New tasks go in transactions of 100 conditional puts; a group that meets an existing task goes one by one. */
+  async putTasks(tasks: readonly TaskRecord[]): Promise<void> {
+    for (let start = 0; start < tasks.length; start += TRANSACTION_ITEMS) {
+      const group = tasks.slice(start, start + TRANSACTION_ITEMS);
+      try {
+        await this.#client.send(
+          new TransactWriteCommand({ TransactItems: group.map((task) => ({ Put: this.#newTask(task) })) }),
+        );
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        for (const task of group) {
+          try {
+            await this.#client.send(new PutCommand(this.#newTask(task)));
+          } catch (single) {
+            if (!isConditionFailure(single)) throw single;
+          }
+        }
+      }
+    }
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    const attempt: Attempt = {
+      attempt: request.attempt,
+      target: request.target,
+      workerId: request.workerId,
+      claimId: request.claimId,
+      startedAt: request.now,
+    };
+    const values = {
+      ':processing': TaskState.processing,
+      ':attempt': request.attempt,
+      ':claimId': request.claimId,
+      ':lease': request.now + request.leaseMs,
+      ':now': request.now,
+    };
+    const key = { pk: pk(request.jobId), sk: taskSk(request.index) };
+    try {
+      const { Attributes } = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: key,
+          UpdateExpression:
+            'SET #state = :processing, attempts = list_append(attempts, :tries), attemptCount = :attempt, ' +
+            'claimId = :claimId, leaseExpiresAt = :lease, updatedAt = :now',
+          ConditionExpression:
+            'attribute_exists(pk) AND #state IN (:pending, :retrying) AND attemptCount = :previous',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ...values,
+            ':tries': [attempt],
+            ':pending': TaskState.pending,
+            ':retrying': TaskState.retrying,
+            ':previous': request.attempt - 1,
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { claimed: true, task: toTask(Attributes as Item) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = await this.#conflicting(error, key);
+      if (current === undefined) return { claimed: false, state: 'missing' };
+      return this.#takeOver(key, request, attempt, values, current);
+    }
+  }
+
+  /** The second claim rule: the same try, processing, whose lease ran out (its worker died). */
+  async #takeOver(
+    key: Item,
+    request: ClaimRequest,
+    attempt: Attempt,
+    values: Item,
+    current: Item,
+  ): Promise<ClaimResult> {
+    try {
+      const { Attributes } = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: key,
+          UpdateExpression: `SET attempts[${request.attempt - 1}] = :try, claimId = :claimId, leaseExpiresAt = :lease, updatedAt = :now`,
+          ConditionExpression: '#state = :processing AND attemptCount = :attempt AND leaseExpiresAt <= :now',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ...values, ':try': attempt },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { claimed: true, task: toTask(Attributes as Item) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const latest = (await this.#conflicting(error, key)) ?? current;
+      return { claimed: false, state: latest.state as TaskState };
+    }
+  }
+
+  async finish(request: FinishRequest): Promise<boolean> {
+    const at = `attempts[${request.attempt - 1}]`;
+    const sets = [
+      '#state = :outcome',
+      'updatedAt = :now',
+      `${at}.endedAt = :now`,
+      `${at}.outcome = :outcome`,
+    ];
+    const values: Item = {
+      ':outcome': request.outcome,
+      ':now': request.now,
+      ':processing': TaskState.processing,
+      ':claimId': request.claimId,
+    };
+    if (request.workerId) {
+      sets.push(`${at}.workerId = :workerId`);
+      values[':workerId'] = request.workerId;
+    }
+    if (request.error) {
+      sets.push(`${at}.#error = :error`);
+      values[':error'] = request.error;
+      if (request.outcome === TaskState.failed) sets.push('#error = :error');
+    }
+    if (request.bytesOut !== undefined) {
+      sets.push('bytesOut = :bytesOut');
+      values[':bytesOut'] = request.bytesOut;
+    }
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: pk(request.jobId), sk: taskSk(request.index) },
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE leaseExpiresAt`,
+          ConditionExpression: '#state = :processing AND claimId = :claimId AND attemptCount = :attempt',
+          ExpressionAttributeNames: { '#state': 'state', ...(request.error && { '#error': 'error' }) },
+          ExpressionAttributeValues: { ...values, ':attempt': request.attempt },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async getTask(jobId: string, index: number): Promise<TaskRecord | undefined> {
+    const { Item } = await this.#client.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: pk(jobId), sk: taskSk(index) },
+        ConsistentRead: true,
+      }),
+    );
+    return Item && toTask(Item);
+  }
+
+  async listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[]> {
+    const tasks: TaskRecord[] = [];
+    const pages = paginateQuery(
+      { client: this.#client },
+      {
+        TableName: this.#table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :task)',
+        ConsistentRead: true,
+        ExpressionAttributeValues: { ':pk': pk(jobId), ':task': 'TASK#', ...(state && { ':state': state }) },
+        ...(state && {
+          FilterExpression: '#state = :state',
+          ExpressionAttributeNames: { '#state': 'state' },
+        }),
+      },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) tasks.push(toTask(item));
+    return tasks;
+  }
+
+  /**
+   * The item a conditional update failed on: DynamoDB returns it with the failure (one request in all);
+   * an emulator that does not is asked once more.
+   */
+  async #conflicting(error: unknown, key: Item): Promise<Item | undefined> {
+    // The document client does not unmarshall the item that comes with the failure.
+    const returned = (error as ConditionalCheckFailedException).Item;
+    if (returned !== undefined) return unmarshall(returned);
+    const { Item } = await this.#client.send(
+      new GetCommand({ TableName: this.#table, Key: key, ConsistentRead: true }),
+    );
+    return Item;
+  }
+
+  #newTask(task: TaskRecord) {
+    return {
+      TableName: this.#table,
+      Item: { pk: pk(task.jobId), sk: taskSk(task.index), attemptCount: task.attempts.length, ...task },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    };
+  }
+}
