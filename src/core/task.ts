@@ -82,6 +82,15 @@ export interface FinishRequest {
   bytesOut?: number;
 }
 
+/** The try a successful claim starts. */
+export const startedAttempt = (request: ClaimRequest): Attempt => ({
+  attempt: request.attempt,
+  target: request.target,
+  workerId: request.workerId,
+  claimId: request.claimId,
+  startedAt: request.now,
+});
+
 /**
  * The claim rule every task store applies atomically: a delivery of try N claims the task when the task
  * waits for try N (pending or retrying after N-1 tries), or when try N is processing but its lease ran out
@@ -96,13 +105,7 @@ export const applyClaim = (task: TaskRecord, request: ClaimRequest): ClaimResult
     task.attempts.length === request.attempt &&
     (task.leaseExpiresAt ?? 0) <= request.now;
   if (!waiting && !abandoned) return { claimed: false, state: task.state };
-  const attempt: Attempt = {
-    attempt: request.attempt,
-    target: request.target,
-    workerId: request.workerId,
-    claimId: request.claimId,
-    startedAt: request.now,
-  };
+  const attempt = startedAttempt(request);
   const attempts = abandoned ? [...task.attempts.slice(0, -1), attempt] : [...task.attempts, attempt];
   return {
     claimed: true,

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Delivery, Queue } from '../../src/ports/queue.ts';
+import { freshSubjectPerTest } from './fresh-subject.ts';
 
 /** The body every message of the suite carries: plain JSON, so a cloud adapter's codec round-trips it. */
 export interface ContractMessage {
@@ -54,16 +55,10 @@ export const describeQueueContract = (
   const HELD_MS = granular(60_000);
 
   describe(`Queue contract: ${name}`, { timeout: 4 * settleMs + 10 * VISIBILITY_MS }, () => {
-    let subject: QueueUnderTest;
     let queue: Queue<ContractMessage>;
 
-    beforeEach(async () => {
-      subject = await makeQueue();
+    freshSubjectPerTest(makeQueue, (subject) => {
       queue = subject.queue;
-    });
-
-    afterEach(async () => {
-      await subject.cleanup?.();
     });
 
     const message = (n: number): ContractMessage => ({ id: `message-${n}`, n });

@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MiB } from '../../src/core/constants.ts';
 import type { ResultStore } from '../../src/ports/result-store.ts';
+import { freshSubjectPerTest } from './fresh-subject.ts';
 
 export interface ResultStoreUnderTest {
   store: ResultStore;
@@ -29,18 +30,12 @@ export const describeResultStoreContract = (
   makeStore: () => Promise<ResultStoreUnderTest>,
 ): void => {
   describe(`ResultStore contract: ${name}`, { timeout: 30_000 }, () => {
-    let subject: ResultStoreUnderTest;
     let store: ResultStore;
     let jobId: string;
 
-    beforeEach(async () => {
-      subject = await makeStore();
+    freshSubjectPerTest(makeStore, (subject) => {
       store = subject.store;
       jobId = `job-${randomUUID()}`;
-    });
-
-    afterEach(async () => {
-      await subject.cleanup?.();
     });
 
     const readAll = async (job: string, count: number): Promise<Buffer[]> => {

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TaskState } from '../../src/core/constants.ts';
 import type { ErrorRecord } from '../../src/core/errors.ts';
 import type { Attempt, ClaimRequest, FinishRequest, TaskRecord } from '../../src/core/task.ts';
 import type { JobRecord, TaskStore } from '../../src/ports/task-store.ts';
+import { freshSubjectPerTest } from './fresh-subject.ts';
 
 export interface TaskStoreUnderTest {
   store: TaskStore;
@@ -53,18 +54,12 @@ export const describeTaskStoreContract = (
   options: TaskStoreContractOptions = {},
 ): void => {
   describe(`TaskStore contract: ${name}`, { timeout: 30_000 }, () => {
-    let subject: TaskStoreUnderTest;
     let store: TaskStore;
     let jobId: string;
 
-    beforeEach(async () => {
-      subject = await makeStore();
+    freshSubjectPerTest(makeStore, (subject) => {
       store = subject.store;
       jobId = `job-${randomUUID()}`;
-    });
-
-    afterEach(async () => {
-      await subject.cleanup?.();
     });
 
     const jobRecord = (overrides: Partial<JobRecord> = {}): JobRecord => ({

@@ -9,7 +9,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { TaskState } from '../../core/constants.ts';
-import type { Attempt, ClaimRequest, ClaimResult, FinishRequest, TaskRecord } from '../../core/task.ts';
+import {
+  type Attempt,
+  type ClaimRequest,
+  type ClaimResult,
+  type FinishRequest,
+  startedAttempt,
+  type TaskRecord,
+} from '../../core/task.ts';
 import type { JobRecord, TaskStore } from '../../ports/task-store.ts';
 
 const JOB_SK = 'JOB';
@@ -102,13 +109,7 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
-    const attempt: Attempt = {
-      attempt: request.attempt,
-      target: request.target,
-      workerId: request.workerId,
-      claimId: request.claimId,
-      startedAt: request.now,
-    };
+    const attempt = startedAttempt(request);
     const values = {
       ':processing': TaskState.processing,
       ':attempt': request.attempt,
