@@ -152,10 +152,6 @@ export class Engine {
     return this.#pending;
   }
 
-  get maxPendingChunks(): number {
-    return this.#options.maxPendingChunks;
-  }
-
   /** Checks a job request against the engine: steps, parameters, targets, attempts. Throws `UsageError`. */
   prepare(request: JobRequest): ResolvedStep[] {
     const steps = this.#registry.resolve(request.pipeline, request.chunking.mode);
@@ -195,7 +191,7 @@ export class Engine {
     this.#jobs.set(jobId, job);
     const ingested = this.#ingest(job, input);
     ingested.catch((error: unknown) => job.abort(error));
-    const done = job.done.then(() => this.view(job));
+    const done = job.done.then(() => this.#view(job));
     // A caller that only watches `ingested` (the HTTP API) must not leave this rejection unhandled.
     done.catch(() => {});
     return { jobId, ingested, done };
@@ -209,7 +205,7 @@ export class Engine {
 
   getJob(jobId: string): JobView | undefined {
     const job = this.#jobs.get(jobId);
-    return job && this.view(job);
+    return job && this.#view(job);
   }
 
   async listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[] | undefined> {
@@ -237,7 +233,7 @@ export class Engine {
     return summarize(data, this.#balancer.loads());
   }
 
-  view(job: JobRun): JobView {
+  #view(job: JobRun): JobView {
     const stats = job.stats.snapshot();
     const done = stats.states.completed + stats.states.failed;
     return {
@@ -320,14 +316,16 @@ export class Engine {
 
   /** Routes a try to a target the balancer picks, waiting for a breaker to half-open if all are open. */
   async #send(job: JobRun, message: TaskMessage, avoid: string | undefined, delayMs: number): Promise<void> {
-    let target = this.#balancer.pick({ avoid, among: job.request.targets, strategy: job.request.strategy });
-    while (target === undefined) {
+    const { targets: among, strategy } = job.request;
+    for (;;) {
+      const target = this.#balancer.pick({ avoid, among, strategy });
+      if (target !== undefined) {
+        const routed = { ...message, routedAt: Date.now() };
+        return (this.#targets.get(target) as TargetRun).queue.send([{ body: routed, delayMs }]);
+      }
       if (this.#closing) return;
-      await sleep(Math.max(25, this.#balancer.nextProbeAt(job.request.targets) - Date.now()));
-      target = this.#balancer.pick({ avoid, among: job.request.targets, strategy: job.request.strategy });
+      await sleep(Math.max(25, this.#balancer.nextProbeAt(among) - Date.now()));
     }
-    const routed = { ...message, routedAt: Date.now() };
-    await (this.#targets.get(target) as TargetRun).queue.send([{ body: routed, delayMs }]);
   }
 
   /**
@@ -474,8 +472,7 @@ export class Engine {
         const outcome = reply.outcomes[i] as TaskOutcome;
         const start = offset;
         if (outcome.ok) offset += outcome.length;
-        const output = outcome.ok ? reply.output.subarray(start, offset) : undefined;
-        return this.#settle(target, item, outcome, output, reply.workerId);
+        return this.#settle(target, item, outcome, reply.output.subarray(start, offset), reply.workerId);
       }),
     );
   }
@@ -484,7 +481,7 @@ export class Engine {
     target: TargetRun,
     { delivery, job, claimId }: Claimed,
     outcome: TaskOutcome,
-    output: Uint8Array | undefined,
+    output: Uint8Array,
     workerId: string,
   ): Promise<void> {
     const message = delivery.body;
@@ -500,7 +497,7 @@ export class Engine {
       durationMs: outcome.durationMs,
       bytesIn: message.bytes,
     };
-    if (outcome.ok && output) {
+    if (outcome.ok) {
       // The output is stored before the task says completed: a completed task always has its result.
       await this.#options.results.put(message.jobId, message.index, output);
       const finished = await this.#options.tasks.finish({
@@ -510,7 +507,7 @@ export class Engine {
         bytesOut: output.byteLength,
       });
       if (finished) this.#ended(job, { ...end, outcome: TaskState.completed, bytesOut: output.byteLength });
-    } else if (!outcome.ok) {
+    } else {
       await this.#fail(target, job, message, key, end, outcome.error);
     }
     await target.queue.ack([delivery.receipt]);

@@ -7,7 +7,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { ResultStore } from '../../ports/result-store.ts';
-import { MissingResultError } from '../local/errors.ts';
+import { readInOrder } from '../result-reading.ts';
 
 /** Keys sort in chunk order: 10 digits cover any job this product can cut. */
 const key = (prefix: string, jobId: string, index: number): string =>
@@ -46,12 +46,8 @@ export class S3ResultStore implements ResultStore {
     }
   }
 
-  async *read(jobId: string, count: number): AsyncIterable<Uint8Array> {
-    for (let index = 0; index < count; index++) {
-      const data = await this.get(jobId, index);
-      if (data === undefined) throw new MissingResultError(jobId, index);
-      yield data;
-    }
+  read(jobId: string, count: number): AsyncIterable<Uint8Array> {
+    return readInOrder((index) => this.get(jobId, index), jobId, count);
   }
 
   async delete(jobId: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResultStore } from '../../ports/result-store.ts';
-import { MissingResultError } from './errors.ts';
+import { MissingResultError } from '../result-reading.ts';
 
 interface Pending {
   index: number;

@@ -1,5 +1,5 @@
 import type { ResultStore } from '../../ports/result-store.ts';
-import { MissingResultError } from './errors.ts';
+import { readInOrder } from '../result-reading.ts';
 
 /** Chunk outputs in memory: for tests and small jobs. */
 export class MemoryResultStore implements ResultStore {
@@ -18,12 +18,8 @@ export class MemoryResultStore implements ResultStore {
     return this.#results.get(jobId)?.get(index);
   }
 
-  async *read(jobId: string, count: number): AsyncIterable<Uint8Array> {
-    for (let index = 0; index < count; index++) {
-      const data = this.#results.get(jobId)?.get(index);
-      if (data === undefined) throw new MissingResultError(jobId, index);
-      yield data;
-    }
+  read(jobId: string, count: number): AsyncIterable<Uint8Array> {
+    return readInOrder((index) => this.get(jobId, index), jobId, count);
   }
 
   async delete(jobId: string): Promise<void> {
