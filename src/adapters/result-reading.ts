@@ -1,21 +1,50 @@
 import { FanoutError } from '../core/errors.ts';
+import type { ResultRef, ResultStore } from '../ports/result-store.ts';
 
 export class MissingResultError extends FanoutError {
-  constructor(jobId: string, index: number, options?: ErrorOptions) {
-    super(`job ${jobId} has no result for chunk ${index}`, options);
+  constructor(jobId: string, ref: ResultRef, options?: ErrorOptions) {
+    super(`job ${jobId} has no output at ${ref}`, options);
     this.name = 'MissingResultError';
   }
 }
 
-/** `ResultStore.read` for a store that fetches one output at a time: chunks 0 to count-1, in order. */
-export async function* readInOrder(
-  get: (index: number) => Promise<Uint8Array | undefined>,
-  jobId: string,
-  count: number,
-): AsyncGenerator<Uint8Array> {
-  for (let index = 0; index < count; index++) {
-    const data = await get(index);
-    if (data === undefined) throw new MissingResultError(jobId, index);
-    yield data;
-  }
+/** A ref as the stores that keep outputs at byte ranges write it: `unit:offset:length`. */
+export interface Span {
+  unit: string;
+  offset: number;
+  length: number;
 }
+
+const SPAN = /^([A-Za-z0-9_-]*):(\d{1,15}):(\d{1,15})$/;
+
+export const formatSpan = ({ unit, offset, length }: Span): ResultRef => `${unit}:${offset}:${length}`;
+
+export const parseSpan = (jobId: string, ref: ResultRef): Span => {
+  const match = SPAN.exec(ref);
+  if (match === null) throw new MissingResultError(jobId, ref);
+  return { unit: match[1] as string, offset: Number(match[2]), length: Number(match[3]) };
+};
+
+/** The spans of consecutive refs that lie back to back in one unit, merged so that one read serves them. */
+export const coalesce = (spans: readonly Span[], maxBytes: number): { read: Span; parts: Span[] }[] => {
+  const runs: { read: Span; parts: Span[] }[] = [];
+  for (const span of spans) {
+    const run = runs.at(-1);
+    if (
+      run !== undefined &&
+      run.read.unit === span.unit &&
+      run.read.offset + run.read.length === span.offset &&
+      run.read.length + span.length <= maxBytes
+    ) {
+      run.read.length += span.length;
+      run.parts.push(span);
+    } else runs.push({ read: { ...span }, parts: [span] });
+  }
+  return runs;
+};
+
+/** One output, for callers that need a single one. */
+export const readOne = async (store: ResultStore, jobId: string, ref: ResultRef): Promise<Uint8Array> => {
+  for await (const data of store.read(jobId, [ref])) return data;
+  throw new MissingResultError(jobId, ref);
+};

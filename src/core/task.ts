@@ -1,3 +1,4 @@
+import type { ResultRef } from '../ports/result-store.ts';
 import { TaskState } from './constants.ts';
 import type { ErrorRecord } from './errors.ts';
 import { FanoutError } from './errors.ts';
@@ -11,6 +12,8 @@ export interface Attempt {
   claimId: string;
   startedAt: number;
   endedAt?: number;
+  /** Time spent running the pipeline, when the worker measured it; otherwise `endedAt - startedAt`. */
+  durationMs?: number;
   /** The state the task moved to when this try ended; absent while it runs. */
   outcome?: typeof TaskState.completed | typeof TaskState.retrying | typeof TaskState.failed;
   error?: ErrorRecord;
@@ -23,6 +26,8 @@ export interface TaskRecord {
   bytes: number;
   sha256: string;
   bytesOut?: number;
+  /** Where the completed task's output lies in the result store. */
+  result?: ResultRef;
   attempts: Attempt[];
   /** While processing: when the claim may be taken over by a redelivery of the same try. */
   leaseExpiresAt?: number;
@@ -62,6 +67,9 @@ export interface ClaimRequest {
   claimId: string;
   now: number;
   leaseMs: number;
+  /** The chunk as ingested: what a claim of try 1 records when it creates the task. */
+  bytes: number;
+  sha256: string;
 }
 
 export type ClaimResult =
@@ -80,6 +88,8 @@ export interface FinishRequest {
   now: number;
   error?: ErrorRecord;
   bytesOut?: number;
+  durationMs?: number;
+  result?: ResultRef;
 }
 
 /** The try a successful claim starts. */
@@ -91,12 +101,26 @@ export const startedAttempt = (request: ClaimRequest): Attempt => ({
   startedAt: request.now,
 });
 
+/** The task a claim of try 1 creates when ingest recorded none (the cloud path writes no pending items). */
+const newTask = (request: ClaimRequest): TaskRecord => ({
+  jobId: request.jobId,
+  index: request.index,
+  state: TaskState.pending,
+  bytes: request.bytes,
+  sha256: request.sha256,
+  attempts: [],
+  updatedAt: request.now,
+});
+
 /**
  * The claim rule every task store applies atomically: a delivery of try N claims the task when the task
- * waits for try N (pending or retrying after N-1 tries), or when try N is processing but its lease ran out
- * (its worker died). Anything else is a duplicate delivery, and claiming nothing is what makes it harmless.
+ * waits for try N (pending or retrying after N-1 tries, or not recorded yet for try 1), or when try N is
+ * processing but its lease ran out (its worker died). Anything else is a duplicate delivery, and claiming
+ * nothing is what makes it harmless.
  */
-export const applyClaim = (task: TaskRecord, request: ClaimRequest): ClaimResult => {
+export const applyClaim = (recorded: TaskRecord | undefined, request: ClaimRequest): ClaimResult => {
+  if (recorded === undefined && request.attempt !== 1) return { claimed: false, state: 'missing' };
+  const task = recorded ?? newTask(request);
   const waiting =
     (task.state === TaskState.pending || task.state === TaskState.retrying) &&
     task.attempts.length === request.attempt - 1;
@@ -133,6 +157,7 @@ export const applyFinish = (task: TaskRecord, request: FinishRequest): TaskRecor
     throw new IllegalTransitionError(task.state, request.outcome);
   const ended: Attempt = { ...current, endedAt: request.now, outcome: request.outcome };
   if (request.workerId) ended.workerId = request.workerId;
+  if (request.durationMs !== undefined) ended.durationMs = request.durationMs;
   if (request.error) ended.error = request.error;
   // Rest, not `delete`: deleting a property puts every finished record into V8's slow dictionary mode.
   const { leaseExpiresAt: _released, ...rest } = task;
@@ -143,6 +168,7 @@ export const applyFinish = (task: TaskRecord, request: FinishRequest): TaskRecor
     updatedAt: request.now,
   };
   if (request.bytesOut !== undefined) next.bytesOut = request.bytesOut;
+  if (request.result !== undefined) next.result = request.result;
   if (request.outcome === TaskState.failed && request.error) next.error = request.error;
   return next;
 };

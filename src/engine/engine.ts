@@ -214,9 +214,10 @@ export class Engine {
   }
 
   /** The concatenated outputs of a finished job's chunks, in chunk order, in pieces of about 1 MiB. */
-  readResult(jobId: string): AsyncIterable<Uint8Array> {
-    const job = this.#jobs.get(jobId);
-    return gather(this.#options.results.read(jobId, job?.total ?? 0), 1 << 20);
+  async *readResult(jobId: string): AsyncIterable<Uint8Array> {
+    const tasks = await this.#options.tasks.listTasks(jobId, TaskState.completed);
+    const refs = tasks.map((task) => task.result as string);
+    yield* gather(this.#options.results.read(jobId, refs), 1 << 20);
   }
 
   /** Messages waiting in each target's queue. */
@@ -382,6 +383,8 @@ export class Engine {
           claimId,
           now,
           leaseMs: VISIBILITY_MS,
+          bytes: message.bytes,
+          sha256: message.sha256,
         }));
       if (job === undefined || !claim?.claimed) {
         job?.stats.duplicateDropped();
@@ -465,14 +468,25 @@ export class Engine {
     return reply;
   }
 
+  /** Stores the batch's outputs as one unit, then ends each try; the refs go on the completed tasks. */
   async #settleBatch(target: TargetRun, items: Claimed[], reply: WorkerReply): Promise<void> {
+    const outputs: Uint8Array[] = [];
     let offset = 0;
+    for (const outcome of reply.outcomes) {
+      if (!outcome.ok) continue;
+      outputs.push(reply.output.subarray(offset, offset + outcome.length));
+      offset += outcome.length;
+    }
+    // The outputs are stored before any task says completed: a completed task always has its result.
+    const refs =
+      outputs.length > 0 ? await this.#options.results.put((items[0] as Claimed).job.jobId, outputs) : [];
+    let stored = 0;
     await Promise.all(
       items.map((item, i) => {
         const outcome = reply.outcomes[i] as TaskOutcome;
-        const start = offset;
-        if (outcome.ok) offset += outcome.length;
-        return this.#settle(target, item, outcome, reply.output.subarray(start, offset), reply.workerId);
+        const output = outcome.ok ? { ref: refs[stored] as string, bytes: outcome.length } : undefined;
+        if (outcome.ok) stored++;
+        return this.#settle(target, item, outcome, output, reply.workerId);
       }),
     );
   }
@@ -481,7 +495,7 @@ export class Engine {
     target: TargetRun,
     { delivery, job, claimId }: Claimed,
     outcome: TaskOutcome,
-    output: Uint8Array,
+    output: { ref: string; bytes: number } | undefined,
     workerId: string,
   ): Promise<void> {
     const message = delivery.body;
@@ -497,17 +511,16 @@ export class Engine {
       durationMs: outcome.durationMs,
       bytesIn: message.bytes,
     };
-    if (outcome.ok) {
-      // The output is stored before the task says completed: a completed task always has its result.
-      await this.#options.results.put(message.jobId, message.index, output);
+    if (outcome.ok && output !== undefined) {
       const finished = await this.#options.tasks.finish({
         ...key,
         outcome: TaskState.completed,
         now: endedAt,
-        bytesOut: output.byteLength,
+        bytesOut: output.bytes,
+        result: output.ref,
       });
-      if (finished) this.#ended(job, { ...end, outcome: TaskState.completed, bytesOut: output.byteLength });
-    } else {
+      if (finished) this.#ended(job, { ...end, outcome: TaskState.completed, bytesOut: output.bytes });
+    } else if (!outcome.ok) {
       await this.#fail(target, job, message, key, end, outcome.error);
     }
     await target.queue.ack([delivery.receipt]);

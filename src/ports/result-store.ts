@@ -1,8 +1,14 @@
-/** Where chunk outputs go. Writing an index again replaces it, so a retried write is harmless. */
+/** Where one stored output lies. Opaque: only the store that handed it out reads it. */
+export type ResultRef = string;
+
+/**
+ * Where chunk outputs go. Outputs that finish together are stored together (one object, one append), so
+ * a batch costs one write however many chunks it holds; each output's ref is recorded on its task.
+ */
 export interface ResultStore {
-  put(jobId: string, index: number, data: Uint8Array): Promise<void>;
-  get(jobId: string, index: number): Promise<Uint8Array | undefined>;
-  /** The outputs of chunks 0 to count-1, in order; fails if one is missing. */
-  read(jobId: string, count: number): AsyncIterable<Uint8Array>;
+  /** Stores `outputs` as one unit and returns a ref for each, in the same order. */
+  put(jobId: string, outputs: readonly Uint8Array[]): Promise<ResultRef[]>;
+  /** The outputs behind `refs`, in that order; fails with `MissingResultError` at the first that is gone. */
+  read(jobId: string, refs: readonly ResultRef[]): AsyncIterable<Uint8Array>;
   delete(jobId: string): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { MissingResultError, readOne } from '../../src/adapters/result-reading.ts';
 import { MiB } from '../../src/core/constants.ts';
 import type { ResultStore } from '../../src/ports/result-store.ts';
 import { freshSubjectPerTest } from './fresh-subject.ts';
@@ -38,25 +39,22 @@ export const describeResultStoreContract = (
       jobId = `job-${randomUUID()}`;
     });
 
-    const readAll = async (job: string, count: number): Promise<Buffer[]> => {
+    const readAll = async (job: string, refs: readonly string[]): Promise<Buffer[]> => {
       const outputs: Buffer[] = [];
-      for await (const data of store.read(job, count)) outputs.push(asBuffer(data) as Buffer);
+      for await (const data of store.read(job, refs)) outputs.push(asBuffer(data) as Buffer);
       return outputs;
     };
 
-    const putTexts = async (job: string, count: number, prefix: string): Promise<void> => {
-      await Promise.all(
-        Array.from({ length: count }, (_, index) => store.put(job, index, text(`${prefix}-${index}`))),
-      );
-    };
+    const texts = (count: number, prefix: string): Buffer[] =>
+      Array.from({ length: count }, (_, index) => text(`${prefix}-${index}`));
 
     it('returns what was put byte for byte, zero bytes included', async () => {
       // Prepare
       const data = Uint8Array.from(BINARY);
 
       // Act
-      await store.put(jobId, 0, data);
-      const stored = await store.get(jobId, 0);
+      const [ref] = await store.put(jobId, [data]);
+      const stored = await readOne(store, jobId, ref as string);
 
       // Assess
       expect(asBuffer(stored)).toEqual(BINARY);
@@ -64,164 +62,146 @@ export const describeResultStoreContract = (
 
     it('returns an empty output as empty, not as missing', async () => {
       // Prepare
-      await store.put(jobId, 0, new Uint8Array(0));
+      const outputs = [text('before'), new Uint8Array(0), text('after')];
 
       // Act
-      const stored = await store.get(jobId, 0);
-      const read = await readAll(jobId, 1);
+      const refs = await store.put(jobId, outputs);
+      const stored = await readAll(jobId, refs);
 
       // Assess
-      expect(stored).toBeDefined();
-      expect(stored?.byteLength).toBe(0);
-      expect(read.map((data) => data.byteLength)).toEqual([0]);
+      expect(stored).toEqual([text('before'), Buffer.alloc(0), text('after')]);
     });
 
-    it('returns undefined for an output that was never put', async () => {
+    it('hands out one ref per output, in the order given, and reads each one back', async () => {
       // Prepare
-      await store.put(jobId, 0, text('zero'));
+      const outputs = texts(5, 'batch');
 
       // Act
-      const unknownIndex = await store.get(jobId, 1);
-      const unknownJob = await store.get(`job-${randomUUID()}`, 0);
+      const refs = await store.put(jobId, outputs);
+      const one = await readOne(store, jobId, refs[3] as string);
 
       // Assess
-      expect(unknownIndex).toBeUndefined();
-      expect(unknownJob).toBeUndefined();
+      expect(refs).toHaveLength(5);
+      expect(new Set(refs).size).toBe(5);
+      expect(asBuffer(one)).toEqual(text('batch-3'));
     });
 
-    it('replaces an output that is put again', async () => {
+    it('reads outputs in the order of the refs asked for, across puts and out of put order', async () => {
       // Prepare
-      await store.put(jobId, 0, text('first try, a longer output'));
+      const [first, second] = await Promise.all([
+        store.put(jobId, texts(3, 'first')),
+        store.put(jobId, texts(3, 'second')),
+      ]);
+      const refs = [...(second as string[]), ...(first as string[])].reverse();
 
       // Act
-      await store.put(jobId, 0, text('second try'));
-      const stored = await store.get(jobId, 0);
-      const read = await readAll(jobId, 1);
+      const stored = await readAll(jobId, refs);
 
       // Assess
-      expect(asBuffer(stored)).toEqual(text('second try'));
-      expect(read).toEqual([text('second try')]);
+      expect(stored.map(String)).toEqual([
+        'first-2',
+        'first-1',
+        'first-0',
+        'second-2',
+        'second-1',
+        'second-0',
+      ]);
     });
 
-    it('reads outputs in index order, even when they were put concurrently and out of order', async () => {
+    it('fails with MissingResultError for a ref it never handed out', async () => {
       // Prepare
-      const indices = Array.from({ length: 20 }, (_, i) => (i * 7) % 20);
-      await Promise.all(indices.map((index) => store.put(jobId, index, text(`output-${index}`))));
+      await store.put(jobId, [text('kept')]);
 
       // Act
-      const read = await readAll(jobId, 20);
+      const read = readAll(jobId, ['not-a-ref']);
 
       // Assess
-      expect(read.map((data) => data.toString('utf8'))).toEqual(
-        Array.from({ length: 20 }, (_, index) => `output-${index}`),
-      );
+      await expect(read).rejects.toBeInstanceOf(MissingResultError);
     });
 
-    it('reads only the first count outputs', async () => {
+    it('fails with MissingResultError for a ref of another job', async () => {
       // Prepare
-      await putTexts(jobId, 3, 'output');
+      const [ref] = await store.put(jobId, [text('mine')]);
 
       // Act
-      const read = await readAll(jobId, 2);
+      const read = readAll(`job-${randomUUID()}`, [ref as string]);
 
       // Assess
-      expect(read).toEqual([text('output-0'), text('output-1')]);
-    });
-
-    it('fails to read when an output in range is missing', async () => {
-      // Prepare
-      await Promise.all([0, 1, 3].map((index) => store.put(jobId, index, text(`output-${index}`))));
-
-      // Act
-      const reading = readAll(jobId, 4);
-
-      // Assess
-      await expect(reading).rejects.toThrow();
+      await expect(read).rejects.toBeInstanceOf(MissingResultError);
     });
 
     it('removes every output of a job on delete', async () => {
       // Prepare
-      await putTexts(jobId, 3, 'output');
+      const refs = await store.put(jobId, texts(3, 'gone'));
 
       // Act
       await store.delete(jobId);
-      const stored = await Promise.all([0, 1, 2].map((index) => store.get(jobId, index)));
 
       // Assess
-      expect(stored).toEqual([undefined, undefined, undefined]);
-      await expect(readAll(jobId, 1)).rejects.toThrow();
+      for (const ref of refs) {
+        await expect(readOne(store, jobId, ref)).rejects.toBeInstanceOf(MissingResultError);
+      }
     });
 
     it('stores outputs for a job again after it was deleted', async () => {
       // Prepare
-      await putTexts(jobId, 2, 'before');
+      await store.put(jobId, [text('old')]);
       await store.delete(jobId);
 
       // Act
-      await store.put(jobId, 0, text('after-0'));
-      const read = await readAll(jobId, 1);
-      const gone = await store.get(jobId, 1);
+      const [ref] = await store.put(jobId, [text('new')]);
 
       // Assess
-      expect(read).toEqual([text('after-0')]);
-      expect(gone).toBeUndefined();
+      expect(asBuffer(await readOne(store, jobId, ref as string))).toEqual(text('new'));
     });
 
     it('deletes a job that has no outputs without failing', async () => {
-      // Prepare
-      const neverWritten = `job-${randomUUID()}`;
-
       // Act
-      const deleting = store.delete(neverWritten);
+      const deletion = store.delete(`job-${randomUUID()}`);
 
       // Assess
-      await expect(deleting).resolves.toBeUndefined();
+      await expect(deletion).resolves.toBeUndefined();
     });
 
     it('makes every one of 200 concurrent small puts readable', async () => {
       // Prepare
-      const count = 200;
+      const outputs = texts(200, 'concurrent');
 
       // Act
-      await putTexts(jobId, count, 'small');
-      const read = await readAll(jobId, count);
+      const refs = await Promise.all(outputs.map((output) => store.put(jobId, [output])));
+      const stored = await readAll(jobId, refs.flat());
 
       // Assess
-      expect(read.map((data) => data.toString('utf8'))).toEqual(
-        Array.from({ length: count }, (_, index) => `small-${index}`),
-      );
+      expect(stored).toEqual(outputs);
     });
 
-    it('round-trips a 1 MiB output', async () => {
+    it('round-trips a 1 MiB output between two small ones', async () => {
       // Prepare
       const large = randomBytes(MiB);
-      await store.put(jobId, 0, text('small neighbour'));
 
       // Act
-      await store.put(jobId, 1, large);
-      const stored = await store.get(jobId, 1);
-      const read = await readAll(jobId, 2);
+      const refs = await store.put(jobId, [text('a'), large, text('b')]);
+      const stored = await readAll(jobId, refs);
 
       // Assess
-      expect(stored?.byteLength).toBe(MiB);
-      expect(stored && sha256(stored)).toBe(sha256(large));
-      expect(read.map(sha256)).toEqual([sha256(text('small neighbour')), sha256(large)]);
+      expect(stored).toHaveLength(3);
+      expect(sha256(stored[1] as Buffer)).toBe(sha256(large));
+      expect(stored[0]).toEqual(text('a'));
+      expect(stored[2]).toEqual(text('b'));
     });
 
-    it('keeps jobs independent: same indices, different outputs, deleting one leaves the other', async () => {
+    it('keeps jobs independent: deleting one leaves the other readable', async () => {
       // Prepare
-      const otherJobId = `job-${randomUUID()}`;
-      await Promise.all([putTexts(jobId, 2, 'mine'), putTexts(otherJobId, 2, 'other')]);
+      const otherJob = `job-${randomUUID()}`;
+      const mine = await store.put(jobId, [text('mine')]);
+      const theirs = await store.put(otherJob, [text('theirs')]);
 
       // Act
-      const mine = await readAll(jobId, 2);
       await store.delete(jobId);
-      const other = await readAll(otherJobId, 2);
 
       // Assess
-      expect(mine).toEqual([text('mine-0'), text('mine-1')]);
-      expect(other).toEqual([text('other-0'), text('other-1')]);
-      expect(await store.get(jobId, 0)).toBeUndefined();
+      expect(await readAll(otherJob, theirs)).toEqual([text('theirs')]);
+      await expect(readAll(jobId, mine)).rejects.toBeInstanceOf(MissingResultError);
     });
   });
 };

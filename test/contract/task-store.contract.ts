@@ -88,6 +88,8 @@ export const describeTaskStoreContract = (
       claimId: 'claim-1',
       now: T0,
       leaseMs: LEASE_MS,
+      bytes: 1000 + (overrides.index ?? 0),
+      sha256: `sha256-of-chunk-${overrides.index ?? 0}`,
       ...overrides,
     });
 
@@ -410,17 +412,39 @@ export const describeTaskStoreContract = (
         },
       );
 
-      it('answers missing to a claim of a task that does not exist', async () => {
+      it('creates a task that was never put when try 1 claims it, as the cloud ingest leaves it', async () => {
         // Prepare
         await createJobWithTasks(1);
 
         // Act
-        const unknownIndex = await store.claim(claimRequest({ index: 1 }));
-        const unknownJob = await store.claim(claimRequest({ jobId: `job-${randomUUID()}` }));
+        const result = await store.claim(claimRequest({ index: 7 }));
+        const again = await store.claim(claimRequest({ index: 7, claimId: 'claim-2' }));
+        const stored = await store.getTask(jobId, 7);
 
         // Assess
-        expect(unknownIndex).toEqual({ claimed: false, state: 'missing' });
-        expect(unknownJob).toEqual({ claimed: false, state: 'missing' });
+        expect(result.claimed).toBe(true);
+        expect(again).toEqual({ claimed: false, state: TaskState.processing });
+        expect(stored).toMatchObject({
+          jobId,
+          index: 7,
+          state: TaskState.processing,
+          bytes: 1007,
+          sha256: 'sha256-of-chunk-7',
+          leaseExpiresAt: T0 + LEASE_MS,
+          attempts: [{ attempt: 1, target: 'aws', workerId: 'worker-1', claimId: 'claim-1', startedAt: T0 }],
+        });
+      });
+
+      it('answers missing to a later try of a task that was never recorded', async () => {
+        // Prepare
+        await createJobWithTasks(1);
+
+        // Act
+        const result = await store.claim(claimRequest({ index: 1, attempt: 2 }));
+
+        // Assess
+        expect(result).toEqual({ claimed: false, state: 'missing' });
+        expect(await store.getTask(jobId, 1)).toBeUndefined();
       });
     });
 

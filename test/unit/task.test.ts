@@ -30,6 +30,8 @@ const claimRequest = (overrides: Partial<ClaimRequest> = {}): ClaimRequest => ({
   claimId: 'claim-1',
   now: 1_000,
   leaseMs: 500,
+  bytes: 100,
+  sha256: 'ab'.repeat(32),
   ...overrides,
 });
 

@@ -123,14 +123,20 @@ export class DynamoTaskStore implements TaskStore {
         new UpdateCommand({
           TableName: this.#table,
           Key: key,
+          // Try 1 may find no item: ingest on the cloud path records the job, not each task.
           UpdateExpression:
-            'SET #state = :processing, attempts = list_append(attempts, :tries), attemptCount = :attempt, ' +
-            'claimId = :claimId, leaseExpiresAt = :lease, updatedAt = :now',
-          ConditionExpression:
-            'attribute_exists(pk) AND #state IN (:pending, :retrying) AND attemptCount = :previous',
-          ExpressionAttributeNames: { '#state': 'state' },
+            'SET #state = :processing, attempts = list_append(if_not_exists(attempts, :none), :tries), ' +
+            'attemptCount = :attempt, claimId = :claimId, leaseExpiresAt = :lease, updatedAt = :now, ' +
+            'jobId = :jobId, #index = :index, #bytes = :bytes, sha256 = :sha256',
+          ConditionExpression: `${request.attempt === 1 ? 'attribute_not_exists(pk) OR ' : 'attribute_exists(pk) AND '}(#state IN (:pending, :retrying) AND attemptCount = :previous)`,
+          ExpressionAttributeNames: { '#state': 'state', '#index': 'index', '#bytes': 'bytes' },
           ExpressionAttributeValues: {
             ...values,
+            ':none': [],
+            ':jobId': request.jobId,
+            ':index': request.index,
+            ':bytes': request.bytes,
+            ':sha256': request.sha256,
             ':tries': [attempt],
             ':pending': TaskState.pending,
             ':retrying': TaskState.retrying,
@@ -205,6 +211,14 @@ export class DynamoTaskStore implements TaskStore {
       sets.push('bytesOut = :bytesOut');
       values[':bytesOut'] = request.bytesOut;
     }
+    if (request.durationMs !== undefined) {
+      sets.push(`${at}.durationMs = :durationMs`);
+      values[':durationMs'] = request.durationMs;
+    }
+    if (request.result !== undefined) {
+      sets.push('#result = :result');
+      values[':result'] = request.result;
+    }
     try {
       await this.#client.send(
         new UpdateCommand({
@@ -212,7 +226,11 @@ export class DynamoTaskStore implements TaskStore {
           Key: { pk: pk(request.jobId), sk: taskSk(request.index) },
           UpdateExpression: `SET ${sets.join(', ')} REMOVE leaseExpiresAt`,
           ConditionExpression: '#state = :processing AND claimId = :claimId AND attemptCount = :attempt',
-          ExpressionAttributeNames: { '#state': 'state', ...(request.error && { '#error': 'error' }) },
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            ...(request.error && { '#error': 'error' }),
+            ...(request.result !== undefined && { '#result': 'result' }),
+          },
           ExpressionAttributeValues: { ...values, ':attempt': request.attempt },
         }),
       );

@@ -1,19 +1,16 @@
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ResultStore } from '../../ports/result-store.ts';
-import { MissingResultError } from '../result-reading.ts';
+import type { ResultRef, ResultStore } from '../../ports/result-store.ts';
+import { formatSpan, MissingResultError, parseSpan } from '../result-reading.ts';
 
 interface Pending {
-  index: number;
-  data: Uint8Array;
-  resolve: () => void;
+  outputs: readonly Uint8Array[];
+  resolve: (refs: ResultRef[]) => void;
   reject: (error: unknown) => void;
 }
 
 interface JobFile {
   handle: Promise<FileHandle>;
-  /** Where each chunk's latest output lies in the file. */
-  spans: Map<number, { offset: number; length: number }>;
   size: number;
   pending: Pending[];
   flushing?: Promise<void>;
@@ -24,9 +21,9 @@ const CACHED_BLOCKS = 4;
 const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /**
- * Chunk outputs on local disk: one append-only file per job under `dir`, plus an index in memory.
- * Writes that arrive together are gathered into one `writev`, so thousands of small outputs cost a few
- * system calls, and memory holds only what waits to be written.
+ * Chunk outputs on local disk: one append-only file per job under `dir`; a ref is the output's byte
+ * range. Writes that arrive together are gathered into one `writev`, so thousands of small outputs cost
+ * a few system calls, and memory holds only what waits to be written.
  */
 export class FileResultStore implements ResultStore {
   readonly #dir: string;
@@ -36,31 +33,26 @@ export class FileResultStore implements ResultStore {
     this.#dir = dir;
   }
 
-  put(jobId: string, index: number, data: Uint8Array): Promise<void> {
+  put(jobId: string, outputs: readonly Uint8Array[]): Promise<ResultRef[]> {
     const job = this.#job(jobId);
     return new Promise((resolve, reject) => {
-      job.pending.push({ index, data, resolve, reject });
+      job.pending.push({ outputs, resolve, reject });
       job.flushing ??= new Promise((done) => setImmediate(done)).then(() => this.#flush(job));
     });
-  }
-
-  async get(jobId: string, index: number): Promise<Uint8Array | undefined> {
-    const job = this.#jobs.get(jobId);
-    const span = job?.spans.get(index);
-    if (job === undefined || span === undefined) return undefined;
-    return this.#readSpan(job, jobId, span.offset, span.length);
   }
 
   /**
    * Outputs land in the file in the order they finished, which is close to index order, so reading
    * 1 MiB blocks and keeping the last few serves most outputs from memory with one read per block.
    */
-  async *read(jobId: string, count: number): AsyncIterable<Uint8Array> {
+  async *read(jobId: string, refs: readonly ResultRef[]): AsyncIterable<Uint8Array> {
     const job = this.#jobs.get(jobId);
     const blocks: { offset: number; data: Uint8Array }[] = [];
-    for (let index = 0; index < count; index++) {
-      const span = job?.spans.get(index);
-      if (job === undefined || span === undefined) throw new MissingResultError(jobId, index);
+    for (const ref of refs) {
+      const span = parseSpan(jobId, ref);
+      if (job === undefined || span.unit !== '' || span.offset + span.length > job.size) {
+        throw new MissingResultError(jobId, ref);
+      }
       let block = blocks.find(
         (b) => span.offset >= b.offset && span.offset + span.length <= b.offset + b.data.byteLength,
       );
@@ -77,7 +69,7 @@ export class FileResultStore implements ResultStore {
   async #readSpan(job: JobFile, jobId: string, offset: number, length: number): Promise<Uint8Array> {
     const buffer = Buffer.alloc(length);
     const { bytesRead } = await (await job.handle).read(buffer, 0, length, offset);
-    if (bytesRead !== length) throw new Error(`result file of job ${jobId} is shorter than its index says`);
+    if (bytesRead !== length) throw new Error(`result file of job ${jobId} is shorter than a ref says`);
     return buffer;
   }
 
@@ -101,7 +93,7 @@ export class FileResultStore implements ResultStore {
     if (job === undefined) {
       if (!SAFE_ID.test(jobId)) throw new RangeError(`job id ${jobId} is not safe as a file name`);
       const handle = mkdir(this.#dir, { recursive: true }).then(() => open(this.#path(jobId), 'w+'));
-      job = { handle, spans: new Map(), size: 0, pending: [] };
+      job = { handle, size: 0, pending: [] };
       this.#jobs.set(jobId, job);
     }
     return job;
@@ -110,20 +102,21 @@ export class FileResultStore implements ResultStore {
   async #flush(job: JobFile): Promise<void> {
     const batch = job.pending;
     job.pending = [];
-    const offset = job.size;
     try {
       const handle = await job.handle;
       await handle.writev(
-        batch.map((p) => p.data),
-        offset,
+        batch.flatMap((p) => p.outputs),
+        job.size,
       );
-      let position = offset;
       for (const p of batch) {
-        job.spans.set(p.index, { offset: position, length: p.data.byteLength });
-        position += p.data.byteLength;
+        p.resolve(
+          p.outputs.map((data) => {
+            const ref = formatSpan({ unit: '', offset: job.size, length: data.byteLength });
+            job.size += data.byteLength;
+            return ref;
+          }),
+        );
       }
-      job.size = position;
-      for (const p of batch) p.resolve();
     } catch (error) {
       for (const p of batch) p.reject(error);
     } finally {

@@ -1,25 +1,27 @@
-import type { ResultStore } from '../../ports/result-store.ts';
-import { readInOrder } from '../result-reading.ts';
+import type { ResultRef, ResultStore } from '../../ports/result-store.ts';
+import { MissingResultError } from '../result-reading.ts';
 
-/** Chunk outputs in memory: for tests and small jobs. */
+/** Chunk outputs in memory: for tests and small jobs. A ref is the output's position in its job's list. */
 export class MemoryResultStore implements ResultStore {
-  readonly #results = new Map<string, Map<number, Uint8Array>>();
+  readonly #results = new Map<string, Uint8Array[]>();
 
-  async put(jobId: string, index: number, data: Uint8Array): Promise<void> {
+  async put(jobId: string, outputs: readonly Uint8Array[]): Promise<ResultRef[]> {
     let job = this.#results.get(jobId);
     if (job === undefined) {
-      job = new Map();
+      job = [];
       this.#results.set(jobId, job);
     }
-    job.set(index, data);
+    const first = job.push(...outputs) - outputs.length;
+    return outputs.map((_, i) => String(first + i));
   }
 
-  async get(jobId: string, index: number): Promise<Uint8Array | undefined> {
-    return this.#results.get(jobId)?.get(index);
-  }
-
-  read(jobId: string, count: number): AsyncIterable<Uint8Array> {
-    return readInOrder((index) => this.get(jobId, index), jobId, count);
+  async *read(jobId: string, refs: readonly ResultRef[]): AsyncIterable<Uint8Array> {
+    const job = this.#results.get(jobId);
+    for (const ref of refs) {
+      const data = /^\d+$/.test(ref) ? job?.[Number(ref)] : undefined;
+      if (data === undefined) throw new MissingResultError(jobId, ref);
+      yield data;
+    }
   }
 
   async delete(jobId: string): Promise<void> {

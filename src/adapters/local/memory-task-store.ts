@@ -40,9 +40,9 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
-    const task = this.#tasks.get(request.jobId)?.[request.index];
-    if (task === undefined) return { claimed: false, state: 'missing' };
-    const result = applyClaim(task, request);
+    const tasks = this.#tasks.get(request.jobId);
+    if (tasks === undefined) return { claimed: false, state: 'missing' };
+    const result = applyClaim(tasks[request.index], request);
     if (result.claimed) this.#set(result.task);
     return result;
   }
