@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { defineResources, ResourceOptionsError } from '../../src/cloud/resources.ts';
+
+describe('defineResources', () => {
+  it('names every resource after the default prefix and the one default target', () => {
+    // Prepare
+    const options = {};
+
+    // Act
+    const resources = defineResources(options);
+
+    // Assess
+    expect(resources.table).toEqual({
+      name: 'fanout-tasks',
+      partitionKey: 'pk',
+      sortKey: 'sk',
+      ttlAttribute: 'expiresAt',
+      streamView: 'NEW_AND_OLD_IMAGES',
+    });
+    expect(resources.bucket.name).toBe('fanout-data');
+    expect(resources.queues.map((q) => [q.target, q.name, q.deadLetterName])).toEqual([
+      ['aws', 'fanout-aws', 'fanout-aws-dlq'],
+    ]);
+    expect(resources.jobTtlSeconds).toBe(7 * 24 * 3600);
+  });
+
+  it('gives each target a queue whose visibility is six function timeouts and a lease of the difference', () => {
+    // Prepare
+    const options = { prefix: 'demo', awsTargets: ['aws', 'aws-east'], processorTimeoutSeconds: 30 };
+
+    // Act
+    const resources = defineResources(options);
+
+    // Assess
+    expect(resources.queues.map((q) => q.name)).toEqual(['demo-aws', 'demo-aws-east']);
+    expect(resources.queues.every((q) => q.visibilityTimeoutSeconds === 180)).toBe(true);
+    expect(resources.processor.timeoutSeconds).toBe(30);
+    expect(resources.processor.leaseMs).toBe(150_000);
+    expect(resources.queues[0]?.maxReceiveCount).toBe(5);
+  });
+
+  it('keeps dead letters longer than the queue keeps messages', () => {
+    // Prepare
+    const options = {};
+
+    // Act
+    const [queue] = defineResources(options).queues;
+
+    // Assess
+    expect(queue?.deadLetterRetentionSeconds).toBe(14 * 24 * 3600);
+    expect(queue?.deadLetterRetentionSeconds).toBeGreaterThan(queue?.messageRetentionSeconds ?? Infinity);
+  });
+
+  it.each([
+    [{ prefix: 'Fanout' }, 'prefix'],
+    [{ prefix: 'fanout-' }, 'prefix'],
+    [{ prefix: 'x'.repeat(41) }, 'prefix'],
+    [{ awsTargets: [] }, 'awsTargets'],
+    [{ awsTargets: ['aws', 'aws'] }, 'awsTargets'],
+    [{ awsTargets: ['AWS'] }, 'awsTargets.0'],
+    [{ processorTimeoutSeconds: 901 }, 'processorTimeoutSeconds'],
+    [{ processorTimeoutSeconds: 1.5 }, 'processorTimeoutSeconds'],
+    [{ prefx: 'fanout' }, 'prefx'],
+  ])('refuses %j and names %s', (options, named) => {
+    // Prepare
+    const define = () => defineResources(options as never);
+
+    // Act
+    const attempt = () => define();
+
+    // Assess
+    expect(attempt).toThrow(ResourceOptionsError);
+    expect(attempt).toThrow(named);
+  });
+});
