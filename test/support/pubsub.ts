@@ -1,0 +1,1 @@
+export { type Emulator as PubsubEmulator, startPubsubEmulator } from '../../src/local/emulators.ts';
