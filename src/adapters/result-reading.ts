@@ -1,5 +1,8 @@
+import { TaskState } from '../core/constants.ts';
 import { FanoutError } from '../core/errors.ts';
 import type { ResultRef, ResultStore } from '../ports/result-store.ts';
+import type { TaskStore } from '../ports/task-store.ts';
+import { gather } from '../util/bytes.ts';
 
 export class MissingResultError extends FanoutError {
   constructor(jobId: string, ref: ResultRef, options?: ErrorOptions) {
@@ -48,3 +51,19 @@ export const readOne = async (store: ResultStore, jobId: string, ref: ResultRef)
   for await (const data of store.read(jobId, [ref])) return data;
   throw new MissingResultError(jobId, ref);
 };
+
+/** A finished job's result: its completed tasks' outputs in chunk order, in pieces of about 1 MiB. */
+export async function* readJobResult(
+  tasks: TaskStore,
+  results: ResultStore,
+  jobId: string,
+): AsyncGenerator<Uint8Array> {
+  const completed = await tasks.listTasks(jobId, TaskState.completed);
+  yield* gather(
+    results.read(
+      jobId,
+      completed.map((task) => task.result ?? ''),
+    ),
+    1 << 20,
+  );
+}

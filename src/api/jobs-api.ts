@@ -1,13 +1,15 @@
 import { createReadStream } from 'node:fs';
+import { z } from 'zod';
 import { jobRequestFrom } from '../config/job.ts';
 import type { Config } from '../config/schema.ts';
 import { countChunks } from '../core/chunker.ts';
 import { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
-import type { Engine } from '../engine/engine.ts';
-import type { JobRequest } from '../engine/job.ts';
+import type { StatsReport } from '../core/stats/report.ts';
+import type { TaskRecord } from '../core/task.ts';
+import type { JobRequest, JobView } from '../engine/job.ts';
 import { type ApiRequest, type ApiResponse, json, problem } from './http.ts';
-import { BodyTooLargeError, type Spooled, spoolBody } from './spool.ts';
+import { BodyTooLargeError, limited, type Spooled, spoolBody } from './spool.ts';
 
 export const INPUT_TYPES = ['text/plain', 'application/x-ndjson', 'application/octet-stream'] as const;
 const COMPRESSED_TYPES: Record<string, string> = {
@@ -30,6 +32,42 @@ type Route = {
   methods: Record<string, (req: ApiRequest, id: string) => Promise<ApiResponse>>;
 };
 
+/**
+ * What the API runs jobs on: the embedded engine, or the cloud (ingest to queues, state in DynamoDB).
+ * Reads may be answered from memory or from a store, so they may be promises.
+ */
+export interface JobService {
+  /** Checks a request against what the service can run; throws `UsageError` naming what is wrong. */
+  prepare(request: JobRequest): unknown;
+  submit(
+    input: AsyncIterable<Uint8Array>,
+    request: JobRequest,
+  ): Promise<{ jobId: string; ingested: Promise<number> }>;
+  getJob(jobId: string): JobView | undefined | Promise<JobView | undefined>;
+  listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[] | undefined>;
+  readResult(jobId: string): AsyncIterable<Uint8Array>;
+  describe(
+    jobId: string,
+  ):
+    | { request: JobRequest; compression?: string }
+    | undefined
+    | Promise<{ request: JobRequest; compression?: string } | undefined>;
+  stats(): StatsReport | Promise<StatsReport>;
+  /** Chunks accepted and not yet finished: what `Retry-After` is worked out from. */
+  readonly pendingChunks: number;
+  /**
+   * Opens an input named by URI (`s3://bucket/key`) for `POST /jobs` with `{"source": …}`, where a
+   * service reads inputs larger than a request body may be. Throws `UsageError` for one it cannot open.
+   */
+  openSource?(uri: string): Promise<AsyncIterable<Uint8Array>>;
+}
+
+/** The body of `POST /jobs` that names its input instead of carrying it. */
+const SourceBody = z.strictObject({
+  source: z.string().regex(/^s3:\/\/[^/]+\/.+/, 'an s3://bucket/key URI'),
+});
+const MAX_SOURCE_BODY_BYTES = 64 * 1024;
+
 export interface JobsApiOptions {
   maxBodyBytes: number;
   /** Jobs still reading their input before a new one is turned away with 503. */
@@ -42,13 +80,13 @@ export interface JobsApiOptions {
  * requests to it. Every error is a problem document that names what was wrong.
  */
 export class JobsApi {
-  readonly #engine: Engine;
+  readonly #engine: JobService;
   readonly #config: Config;
   readonly #options: JobsApiOptions;
   readonly #routes: Route[];
   #ingesting = 0;
 
-  constructor(engine: Engine, config: Config, options: JobsApiOptions) {
+  constructor(engine: JobService, config: Config, options: JobsApiOptions) {
     this.#engine = engine;
     this.#config = config;
     this.#options = options;
@@ -57,8 +95,8 @@ export class JobsApi {
       { pattern: /^\/jobs\/([^/]+)\/?$/, methods: { GET: (_, id) => this.#getJob(id) } },
       { pattern: /^\/jobs\/([^/]+)\/result\/?$/, methods: { GET: (_, id) => this.#getResult(id) } },
       { pattern: /^\/jobs\/([^/]+)\/tasks\/?$/, methods: { GET: (req, id) => this.#getTasks(req, id) } },
-      { pattern: /^\/stats\/?$/, methods: { GET: async () => json(200, this.#engine.stats()) } },
-      { pattern: /^\/health\/?$/, methods: { GET: async () => this.#health() } },
+      { pattern: /^\/stats\/?$/, methods: { GET: async () => json(200, await this.#engine.stats()) } },
+      { pattern: /^\/health\/?$/, methods: { GET: () => this.#health() } },
       { pattern: /^\/metrics\/?$/, methods: { GET: async () => this.#metrics() } },
     ];
   }
@@ -91,12 +129,17 @@ export class JobsApi {
 
   async #createJob(req: ApiRequest): Promise<ApiResponse> {
     const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (mediaType === 'application/json' && this.#engine.openSource) return this.#createJobFromSource(req);
     if (!(INPUT_TYPES as readonly string[]).includes(mediaType)) {
+      const accepted = [
+        ...INPUT_TYPES,
+        ...(this.#engine.openSource ? ['application/json {"source": "s3://…"}'] : []),
+      ];
       return problem(
         415,
         'unsupported-media-type',
         'Unsupported media type',
-        `Content-Type ${mediaType || '(none)'} is not accepted; send one of ${INPUT_TYPES.join(', ')}`,
+        `Content-Type ${mediaType || '(none)'} is not accepted; send one of ${accepted.join(', ')}`,
       );
     }
     const request: JobRequest = {
@@ -114,7 +157,7 @@ export class JobsApi {
         `${this.#ingesting} jobs are still reading their input; try again shortly`,
         {},
         {
-          'retry-after': String(this.#retryAfterSeconds()),
+          'retry-after': String(await this.#retryAfterSeconds()),
         },
       );
     }
@@ -145,12 +188,7 @@ export class JobsApi {
           return accepted.remove();
         })
         .catch(() => {});
-      const statusUrl = `/jobs/${handle.jobId}`;
-      return json(
-        202,
-        { jobId: handle.jobId, status: 'queued', chunksTotal, statusUrl, resultUrl: `${statusUrl}/result` },
-        { location: statusUrl },
-      );
+      return this.#accepted(handle.jobId, chunksTotal);
     } catch (error) {
       if (error instanceof BodyTooLargeError) return this.#tooLarge();
       throw error;
@@ -162,13 +200,56 @@ export class JobsApi {
     }
   }
 
+  /** A job whose input is an object the service reads itself; it answers once the input is enqueued. */
+  async #createJobFromSource(req: ApiRequest): Promise<ApiResponse> {
+    const request = jobRequestFrom(this.#config, Object.fromEntries(req.query));
+    this.#engine.prepare(request);
+    const pieces: Uint8Array[] = [];
+    try {
+      for await (const piece of limited(req.body, MAX_SOURCE_BODY_BYTES)) pieces.push(piece);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) return this.#tooLarge(MAX_SOURCE_BODY_BYTES);
+      throw error;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(pieces).toString('utf8'));
+    } catch {
+      throw new UsageError('the body is not JSON; send {"source": "s3://bucket/key"}');
+    }
+    const parsed = SourceBody.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UsageError(
+        `body ${issue?.path.join('.') || ''}: ${issue?.message}; send {"source": "s3://bucket/key"}`,
+      );
+    }
+    const source = await (this.#engine.openSource as NonNullable<JobService['openSource']>)(
+      parsed.data.source,
+    );
+    const handle = await this.#engine.submit(source, request);
+    const chunksTotal = await handle.ingested;
+    if (chunksTotal === 0)
+      throw new UsageError(`${parsed.data.source} is empty; there is nothing to process`);
+    return this.#accepted(handle.jobId, chunksTotal);
+  }
+
+  #accepted(jobId: string, chunksTotal: number): ApiResponse {
+    const statusUrl = `/jobs/${jobId}`;
+    return json(
+      202,
+      { jobId, status: 'queued', chunksTotal, statusUrl, resultUrl: `${statusUrl}/result` },
+      { location: statusUrl },
+    );
+  }
+
   async #getJob(id: string): Promise<ApiResponse> {
-    const view = this.#engine.getJob(id);
+    const view = await this.#engine.getJob(id);
     return view ? json(200, view) : this.#unknownJob(id);
   }
 
   async #getResult(id: string): Promise<ApiResponse> {
-    const view = this.#engine.getJob(id);
+    const view = await this.#engine.getJob(id);
     if (!view) return this.#unknownJob(id);
     if (view.status === 'queued' || view.status === 'processing') {
       return problem(
@@ -195,7 +276,7 @@ export class JobsApi {
     }
     return {
       status: 200,
-      headers: { 'content-type': this.#resultType(id) },
+      headers: { 'content-type': await this.#resultType(id) },
       body: this.#engine.readResult(id),
     };
   }
@@ -209,8 +290,8 @@ export class JobsApi {
     return tasks ? json(200, { jobId: id, tasks }) : this.#unknownJob(id);
   }
 
-  #health(): ApiResponse {
-    return json(200, { status: 'ok', targets: this.#engine.stats().targets });
+  async #health(): Promise<ApiResponse> {
+    return json(200, { status: 'ok', targets: (await this.#engine.stats()).targets });
   }
 
   async #metrics(): Promise<ApiResponse> {
@@ -219,14 +300,14 @@ export class JobsApi {
     return { status: 200, headers: { 'content-type': contentType }, body };
   }
 
-  #resultType(id: string): string {
-    const job = this.#engine.describe(id);
+  async #resultType(id: string): Promise<string> {
+    const job = await this.#engine.describe(id);
     if (job?.compression) return COMPRESSED_TYPES[job.compression] ?? 'application/octet-stream';
     return job?.request.contentType ?? 'application/octet-stream';
   }
 
-  #retryAfterSeconds(): number {
-    const rate = this.#engine.stats().throughput.chunksPerSecond;
+  async #retryAfterSeconds(): Promise<number> {
+    const rate = (await this.#engine.stats()).throughput.chunksPerSecond;
     return rate > 0 ? Math.min(60, Math.max(1, Math.ceil(this.#engine.pendingChunks / rate))) : 5;
   }
 
@@ -234,12 +315,12 @@ export class JobsApi {
     return problem(404, 'unknown-job', 'Unknown job', `there is no job ${id}`);
   }
 
-  #tooLarge(): ApiResponse {
+  #tooLarge(limit = this.#options.maxBodyBytes): ApiResponse {
     return problem(
       413,
       'body-too-large',
       'Body too large',
-      `the body is larger than the limit of ${this.#options.maxBodyBytes} bytes; raise server.max_body_bytes or split the input`,
+      `the body is larger than the limit of ${limit} bytes; raise server.max_body_bytes or split the input`,
     );
   }
 }

@@ -17,6 +17,16 @@ export interface Spooled {
   remove: () => Promise<void>;
 }
 
+/** Passes a body through, failing with `BodyTooLargeError` once it exceeds `limit` bytes. */
+export async function* limited(body: AsyncIterable<Uint8Array>, limit: number): AsyncGenerator<Uint8Array> {
+  let bytes = 0;
+  for await (const piece of body) {
+    bytes += piece.byteLength;
+    if (bytes > limit) throw new BodyTooLargeError(limit);
+    yield piece;
+  }
+}
+
 /**
  * Writes a request body to a temporary file, stopping at `limit` bytes. A job starts only from a body
  * that has arrived whole and within the limit, so a bad or cut-off upload never enqueues anything.
@@ -25,22 +35,12 @@ export const spoolBody = async (body: AsyncIterable<Uint8Array>, limit: number):
   const dir = await mkdtemp(join(tmpdir(), 'fanout-body-'));
   const remove = () => rm(dir, { recursive: true, force: true });
   const path = join(dir, 'body');
-  let bytes = 0;
+  const file = createWriteStream(path);
   try {
-    await pipeline(
-      body,
-      async function* (source: AsyncIterable<Uint8Array>) {
-        for await (const piece of source) {
-          bytes += piece.byteLength;
-          if (bytes > limit) throw new BodyTooLargeError(limit);
-          yield piece;
-        }
-      },
-      createWriteStream(path),
-    );
+    await pipeline(limited(body, limit), file);
   } catch (error) {
     await remove();
     throw error;
   }
-  return { path, bytes, remove };
+  return { path, bytes: file.bytesWritten, remove };
 };

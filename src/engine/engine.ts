@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Piscina } from 'piscina';
 import { MemoryQueue } from '../adapters/local/memory-queue.ts';
+import { readJobResult } from '../adapters/result-reading.ts';
 import { Balancer, type BalancerOptions } from '../core/balancer.ts';
 import type { BreakerOptions } from '../core/breaker.ts';
 import { chunkStream } from '../core/chunker.ts';
@@ -16,8 +17,8 @@ import type { TaskRecord } from '../core/task.ts';
 import type { Delivery, Queue } from '../ports/queue.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
-import { concat, gather } from '../util/bytes.ts';
-import { type JobRequest, JobRun, type JobView } from './job.ts';
+import { concat } from '../util/bytes.ts';
+import { type JobRequest, JobRun, type JobView, prepareJob } from './job.ts';
 import type { TaskMessage, TaskOutcome, WorkerBatch, WorkerReply } from './messages.ts';
 
 export interface EngineTarget {
@@ -154,17 +155,7 @@ export class Engine {
 
   /** Checks a job request against the engine: steps, parameters, targets, attempts. Throws `UsageError`. */
   prepare(request: JobRequest): ResolvedStep[] {
-    const steps = this.#registry.resolve(request.pipeline, request.chunking.mode);
-    const unknown = request.targets.filter((name) => !this.#targets.has(name));
-    if (unknown.length > 0 || request.targets.length === 0) {
-      throw new UsageError(
-        `targets must be a non-empty subset of ${this.targetNames.join(', ')}; got ${request.targets.join(', ') || 'none'}`,
-      );
-    }
-    if (!Number.isInteger(request.maxAttempts) || request.maxAttempts < 1) {
-      throw new UsageError(`maxAttempts must be a whole number of at least 1, got ${request.maxAttempts}`);
-    }
-    return steps;
+    return prepareJob(this.#registry, this.targetNames, request);
   }
 
   /**
@@ -214,10 +205,8 @@ export class Engine {
   }
 
   /** The concatenated outputs of a finished job's chunks, in chunk order, in pieces of about 1 MiB. */
-  async *readResult(jobId: string): AsyncIterable<Uint8Array> {
-    const tasks = await this.#options.tasks.listTasks(jobId, TaskState.completed);
-    const refs = tasks.map((task) => task.result as string);
-    yield* gather(this.#options.results.read(jobId, refs), 1 << 20);
+  readResult(jobId: string): AsyncIterable<Uint8Array> {
+    return readJobResult(this.#options.tasks, this.#options.results, jobId);
   }
 
   /** Messages waiting in each target's queue. */

@@ -1,6 +1,8 @@
 import type { ChunkerOptions } from '../core/chunker.ts';
 import type { Strategy } from '../core/constants.ts';
 import { JobStatus } from '../core/constants.ts';
+import { UsageError } from '../core/errors.ts';
+import type { ResolvedStep, StepRegistry } from '../core/pipeline/registry.ts';
 import type { StepSpec } from '../core/pipeline/step.ts';
 import type { RetryPolicy } from '../core/retry.ts';
 import type { StatsReport } from '../core/stats/report.ts';
@@ -17,6 +19,25 @@ export interface JobRequest {
   /** The input's media type; the result keeps it unless the pipeline compresses. */
   contentType?: string;
 }
+
+/** Checks a job request against what can run it: steps, parameters, targets, attempts. Throws `UsageError`. */
+export const prepareJob = (
+  registry: StepRegistry,
+  knownTargets: readonly string[],
+  request: JobRequest,
+): ResolvedStep[] => {
+  const steps = registry.resolve(request.pipeline, request.chunking.mode);
+  const unknown = request.targets.filter((name) => !knownTargets.includes(name));
+  if (unknown.length > 0 || request.targets.length === 0) {
+    throw new UsageError(
+      `targets must be a non-empty subset of ${knownTargets.join(', ')}; got ${request.targets.join(', ') || 'none'}`,
+    );
+  }
+  if (!Number.isInteger(request.maxAttempts) || request.maxAttempts < 1) {
+    throw new UsageError(`maxAttempts must be a whole number of at least 1, got ${request.maxAttempts}`);
+  }
+  return steps;
+};
 
 /** A job as the API and the CLI show it. */
 export interface JobView {

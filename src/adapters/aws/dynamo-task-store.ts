@@ -29,10 +29,17 @@ const taskSk = (index: number): string => `TASK#${String(index).padStart(10, '0'
 type Item = Record<string, unknown>;
 
 /** The table's bookkeeping attributes, which are not part of a task record. */
-const toTask = ({ pk: _pk, sk: _sk, attemptCount: _count, claimId: _claim, ...task }: Item): TaskRecord =>
-  task as unknown as TaskRecord;
+const toTask = ({
+  pk: _pk,
+  sk: _sk,
+  attemptCount: _count,
+  claimId: _claim,
+  expiresAt: _expires,
+  ...task
+}: Item): TaskRecord => task as unknown as TaskRecord;
 
-const toJob = ({ pk: _pk, sk: _sk, ...job }: Item): JobRecord => job as unknown as JobRecord;
+const toJob = ({ pk: _pk, sk: _sk, expiresAt: _expires, ...job }: Item): JobRecord =>
+  job as unknown as JobRecord;
 
 const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
 
@@ -41,13 +48,29 @@ const isConditionFailure = (error: unknown): boolean => error instanceof Conditi
  * query returns tasks in index order). Claims and finishes are single conditional updates carrying the
  * same conditions as `applyClaim` and `applyFinish`: on the happy path a try costs two requests.
  */
+export interface DynamoTaskStoreOptions {
+  /**
+   * How long a job and its tasks are kept after their last write: the table's TTL attribute `expiresAt`
+   * is set on each, so finished jobs expire (the seed configuration's `job_status_ttl`).
+   * @default no expiry
+   */
+  ttlSeconds?: number;
+}
+
 export class DynamoTaskStore implements TaskStore {
   readonly #client: DynamoDBDocumentClient;
   readonly #table: string;
+  readonly #ttlSeconds: number | undefined;
 
-  constructor(client: DynamoDBDocumentClient, tableName: string) {
+  constructor(client: DynamoDBDocumentClient, tableName: string, options: DynamoTaskStoreOptions = {}) {
     this.#client = client;
     this.#table = tableName;
+    this.#ttlSeconds = options.ttlSeconds;
+  }
+
+  /** The TTL attribute for an item written at `now`, when the store expires items. */
+  #expiry(now: number): { expiresAt?: number } {
+    return this.#ttlSeconds === undefined ? {} : { expiresAt: Math.floor(now / 1000) + this.#ttlSeconds };
   }
 
   async createJob(job: JobRecord): Promise<void> {
@@ -55,7 +78,7 @@ export class DynamoTaskStore implements TaskStore {
       await this.#client.send(
         new PutCommand({
           TableName: this.#table,
-          Item: { pk: pk(job.jobId), sk: JOB_SK, ...job },
+          Item: { pk: pk(job.jobId), sk: JOB_SK, ...job, ...this.#expiry(job.createdAt) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -218,6 +241,11 @@ export class DynamoTaskStore implements TaskStore {
     if (request.result !== undefined) {
       sets.push('#result = :result');
       values[':result'] = request.result;
+    }
+    const { expiresAt } = this.#expiry(request.now);
+    if (expiresAt !== undefined) {
+      sets.push('expiresAt = :expiresAt');
+      values[':expiresAt'] = expiresAt;
     }
     try {
       await this.#client.send(

@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import { TaskState } from '../core/constants.ts';
+import { type ErrorRecord, toErrorRecord } from '../core/errors.ts';
+import type { Queue } from '../ports/queue.ts';
+import type { ResultStore } from '../ports/result-store.ts';
+import type { TaskStore } from '../ports/task-store.ts';
+import type { JobPlan, JobPlans } from './job-plans.ts';
+import type { ChunkDelivery, ChunkMessage } from './messages.ts';
+import type { Router } from './router.ts';
+
+export interface ProcessorOptions {
+  /** The target this processor serves, e.g. `aws`. */
+  target: string;
+  /** Names the function instance in each try's history. */
+  workerId: string;
+  tasks: TaskStore;
+  /** Where ingest put the chunks. */
+  inputs: ResultStore;
+  results: ResultStore;
+  plans: JobPlans;
+  /** Where retries go: any target's queue. */
+  router: Router;
+  /** This target's dead-letter queue: chunks that failed for good are copied there. */
+  deadLetters: Queue<ChunkMessage>;
+  /** How long a claim holds: the queue's visibility timeout minus the function timeout. */
+  leaseMs: number;
+}
+
+/** What became of one delivery; `retry` means the queue should hand it out again (nothing was lost). */
+export type DeliveryResult = 'completed' | 'retrying' | 'failed' | 'duplicate' | 'unknown-job' | 'retry';
+
+interface Claimed {
+  delivery: ChunkDelivery;
+  plan: JobPlan;
+  claimId: string;
+  startedAt: number;
+}
+
+interface Ran extends Claimed {
+  output?: Uint8Array;
+  error?: ErrorRecord;
+  durationMs: number;
+}
+
+/**
+ * Runs a batch of chunk deliveries on one target, the same way whichever cloud delivered them: claim each
+ * try, read the chunks, run the job's pipeline, store the outputs as one unit, end each try, and send a
+ * failed one on to its next try (on another target when one is healthy) or to the dead-letter queue.
+ * A delivery whose try is already claimed or ended is a duplicate and changes nothing.
+ */
+export class ChunkProcessor {
+  readonly #options: ProcessorOptions;
+
+  constructor(options: ProcessorOptions) {
+    this.#options = options;
+  }
+
+  get target(): string {
+    return this.#options.target;
+  }
+
+  async process(deliveries: readonly ChunkDelivery[]): Promise<Map<string, DeliveryResult>> {
+    const results = new Map<string, DeliveryResult>();
+    const settle = async (id: string, work: () => Promise<DeliveryResult>): Promise<void> => {
+      try {
+        results.set(id, await work());
+      } catch {
+        results.set(id, 'retry');
+      }
+    };
+    const claimed: Claimed[] = [];
+    await Promise.all(
+      deliveries.map((delivery) =>
+        settle(delivery.id, async () => {
+          const outcome = await this.#claim(delivery);
+          if (typeof outcome === 'string') return outcome;
+          claimed.push(outcome);
+          return 'retry';
+        }),
+      ),
+    );
+    const ran = await this.#run(claimed);
+    const stored = await this.#storeOutputs(ran);
+    // An output that could not be stored is not finished: the delivery comes back and takes its try over.
+    const finishing = ran.filter((item) => item.output === undefined || stored.has(item));
+    await Promise.all(
+      finishing.map((item) => settle(item.delivery.id, () => this.#finish(item, stored.get(item)))),
+    );
+    return results;
+  }
+
+  async #claim(delivery: ChunkDelivery): Promise<Claimed | DeliveryResult> {
+    const { message } = delivery;
+    const plan = await this.#options.plans.get(message.jobId);
+    if (plan === undefined) return 'unknown-job';
+    const claimId = randomUUID();
+    const startedAt = Date.now();
+    const claim = await this.#options.tasks.claim({
+      jobId: message.jobId,
+      index: message.index,
+      attempt: message.attempt,
+      target: this.target,
+      workerId: this.#options.workerId,
+      claimId,
+      now: startedAt,
+      leaseMs: this.#options.leaseMs,
+      bytes: message.bytes,
+      sha256: message.sha256,
+    });
+    if (claim.claimed) return { delivery, plan, claimId, startedAt };
+    if (delivery.redelivered) await this.#resumeFollowUp(plan, message);
+    return 'duplicate';
+  }
+
+  /**
+   * A redelivered try that already ended may have ended without its follow-up (the function stopped
+   * between the two): send the retry or the dead letter again. A second copy is harmless, since only one
+   * delivery of a try can claim it and a dead letter names a chunk that failed.
+   */
+  async #resumeFollowUp(plan: JobPlan, message: ChunkMessage): Promise<void> {
+    const task = await this.#options.tasks.getTask(message.jobId, message.index);
+    if (task?.attempts.length !== message.attempt) return;
+    if (task.state === TaskState.retrying) await this.#sendRetry(plan, message, 0);
+    if (task.state === TaskState.failed) await this.#options.deadLetters.send([{ body: message }]);
+  }
+
+  /**
+   * Reads each job's chunks together, then runs them one by one: a function instance has one core. A
+   * chunk that cannot be read is left unfinished, to come back.
+   */
+  async #run(claimed: readonly Claimed[]): Promise<Ran[]> {
+    const ran: Ran[] = [];
+    for (const group of groupByJob(claimed)) {
+      await this.#runGroup(group, ran).catch(() => {});
+    }
+    return ran;
+  }
+
+  async #runGroup(group: readonly Claimed[], ran: Ran[]): Promise<void> {
+    const jobId = group[0]?.plan.jobId as string;
+    const inputs = this.#options.inputs.read(
+      jobId,
+      group.map((item) => item.delivery.message.input),
+    );
+    let i = 0;
+    for await (const input of inputs) {
+      const item = group[i++] as Claimed;
+      const { message } = item.delivery;
+      const started = performance.now();
+      try {
+        const output = await item.plan.pipeline.run(input, {
+          jobId,
+          index: message.index,
+          sha256: message.sha256,
+          attempt: message.attempt,
+          target: this.target,
+          workerId: this.#options.workerId,
+          jobStartedAt: item.plan.createdAt,
+        });
+        ran.push({ ...item, output, durationMs: performance.now() - started });
+      } catch (error) {
+        ran.push({ ...item, error: toErrorRecord(error), durationMs: performance.now() - started });
+      }
+    }
+  }
+
+  /** One unit of outputs per job in the batch; a completed task always has its output stored first. */
+  async #storeOutputs(ran: readonly Ran[]): Promise<Map<Ran, string>> {
+    const refs = new Map<Ran, string>();
+    const groups = groupByJob(ran.filter((item) => item.output !== undefined));
+    await Promise.all(
+      groups.map(async (group) => {
+        const jobId = group[0]?.plan.jobId as string;
+        const outputs = group.map((item) => item.output as Uint8Array);
+        const stored = await this.#options.results.put(jobId, outputs).catch(() => []);
+        stored.forEach((ref, i) => refs.set(group[i] as Ran, ref));
+      }),
+    );
+    return refs;
+  }
+
+  async #finish(item: Ran, ref: string | undefined): Promise<DeliveryResult> {
+    const { message } = item.delivery;
+    const finish = {
+      jobId: message.jobId,
+      index: message.index,
+      attempt: message.attempt,
+      claimId: item.claimId,
+      now: Date.now(),
+      durationMs: Math.round(item.durationMs * 1000) / 1000,
+    };
+    if (item.output !== undefined) {
+      const ended = await this.#options.tasks.finish({
+        ...finish,
+        outcome: TaskState.completed,
+        bytesOut: item.output.byteLength,
+        ...(ref !== undefined && { result: ref }),
+      });
+      return ended ? 'completed' : 'duplicate';
+    }
+    const error = item.error as ErrorRecord;
+    const decision = item.plan.retry.decide(error, message.attempt);
+    const outcome = decision.retry ? TaskState.retrying : TaskState.failed;
+    if (!(await this.#options.tasks.finish({ ...finish, outcome, error }))) return 'duplicate';
+    // The try is recorded before its follow-up is sent; a redelivery resends a follow-up that was lost.
+    if (decision.retry) await this.#sendRetry(item.plan, message, decision.delayMs);
+    else await this.#options.deadLetters.send([{ body: message }]);
+    return outcome;
+  }
+
+  async #sendRetry(plan: JobPlan, message: ChunkMessage, delayMs: number): Promise<void> {
+    const retry: ChunkMessage = { ...message, attempt: message.attempt + 1, previousTarget: this.target };
+    const avoid = plan.retry.options.redistribute ? this.target : undefined;
+    await this.#options.router.send(
+      [{ message: retry, delayMs, ...(avoid !== undefined && { avoid }) }],
+      plan.request.targets,
+      plan.request.strategy,
+    );
+  }
+}
+
+const groupByJob = <T extends { plan: JobPlan }>(items: readonly T[]): T[][] => {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(item.plan.jobId) ?? [];
+    group.push(item);
+    groups.set(item.plan.jobId, group);
+  }
+  return [...groups.values()];
+};
