@@ -5,15 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FanoutError } from '../core/errors.ts';
-
-/** An emulator that did not start or did not answer in time; the message carries the end of its log. */
-export class EmulatorStartError extends FanoutError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'EmulatorStartError';
-  }
-}
+import { EmulatorStartError } from './errors.ts';
 
 export const EmulatorKind = { moto: 'moto', pubsub: 'pubsub' } as const;
 export type EmulatorKind = (typeof EmulatorKind)[keyof typeof EmulatorKind];

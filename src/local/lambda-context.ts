@@ -1,22 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { FanoutError } from '../core/errors.ts';
-
-/** The local runner, like the Node.js 24 Lambda runtime, runs async handlers only: no callback methods. */
-export class CallbackApiError extends FanoutError {
-  constructor(method: string) {
-    super(`context.${method}() is not supported: return (or throw from) an async handler instead`);
-    this.name = 'CallbackApiError';
-  }
-}
-
-/** A handler that ran past its function's timeout; Lambda would have stopped it, so its answer is ignored. */
-export class LambdaTimeoutError extends FanoutError {
-  constructor(functionName: string, timeoutMs: number) {
-    super(`${functionName} did not return within its timeout of ${timeoutMs} ms`);
-    this.name = 'LambdaTimeoutError';
-  }
-}
+import { CallbackApiError, LambdaTimeoutError } from './errors.ts';
 
 export interface LambdaContextOptions {
   functionName: string;

@@ -7,24 +7,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttribute, SQSRecord } from 'aws-lambda';
-import { FanoutError } from '../core/errors.ts';
+import { BatchResponseError, MessageDeleteError } from './errors.ts';
 import { invokeLambda } from './lambda-context.ts';
-
-/** A batch response that names a record the batch did not hold: Lambda then treats the whole batch as failed. */
-export class BatchResponseError extends FanoutError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BatchResponseError';
-  }
-}
-
-/** Messages that DeleteMessageBatch did not delete: they will be delivered again. */
-export class MessageDeleteError extends FanoutError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MessageDeleteError';
-  }
-}
 
 export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
