@@ -1,0 +1,71 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import middy from '@middy/core';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  DynamoDBBatchResponse,
+  DynamoDBStreamEvent,
+} from 'aws-lambda';
+import { DEFAULT_JOB_TTL_SECONDS, DynamoStatsStore } from '../../src/adapters/aws/dynamo-stats-store.ts';
+import { numberEnv, requiredEnv } from '../../src/cloud/env.ts';
+import { StatsFunction, UnsupportedEventError } from '../../src/cloud/stats-function.ts';
+import { observability } from '../shared/powertools.ts';
+
+type StatsEvent = DynamoDBStreamEvent | APIGatewayProxyEventV2;
+type StatsResult = DynamoDBBatchResponse | APIGatewayProxyStructuredResultV2;
+
+const { logger, metrics } = observability('stats');
+
+const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+const stats = new StatsFunction(
+  new DynamoStatsStore(documents, requiredEnv('TABLE_NAME'), {
+    jobTtlSeconds: numberEnv('JOB_TTL_SECONDS', DEFAULT_JOB_TTL_SECONDS),
+  }),
+);
+
+const isStreamEvent = (event: StatsEvent): event is DynamoDBStreamEvent =>
+  'Records' in event &&
+  Array.isArray(event.Records) &&
+  event.Records.every((record) => record.eventSource === 'aws:dynamodb');
+
+const isHttpEvent = (event: StatsEvent): event is APIGatewayProxyEventV2 =>
+  'requestContext' in event && typeof event.requestContext?.http?.method === 'string';
+
+const aggregate = async ({ Records }: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+  const result = await stats.aggregate(Records);
+  metrics.addMetric('recordsApplied', MetricUnit.Count, result.applied);
+  metrics.addMetric('recordsRedelivered', MetricUnit.Count, result.skipped);
+  metrics.addMetric('jobsFinished', MetricUnit.Count, result.finished.length);
+  metrics.addMetric('recordsFailed', MetricUnit.Count, result.batchItemFailures.length);
+  for (const { deltas, error } of result.failed) {
+    logger.error('stats of a job not applied; its records go back to the stream', {
+      jobId: deltas[0]?.jobId,
+      records: deltas.length,
+      error,
+    });
+  }
+  if (result.finished.length > 0) logger.info('jobs finished', { jobIds: result.finished });
+  return { batchItemFailures: result.batchItemFailures };
+};
+
+const respond = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  metrics.addMetric('statsRequests', MetricUnit.Count, 1);
+  const { status, headers, body } = await stats.request(event.requestContext.http.method, event.rawPath);
+  return { statusCode: status, headers, ...(typeof body === 'string' && { body }) };
+};
+
+/** The stats function: DynamoDB stream batches of the table, and `GET /stats` from the HTTP API. */
+export const handler = middy<StatsEvent, StatsResult>()
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics))
+  .handler(async (event) => {
+    if (isStreamEvent(event)) return aggregate(event);
+    if (isHttpEvent(event)) return respond(event);
+    throw new UnsupportedEventError(Object.keys(event));
+  });
