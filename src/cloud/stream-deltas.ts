@@ -28,7 +28,8 @@ const image = (value: unknown): Image | undefined =>
  * total arriving (which can finish a job whose last chunk ended first). Undefined for every other record.
  *
  * The shard is the stream itself: Lambda does not say which shard a record came from, and every item of
- * a job shares its partition key, so a job's records come through one shard at a time, in order.
+ * a job shares its partition key, so a job's records come through one shard at a time, in order. Only a
+ * split of one job's items across partitions (DynamoDB's split for heat) would break that.
  */
 export const streamDelta = (record: DynamoDBRecord): StatsDelta | undefined => {
   const stream = record.dynamodb;
