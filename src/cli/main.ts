@@ -9,6 +9,7 @@ import { loadConfig } from '../config/load.ts';
 import { ChunkingMode, Strategy } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Engine } from '../engine/engine.ts';
+import { registerEmulatorsCommand } from './emulators.ts';
 import { formatStats } from './format.ts';
 import { showProgress } from './progress.ts';
 
@@ -176,6 +177,7 @@ const program = (): Command => {
     .action(async (options: Record<string, unknown>) => {
       process.exitCode = await serve(options);
     });
+  registerEmulatorsCommand(cli);
   return cli;
 };
 

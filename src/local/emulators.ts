@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -189,6 +189,7 @@ const start = async (kind: EmulatorKind, options: StartOptions): Promise<Emulato
   const spec = SPECS[kind];
   const ownsLog = options.logFile === undefined;
   const logFile = options.logFile ?? join(await mkdtemp(join(tmpdir(), `fanout-${kind}-`)), `${kind}.log`);
+  await mkdir(dirname(logFile), { recursive: true });
   const chosenPort = spec.printsPort ? 0 : await freePort();
   const log = openSync(logFile, 'w');
   const child = spawn(spec.command, spec.args(chosenPort), {

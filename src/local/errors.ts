@@ -47,3 +47,11 @@ export class BatchDiscardedError extends FanoutError {
     this.name = 'BatchDiscardedError';
   }
 }
+
+/** A state file of `fanout emulators` that cannot be read as one. */
+export class EmulatorStateError extends FanoutError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'EmulatorStateError';
+  }
+}
