@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EmulatorStartError } from './errors.ts';
+import { EmulatorError } from './errors.ts';
 
 export const EmulatorKind = { moto: 'moto', pubsub: 'pubsub' } as const;
 export type EmulatorKind = (typeof EmulatorKind)[keyof typeof EmulatorKind];
@@ -82,7 +82,7 @@ export const freePort = async (): Promise<number> => {
   });
   const address = server.address();
   await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new EmulatorStartError('no free port found');
+  if (address === null || typeof address === 'string') throw new EmulatorError('no free port found');
   return address.port;
 };
 
@@ -141,7 +141,7 @@ export const resetEmulator = async (emulator: Pick<EmulatorProcess, 'kind' | 'po
   const response = await fetch(`${emulatorEndpoint(emulator.port)}${SPECS[emulator.kind].resetPath}`, {
     method: 'POST',
   });
-  if (!response.ok) throw new EmulatorStartError(`${emulator.kind} reset failed: HTTP ${response.status}`);
+  if (!response.ok) throw new EmulatorError(`${emulator.kind} reset failed: HTTP ${response.status}`);
 };
 
 /** Whether something answers HTTP on the port: any status will do, a refused connection will not. */
@@ -164,8 +164,8 @@ interface Launch {
   deadline: number;
 }
 
-const failure = async (launch: Launch, what: string): Promise<EmulatorStartError> =>
-  new EmulatorStartError(
+const failure = async (launch: Launch, what: string): Promise<EmulatorError> =>
+  new EmulatorError(
     `${launch.kind} emulator ${what}; its log (${launch.logFile}) ends:\n${await logTail(launch.logFile)}`,
   );
 

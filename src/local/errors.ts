@@ -1,10 +1,10 @@
 import { FanoutError } from '../core/errors.ts';
 
-/** An emulator that did not start or did not answer in time; the message carries the end of its log. */
-export class EmulatorStartError extends FanoutError {
+/** An emulator that did not start, did not answer in time or did not reset; a start failure carries the end of its log. */
+export class EmulatorError extends FanoutError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'EmulatorStartError';
+    this.name = 'EmulatorError';
   }
 }
 

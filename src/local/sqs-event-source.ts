@@ -139,7 +139,7 @@ export class SqsEventSource {
       } catch (error) {
         if (this.#stop.signal.aborted) break;
         this.#options.onError(error);
-        await sleep(ERROR_PAUSE_MS);
+        await sleep(ERROR_PAUSE_MS, undefined, { signal: this.#stop.signal }).catch(() => undefined);
       }
     }
   }
@@ -168,7 +168,14 @@ export class SqsEventSource {
     if (records.length === 0) return records;
     const windowEnd = Date.now() + maxBatchingWindowMs;
     while (records.length < batchSize && Date.now() < windowEnd) {
-      const more = await this.#receive(batchSize - records.length, 0);
+      let more: SQSRecord[];
+      try {
+        more = await this.#receive(batchSize - records.length, 0);
+      } catch (error) {
+        // The records in hand are invisible for their visibility timeout: invoke them rather than drop them.
+        this.#options.onError(error);
+        break;
+      }
       records.push(...more);
       if (more.length === 0) await sleep(Math.min(GATHER_PAUSE_MS, windowEnd - Date.now()));
     }
