@@ -3,6 +3,7 @@ import { readJobResult } from '../adapters/result-reading.ts';
 import type { JobService } from '../api/jobs-api.ts';
 import { type Chunk, chunkStream } from '../core/chunker.ts';
 import { JobStatus, MiB, type TaskState } from '../core/constants.ts';
+import { UsageError } from '../core/errors.ts';
 import { outputCompression, type ResolvedStep, type StepRegistry } from '../core/pipeline/registry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import { emptyStats, type StatsData } from '../core/stats/stats.ts';
@@ -26,6 +27,8 @@ export interface CloudJobsOptions {
   results: ResultStore;
   router: Router;
   stats: StatsReader;
+  /** Opens an input named by URI, for inputs larger than a request body. */
+  openSource?: (uri: string) => Promise<AsyncIterable<Uint8Array>>;
   /**
    * Bytes of chunks packed into one input object before their messages are sent.
    * @default 8 MiB
@@ -44,6 +47,11 @@ export class CloudJobs implements JobService {
 
   constructor(options: CloudJobsOptions) {
     this.#options = options;
+  }
+
+  openSource(uri: string): Promise<AsyncIterable<Uint8Array>> {
+    if (this.#options.openSource === undefined) throw new UsageError('this service reads no sources');
+    return this.#options.openSource(uri);
   }
 
   prepare(request: JobRequest): ResolvedStep[] {

@@ -7,7 +7,9 @@ import { EnvironmentError } from './errors.ts';
 export const requiredEnv = (name: string, env: NodeJS.ProcessEnv = process.env): string => {
   const value = env[name];
   if (value === undefined || value === '') {
-    throw new EnvironmentError(`environment variable ${name} is not set; the stack sets it on every function`);
+    throw new EnvironmentError(
+      `environment variable ${name} is not set; the stack sets it on every function`,
+    );
   }
   return value;
 };

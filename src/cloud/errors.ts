@@ -7,3 +7,11 @@ export class EnvironmentError extends FanoutError {
     this.name = 'EnvironmentError';
   }
 }
+
+/** A delivery the processor could not settle (a store did not answer): the queue must hand it out again. */
+export class DeliveryNotSettledError extends FanoutError {
+  constructor(id: string, options?: ErrorOptions) {
+    super(`delivery ${id} was not settled; the queue will hand it out again`, options);
+    this.name = 'DeliveryNotSettledError';
+  }
+}

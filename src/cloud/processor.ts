@@ -130,37 +130,43 @@ export class ChunkProcessor {
    */
   async #run(claimed: readonly Claimed[]): Promise<Ran[]> {
     const ran: Ran[] = [];
-    for (const group of groupByJob(claimed)) {
-      await this.#runGroup(group, ran).catch(() => {});
-    }
+    for (const group of groupByJob(claimed)) await this.#runGroup(group, ran);
     return ran;
   }
 
+  /** A chunk that cannot be read stays unsettled; the read goes on with the chunks after it. */
   async #runGroup(group: readonly Claimed[], ran: Ran[]): Promise<void> {
-    const jobId = group[0]?.plan.jobId as string;
-    const inputs = this.#options.inputs.read(
-      jobId,
-      group.map((item) => item.delivery.message.input),
-    );
-    let i = 0;
-    for await (const input of inputs) {
-      const item = group[i++] as Claimed;
-      const { message } = item.delivery;
-      const started = performance.now();
+    let pending = group;
+    while (pending.length > 0) {
+      let i = 0;
       try {
-        const output = await item.plan.pipeline.run(input, {
-          jobId,
-          index: message.index,
-          sha256: message.sha256,
-          attempt: message.attempt,
-          target: this.target,
-          workerId: this.#options.workerId,
-          jobStartedAt: item.plan.createdAt,
-        });
-        ran.push({ ...item, output, durationMs: performance.now() - started });
-      } catch (error) {
-        ran.push({ ...item, error: toErrorRecord(error), durationMs: performance.now() - started });
+        const refs = pending.map((item) => item.delivery.message.input);
+        for await (const input of this.#options.inputs.read(pending[0]?.plan.jobId as string, refs)) {
+          ran.push(await this.#runOne(pending[i++] as Claimed, input));
+        }
+        return;
+      } catch {
+        pending = pending.slice(i + 1);
       }
+    }
+  }
+
+  async #runOne(item: Claimed, input: Uint8Array): Promise<Ran> {
+    const { message } = item.delivery;
+    const started = performance.now();
+    try {
+      const output = await item.plan.pipeline.run(input, {
+        jobId: message.jobId,
+        index: message.index,
+        sha256: message.sha256,
+        attempt: message.attempt,
+        target: this.target,
+        workerId: this.#options.workerId,
+        jobStartedAt: item.plan.createdAt,
+      });
+      return { ...item, output, durationMs: performance.now() - started };
+    } catch (error) {
+      return { ...item, error: toErrorRecord(error), durationMs: performance.now() - started };
     }
   }
 
@@ -172,8 +178,8 @@ export class ChunkProcessor {
       groups.map(async (group) => {
         const jobId = group[0]?.plan.jobId as string;
         const outputs = group.map((item) => item.output as Uint8Array);
-        const stored = await this.#options.results.put(jobId, outputs).catch(() => []);
-        stored.forEach((ref, i) => refs.set(group[i] as Ran, ref));
+        const stored = await this.#options.results.put(jobId, outputs).catch((): string[] => []);
+        for (const [i, ref] of stored.entries()) refs.set(group[i] as Ran, ref);
       }),
     );
     return refs;

@@ -1,0 +1,26 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { JobsApi } from '../../src/api/jobs-api.ts';
+import { fromHttpApiEvent, toHttpApiResult } from '../../src/api/lambda-http.ts';
+import { AwsRuntime } from '../../src/cloud/aws-runtime.ts';
+import { observability } from '../shared/powertools.ts';
+
+const { logger, metrics } = observability('ingest');
+
+const runtime = new AwsRuntime();
+const api = new JobsApi(await runtime.jobs(), runtime.config, {
+  // API Gateway stops bodies at 10 MB; larger inputs come as {"source": "s3://…"}.
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxIngestingJobs: 1,
+});
+
+const serve = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  const response = await api.handle(fromHttpApiEvent(event));
+  if (response.status >= 500)
+    logger.error('request failed', { status: response.status, path: event.rawPath });
+  return toHttpApiResult(response);
+};
+
+export const handler = middy(serve).use(injectLambdaContext(logger)).use(logMetrics(metrics));

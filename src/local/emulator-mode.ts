@@ -1,0 +1,152 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+  DynamoDBBatchResponse,
+  DynamoDBStreamEvent,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
+import { EnvironmentError } from '../cloud/errors.ts';
+import { type ProvisionedAws, provisionAws } from '../cloud/provision.ts';
+import type { Resources } from '../cloud/resources.ts';
+import { PayloadTooLargeError, toHttpApiEvent, writeHttpApiResult } from './http-api-event.ts';
+import { invokeLambda } from './lambda-context.ts';
+import { SqsEventSource } from './sqs-event-source.ts';
+import { StreamEventSource } from './stream-event-source.ts';
+
+export interface EmulatorModeOptions {
+  resources: Resources;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port. @default 3000 */
+  port?: number;
+  /**
+   * Processor batches at once. An emulator is one process on this machine, not a fleet.
+   * @default the definition's `processor.maxConcurrency`
+   */
+  maxConcurrency?: number;
+  onError?: (error: unknown) => void;
+}
+
+export interface EmulatorMode {
+  url: string;
+  provisioned: ProvisionedAws;
+  stop: () => Promise<void>;
+}
+
+type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+
+/**
+ * The AWS side on a local emulator (moto or LocalStack, at `AWS_ENDPOINT_URL`): provisions the queues,
+ * table and bucket from the same definitions the CDK stack deploys, then runs the real function handlers,
+ * the processor fed by an SQS event source and the stats function by a stream event source, and the
+ * ingest function behind a local HTTP API. The handlers read their settings from `process.env`, as in a
+ * function, so this sets them there before loading them.
+ */
+export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<EmulatorMode> => {
+  const { resources } = options;
+  if (!process.env.AWS_ENDPOINT_URL) {
+    throw new EnvironmentError(
+      'AWS_ENDPOINT_URL is not set; start the emulators first: eval "$(npx fanout emulators start)"',
+    );
+  }
+  const [queue] = resources.queues;
+  if (queue === undefined || resources.queues.length > 1) {
+    throw new EnvironmentError(
+      'emulator mode runs one AWS processor queue; define resources with one AWS target',
+    );
+  }
+  const sqs = new SQSClient({});
+  const dynamo = new DynamoDBClient({});
+  const s3 = new S3Client({ forcePathStyle: true });
+  const streams = new DynamoDBStreamsClient({});
+  const provisioned = await provisionAws(resources, { sqs, dynamo, s3 });
+  Object.assign(process.env, {
+    TABLE_NAME: resources.table.name,
+    BUCKET_NAME: provisioned.bucket,
+    QUEUE_URLS: JSON.stringify(provisioned.queueUrls),
+    TARGET: queue.target,
+    DEAD_LETTER_URL: provisioned.deadLetterUrls[queue.target],
+    LEASE_MS: String(resources.processor.leaseMs),
+    JOB_TTL_SECONDS: String(resources.jobTtlSeconds),
+    FANOUT_TARGETS: queue.target,
+  });
+  const ingest = (await import('../../functions/ingest/handler.ts')).handler as Handler<
+    APIGatewayProxyEventV2,
+    APIGatewayProxyStructuredResultV2
+  >;
+  const processAws = (await import('../../functions/process-aws/handler.ts')).handler as Handler<
+    SQSEvent,
+    SQSBatchResponse
+  >;
+  const stats = (await import('../../functions/stats/handler.ts')).handler as Handler<
+    DynamoDBStreamEvent,
+    DynamoDBBatchResponse
+  >;
+  const onError = options.onError ?? ((error: unknown) => console.error(error));
+  const processor = new SqsEventSource({
+    sqs,
+    queueUrl: provisioned.queueUrls[queue.target] as string,
+    queueArn: provisioned.queueArns[queue.target] as string,
+    handler: processAws,
+    functionName: `${resources.prefix}-process-${queue.target}`,
+    timeoutMs: resources.processor.timeoutSeconds * 1000,
+    batchSize: resources.processor.batchSize,
+    maxBatchingWindowMs: resources.processor.maxBatchingWindowSeconds * 1000,
+    maxConcurrency: options.maxConcurrency ?? resources.processor.maxConcurrency,
+    pollWaitSeconds: 1,
+    onError,
+  });
+  const aggregator = new StreamEventSource({
+    streams,
+    streamArn: provisioned.tableStreamArn,
+    handler: stats,
+    functionName: `${resources.prefix}-stats`,
+    batchSize: resources.stats.batchSize,
+    maxBatchingWindowMs: resources.stats.maxBatchingWindowSeconds * 1000,
+    onError,
+  });
+  const server = createServer(async (req, res) => {
+    try {
+      const event = await toHttpApiEvent(req);
+      const result = await invokeLambda(ingest, event, {
+        functionName: `${resources.prefix}-ingest`,
+        timeoutMs: 29_000,
+      });
+      writeHttpApiResult(res, result);
+    } catch (error) {
+      const tooLarge = error instanceof PayloadTooLargeError;
+      if (!tooLarge) onError(error);
+      res.writeHead(tooLarge ? 413 : 500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: tooLarge ? 'Request Entity Too Large' : 'Internal Server Error' }));
+    }
+  });
+  processor.start();
+  aggregator.start();
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', resolve),
+  );
+  const { address, port } = server.address() as AddressInfo;
+  return {
+    url: `http://${address}:${port}`,
+    provisioned,
+    stop: async () => {
+      await closeServer(server);
+      await Promise.all([processor.stop(), aggregator.stop()]);
+      for (const client of [sqs, dynamo, s3, streams]) client.destroy();
+    },
+  };
+};
+
+const closeServer = (server: Server): Promise<void> =>
+  new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeAllConnections();
+  });
