@@ -43,14 +43,26 @@ const GET_RECORDS_LIMIT = 1000;
 
 const sequenceOf = (record: DynamoDBRecord): string => record.dynamodb?.SequenceNumber ?? '';
 
+/** Event ids kept per shard to drop records read twice: far more than one read can hand out again. */
+const SEEN_IDS = 10_000;
+
+const remember = (seen: Set<string>, id: string): void => {
+  seen.add(id);
+  if (seen.size > SEEN_IDS) seen.delete(seen.values().next().value as string);
+};
+
 /** One shard as its reader sees it: where it reads next, the records read but not yet handled. */
 interface ShardState {
   shardId: string;
   iterator: string | undefined;
   closed: boolean;
   pending: DynamoDBRecord[];
-  /** The last record handled (or skipped): a restart reads after it. */
+  /** The last record handled (or skipped), by the emulator's own number: a restart reads after it. */
   checkpoint: string | undefined;
+  /** The number given to the last record read. */
+  lastSequence: bigint | undefined;
+  /** Event ids of the records read lately: moto hands some records out twice (see `#numbered`). */
+  seen: Set<string>;
   /** Failed invocations in a row with the same first record. */
   failures: number;
 }
@@ -84,6 +96,7 @@ export class StreamEventSource {
   readonly #options: Required<StreamEventSourceOptions>;
   readonly #shards = new Map<string, ShardState>();
   readonly #readers = new Map<string, Promise<void>>();
+  readonly #emulatorSequences = new WeakMap<DynamoDBRecord, string>();
   readonly #finished = new Set<string>();
   #running: Promise<void> | undefined;
   #stop = new AbortController();
@@ -164,6 +177,8 @@ export class StreamEventSource {
       closed: false,
       pending: [],
       checkpoint: undefined,
+      lastSequence: undefined,
+      seen: new Set(),
       failures: 0,
     };
     this.#shards.set(shardId, shard);
@@ -187,7 +202,7 @@ export class StreamEventSource {
   /** An iterator after the last record read (or handled, on a restart), else at the start of the shard. */
   async #iterator(shard: ShardState): Promise<string | undefined> {
     const after = shard.pending.at(-1);
-    const sequence = after !== undefined ? sequenceOf(after) : shard.checkpoint;
+    const sequence = after !== undefined ? this.#emulatorSequence(after) : shard.checkpoint;
     const { ShardIterator } = await this.#options.streams.send(
       new GetShardIteratorCommand({
         StreamArn: this.#options.streamArn,
@@ -215,11 +230,17 @@ export class StreamEventSource {
       );
       shard.iterator = NextShardIterator;
       shard.closed = NextShardIterator === undefined;
-      shard.pending.push(...Records.map((record) => eventRecordOf(record, this.#options.streamArn)));
+      for (const record of Records) {
+        if (record.eventID !== undefined && shard.seen.has(record.eventID)) continue;
+        if (record.eventID !== undefined) remember(shard.seen, record.eventID);
+        shard.pending.push(this.#numbered(shard, eventRecordOf(record, this.#options.streamArn)));
+      }
       if (shard.pending.length > 0) windowEnd ??= Date.now() + maxBatchingWindowMs;
       if (Records.length === 0 && !shard.closed) {
         await this.#pause(
-          windowEnd === undefined ? pollIntervalMs : Math.min(pollIntervalMs, windowEnd - Date.now()),
+          windowEnd === undefined
+            ? pollIntervalMs
+            : Math.max(0, Math.min(pollIntervalMs, windowEnd - Date.now())),
         );
       }
     }
@@ -268,6 +289,28 @@ export class StreamEventSource {
   #handled(shard: ShardState, count: number): void {
     const done = shard.pending.splice(0, count);
     const last = done.at(-1);
-    if (last !== undefined) shard.checkpoint = sequenceOf(last);
+    if (last !== undefined) shard.checkpoint = this.#emulatorSequence(last);
+  }
+
+  /**
+   * DynamoDB numbers a shard's records uniquely and in order, and a consumer may rely on it (the stats
+   * function does, to apply each record once). moto numbers them without a lock: two writes at once may
+   * share a number, and since its next iterator starts after the largest number read, the record after
+   * such a pair is handed out twice (it never skips one). So records read again are dropped by event id,
+   * and the rest keep their read order, which is the write order, with a number at least one above the
+   * last; the emulator's own number is kept to position iterators with.
+   */
+  #numbered(shard: ShardState, record: DynamoDBRecord): DynamoDBRecord {
+    const own = sequenceOf(record);
+    const previous = shard.lastSequence;
+    const sequence = previous !== undefined && BigInt(own) <= previous ? previous + 1n : BigInt(own);
+    shard.lastSequence = sequence;
+    const numbered = { ...record, dynamodb: { ...record.dynamodb, SequenceNumber: String(sequence) } };
+    this.#emulatorSequences.set(numbered, own);
+    return numbered;
+  }
+
+  #emulatorSequence(record: DynamoDBRecord): string {
+    return this.#emulatorSequences.get(record) ?? sequenceOf(record);
   }
 }

@@ -1,0 +1,327 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3ResultStore } from '../../src/adapters/aws/s3-result-store.ts';
+import { readOne } from '../../src/adapters/result-reading.ts';
+import type { ChunkMessage } from '../../src/cloud/messages.ts';
+import { defineResources } from '../../src/cloud/resources.ts';
+import { TaskState } from '../../src/core/constants.ts';
+import type { TaskRecord } from '../../src/core/task.ts';
+import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
+import { createLambdaContext } from '../../src/local/lambda-context.ts';
+import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
+
+const SEED = 7;
+const POISON = 0.01;
+const CHUNKS = 500;
+const CHUNK_SIZE = 1024;
+const PIPELINE = `validate,chaos:fail=0.2:poison=${POISON}:seed=${SEED},transform:uppercase,compress:gzip`;
+
+const isPoisoned = (index: number): boolean =>
+  createHash('sha256').update(`${SEED}:poison:${index}`).digest().readUIntBE(0, 6) / 2 ** 48 < POISON;
+
+/** One line of exactly the chunk size per chunk, so the job has exactly CHUNKS chunks. */
+const line = (index: number): string => `event ${index} `.padEnd(CHUNK_SIZE - 1, 'abcdefghij') + '\n';
+const INPUT = Buffer.from(Array.from({ length: CHUNKS }, (_, i) => line(i)).join(''));
+
+const resources = defineResources({ prefix: `e2e-${randomUUID().slice(0, 8)}`, processorTimeoutSeconds: 30 });
+
+let moto: Moto;
+let mode: EmulatorMode;
+let sqs: SQSClient;
+let dynamo: DynamoDBClient;
+let s3: S3Client;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: moto.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    // Backoff in SQS is whole seconds: keep the test's retries quick.
+    FANOUT_RETRY_BASE_DELAY_MS: '200',
+    FANOUT_RETRY_MAX_DELAY_MS: '1000',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
+  mode = await startEmulatorMode({ resources, port: 0, maxConcurrency: 2 });
+  sqs = new SQSClient(awsClientConfig(moto.endpoint));
+  dynamo = new DynamoDBClient(awsClientConfig(moto.endpoint));
+  s3 = new S3Client(awsClientConfig(moto.endpoint));
+}, 60_000);
+
+afterAll(async () => {
+  await mode?.stop();
+  for (const client of [sqs, dynamo, s3]) client?.destroy();
+  await moto?.stop();
+});
+
+const post = (query: string, body: string | Buffer, contentType = 'text/plain') =>
+  fetch(`${mode.url}/jobs?${query}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+
+const getJson = async <T>(path: string): Promise<T> =>
+  (await (await fetch(`${mode.url}${path}`)).json()) as T;
+
+const queueUrl = (): string => mode.provisioned.queueUrls.aws as string;
+
+const messagesIn = async (url: string): Promise<number> => {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible)
+  );
+};
+
+const itemCount = async (): Promise<number> =>
+  (await dynamo.send(new ScanCommand({ TableName: resources.table.name, Select: 'COUNT' }))).Count ?? 0;
+
+const waitFor = async <T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+};
+
+describe('the AWS path on moto', () => {
+  describe('bad input to the ingest function', () => {
+    it.each([
+      ['an empty body', '', '', 'text/plain', 400, /empty/],
+      ['an unknown step', 'pipeline=validate,shout', 'x\n', 'text/plain', 400, /shout/],
+      ['a bad step parameter', 'pipeline=compress:gzip:level=99', 'x\n', 'text/plain', 400, /level/],
+      ['a chunk size out of range', 'chunkSize=10', 'x\n', 'text/plain', 400, /chunk size|chunkSize/i],
+      ['an unsupported content type', '', '<x/>', 'application/xml', 415, /application\/xml/],
+      ['a number that is not one', 'maxAttempts=NaN', 'x\n', 'text/plain', 400, /maxAttempts/],
+      ['a negative number', 'chunkSize=-5', 'x\n', 'text/plain', 400, /chunkSize/],
+      [
+        'a source that does not exist',
+        '',
+        '{"source":"s3://nowhere/none.txt"}',
+        'application/json',
+        400,
+        /does not exist/,
+      ],
+      ['a source that is not an S3 URI', '', '{"source":"http://x/y"}', 'application/json', 400, /s3:\/\//],
+      [
+        'an unknown key beside the source',
+        '',
+        '{"source":"s3://b/k","extra":1}',
+        'application/json',
+        400,
+        /extra/,
+      ],
+    ])(
+      'answers %s with a problem that names it, and enqueues nothing',
+      async (_, query, body, type, status, detail) => {
+        // Prepare
+        const itemsBefore = await itemCount();
+
+        // Act
+        const response = await post(query, body, type);
+        const problem = (await response.json()) as { status: number; detail: string; type: string };
+
+        // Assess
+        expect(response.status).toBe(status);
+        expect(response.headers.get('content-type')).toBe('application/problem+json');
+        expect(problem.status).toBe(status);
+        expect(problem.detail).toMatch(detail);
+        expect(await messagesIn(queueUrl())).toBe(0);
+        expect(await itemCount()).toBe(itemsBefore);
+      },
+    );
+
+    it('answers an unknown job with 404 problem+json', async () => {
+      // Act
+      const response = await fetch(`${mode.url}/jobs/${randomUUID()}`);
+
+      // Assess
+      expect(response.status).toBe(404);
+      expect(((await response.json()) as { type: string }).type).toBe('urn:fanout:problem:unknown-job');
+    });
+
+    it('answers a body over the limit with 413, and enqueues nothing', async () => {
+      // Prepare
+      const body = Buffer.alloc(10 * 1024 * 1024 + 1, 'a');
+
+      // Act
+      const response = await post('', body);
+
+      // Assess
+      expect(response.status).toBe(413);
+      expect(await messagesIn(queueUrl())).toBe(0);
+    });
+  });
+
+  describe(`a ${CHUNKS}-chunk job with chaos:fail=0.2 and ${POISON * 100}% poison`, () => {
+    let jobId: string;
+    let tasks: TaskRecord[];
+
+    beforeAll(async () => {
+      const response = await post(`pipeline=${PIPELINE}&chunkSize=${CHUNK_SIZE}&maxAttempts=10`, INPUT);
+      const accepted = (await response.json()) as { jobId: string; chunksTotal: number };
+      expect(response.status).toBe(202);
+      expect(accepted.chunksTotal).toBe(CHUNKS);
+      jobId = accepted.jobId;
+      await waitFor(async () => {
+        const job = await getJson<{ status: string }>(`/jobs/${jobId}`);
+        return job.status.startsWith('completed') ? job : undefined;
+      }, 150_000);
+      tasks = (await getJson<{ tasks: TaskRecord[] }>(`/jobs/${jobId}/tasks`)).tasks;
+    }, 180_000);
+
+    it('ends every chunk exactly once: the poisoned ones failed with their reason, all others completed', () => {
+      // Prepare
+      const poisoned = Array.from({ length: CHUNKS }, (_, i) => i).filter(isPoisoned);
+      const failed = tasks.filter((task) => task.state === TaskState.failed);
+
+      // Assess
+      expect(tasks.map((task) => task.index)).toEqual(Array.from({ length: CHUNKS }, (_, i) => i));
+      expect(poisoned.length).toBeGreaterThan(0);
+      expect(failed.map((task) => task.index)).toEqual(poisoned);
+      expect(failed.every((task) => task.error?.name === 'PoisonChunkError')).toBe(true);
+      expect(tasks.filter((task) => task.state === TaskState.completed)).toHaveLength(
+        CHUNKS - poisoned.length,
+      );
+    });
+
+    it('records one ending per try: retries before, exactly one completion last, none after', () => {
+      // Prepare
+      const completed = tasks.filter((task) => task.state === TaskState.completed);
+
+      // Assess
+      for (const task of completed) {
+        const outcomes = task.attempts.map((attempt) => attempt.outcome);
+        expect(outcomes.at(-1)).toBe(TaskState.completed);
+        expect(outcomes.slice(0, -1).every((outcome) => outcome === TaskState.retrying)).toBe(true);
+        expect(task.attempts.map((attempt) => attempt.attempt)).toEqual(outcomes.map((_, i) => i + 1));
+      }
+      expect(completed.some((task) => task.attempts.length > 1)).toBe(true);
+    });
+
+    it("stores each completed chunk's output, checked against its own slice of the input", async () => {
+      // Prepare
+      const results = new S3ResultStore(s3, mode.provisioned.bucket, resources.bucket.resultsPrefix);
+      const mismatches: number[] = [];
+
+      // Act
+      for (const task of tasks.filter((t) => t.state === TaskState.completed)) {
+        const output = await readOne(results, jobId, task.result as string);
+        if (gunzipSync(output).toString() !== line(task.index).toUpperCase()) mismatches.push(task.index);
+      }
+
+      // Assess
+      expect(mismatches).toEqual([]);
+    });
+
+    it('leaves nothing in the queue and exactly the poisoned chunks in the dead-letter queue', async () => {
+      // Prepare
+      const dlq = mode.provisioned.deadLetterUrls.aws as string;
+      const dead: number[] = [];
+
+      // Act
+      for (;;) {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
+        );
+        if (Messages.length === 0) break;
+        dead.push(...Messages.map((m) => (JSON.parse(m.Body as string) as ChunkMessage).index));
+      }
+
+      // Assess
+      expect(dead.sort((a, b) => a - b)).toEqual(
+        tasks.filter((t) => isPoisoned(t.index)).map((t) => t.index),
+      );
+      expect(await messagesIn(queueUrl())).toBe(0);
+    });
+
+    it('reports stats that equal the task records', async () => {
+      // Prepare
+      const attempts = tasks.reduce((sum, task) => sum + task.attempts.length, 0);
+
+      // Act
+      const job = await getJson<{
+        chunksCompleted: number;
+        chunksFailed: number;
+        stats: { attempts: number; retries: number };
+      }>(`/jobs/${jobId}`);
+
+      // Assess
+      expect(job.chunksCompleted + job.chunksFailed).toBe(CHUNKS);
+      expect(job.chunksFailed).toBe(tasks.filter((t) => t.state === TaskState.failed).length);
+      expect(job.stats.attempts).toBe(attempts);
+      expect(job.stats.retries).toBe(attempts - CHUNKS);
+    });
+  });
+
+  describe('a batch with one chunk that cannot be read', () => {
+    it('reports only that chunk as a batch item failure and completes its neighbours once', async () => {
+      // Prepare
+      const { handler } = await import('../../functions/process-aws/handler.ts');
+      const inputs = new S3ResultStore(s3, mode.provisioned.bucket, resources.bucket.inputsPrefix);
+      const response = await post(`pipeline=validate&chunkSize=${CHUNK_SIZE}`, 'x\n');
+      const { jobId } = (await response.json()) as { jobId: string };
+      const chunks = [0, 1, 2].map((i) => Buffer.from(line(i)));
+      const refs = await inputs.put(jobId, chunks);
+      const record = (index: number, input: string): SQSRecord => {
+        const message: ChunkMessage = {
+          jobId,
+          index: index + 10,
+          attempt: 1,
+          routedAt: Date.now(),
+          sha256: createHash('sha256')
+            .update(chunks[index] as Buffer)
+            .digest('hex'),
+          bytes: (chunks[index] as Buffer).byteLength,
+          input,
+        };
+        return {
+          messageId: `m-${index}`,
+          receiptHandle: `r-${index}`,
+          body: JSON.stringify(message),
+          attributes: {
+            ApproximateReceiveCount: '1',
+            SentTimestamp: String(Date.now()),
+            SenderId: 'test',
+            ApproximateFirstReceiveTimestamp: String(Date.now()),
+          },
+          messageAttributes: {},
+          md5OfBody: '',
+          eventSource: 'aws:sqs',
+          eventSourceARN: mode.provisioned.queueArns.aws as string,
+          awsRegion: 'us-east-1',
+        };
+      };
+      const event: SQSEvent = {
+        Records: [record(0, refs[0] as string), record(1, 'gone:0:1024'), record(2, refs[2] as string)],
+      };
+
+      // Act
+      const result = (await handler(
+        event,
+        createLambdaContext({ functionName: 'process-aws', timeoutMs: 5000 }),
+      )) as SQSBatchResponse;
+      const taskOf = (index: number) =>
+        getJson<{ tasks: TaskRecord[] }>(`/jobs/${jobId}/tasks`).then((r) =>
+          r.tasks.find((t) => t.index === index),
+        );
+
+      // Assess
+      expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
+      expect((await taskOf(10))?.state).toBe(TaskState.completed);
+      expect((await taskOf(12))?.state).toBe(TaskState.completed);
+      expect((await taskOf(10))?.attempts).toHaveLength(1);
+      expect((await taskOf(11))?.state).toBe(TaskState.processing);
+    });
+  });
+});
