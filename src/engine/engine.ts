@@ -116,7 +116,8 @@ export class Engine {
       options.breaker,
     );
     this.#pool = new Piscina({
-      filename: new URL('./worker.ts', import.meta.url).href,
+      // Next to this module: worker.ts when run from source (tests), worker.js in the bundle (dist/).
+      filename: new URL(import.meta.url.endsWith('.ts') ? 'worker.ts' : 'worker.js', import.meta.url).href,
       minThreads: options.threads,
       maxThreads: options.threads,
       idleTimeout: Number.POSITIVE_INFINITY,

@@ -1,0 +1,31 @@
+// Bundles the CLI and the engine's worker into dist/ with esbuild: Node then loads plain JavaScript, one
+// file per entry, instead of stripping the types of ~60 TypeScript modules in the main thread and again
+// in every worker thread. Run by `npm run build`, and by npm itself on `npm ci` (the `prepare` script).
+// Plain JavaScript so that it runs on any Node, before anything has been built.
+import { rmSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const root = new URL('../', import.meta.url);
+const outdir = new URL('dist/', root).pathname;
+
+rmSync(outdir, { recursive: true, force: true });
+await build({
+  absWorkingDir: root.pathname,
+  // Names as src/engine/engine.ts expects them: it starts `worker.js` next to itself when bundled.
+  entryPoints: { fanout: 'bin/fanout.ts', worker: 'src/engine/worker.ts' },
+  outdir,
+  bundle: true,
+  // Code both entries use lands in shared chunks next to them, and the server (loaded only by `serve`)
+  // in a chunk of its own. Chunks stay in dist/ itself: the engine finds its worker relative to its own URL.
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22.18',
+  // piscina starts its own worker script by a path relative to its package.
+  external: ['piscina'],
+  // The CommonJS dependencies bundled here (commander, yaml, ...) call require().
+  banner: { js: "import { createRequire as __fanoutRequire } from 'node:module';\nconst require = __fanoutRequire(import.meta.url);" },
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
