@@ -1,4 +1,5 @@
 import { threadId } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import { toErrorRecord } from '../core/errors.ts';
 import { Pipeline } from '../core/pipeline/pipeline.ts';
 import { StepRegistry } from '../core/pipeline/registry.ts';
@@ -45,5 +46,19 @@ export default async function runBatch(batch: WorkerBatch): Promise<WorkerReply>
       outcomes.push({ ok: false, error: toErrorRecord(error), durationMs: performance.now() - started });
     }
   }
-  return { workerId, outcomes, output: concat(outputs) };
+  return moved({ workerId, outcomes, output: concat(outputs) });
 }
+
+/**
+ * The reply with its output buffer transferred to the main thread rather than copied into a new one
+ * there. Piscina hands back `reply` itself; the wrapper only tells it what to transfer.
+ */
+const moved = (reply: WorkerReply): WorkerReply =>
+  Piscina.move({
+    get [Piscina.transferableSymbol]() {
+      return reply.output.buffer;
+    },
+    get [Piscina.valueSymbol]() {
+      return reply;
+    },
+  } as never) as unknown as WorkerReply;
