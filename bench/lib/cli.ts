@@ -3,7 +3,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobView } from '../../src/engine/job.ts';
 
-const FANOUT = new URL('../../bin/fanout.ts', import.meta.url).pathname;
+/** The bundle `npm run build` makes of bin/fanout.ts: what `npm start` runs. The bench builds it first. */
+export const FANOUT = new URL('../../dist/fanout.js', import.meta.url).pathname;
 const PROC_POLL_MS = 20;
 
 export interface FanoutRun {
