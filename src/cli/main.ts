@@ -114,6 +114,11 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
 };
 
 const serve = async (options: Record<string, unknown>): Promise<number> => {
+  if (options.mode === 'emulators') {
+    const { serveOnEmulators } = await import('./serve-emulators.ts');
+    await serveOnEmulators(options);
+    return ExitCode.ok;
+  }
   const config = loadConfig({ file: options.config as string | undefined, flags: flagsFrom(options) });
   const engine = await createEngine(config);
   engine.prepare(jobRequestFrom(config));
@@ -169,6 +174,15 @@ const program = (): Command => {
     .command('serve')
     .description('serve the HTTP API on this machine')
     .addOption(config)
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'embedded: the engine in this process; emulators: the AWS functions on the local emulators',
+      )
+        .choices(['embedded', 'emulators'])
+        .default('embedded'),
+    )
+    .option('--prefix <name>', 'with --mode emulators: the prefix of the resource names', 'fanout')
     .option('--port <port>', 'port to listen on (0 picks a free one)')
     .option('--host <host>', 'address to listen on')
     .option('--targets <names>', 'comma-separated targets, e.g. aws,gcp')

@@ -237,3 +237,29 @@ describe('fanout serve', () => {
     expect(code).toBe(0);
   });
 });
+
+describe('fanout serve --mode emulators', () => {
+  it('exits 2 naming the missing emulator endpoint and the command that provides it', async () => {
+    // Prepare
+    const env = { ...ENV, AWS_ENDPOINT_URL: '' };
+
+    // Act
+    const { child, exit } = start(['serve', '--mode', 'emulators', '--port', '0'], env);
+    child.stdin?.end();
+    const { code, stderr } = await exit;
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/AWS_ENDPOINT_URL is not set/);
+    expect(stderr).toMatch(/fanout emulators start/);
+  });
+
+  it('exits 2 for a mode it does not know, naming the choices', async () => {
+    // Act
+    const { code, stderr } = await fanout(['serve', '--mode', 'cloud']);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/embedded, emulators/);
+  });
+});

@@ -1,0 +1,39 @@
+import { EnvironmentError } from '../cloud/errors.ts';
+import { defineResources } from '../cloud/resources.ts';
+import { UsageError } from '../core/errors.ts';
+
+/**
+ * `fanout serve --mode emulators`: the AWS functions on the local emulators, with the HTTP API in front
+ * of the ingest function. Runs until SIGINT/SIGTERM, then lets the batches in flight finish.
+ */
+export const serveOnEmulators = async (options: Record<string, unknown>): Promise<void> => {
+  // Loaded here: the embedded modes have no use for the AWS SDK and its memory.
+  const { startEmulatorMode } = await import('../local/emulator-mode.ts');
+  const port = options.port === undefined ? 3000 : Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new UsageError(`--port must be a whole number from 0 to 65535, got ${String(options.port)}`);
+  }
+  let mode: Awaited<ReturnType<typeof startEmulatorMode>>;
+  try {
+    mode = await startEmulatorMode({
+      resources: defineResources({ prefix: (options.prefix as string | undefined) ?? 'fanout' }),
+      port,
+      host: (options.host as string | undefined) ?? '127.0.0.1',
+    });
+  } catch (error) {
+    if (error instanceof EnvironmentError) throw new UsageError(error.message, { cause: error });
+    throw error;
+  }
+  process.stderr.write(
+    `fanout: the AWS functions run on the emulator at ${process.env.AWS_ENDPOINT_URL}; the HTTP API listens on ${mode.url}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = async () => {
+      process.stderr.write('fanout: stopping; letting the batches in flight finish...\n');
+      await mode.stop();
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+};
