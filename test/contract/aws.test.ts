@@ -6,6 +6,8 @@ import { afterAll, beforeAll } from 'vitest';
 import { DynamoTaskStore } from '../../src/adapters/aws/dynamo-task-store.ts';
 import { S3ResultStore } from '../../src/adapters/aws/s3-result-store.ts';
 import { SqsQueue } from '../../src/adapters/aws/sqs-queue.ts';
+import { taskTableInput } from '../../src/cloud/provision.ts';
+import { defineResources } from '../../src/cloud/resources.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
 import { type ContractMessage, describeQueueContract } from './queue.contract.ts';
 import { describeResultStoreContract } from './result-store.contract.ts';
@@ -53,18 +55,7 @@ describeTaskStoreContract(
   async () => {
     const table = `contract-${crypto.randomUUID()}`;
     await dynamo.send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
+      new CreateTableCommand(taskTableInput({ ...defineResources().table, name: table }, { stream: false })),
     );
     const client = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
     return { store: new DynamoTaskStore(client, table), cleanup: () => moto.reset() };

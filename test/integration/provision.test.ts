@@ -8,7 +8,7 @@ import {
 import { GetBucketLifecycleConfigurationCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { provisionAws } from '../../src/cloud/provision.ts';
+import { provisionAws, taskTableInput } from '../../src/cloud/provision.ts';
 import { defineResources } from '../../src/cloud/resources.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
 
@@ -145,20 +145,7 @@ describe('provisionAws on moto', () => {
     // Prepare
     await provisionAws(resources, clients);
     await clients.dynamo.send(new DeleteTableCommand({ TableName: resources.table.name }));
-    await clients.dynamo.send(
-      new CreateTableCommand({
-        TableName: resources.table.name,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    await clients.dynamo.send(new CreateTableCommand(taskTableInput(resources.table, { stream: false })));
 
     // Act
     const provisioned = await provisionAws(resources, clients);

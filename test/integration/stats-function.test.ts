@@ -18,6 +18,8 @@ import type {
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoStatsStore } from '../../src/adapters/aws/dynamo-stats-store.ts';
 import { DynamoTaskStore } from '../../src/adapters/aws/dynamo-task-store.ts';
+import { taskTableInput } from '../../src/cloud/provision.ts';
+import { defineResources } from '../../src/cloud/resources.ts';
 import { StatsFunction } from '../../src/cloud/stats-function.ts';
 import { streamDelta } from '../../src/cloud/stream-deltas.ts';
 import type { ErrorRecord } from '../../src/core/errors.ts';
@@ -88,19 +90,7 @@ let cursors: Map<string, string>;
 
 beforeEach(async () => {
   const { TableDescription } = await dynamo.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-    }),
+    new CreateTableCommand(taskTableInput({ ...defineResources().table, name: TABLE })),
   );
   streamArn = TableDescription?.LatestStreamArn as string;
   tasks = new DynamoTaskStore(documents, TABLE);
