@@ -13,7 +13,8 @@ const runtime = new AwsRuntime();
 const api = new JobsApi(await runtime.jobs(), runtime.config, {
   // API Gateway stops bodies at 10 MB; larger inputs come as {"source": "s3://…"}.
   maxBodyBytes: 10 * 1024 * 1024,
-  maxIngestingJobs: 1,
+  // One request at a time in a function container; several at once under `fanout serve --mode emulators`.
+  maxIngestingJobs: runtime.config.server.max_ingesting_jobs,
 });
 
 const serve = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
