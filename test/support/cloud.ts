@@ -1,0 +1,222 @@
+import { MemoryQueue } from '../../src/adapters/local/memory-queue.ts';
+import { MemoryResultStore } from '../../src/adapters/local/memory-result-store.ts';
+import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
+import type { StatsReader } from '../../src/cloud/cloud-jobs.ts';
+import { JobPlans } from '../../src/cloud/job-plans.ts';
+import type { ChunkDelivery, ChunkMessage } from '../../src/cloud/messages.ts';
+import { ChunkProcessor, type DeliveryResult } from '../../src/cloud/processor.ts';
+import { Router } from '../../src/cloud/router.ts';
+import { Balancer } from '../../src/core/balancer.ts';
+import { sha256Hex } from '../../src/core/chunker.ts';
+import { ChunkingMode, Strategy, TaskState } from '../../src/core/constants.ts';
+import { StepRegistry } from '../../src/core/pipeline/registry.ts';
+import { parsePipelineSpec } from '../../src/core/pipeline/spec.ts';
+import { emptyStats, mergeStats, StatsCollector, type StatsData } from '../../src/core/stats/stats.ts';
+import type { TaskRecord } from '../../src/core/task.ts';
+import type { JobRequest } from '../../src/engine/job.ts';
+import type { ResultRef } from '../../src/ports/result-store.ts';
+
+export type Target = 'aws' | 'gcp';
+export const TARGETS: readonly Target[] = ['aws', 'gcp'];
+
+/** The real in-memory result store, counting its writes: each `put` is one stored unit. */
+export class CountingResultStore extends MemoryResultStore {
+  readonly puts: { jobId: string; count: number }[] = [];
+
+  override async put(jobId: string, outputs: readonly Uint8Array[]): Promise<ResultRef[]> {
+    this.puts.push({ jobId, count: outputs.length });
+    return super.put(jobId, outputs);
+  }
+}
+
+/** A job request as ingest records it: `lines` chunks of 1 KiB, three tries, both targets. */
+export const jobRequest = (pipeline: string, overrides: Partial<JobRequest> = {}): JobRequest => ({
+  pipeline: parsePipelineSpec(pipeline),
+  chunking: { mode: ChunkingMode.lines, size: 1024 },
+  maxAttempts: 3,
+  strategy: Strategy.leastLoaded,
+  targets: [...TARGETS],
+  ...overrides,
+});
+
+export interface RigOptions {
+  /** @default true */
+  redistribute?: boolean;
+  /** @default 60000 */
+  leaseMs?: number;
+}
+
+/**
+ * The cloud path on the local adapters: one task store, input and result stores, a queue and a
+ * dead-letter queue per target, a router over both queues, and a processor per target. Retries wait 0 ms.
+ */
+export const cloudRig = (options: RigOptions = {}) => {
+  const tasks = new MemoryTaskStore();
+  const inputs = new CountingResultStore();
+  const results = new CountingResultStore();
+  const queues: Record<Target, MemoryQueue<ChunkMessage>> = {
+    aws: new MemoryQueue(),
+    gcp: new MemoryQueue(),
+  };
+  const deadLetters: Record<Target, MemoryQueue<ChunkMessage>> = {
+    aws: new MemoryQueue(),
+    gcp: new MemoryQueue(),
+  };
+  const balancer = new Balancer(
+    TARGETS.map((name) => ({ name, weight: 1, capacity: 1 })),
+    { strategy: Strategy.leastLoaded, rebalanceThreshold: 0.3 },
+  );
+  const router = new Router(
+    balancer,
+    new Map<string, MemoryQueue<ChunkMessage>>([
+      ['aws', queues.aws],
+      ['gcp', queues.gcp],
+    ]),
+  );
+  const registry = StepRegistry.builtIn();
+  const plans = new JobPlans(tasks, registry, {
+    baseDelayMs: 0,
+    factor: 2,
+    maxDelayMs: 0,
+    redistribute: options.redistribute ?? true,
+  });
+  const processor = (target: Target): ChunkProcessor =>
+    new ChunkProcessor({
+      target,
+      workerId: `${target}-fn-1`,
+      tasks,
+      inputs,
+      results,
+      plans,
+      router,
+      deadLetters: deadLetters[target],
+      leaseMs: options.leaseMs ?? 60_000,
+    });
+  const processors: Record<Target, ChunkProcessor> = { aws: processor('aws'), gcp: processor('gcp') };
+  return { tasks, inputs, results, queues, deadLetters, balancer, router, registry, plans, processors };
+};
+export type CloudRig = ReturnType<typeof cloudRig>;
+
+export const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
+export const decode = (data: Uint8Array): string => new TextDecoder().decode(data);
+
+/**
+ * Records a job as ingest does (no task items) and stores its chunks as one input segment; returns try 1
+ * of each chunk, as ingest would send it.
+ */
+export const stageJob = async (
+  rig: CloudRig,
+  jobId: string,
+  request: JobRequest,
+  chunks: readonly string[],
+): Promise<ChunkMessage[]> => {
+  await rig.tasks.createJob({ jobId, createdAt: Date.now(), options: { ...request } });
+  const data = chunks.map(encode);
+  const refs = await rig.inputs.put(jobId, data);
+  await rig.tasks.setJobTotal(jobId, chunks.length);
+  return data.map((chunk, index) => ({
+    jobId,
+    index,
+    attempt: 1,
+    routedAt: 0,
+    sha256: sha256Hex(chunk),
+    bytes: chunk.byteLength,
+    input: refs[index] as string,
+  }));
+};
+
+export const deliveryId = (message: ChunkMessage): string =>
+  `${message.jobId}#${message.index}@${message.attempt}`;
+
+export const deliver = (
+  message: ChunkMessage,
+  redelivered = false,
+  id = deliveryId(message),
+): ChunkDelivery => ({
+  id,
+  message,
+  redelivered,
+});
+
+/** Everything a queue holds now, handed out (and so hidden for a minute). */
+export const drain = async (queue: MemoryQueue<ChunkMessage>): Promise<ChunkMessage[]> =>
+  (await queue.receive({ max: 10_000, waitMs: 0, visibilityMs: 60_000 })).map((delivery) => delivery.body);
+
+/**
+ * Runs the targets' processors over their queues, batches of up to 10, as the event source would:
+ * acknowledges every delivery but those that come back as `retry`, until both queues are empty.
+ */
+export const runQueues = async (
+  rig: CloudRig,
+  order: readonly Target[] = TARGETS,
+): Promise<DeliveryResult[]> => {
+  const outcomes: DeliveryResult[] = [];
+  for (let round = 0; round < 100; round++) {
+    let handled = 0;
+    for (const target of order) {
+      const queue = rig.queues[target];
+      const batch = await queue.receive({ max: 10, waitMs: 0, visibilityMs: 60_000 });
+      if (batch.length === 0) continue;
+      handled += batch.length;
+      const results = await rig.processors[target].process(
+        batch.map((d) => deliver(d.body, d.receiveCount > 1, d.receipt)),
+      );
+      outcomes.push(...results.values());
+      await queue.ack(batch.filter((d) => results.get(d.receipt) !== 'retry').map((d) => d.receipt));
+    }
+    if (handled === 0) return outcomes;
+  }
+  throw new Error('the queues did not drain in 100 rounds');
+};
+
+/** Where the stats function would keep its sums: one collector per job, fed the tasks' transitions. */
+export class MemoryStats implements StatsReader {
+  readonly #jobs = new Map<string, StatsCollector>();
+
+  collector(jobId: string): StatsCollector {
+    let collector = this.#jobs.get(jobId);
+    if (collector === undefined) {
+      collector = new StatsCollector();
+      this.#jobs.set(jobId, collector);
+    }
+    return collector;
+  }
+
+  /** Counts every transition a task went through, as the table's stream would report them. */
+  record(task: TaskRecord): void {
+    const stats = this.collector(task.jobId);
+    stats.taskCreated(task.bytes);
+    for (const [i, attempt] of task.attempts.entries()) {
+      stats.attemptStarted(attempt.target, attempt.attempt, task.attempts[i - 1]?.target, attempt.startedAt);
+      if (attempt.outcome === undefined) continue;
+      const endedAt = attempt.endedAt ?? attempt.startedAt;
+      stats.attemptEnded({
+        target: attempt.target,
+        attempt: attempt.attempt,
+        outcome: attempt.outcome,
+        startedAt: attempt.startedAt,
+        endedAt,
+        durationMs: attempt.durationMs ?? endedAt - attempt.startedAt,
+        bytesIn: task.bytes,
+        ...(attempt.outcome === TaskState.completed && { bytesOut: task.bytesOut ?? 0 }),
+        ...(attempt.error !== undefined && { retryable: attempt.error.retryable }),
+      });
+    }
+  }
+
+  async jobStats(jobId: string): Promise<{ data: StatsData } | undefined> {
+    const collector = this.#jobs.get(jobId);
+    return collector && { data: collector.snapshot() };
+  }
+
+  async overall(): Promise<StatsData> {
+    return [...this.#jobs.values()].reduce((sum, c) => mergeStats(sum, c.snapshot()), emptyStats());
+  }
+}
+
+/** Concatenates what an async iterable yields. */
+export const collect = async (source: AsyncIterable<Uint8Array>): Promise<string> => {
+  const parts: Uint8Array[] = [];
+  for await (const part of source) parts.push(part);
+  return decode(Buffer.concat(parts));
+};
