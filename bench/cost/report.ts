@@ -1,0 +1,202 @@
+import { type CostModel, PER, PRICES, STEP_FUNCTIONS, TARGETS } from './model.ts';
+
+export interface Verdict {
+  figure: string;
+  measured: number;
+  target: number;
+  unit: string;
+  met: boolean;
+}
+
+export interface RunInfo {
+  generatedAt: string;
+  commit: string;
+  node: string;
+  cpu: string;
+  chunks: number;
+  chunkSize: number;
+  meanChunkBytes: number;
+  inputBytes: number;
+  outputBytes: number;
+  pipeline: string;
+  jobSeconds: number;
+  resources: Record<string, unknown>;
+  emulatorLatencyMs: Record<string, number>;
+}
+
+const money = (n: number): string => (n >= 0.01 || n === 0 ? `$${n.toFixed(4)}` : `$${n.toPrecision(3)}`);
+const num = (n: number, digits = 4): string =>
+  Number.isInteger(n) ? n.toLocaleString('en-US') : n.toFixed(digits);
+
+export const verdicts = (model: CostModel): Verdict[] => {
+  const byName = (name: string) => model.services.find((s) => s.service === name);
+  return [
+    {
+      figure: 'DynamoDB requests per chunk',
+      measured: byName('DynamoDB')?.requestsPerChunk ?? Number.NaN,
+      target: TARGETS.dynamoRequestsPerChunk,
+      unit: '',
+      met:
+        (byName('DynamoDB')?.requestsPerChunk ?? Number.POSITIVE_INFINITY) <= TARGETS.dynamoRequestsPerChunk,
+    },
+    {
+      figure: 'SQS requests per chunk',
+      measured: byName('SQS')?.requestsPerChunk ?? Number.NaN,
+      target: TARGETS.sqsRequestsPerChunk,
+      unit: '',
+      met: (byName('SQS')?.requestsPerChunk ?? Number.POSITIVE_INFINITY) <= TARGETS.sqsRequestsPerChunk,
+    },
+    {
+      figure: 'modelled total per 1M 64 KiB chunks (Lambda duration on the CPU basis)',
+      measured: model.totals.cpuBasis.dollarsPerMillionChunks,
+      target: TARGETS.dollarsPerMillionChunks,
+      unit: '$',
+      met: model.totals.cpuBasis.dollarsPerMillionChunks <= TARGETS.dollarsPerMillionChunks,
+    },
+    {
+      figure: 'modelled total per 1M 64 KiB chunks (Lambda duration on the wall basis)',
+      measured: model.totals.wallBasis.dollarsPerMillionChunks,
+      target: TARGETS.dollarsPerMillionChunks,
+      unit: '$',
+      met: model.totals.wallBasis.dollarsPerMillionChunks <= TARGETS.dollarsPerMillionChunks,
+    },
+  ];
+};
+
+const table = (head: string[], rows: string[][]): string[] => [
+  `| ${head.join(' | ')} |`,
+  `| ${head.map(() => '---').join(' | ')} |`,
+  ...rows.map((row) => `| ${row.join(' | ')} |`),
+];
+
+export const assumptions = (model: CostModel, info: RunInfo): string[] => {
+  const processor = model.lambda.functions.find((f) => f.fn === 'process-aws');
+  return [
+    `Scaling: every count is divided by the job's ${info.chunks.toLocaleString('en-US')} chunks (mean ${info.meanChunkBytes.toFixed(0)} B, chunk size ${info.chunkSize} B, \`lines\` chunking) and multiplied by 1,000,000. Per-job fixed costs (the ingest invocation, the job item, the first read of the job by the processor) are spread over this job's chunks, so they weigh more here than in one 1M-chunk job.`,
+    `What is counted: every request the ingest, processor and stats handlers and the local event sources make from the POST of the job until its summary says completed and its queue is empty (the "job" phase of the proxy). The event sources stand in for Lambda's event source mappings: AWS bills the mapping's SQS requests (receives, deletes) to the account, so they are priced. Not counted: provisioning, the upload of the input to S3 by the caller (one PUT per job), and the bench's own status reads (it watches the job's summary directly on the emulator and makes the API calls that verify the run afterwards).`,
+    `SQS: each request is max(1, ceil(payload / 65,536)) billed units at $${PRICES.sqsPerMillionUnits} per million; the payload is the message bodies plus message attributes, of the request for sends and of the response for receives; deletes are 1 unit. Empty receives are listed apart and priced like any other request. The local SQS event source long-polls for 1 s (Lambda's pollers use up to 20 s) and re-polls every 50 ms while it fills a batch within the batching window, so its idle receives are an emulator-side count, not Lambda's.`,
+    `DynamoDB: item sizes by DynamoDB's rules (attribute names + values; numbers 1 byte per 2 significant digits + 1; lists and maps 3 bytes + 1 byte per element). A write costs ceil(max(item before, item after) / 1 KB) WRU, at least 1; a transactional write twice that; a failed conditional write the size of the item it was checked on. The item before a write is what the previous write of the key left; the item after is the Put's item, the new image an update returned (the claim asks for ALL_NEW), or else the item as it stands at the end of the run (the finish of a task is its last write, so that is exact; ${model.dynamo.sizedFromFinal} item writes were sized this way). Reads: ceil(size / 4 KB) RRU, at least 1, halved when eventually consistent. $${PRICES.dynamoPerMillionWru} per million WRU, $${PRICES.dynamoPerMillionRru} per million RRU (on-demand). The processor's workerId is the Lambda log stream name; the bench sets AWS_LAMBDA_LOG_STREAM_NAME to one of the real format (\`YYYY/MM/DD/[$LATEST]\` + 32 hex digits) so that task items have their AWS size (${model.dynamo.taskItemBytes.min}-${model.dynamo.taskItemBytes.max} B after the finish here). Storage, streams' own charge (none for Lambda triggers) and TTL deletes (free) are not modelled.`,
+    'DynamoDB Streams: the stats function reads the table stream through a Lambda trigger; AWS does not bill GetRecords made by a Lambda trigger, so those requests are counted and priced at $0.',
+    `S3: PUT, COPY, POST and LIST requests $${PRICES.s3PutTierPerThousand} per 1,000; GET and all other requests $${PRICES.s3GetTierPerThousand} per 1,000; DELETE free. Storage (objects live 7 days) and data transfer (none inside a region) are not modelled.`,
+    `Lambda: $${PRICES.lambdaPerMillionRequests} per million requests; duration at the arm64 price, $${PRICES.lambdaArmPerGbSecond} per GB-s, each invocation rounded up to 1 ms. Memory: process-aws ${processor?.memoryMb ?? '?'} MB from src/cloud/resources.ts; the definitions give the ingest and stats functions no memory of their own, so they are modelled at the processor's. Two duration bases: (wall) each handler invocation timed here from call to settled promise, an upper bound, since every request waits on moto (a single Python process; median latency per request here: ${Object.entries(
+      info.emulatorLatencyMs,
+    )
+      .map(([s, ms]) => `${s} ${ms.toFixed(1)} ms`)
+      .join(
+        ', ',
+      )}), far slower than the AWS services; (CPU) the main-thread CPU time spent in each invocation's own async context (async_hooks, process.threadCpuUsage), stretched by ${PRICES.lambdaMbPerVcpu} MB / memory when the function has less than one vCPU (Lambda gives ${PRICES.lambdaMbPerVcpu} MB one vCPU), i.e. what the handlers' work costs when it runs at Lambda's CPU share. The targets are judged on the CPU basis: it is what the handlers' own work costs and does not depend on the emulator's speed; it leaves out the time a handler waits on AWS's services (a few round trips of single-digit to tens of ms per batch), so it is a lower bound, and the wall basis is shown next to it. Measured on ${info.cpu} (x86-64), not Graviton; init (cold start) time is not counted.`,
+    'Not modelled: API Gateway (one request per job), CloudWatch Logs and metrics, data transfer, storage.',
+    `Step Functions reference (the issue's figures for the same work with Distributed Map and Lambda): $${STEP_FUNCTIONS.express[0].toFixed(2)}-${STEP_FUNCTIONS.express[1].toFixed(2)} per million chunks with Express children, $${STEP_FUNCTIONS.standard[0].toFixed(2)}-${STEP_FUNCTIONS.standard[1].toFixed(2)} with Standard children.`,
+  ];
+};
+
+const perChunk = (n: number, chunks: number): string => (n / chunks).toFixed(4);
+
+export const render = (model: CostModel, info: RunInfo, markdown: boolean): string => {
+  const { chunks } = model;
+  const lines: string[] = [];
+  const h = (title: string) => lines.push('', markdown ? `## ${title}` : `${title}:`, '');
+  lines.push(
+    markdown ? '# Fanout cloud cost benchmark' : 'Fanout cloud cost benchmark',
+    '',
+    `Generated ${info.generatedAt} by \`npm run bench:cost\` on commit ${info.commit}, node ${info.node}. One job of ${chunks.toLocaleString('en-US')} chunks of 64 KiB (${(info.inputBytes / 2 ** 20).toFixed(1)} MiB NDJSON, pipeline \`${info.pipeline}\`, targets=aws) through the real Lambda handlers on moto; it completed every chunk in ${info.jobSeconds.toFixed(1)} s. Every count below was measured in that run; the dollars are the model below applied to it.`,
+  );
+  h('Cost per 1 million 64 KiB chunks');
+  lines.push(
+    ...table(
+      ['service', 'requests', 'requests / chunk', 'billed', '$ in this run', '$ per 1M chunks'],
+      model.services.map((s) => [
+        s.service,
+        s.requests ? num(s.requests) : '—',
+        s.requests ? perChunk(s.requests, chunks) : '—',
+        Object.entries(s.units)
+          .map(([k, v]) => `${num(v, 3)} ${k} (${perChunk(v, chunks)}/chunk)`)
+          .join('; '),
+        money(s.dollars),
+        money(s.dollarsPerMillionChunks),
+      ]),
+    ),
+    '',
+    `Total per 1M chunks, Lambda duration on the CPU basis (judged): ${money(model.totals.cpuBasis.dollarsPerMillionChunks)}`,
+    `Total per 1M chunks, Lambda duration on the wall basis (emulator, upper bound): ${money(model.totals.wallBasis.dollarsPerMillionChunks)}`,
+    `Step Functions Distributed Map + Lambda, same work: $${STEP_FUNCTIONS.express.join('-')} (Express children), $${STEP_FUNCTIONS.standard.join('-')} (Standard children)`,
+  );
+  h('Targets');
+  lines.push(
+    ...table(
+      ['figure', 'measured', 'target', 'result'],
+      verdicts(model).map((v) => [
+        v.figure,
+        v.unit === '$' ? money(v.measured) : v.measured.toFixed(4),
+        `≤ ${v.unit === '$' ? money(v.target) : v.target}`,
+        v.met ? 'MET' : 'MISSED',
+      ]),
+    ),
+  );
+  h('Lambda');
+  lines.push(
+    ...table(
+      [
+        'function',
+        'MB',
+        'invocations',
+        'records / invocation',
+        'wall s',
+        'CPU s',
+        'CPU s at its vCPU share',
+        'GB-s wall',
+        'GB-s CPU',
+      ],
+      model.lambda.functions.map((f) => [
+        f.fn + (f.failed ? ` (${f.failed} failed)` : ''),
+        String(f.memoryMb),
+        num(f.invocations),
+        f.invocations ? (f.records / f.invocations).toFixed(1) : '—',
+        f.wallSeconds.toFixed(2),
+        f.cpuSeconds.toFixed(2),
+        f.cpuBilledSeconds.toFixed(2),
+        f.gbSecondsWall.toFixed(2),
+        f.gbSecondsCpu.toFixed(2),
+      ]),
+    ),
+    '',
+    `Per 1M chunks: ${num((model.lambda.invocations / chunks) * PER, 0)} invocations; ${((model.lambda.gbSecondsCpu / chunks) * PER).toFixed(0)} GB-s on the CPU basis, ${((model.lambda.gbSecondsWall / chunks) * PER).toFixed(0)} GB-s on the wall basis.`,
+  );
+  h('Every request, by service and operation');
+  lines.push(
+    ...table(
+      [
+        'service',
+        'operation',
+        'requests',
+        'per chunk',
+        'messages',
+        'SQS units',
+        'request MB',
+        'response MB',
+        'median ms',
+      ],
+      model.operations.map((o) => [
+        o.service,
+        o.operation,
+        num(o.requests),
+        perChunk(o.requests, chunks),
+        o.messages === undefined ? '' : num(o.messages),
+        o.units === undefined ? '' : num(o.units),
+        (o.requestBytes / 1e6).toFixed(3),
+        (o.responseBytes / 1e6).toFixed(3),
+        o.medianLatencyMs.toFixed(1),
+      ]),
+    ),
+    '',
+    `DynamoDB capacity: ${num(model.dynamo.wru, 1)} WRU (${perChunk(model.dynamo.wru, chunks)}/chunk), ${num(model.dynamo.rru, 1)} RRU (${perChunk(model.dynamo.rru, chunks)}/chunk); task items ${model.dynamo.taskItemBytes.min}-${model.dynamo.taskItemBytes.max} B after their finish.`,
+  );
+  h('Model and assumptions');
+  for (const text of assumptions(model, info)) lines.push(`- ${text}`);
+  h('Run');
+  lines.push(
+    `- resources (src/cloud/resources.ts, as run): ${JSON.stringify(info.resources)}`,
+    `- input ${info.inputBytes} B, result ${info.outputBytes} B (gzip), checked: every chunk completed on its first try, the result equals the uppercased input, the dead-letter queue and the queue are empty`,
+  );
+  return `${lines.join('\n')}\n`;
+};
