@@ -39,6 +39,14 @@ describe('defineResources', () => {
     expect(resources.queues[0]?.maxReceiveCount).toBe(5);
   });
 
+  it('batches the stats stream widely: a batch costs the same reads and transaction whatever its size', () => {
+    // Act
+    const { stats } = defineResources({});
+
+    // Assess
+    expect(stats).toEqual({ batchSize: 1000, maxBatchingWindowSeconds: 5, retryAttempts: 3 });
+  });
+
   it('keeps dead letters longer than the queue keeps messages', () => {
     // Prepare
     const options = {};
