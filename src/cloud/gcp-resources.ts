@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { ResourceOptionsError } from './resources.ts';
+
+const DAY_SECONDS = 24 * 60 * 60;
+
+/** Limits of the services that bound the options. */
+const GcpLimits = {
+  maxPrefixLength: 40,
+  /** An event-driven Cloud Function (2nd gen) runs at most 9 minutes. */
+  maxFunctionTimeoutSeconds: 540,
+  /** Pub/Sub keeps ack deadlines between 10 s and 600 s. */
+  minAckDeadlineSeconds: 10,
+  maxAckDeadlineSeconds: 600,
+  /** A dead-letter policy allows 5 to 100 delivery attempts. */
+  minDeliveryAttempts: 5,
+  maxDeliveryAttempts: 100,
+  /** A retry policy's backoffs lie between 0 s and 600 s. */
+  maxBackoffSeconds: 600,
+  /** A subscription keeps unacknowledged messages at most 7 days (a topic's own retention may be longer). */
+  maxSubscriptionRetentionSeconds: 7 * DAY_SECONDS,
+} as const;
+
+const GcpOptionsSchema = z
+  .strictObject({
+    // The same rule as the AWS prefix, so one prefix names both clouds' resources; Pub/Sub refuses
+    // names that start with "goog".
+    prefix: z
+      .string()
+      .max(GcpLimits.maxPrefixLength)
+      .regex(
+        /^[a-z](?:[a-z0-9-]*[a-z0-9])?$/,
+        'a prefix is lowercase letters, digits and -, starting with a letter',
+      )
+      .refine((prefix) => !prefix.startsWith('goog'), 'Pub/Sub names may not start with "goog"')
+      .default('fanout'),
+    gcpTargets: z
+      .array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a target name is lowercase letters, digits and -'))
+      .min(1)
+      .refine((names) => new Set(names).size === names.length, 'target names must be unique')
+      .default(['gcp']),
+    processorTimeoutSeconds: z.number().int().min(1).max(GcpLimits.maxFunctionTimeoutSeconds).default(60),
+    maxDeliveryAttempts: z
+      .number()
+      .int()
+      .min(GcpLimits.minDeliveryAttempts)
+      .max(GcpLimits.maxDeliveryAttempts)
+      .default(5),
+    minimumBackoffSeconds: z.number().int().min(0).max(GcpLimits.maxBackoffSeconds).default(10),
+    maximumBackoffSeconds: z.number().int().min(0).max(GcpLimits.maxBackoffSeconds).default(600),
+  })
+  .refine((options) => options.minimumBackoffSeconds <= options.maximumBackoffSeconds, {
+    message: 'minimumBackoffSeconds must not exceed maximumBackoffSeconds',
+    path: ['minimumBackoffSeconds'],
+  });
+
+/** What {@link defineGcpResources} accepts; every field is optional. */
+export type GcpResourceOptions = z.input<typeof GcpOptionsSchema>;
+
+/**
+ * One Pub/Sub target: its topic, the subscription workers pull (or are pushed) from, and the
+ * dead-letter topic with a subscription of its own. Topics and subscriptions have separate namespaces,
+ * so a subscription shares its topic's name.
+ */
+export interface PubSubTargetDefinition {
+  /** The target name the balancer routes by. */
+  target: string;
+  /** @default `${prefix}-${target}` */
+  topic: string;
+  /** @default `${prefix}-${target}` */
+  subscription: string;
+  /** @default `${prefix}-${target}-dlq` */
+  deadLetterTopic: string;
+  /**
+   * Where dead letters can be read. It must exist before the first message is dead-lettered: Pub/Sub
+   * keeps nothing published to a topic without subscriptions.
+   * @default `${prefix}-${target}-dlq`
+   */
+  deadLetterSubscription: string;
+  /**
+   * Twice the processor timeout, at least 10 s and at most 600 s (Pub/Sub's bounds): a delivery is handed
+   * out again only once the function that had it has certainly stopped (its timeout, plus start-up and
+   * the ack's own latency), while a crashed delivery waits no longer than one more timeout. For a push
+   * subscription it is also how long Pub/Sub waits for the function's answer, so it must exceed the timeout.
+   * @default 120
+   */
+  ackDeadlineSeconds: number;
+  /** Deliveries before Pub/Sub moves a message to the dead-letter topic. @default 5 (the least allowed) */
+  maxDeliveryAttempts: number;
+  /**
+   * Backoff of a nacked or expired delivery: Fanout's retries are new messages, so redelivery is only for
+   * what a function could not settle, and waiting out a store's hiccup beats retrying at once.
+   * @default 10
+   */
+  minimumBackoffSeconds: number;
+  /** @default 600 */
+  maximumBackoffSeconds: number;
+  /** @default 345600 (4 days, as the SQS queues) */
+  messageRetentionSeconds: number;
+  /** Longer than the main subscription's, as on SQS: the most a subscription keeps. @default 604800 (7 days) */
+  deadLetterRetentionSeconds: number;
+}
+
+/** Every Google Cloud resource of one deployment, by name and limit. */
+export interface GcpResources {
+  /** @default 'fanout' */
+  prefix: string;
+  /** One per Google Cloud target, in the order given. @default one, for target 'gcp' */
+  targets: PubSubTargetDefinition[];
+  processor: {
+    /** @default 60 */
+    timeoutSeconds: number;
+    /** A claim's lease: ack deadline minus timeout, as on AWS (docs/aws.md, "Lease and visibility"). @default 60000 */
+    leaseMs: number;
+  };
+}
+
+const describeIssue = (issue: z.core.$ZodIssue): string =>
+  `${issue.path.length > 0 ? issue.path.join('.') : 'options'}: ${issue.message}`;
+
+/**
+ * The names and limits of a deployment's Google Cloud resources, from a few options, with names from the
+ * same prefix as {@link defineResources}. Throws {@link ResourceOptionsError}.
+ */
+export const defineGcpResources = (options: GcpResourceOptions = {}): GcpResources => {
+  const parsed = GcpOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new ResourceOptionsError(
+      `invalid Google Cloud resource options: ${parsed.error.issues.map(describeIssue).join('; ')}`,
+    );
+  }
+  const { prefix, gcpTargets, processorTimeoutSeconds, ...delivery } = parsed.data;
+  const ackDeadlineSeconds = Math.min(
+    GcpLimits.maxAckDeadlineSeconds,
+    Math.max(GcpLimits.minAckDeadlineSeconds, 2 * processorTimeoutSeconds),
+  );
+  return {
+    prefix,
+    targets: gcpTargets.map((target) => ({
+      target,
+      topic: `${prefix}-${target}`,
+      subscription: `${prefix}-${target}`,
+      deadLetterTopic: `${prefix}-${target}-dlq`,
+      deadLetterSubscription: `${prefix}-${target}-dlq`,
+      ackDeadlineSeconds,
+      maxDeliveryAttempts: delivery.maxDeliveryAttempts,
+      minimumBackoffSeconds: delivery.minimumBackoffSeconds,
+      maximumBackoffSeconds: delivery.maximumBackoffSeconds,
+      messageRetentionSeconds: 4 * DAY_SECONDS,
+      deadLetterRetentionSeconds: GcpLimits.maxSubscriptionRetentionSeconds,
+    })),
+    processor: {
+      timeoutSeconds: processorTimeoutSeconds,
+      leaseMs: Math.max(0, ackDeadlineSeconds - processorTimeoutSeconds) * 1000,
+    },
+  };
+};

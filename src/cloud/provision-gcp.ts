@@ -1,0 +1,129 @@
+import type { PubSub, protos, Subscription } from '@google-cloud/pubsub';
+import { PubSubProvisioningError } from '../adapters/gcp/errors.ts';
+import type { GcpResources, PubSubTargetDefinition } from './gcp-resources.ts';
+
+/** The gRPC status of a create that found the resource there already. */
+const ALREADY_EXISTS = 6;
+
+/** Full resource names (`projects/…/topics/…`, `projects/…/subscriptions/…`) by Google Cloud target. */
+export interface ProvisionedGcp {
+  topics: Record<string, string>;
+  subscriptions: Record<string, string>;
+  deadLetterTopics: Record<string, string>;
+  deadLetterSubscriptions: Record<string, string>;
+}
+
+type SubscriptionSettings = Omit<protos.google.pubsub.v1.ISubscription, 'name' | 'topic'>;
+
+const alreadyExists = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === ALREADY_EXISTS;
+
+const ensureTopic = async (pubsub: PubSub, name: string): Promise<string> => {
+  try {
+    const [topic] = await pubsub.createTopic(name);
+    return topic.name;
+  } catch (error) {
+    if (!alreadyExists(error)) throw error;
+    return pubsub.topic(name).name;
+  }
+};
+
+/**
+ * Creates the subscription, or, when it exists, sets the settings given (a second run converges on the
+ * definitions). One attached to another topic is refused: a subscription's topic cannot change, and
+ * deleting it would lose its backlog.
+ */
+const ensureSubscription = async (
+  pubsub: PubSub,
+  topic: string,
+  name: string,
+  settings: SubscriptionSettings,
+): Promise<string> => {
+  // The handwritten client's option types are narrower than the API's (null where it takes undefined).
+  const options = settings as Parameters<PubSub['createSubscription']>[2];
+  let subscription: Subscription;
+  try {
+    [subscription] = await pubsub.createSubscription(topic, name, options);
+    return subscription.name;
+  } catch (error) {
+    if (!alreadyExists(error)) throw error;
+  }
+  subscription = pubsub.subscription(name);
+  const [current] = await subscription.getMetadata();
+  if (current.topic !== topic) {
+    throw new PubSubProvisioningError(
+      `subscription ${name} exists on topic ${current.topic}, not ${topic}; delete it to re-create it`,
+    );
+  }
+  // Sent only when it changes: "never expires" is already set after the first run, and the emulator
+  // refuses any update of the field.
+  const { expirationPolicy, ...rest } = settings;
+  const neverExpires = (policy: typeof expirationPolicy) => (policy?.ttl ?? null) === null;
+  const update = neverExpires(expirationPolicy) && neverExpires(current.expirationPolicy) ? rest : settings;
+  await subscription.setMetadata(update as Parameters<Subscription['setMetadata']>[0]);
+  return subscription.name;
+};
+
+const duration = (seconds: number): protos.google.protobuf.IDuration => ({ seconds, nanos: 0 });
+
+/**
+ * The settings of a target's subscription: the ack deadline, the dead-letter and retry policies, the
+ * retention, and no expiry (Pub/Sub deletes a subscription idle for 31 days unless told otherwise).
+ */
+export const subscriptionSettings = (
+  target: PubSubTargetDefinition,
+  deadLetterTopic: string,
+): SubscriptionSettings => ({
+  ackDeadlineSeconds: target.ackDeadlineSeconds,
+  deadLetterPolicy: { deadLetterTopic, maxDeliveryAttempts: target.maxDeliveryAttempts },
+  retryPolicy: {
+    minimumBackoff: duration(target.minimumBackoffSeconds),
+    maximumBackoff: duration(target.maximumBackoffSeconds),
+  },
+  messageRetentionDuration: duration(target.messageRetentionSeconds),
+  expirationPolicy: {},
+});
+
+const ensureTarget = async (pubsub: PubSub, target: PubSubTargetDefinition) => {
+  const deadLetterTopic = await ensureTopic(pubsub, target.deadLetterTopic);
+  // Before the main subscription: a dead letter published to a topic without subscriptions is lost.
+  const deadLetterSubscription = await ensureSubscription(
+    pubsub,
+    deadLetterTopic,
+    target.deadLetterSubscription,
+    {
+      ackDeadlineSeconds: target.ackDeadlineSeconds,
+      messageRetentionDuration: duration(target.deadLetterRetentionSeconds),
+      expirationPolicy: {},
+    },
+  );
+  const topic = await ensureTopic(pubsub, target.topic);
+  const subscription = await ensureSubscription(
+    pubsub,
+    topic,
+    target.subscription,
+    subscriptionSettings(target, deadLetterTopic),
+  );
+  return { target: target.target, topic, subscription, deadLetterTopic, deadLetterSubscription };
+};
+
+/**
+ * Creates, or brings in line with the definitions, every Pub/Sub resource of a deployment: per target a
+ * topic, a dead-letter topic with a subscription to read dead letters from, and the subscription workers
+ * take deliveries from. Safe to run again.
+ *
+ * On Google Cloud (not the emulator) the dead-letter policy also needs the project's Pub/Sub service
+ * agent to hold `roles/pubsub.publisher` on the dead-letter topic and `roles/pubsub.subscriber` on the
+ * subscription; that IAM binding is the deployment's to make.
+ */
+export const provisionGcp = async (resources: GcpResources, pubsub: PubSub): Promise<ProvisionedGcp> => {
+  const targets = await Promise.all(resources.targets.map((target) => ensureTarget(pubsub, target)));
+  const byTarget = (key: 'topic' | 'subscription' | 'deadLetterTopic' | 'deadLetterSubscription') =>
+    Object.fromEntries(targets.map((target) => [target.target, target[key]]));
+  return {
+    topics: byTarget('topic'),
+    subscriptions: byTarget('subscription'),
+    deadLetterTopics: byTarget('deadLetterTopic'),
+    deadLetterSubscriptions: byTarget('deadLetterSubscription'),
+  };
+};

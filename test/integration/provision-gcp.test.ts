@@ -1,0 +1,209 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createPubSubClients, type PubSubClients } from '../../src/adapters/gcp/clients.ts';
+import { PubSubProvisioningError } from '../../src/adapters/gcp/errors.ts';
+import { PubSubQueue } from '../../src/adapters/gcp/pubsub-queue.ts';
+import { defineGcpResources } from '../../src/cloud/gcp-resources.ts';
+import { provisionGcp } from '../../src/cloud/provision-gcp.ts';
+import { ResourceOptionsError } from '../../src/cloud/resources.ts';
+import { type PubsubEmulator, startPubsubEmulator } from '../support/pubsub.ts';
+
+process.env.METADATA_SERVER_DETECTION = 'none';
+
+const PROJECT = 'fanout-provision';
+
+let emulator: PubsubEmulator;
+let clients: PubSubClients;
+
+beforeAll(async () => {
+  emulator = await startPubsubEmulator();
+  clients = await createPubSubClients({ emulatorHost: emulator.address, projectId: PROJECT });
+});
+
+afterEach(() => emulator.reset());
+
+afterAll(async () => {
+  await clients?.close();
+  await emulator?.stop();
+});
+
+const resources = defineGcpResources({
+  prefix: 'prov',
+  gcpTargets: ['gcp', 'gcp-b'],
+  processorTimeoutSeconds: 45,
+});
+
+const seconds = (duration: { seconds?: unknown } | null | undefined): number =>
+  Number(duration?.seconds ?? 0);
+
+describe('defineGcpResources', () => {
+  it('names every resource from the prefix and sets the ack deadline to twice the processor timeout', () => {
+    // Prepare
+    const options = { prefix: 'acme', processorTimeoutSeconds: 60 };
+
+    // Act
+    const defined = defineGcpResources(options);
+
+    // Assess
+    expect(defined.targets).toEqual([
+      {
+        target: 'gcp',
+        topic: 'acme-gcp',
+        subscription: 'acme-gcp',
+        deadLetterTopic: 'acme-gcp-dlq',
+        deadLetterSubscription: 'acme-gcp-dlq',
+        ackDeadlineSeconds: 120,
+        maxDeliveryAttempts: 5,
+        minimumBackoffSeconds: 10,
+        maximumBackoffSeconds: 600,
+        messageRetentionSeconds: 4 * 24 * 3600,
+        deadLetterRetentionSeconds: 7 * 24 * 3600,
+      },
+    ]);
+    expect(defined.processor).toEqual({ timeoutSeconds: 60, leaseMs: 60_000 });
+  });
+
+  it('keeps the ack deadline within Pub/Sub bounds of 10 to 600 s', () => {
+    // Act
+    const short = defineGcpResources({ processorTimeoutSeconds: 2 });
+    const long = defineGcpResources({ processorTimeoutSeconds: 540 });
+
+    // Assess
+    expect(short.targets[0]?.ackDeadlineSeconds).toBe(10);
+    expect(long.targets[0]?.ackDeadlineSeconds).toBe(600);
+    expect(long.processor.leaseMs).toBe(60_000);
+  });
+
+  it.each([
+    [{ unknown: 1 }, /options: Unrecognized key/],
+    [{ prefix: 'google' }, /prefix: Pub\/Sub names may not start with "goog"/],
+    [{ maxDeliveryAttempts: 4 }, /maxDeliveryAttempts/],
+    [{ processorTimeoutSeconds: 541 }, /processorTimeoutSeconds/],
+    [{ minimumBackoffSeconds: 60, maximumBackoffSeconds: 30 }, /minimumBackoffSeconds must not exceed/],
+    [{ gcpTargets: ['gcp', 'gcp'] }, /gcpTargets: target names must be unique/],
+  ])('refuses options %j', (options, message) => {
+    // Act
+    const define = () => defineGcpResources(options as never);
+
+    // Assess
+    expect(define).toThrow(ResourceOptionsError);
+    expect(define).toThrow(message);
+  });
+});
+
+describe('provisionGcp on the Pub/Sub emulator', () => {
+  it('creates per target a topic, a subscription with its dead-letter and retry policies and ack deadline, and a dead-letter subscription', async () => {
+    // Prepare
+    const expected = resources.targets;
+
+    // Act
+    const provisioned = await provisionGcp(resources, clients.pubsub);
+
+    // Assess
+    for (const target of expected) {
+      const [main] = await clients.pubsub.subscription(target.subscription).getMetadata();
+      const [dead] = await clients.pubsub.subscription(target.deadLetterSubscription).getMetadata();
+      const deadLetterTopic = `projects/${PROJECT}/topics/${target.deadLetterTopic}`;
+      expect(provisioned.topics[target.target]).toBe(`projects/${PROJECT}/topics/${target.topic}`);
+      expect(provisioned.subscriptions[target.target]).toBe(main.name);
+      expect(provisioned.deadLetterTopics[target.target]).toBe(deadLetterTopic);
+      expect(provisioned.deadLetterSubscriptions[target.target]).toBe(dead.name);
+      expect(main.topic).toBe(provisioned.topics[target.target]);
+      expect(main.ackDeadlineSeconds).toBe(90);
+      expect(main.deadLetterPolicy?.deadLetterTopic).toBe(deadLetterTopic);
+      expect(main.deadLetterPolicy?.maxDeliveryAttempts).toBe(5);
+      expect(seconds(main.retryPolicy?.minimumBackoff)).toBe(10);
+      expect(seconds(main.retryPolicy?.maximumBackoff)).toBe(600);
+      expect(seconds(main.messageRetentionDuration)).toBe(4 * 24 * 3600);
+      expect(dead.topic).toBe(deadLetterTopic);
+      expect(seconds(dead.messageRetentionDuration)).toBe(7 * 24 * 3600);
+      expect(dead.deadLetterPolicy ?? null).toBeNull();
+    }
+  });
+
+  it('is idempotent: a second run answers the same and leaves one of each resource', async () => {
+    // Prepare
+    const first = await provisionGcp(resources, clients.pubsub);
+
+    // Act
+    const second = await provisionGcp(resources, clients.pubsub);
+
+    // Assess
+    const [topics] = await clients.pubsub.getTopics();
+    const [subscriptions] = await clients.pubsub.getSubscriptions();
+    expect(second).toEqual(first);
+    expect(topics.map((topic) => topic.name).sort()).toEqual(
+      resources.targets
+        .flatMap((target) => [first.topics[target.target], first.deadLetterTopics[target.target]])
+        .sort(),
+    );
+    expect(subscriptions).toHaveLength(2 * resources.targets.length);
+    const [main] = await clients.pubsub.subscription('prov-gcp').getMetadata();
+    expect(main.ackDeadlineSeconds).toBe(90);
+    expect(main.deadLetterPolicy?.maxDeliveryAttempts).toBe(5);
+  });
+
+  it('brings an existing subscription in line with changed definitions', async () => {
+    // Prepare
+    await provisionGcp(resources, clients.pubsub);
+    const changed = defineGcpResources({
+      prefix: 'prov',
+      gcpTargets: ['gcp', 'gcp-b'],
+      processorTimeoutSeconds: 100,
+      maxDeliveryAttempts: 7,
+      minimumBackoffSeconds: 20,
+    });
+
+    // Act
+    await provisionGcp(changed, clients.pubsub);
+
+    // Assess
+    const [main] = await clients.pubsub.subscription('prov-gcp-b').getMetadata();
+    expect(main.ackDeadlineSeconds).toBe(200);
+    expect(main.deadLetterPolicy?.maxDeliveryAttempts).toBe(7);
+    expect(seconds(main.retryPolicy?.minimumBackoff)).toBe(20);
+  });
+
+  it('refuses a subscription of that name on another topic rather than deleting it', async () => {
+    // Prepare
+    const [other] = await clients.pubsub.createTopic('elsewhere');
+    await other.createSubscription('prov-gcp');
+
+    // Act
+    const provisioning = provisionGcp(resources, clients.pubsub);
+
+    // Assess
+    await expect(provisioning).rejects.toThrow(PubSubProvisioningError);
+  });
+
+  it('moves a message nacked maxDeliveryAttempts times to the dead-letter subscription, deliveryAttempt counting up', async () => {
+    // Prepare: no backoff, so the nacks come back at once.
+    const fast = defineGcpResources({ prefix: 'dead', minimumBackoffSeconds: 0, maximumBackoffSeconds: 1 });
+    const target = fast.targets[0];
+    if (target === undefined) throw new Error('no target defined');
+    await provisionGcp(fast, clients.pubsub);
+    const queue = new PubSubQueue<{ n: number }>(clients, target);
+    const deadLetters = new PubSubQueue<{ n: number }>(clients, {
+      topic: target.deadLetterTopic,
+      subscription: target.deadLetterSubscription,
+    });
+    await queue.send([{ body: { n: 1 } }]);
+    const attempts: number[] = [];
+
+    // Act
+    for (let i = 0; i < target.maxDeliveryAttempts; i++) {
+      const [delivery] = await queue.receive({ max: 1, waitMs: 10_000, visibilityMs: 60_000 });
+      if (delivery === undefined) break;
+      attempts.push(delivery.receiveCount);
+      await queue.release(delivery.receipt, 0);
+    }
+    // The emulator moves a message to the dead-letter topic when it next falls due on the source
+    // subscription: this receive, which must find nothing, is what moves it.
+    const after = await queue.receive({ max: 1, waitMs: 2000, visibilityMs: 60_000 });
+    const dead = await deadLetters.receive({ max: 10, waitMs: 10_000, visibilityMs: 60_000 });
+
+    // Assess: receiveCount is Pub/Sub's deliveryAttempt here (nothing was peeked or put back).
+    expect(attempts).toEqual([1, 2, 3, 4, 5]);
+    expect(dead.map((delivery) => delivery.body)).toEqual([{ n: 1 }]);
+    expect(after).toEqual([]);
+  });
+});
