@@ -11,6 +11,7 @@ import { UsageError } from '../core/errors.ts';
 import type { Engine } from '../engine/engine.ts';
 import { registerEmulatorsCommand } from './emulators.ts';
 import { formatStats } from './format.ts';
+import { sizeYoungGeneration } from './heap.ts';
 import { showProgress } from './progress.ts';
 
 export const ExitCode = { ok: 0, chunksFailed: 1, usage: 2, interrupted: 130 } as const;
@@ -66,6 +67,7 @@ const onSignal = (engine: Engine, noted: () => void): (() => void) => {
 
 const run = async (input: string, options: Record<string, unknown>): Promise<number> => {
   const config = loadConfig({ file: options.config as string | undefined, flags: flagsFrom(options) });
+  sizeYoungGeneration(config.chunking.size);
   const source = openInput(input);
   const engine = await createEngine(config);
   let interrupted = false;
