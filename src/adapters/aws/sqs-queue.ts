@@ -6,18 +6,8 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { type Codec, jsonCodec } from '../../ports/codec.ts';
 import type { Delivery, OutgoingMessage, Queue, ReceiveOptions } from '../../ports/queue.ts';
-
-/** How a message body becomes SQS text and back. */
-export interface Codec<T> {
-  encode(body: T): string;
-  decode(text: string): T;
-}
-
-export const jsonCodec = <T>(): Codec<T> => ({
-  encode: (body) => JSON.stringify(body),
-  decode: (text) => JSON.parse(text) as T,
-});
 
 /** SQS's own limits: 10 messages a batch call, delays up to 15 minutes, long polls up to 20 s. */
 const SQS = { batch: 10, maxDelaySeconds: 900, maxWaitSeconds: 20 } as const;

@@ -1,17 +1,7 @@
 import type { BatchPublishOptions, PubSub, Topic, v1 } from '@google-cloud/pubsub';
+import { type Codec, jsonCodec } from '../../ports/codec.ts';
 import type { Delivery, OutgoingMessage, Queue, ReceiveOptions } from '../../ports/queue.ts';
 import { PubSubDecodeError, PubSubPublishError } from './errors.ts';
-
-/** How a message body becomes Pub/Sub data and back (the same shape as the SQS adapter's codec). */
-export interface Codec<T> {
-  encode(body: T): string;
-  decode(text: string): T;
-}
-
-export const jsonCodec = <T>(): Codec<T> => ({
-  encode: (body) => JSON.stringify(body),
-  decode: (text) => JSON.parse(text) as T,
-});
 
 /** Pub/Sub's own limits, and how this adapter works within them. */
 export const PUBSUB = {
