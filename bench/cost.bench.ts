@@ -30,7 +30,8 @@ const log = (message: string): void => {
 
 const { values: args } = parseArgs({
   options: {
-    chunks: { type: 'string', default: '1500' },
+    jobs: { type: 'string', default: '6' },
+    'chunks-per-job': { type: 'string', default: '250' },
     'timeout-minutes': { type: 'string', default: '20' },
     'no-save': { type: 'boolean', default: false },
   },
@@ -61,8 +62,12 @@ const main = async (): Promise<void> => {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 24)
     throw new Error(`node ${process.versions.node} is too old: run npm run bench:cost (node 24)`);
-  const chunks = Number(args.chunks);
-  if (!Number.isInteger(chunks) || chunks < 1) throw new Error(`--chunks must be a positive integer`);
+  const jobs = Number(args.jobs);
+  const chunksPerJob = Number(args['chunks-per-job']);
+  if (![jobs, chunksPerJob].every((n) => Number.isInteger(n) && n > 0)) {
+    throw new Error('--jobs and --chunks-per-job must be positive integers');
+  }
+  const chunks = jobs * chunksPerJob;
 
   const meter = new LambdaMeter();
   meter.install(new URL('functions/', ROOT), FUNCTIONS);
@@ -100,52 +105,6 @@ const main = async (): Promise<void> => {
     const sqs = new SQSClient(awsClientConfig(moto.endpoint));
     direct.push(s3, dynamo, sqs);
 
-    const input = ndjsonEvents(chunks, CHUNK_SIZE, SEED);
-    const key = 'bench/events.ndjson';
-    await s3.send(new PutObjectCommand({ Bucket: running.provisioned.bucket, Key: key, Body: input }));
-    log(
-      `input: ${chunks} chunks, ${(input.byteLength / 2 ** 20).toFixed(1)} MiB uploaded to s3://${running.provisioned.bucket}/${key}`,
-    );
-
-    // From here on every request and invocation counts as the job's.
-    proxy.setPhase('job');
-    meter.phase = 'job';
-    const started = performance.now();
-    const query = new URLSearchParams({ pipeline: PIPELINE, chunkSize: String(CHUNK_SIZE), targets: 'aws' });
-    const response = await fetch(`${running.url}/jobs?${query}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ source: `s3://${running.provisioned.bucket}/${key}` }),
-    });
-    const accepted = (await response.json()) as { jobId: string; chunksTotal: number };
-    if (response.status !== 202)
-      throw new BrokenRunError(`POST /jobs answered ${response.status}: ${JSON.stringify(accepted)}`);
-    if (accepted.chunksTotal !== chunks)
-      throw new BrokenRunError(`${accepted.chunksTotal} chunks ingested, not ${chunks}`);
-    const { jobId } = accepted;
-    log(`job ${jobId} accepted after ${((performance.now() - started) / 1000).toFixed(1)} s`);
-
-    // Watch the job's summary directly on moto, so that the watching is not counted.
-    const deadline = Date.now() + Number(args['timeout-minutes']) * 60_000;
-    let lastLog = 0;
-    for (;;) {
-      const { Item } = await dynamo.send(
-        new GetItemCommand({
-          TableName: resources.table.name,
-          Key: { pk: { S: `JOB#${jobId}` }, sk: { S: 'SUMMARY' } },
-          ConsistentRead: true,
-        }),
-      );
-      if (Item?.status?.S !== undefined) break;
-      if (Date.now() > deadline)
-        throw new BrokenRunError(`not finished within ${args['timeout-minutes']} minutes`);
-      if (Date.now() - lastLog > 15_000) {
-        lastLog = Date.now();
-        const done = Item?.stats?.M?.states?.M?.completed?.N ?? '0';
-        log(`${done}/${chunks} chunks completed, ${meter.invocations.length} invocations so far`);
-      }
-      await sleep(1000);
-    }
     const queueUrl = running.provisioned.queueUrls[resources.queues[0]?.target ?? 'aws'] as string;
     const dlqUrl = running.provisioned.deadLetterUrls[resources.queues[0]?.target ?? 'aws'] as string;
     const inQueue = async (url: string): Promise<number> => {
@@ -161,53 +120,107 @@ const main = async (): Promise<void> => {
       );
       return Object.values(Attributes).reduce((sum, v) => sum + Number(v), 0);
     };
-    while ((await inQueue(queueUrl)) > 0) {
-      if (Date.now() > deadline) throw new BrokenRunError('the queue did not empty');
-      await sleep(250);
-    }
-    const jobSeconds = (performance.now() - started) / 1000;
-    proxy.setPhase('after');
-    meter.phase = 'after';
-    log(`job finished in ${jobSeconds.toFixed(1)} s; verifying`);
+    const deadline = Date.now() + Number(args['timeout-minutes']) * 60_000;
+    const jobIds: string[] = [];
+    let jobSeconds = 0;
+    let inputBytes = 0;
+    let outputBytes = 0;
+    for (let j = 0; j < jobs; j++) {
+      const input = ndjsonEvents(chunksPerJob, CHUNK_SIZE, SEED + j);
+      inputBytes += input.byteLength;
+      const key = `bench/events-${j}.ndjson`;
+      await s3.send(new PutObjectCommand({ Bucket: running.provisioned.bucket, Key: key, Body: input }));
 
-    // Verify through the API: a broken run reports nothing.
-    const job = (await (await fetch(`${running.url}/jobs/${jobId}`)).json()) as {
-      status: string;
-      chunksTotal: number;
-      chunksCompleted: number;
-      chunksFailed: number;
-    };
-    if (job.status !== 'completed' || job.chunksCompleted !== chunks || job.chunksFailed !== 0) {
-      throw new BrokenRunError(`GET /jobs/${jobId}: ${JSON.stringify(job)}`);
-    }
-    const { tasks } = (await (await fetch(`${running.url}/jobs/${jobId}/tasks`)).json()) as {
-      tasks: { index: number; state: string; attempts: unknown[] }[];
-    };
-    const good = tasks.filter((t, i) => t.index === i && t.state === 'completed' && t.attempts.length === 1);
-    if (tasks.length !== chunks || good.length !== chunks) {
-      throw new BrokenRunError(
-        `${good.length} of ${tasks.length} tasks completed on their first try, of ${chunks}`,
+      // From here until the job is done, every request and invocation counts as the job's.
+      proxy.setPhase('job');
+      meter.phase = 'job';
+      const started = performance.now();
+      const query = new URLSearchParams({
+        pipeline: PIPELINE,
+        chunkSize: String(CHUNK_SIZE),
+        targets: 'aws',
+      });
+      const response = await fetch(`${running.url}/jobs?${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ source: `s3://${running.provisioned.bucket}/${key}` }),
+      });
+      const accepted = (await response.json()) as { jobId: string; chunksTotal: number };
+      if (response.status !== 202)
+        throw new BrokenRunError(`POST /jobs answered ${response.status}: ${JSON.stringify(accepted)}`);
+      if (accepted.chunksTotal !== chunksPerJob)
+        throw new BrokenRunError(`${accepted.chunksTotal} chunks ingested, not ${chunksPerJob}`);
+      const { jobId } = accepted;
+      jobIds.push(jobId);
+      log(
+        `job ${j + 1}/${jobs} ${jobId}: ${chunksPerJob} chunks (${(input.byteLength / 2 ** 20).toFixed(1)} MiB) accepted after ${((performance.now() - started) / 1000).toFixed(1)} s`,
       );
+
+      // Watch the job's summary directly on moto, so that the watching is not counted.
+      for (;;) {
+        const { Item } = await dynamo.send(
+          new GetItemCommand({
+            TableName: resources.table.name,
+            Key: { pk: { S: `JOB#${jobId}` }, sk: { S: 'SUMMARY' } },
+            ConsistentRead: true,
+          }),
+        );
+        if (Item?.status?.S !== undefined) break;
+        if (Date.now() > deadline)
+          throw new BrokenRunError(`not finished within ${args['timeout-minutes']} minutes`);
+        await sleep(500);
+      }
+      while ((await inQueue(queueUrl)) > 0) {
+        if (Date.now() > deadline) throw new BrokenRunError('the queue did not empty');
+        await sleep(250);
+      }
+      const seconds = (performance.now() - started) / 1000;
+      jobSeconds += seconds;
+      proxy.setPhase('after');
+      meter.phase = 'after';
+
+      // Verify through the API: a broken run reports nothing.
+      const job = (await (await fetch(`${running.url}/jobs/${jobId}`)).json()) as {
+        status: string;
+        chunksCompleted: number;
+        chunksFailed: number;
+      };
+      if (job.status !== 'completed' || job.chunksCompleted !== chunksPerJob || job.chunksFailed !== 0) {
+        throw new BrokenRunError(`GET /jobs/${jobId}: ${JSON.stringify(job)}`);
+      }
+      const { tasks } = (await (await fetch(`${running.url}/jobs/${jobId}/tasks`)).json()) as {
+        tasks: { index: number; state: string; attempts: unknown[] }[];
+      };
+      const good = tasks.filter(
+        (t, i) => t.index === i && t.state === 'completed' && t.attempts.length === 1,
+      );
+      if (tasks.length !== chunksPerJob || good.length !== chunksPerJob) {
+        throw new BrokenRunError(
+          `${good.length} of ${tasks.length} tasks completed on their first try, of ${chunksPerJob}`,
+        );
+      }
+      const result = Buffer.from(await (await fetch(`${running.url}/jobs/${jobId}/result`)).arrayBuffer());
+      outputBytes += result.byteLength;
+      const expected = createHash('sha256')
+        .update(input.toString('latin1').toUpperCase(), 'latin1')
+        .digest('hex');
+      const actual = createHash('sha256').update(gunzipSync(result)).digest('hex');
+      if (actual !== expected)
+        throw new BrokenRunError(`job ${jobId}: the result is not the uppercased input`);
+      if ((await inQueue(dlqUrl)) > 0) throw new BrokenRunError('the dead-letter queue is not empty');
+      log(`job ${j + 1}/${jobs} completed in ${seconds.toFixed(1)} s and verified`);
     }
-    const result = Buffer.from(await (await fetch(`${running.url}/jobs/${jobId}/result`)).arrayBuffer());
-    const expected = createHash('sha256')
-      .update(input.toString('latin1').toUpperCase(), 'latin1')
-      .digest('hex');
-    const actual = createHash('sha256').update(gunzipSync(result)).digest('hex');
-    if (actual !== expected) throw new BrokenRunError('the result is not the uppercased input');
-    if ((await inQueue(dlqUrl)) > 0) throw new BrokenRunError('the dead-letter queue is not empty');
     const failedInvocations = meter.invocations.filter((i) => i.phase === 'job' && i.failed).length;
-    log(
-      `verified: ${chunks} chunks completed once each, result matches; ${failedInvocations} failed invocations`,
-    );
+    if (failedInvocations > 0) throw new BrokenRunError(`${failedInvocations} handler invocations failed`);
 
     // The table as it stands at the end, to size the writes whose new image was not returned.
     const items: Item[] = [];
     for await (const page of paginateScan({ client: dynamo }, { TableName: resources.table.name })) {
       items.push(...((page.Items ?? []) as Item[]));
     }
+    const jobKeys = new Set(jobIds.map((id) => `JOB#${id}`));
     const taskItemSizes = items
-      .filter((item) => item.pk?.S === `JOB#${jobId}` && item.sk?.S?.startsWith('TASK#'))
+      .filter((item) => jobKeys.has(item.pk?.S ?? '') && item.sk?.S?.startsWith('TASK#'))
       .map(itemSize);
 
     const records = proxy.records.filter((r) => r.phase === 'job');
@@ -235,9 +248,10 @@ const main = async (): Promise<void> => {
       cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
       chunks,
       chunkSize: CHUNK_SIZE,
-      meanChunkBytes: input.byteLength / chunks,
-      inputBytes: input.byteLength,
-      outputBytes: result.byteLength,
+      jobs,
+      meanChunkBytes: inputBytes / chunks,
+      inputBytes,
+      outputBytes,
       pipeline: PIPELINE,
       jobSeconds,
       resources: { processor: resources.processor, stats: resources.stats },

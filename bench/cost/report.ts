@@ -14,6 +14,8 @@ export interface RunInfo {
   node: string;
   cpu: string;
   chunks: number;
+  /** Jobs run one after another; `chunks` is their total. */
+  jobs: number;
   chunkSize: number;
   meanChunkBytes: number;
   inputBytes: number;
@@ -72,8 +74,8 @@ const table = (head: string[], rows: string[][]): string[] => [
 export const assumptions = (model: CostModel, info: RunInfo): string[] => {
   const processor = model.lambda.functions.find((f) => f.fn === 'process-aws');
   return [
-    `Scaling: every count is divided by the job's ${info.chunks.toLocaleString('en-US')} chunks (mean ${info.meanChunkBytes.toFixed(0)} B, chunk size ${info.chunkSize} B, \`lines\` chunking) and multiplied by 1,000,000. Per-job fixed costs (the ingest invocation, the job item, the first read of the job by the processor) are spread over this job's chunks, so they weigh more here than in one 1M-chunk job.`,
-    `What is counted: every request the ingest, processor and stats handlers and the local event sources make from the POST of the job until its summary says completed and its queue is empty (the "job" phase of the proxy). The event sources stand in for Lambda's event source mappings: AWS bills the mapping's SQS requests (receives, deletes) to the account, so they are priced. Not counted: provisioning, the upload of the input to S3 by the caller (one PUT per job), and the bench's own status reads (it watches the job's summary directly on the emulator and makes the API calls that verify the run afterwards).`,
+    `Scaling: every count is divided by the ${info.chunks.toLocaleString('en-US')} chunks (mean ${info.meanChunkBytes.toFixed(0)} B, chunk size ${info.chunkSize} B, \`lines\` chunking) and multiplied by 1,000,000. The chunks come in ${info.jobs} jobs of ${info.chunks / info.jobs} because the emulator mode gives the ingest function API Gateway's 29 s, and ingest enqueues the whole input within its request: on moto it manages about 10-20 chunks a second, so a job of 1,000+ chunks times out. Per-job fixed costs (the ingest invocation, the job item, the source GET, the processor's first read of the job, the job's last stats batch) are therefore spread over ${info.chunks / info.jobs} chunks, which overstates them against one large job.`,
+    `What is counted: every request the ingest, processor and stats handlers and the local event sources make from the POST of each job until its summary says completed and the queue is empty (the "job" phase of the proxy; the next job starts after the previous one is verified). The event sources stand in for Lambda's event source mappings: AWS bills the mapping's SQS requests (receives, deletes) to the account, so they are priced. Not counted: provisioning, the upload of the input to S3 by the caller (one PUT per job), and the bench's own status reads (it watches the job's summary directly on the emulator and makes the API calls that verify the run afterwards).`,
     `SQS: each request is max(1, ceil(payload / 65,536)) billed units at $${PRICES.sqsPerMillionUnits} per million; the payload is the message bodies plus message attributes, of the request for sends and of the response for receives; deletes are 1 unit. Empty receives are listed apart and priced like any other request. The local SQS event source long-polls for 1 s (Lambda's pollers use up to 20 s) and re-polls every 50 ms while it fills a batch within the batching window, so its idle receives are an emulator-side count, not Lambda's.`,
     `DynamoDB: item sizes by DynamoDB's rules (attribute names + values; numbers 1 byte per 2 significant digits + 1; lists and maps 3 bytes + 1 byte per element). A write costs ceil(max(item before, item after) / 1 KB) WRU, at least 1; a transactional write twice that; a failed conditional write the size of the item it was checked on. The item before a write is what the previous write of the key left; the item after is the Put's item, the new image an update returned (the claim asks for ALL_NEW), or else the item as it stands at the end of the run (the finish of a task is its last write, so that is exact; ${model.dynamo.sizedFromFinal} item writes were sized this way). Reads: ceil(size / 4 KB) RRU, at least 1, halved when eventually consistent. $${PRICES.dynamoPerMillionWru} per million WRU, $${PRICES.dynamoPerMillionRru} per million RRU (on-demand). The processor's workerId is the Lambda log stream name; the bench sets AWS_LAMBDA_LOG_STREAM_NAME to one of the real format (\`YYYY/MM/DD/[$LATEST]\` + 32 hex digits) so that task items have their AWS size (${model.dynamo.taskItemBytes.min}-${model.dynamo.taskItemBytes.max} B after the finish here). Storage, streams' own charge (none for Lambda triggers) and TTL deletes (free) are not modelled.`,
     'DynamoDB Streams: the stats function reads the table stream through a Lambda trigger; AWS does not bill GetRecords made by a Lambda trigger, so those requests are counted and priced at $0.',
@@ -99,7 +101,7 @@ export const render = (model: CostModel, info: RunInfo, markdown: boolean): stri
   lines.push(
     markdown ? '# Fanout cloud cost benchmark' : 'Fanout cloud cost benchmark',
     '',
-    `Generated ${info.generatedAt} by \`npm run bench:cost\` on commit ${info.commit}, node ${info.node}. One job of ${chunks.toLocaleString('en-US')} chunks of 64 KiB (${(info.inputBytes / 2 ** 20).toFixed(1)} MiB NDJSON, pipeline \`${info.pipeline}\`, targets=aws) through the real Lambda handlers on moto; it completed every chunk in ${info.jobSeconds.toFixed(1)} s. Every count below was measured in that run; the dollars are the model below applied to it.`,
+    `Generated ${info.generatedAt} by \`npm run bench:cost\` on commit ${info.commit}, node ${info.node}. ${info.jobs} jobs of ${(chunks / info.jobs).toLocaleString('en-US')} chunks of 64 KiB, run one after another (${chunks.toLocaleString('en-US')} chunks, ${(info.inputBytes / 2 ** 20).toFixed(1)} MiB of NDJSON in all; pipeline \`${info.pipeline}\`, targets=aws) through the real Lambda handlers on moto; they completed every chunk in ${info.jobSeconds.toFixed(1)} s of job time. Every count below was measured in that run; the dollars are the model below applied to it.`,
   );
   h('Cost per 1 million 64 KiB chunks');
   lines.push(
@@ -190,6 +192,18 @@ export const render = (model: CostModel, info: RunInfo, markdown: boolean): stri
     ),
     '',
     `DynamoDB capacity: ${num(model.dynamo.wru, 1)} WRU (${perChunk(model.dynamo.wru, chunks)}/chunk), ${num(model.dynamo.rru, 1)} RRU (${perChunk(model.dynamo.rru, chunks)}/chunk); task items ${model.dynamo.taskItemBytes.min}-${model.dynamo.taskItemBytes.max} B after their finish.`,
+  );
+  h('Diagnostics');
+  const ops = (service: string, operation: string) =>
+    model.operations.find((o) => o.service === service && o.operation === operation)?.requests ?? 0;
+  const processor = model.lambda.functions.find((f) => f.fn === 'process-aws');
+  const gets = ops('s3', 'GetObject');
+  const perM = (n: number, price: number) => money((n / chunks) * price);
+  lines.push(
+    `- Processor batches: ${processor?.invocations ?? 0} invocations, ${processor?.invocations ? (processor.records / processor.invocations).toFixed(1) : '—'} records each on average (batch size ${String((info.resources.processor as { batchSize?: number })?.batchSize)}).`,
+    `- S3 GetObject: ${gets} (${(gets / chunks).toFixed(3)} per chunk, ${perM(gets, PRICES.s3GetTierPerThousand * 1000)} per 1M chunks); one is ingest reading the source, the rest are the processor's ranged reads of input segments: ${processor?.invocations ? ((gets - 1) / processor.invocations).toFixed(1) : '—'} per invocation.`,
+    `- S3 PutObject: ${ops('s3', 'PutObject')} (${perM(ops('s3', 'PutObject'), PRICES.s3PutTierPerThousand * 1000)} per 1M chunks): input segments (≤ 8 MiB) plus one result object per processor batch.`,
+    `- DynamoDB UpdateItem ${ops('dynamodb', 'UpdateItem')} (a claim and a finish per chunk, plus the job's total), TransactWriteItems ${ops('dynamodb', 'TransactWriteItems')} and GetItem ${ops('dynamodb', 'GetItem')} (the stats function, per batch and job; the processor's first read of the job), PutItem ${ops('dynamodb', 'PutItem')} (the job).`,
   );
   h('Model and assumptions');
   for (const text of assumptions(model, info)) lines.push(`- ${text}`);
