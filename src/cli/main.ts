@@ -104,6 +104,9 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
       return ExitCode.chunksFailed;
     }
     if (options.out) {
+      // Every chunk has ended: the worker threads go before the result is read back, and their memory
+      // with them. The result comes from the stores, which closing the engine leaves open.
+      await engine.close();
       await mkdir(dirname(options.out as string), { recursive: true });
       await pipeline(engine.readResult(handle.jobId), createWriteStream(options.out as string));
       process.stderr.write(`fanout: wrote ${options.out}\n`);
