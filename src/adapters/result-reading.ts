@@ -28,22 +28,21 @@ export const parseSpan = (jobId: string, ref: ResultRef): Span => {
   return { unit: match[1] as string, offset: Number(match[2]), length: Number(match[3]) };
 };
 
-/** The spans of consecutive refs that lie back to back in one unit, merged so that one read serves them. */
-export const coalesce = (spans: readonly Span[], maxBytes: number): { read: Span; parts: Span[] }[] => {
-  const runs: { read: Span; parts: Span[] }[] = [];
-  for (const span of spans) {
-    const run = runs.at(-1);
-    if (
-      run !== undefined &&
-      run.read.unit === span.unit &&
-      run.read.offset + run.read.length === span.offset &&
-      run.read.length + span.length <= maxBytes
-    ) {
-      run.read.length += span.length;
-      run.parts.push(span);
-    } else runs.push({ read: { ...span }, parts: [span] });
+/**
+ * The ranges that cover `spans` in as few reads as possible: per unit, spans in offset order merge into
+ * one range while it stays within `maxBytes`, gaps included (a byte read is far cheaper than a request).
+ */
+export const coveringRanges = (spans: readonly Span[], maxBytes: number): Span[] => {
+  const sorted = [...spans].sort((a, b) => a.unit.localeCompare(b.unit) || a.offset - b.offset);
+  const ranges: Span[] = [];
+  for (const span of sorted) {
+    const range = ranges.at(-1);
+    const end = span.offset + span.length;
+    if (range !== undefined && range.unit === span.unit && end - range.offset <= maxBytes) {
+      range.length = Math.max(range.length, end - range.offset);
+    } else ranges.push({ ...span });
   }
-  return runs;
+  return ranges;
 };
 
 /** One output, for callers that need a single one. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readOne } from '../adapters/result-reading.ts';
 import { TaskState } from '../core/constants.ts';
 import { type ErrorRecord, toErrorRecord } from '../core/errors.ts';
 import type { Queue } from '../ports/queue.ts';
@@ -134,19 +135,23 @@ export class ChunkProcessor {
     return ran;
   }
 
-  /** A chunk that cannot be read stays unsettled; the read goes on with the chunks after it. */
+  /**
+   * Reads the group's chunks together; when that fails, each one on its own, so a chunk that cannot be
+   * read stays unsettled (to come back) without holding back the others.
+   */
   async #runGroup(group: readonly Claimed[], ran: Ran[]): Promise<void> {
-    let pending = group;
-    while (pending.length > 0) {
-      let i = 0;
-      try {
-        const refs = pending.map((item) => item.delivery.message.input);
-        for await (const input of this.#options.inputs.read(pending[0]?.plan.jobId as string, refs)) {
-          ran.push(await this.#runOne(pending[i++] as Claimed, input));
-        }
-        return;
-      } catch {
-        pending = pending.slice(i + 1);
+    const jobId = group[0]?.plan.jobId as string;
+    const inputs = this.#options.inputs;
+    let done = 0;
+    try {
+      const refs = group.map((item) => item.delivery.message.input);
+      for await (const input of inputs.read(jobId, refs))
+        ran.push(await this.#runOne(group[done++] as Claimed, input));
+      return;
+    } catch {
+      for (const item of group.slice(done)) {
+        const input = await readOne(inputs, jobId, item.delivery.message.input).catch(() => undefined);
+        if (input !== undefined) ran.push(await this.#runOne(item, input));
       }
     }
   }

@@ -9,10 +9,12 @@ import {
 } from '@aws-sdk/client-s3';
 import type { ResultRef, ResultStore } from '../../ports/result-store.ts';
 import { concat } from '../../util/bytes.ts';
-import { coalesce, formatSpan, MissingResultError, parseSpan } from '../result-reading.ts';
+import { coveringRanges, formatSpan, MissingResultError, parseSpan, type Span } from '../result-reading.ts';
 
-/** Back-to-back outputs are fetched in ranged GETs of up to this many bytes. */
+/** Outputs that lie near each other are fetched in ranged GETs of up to this many bytes. */
 const MAX_READ_BYTES = 8 * 1024 * 1024;
+/** Refs read at once: bounds memory to a few ranges whatever the size of the job. */
+const READ_WINDOW = 256;
 
 /**
  * Chunk outputs in S3: each `put` is one object under `prefix/jobId/`, holding its outputs back to back,
@@ -43,14 +45,28 @@ export class S3ResultStore implements ResultStore {
     });
   }
 
+  /**
+   * Reads refs a window at a time: the window's spans are covered by as few ranged GETs as they allow
+   * (one per segment a processor batch touches), fetched at once, then handed out in the order asked.
+   */
   async *read(jobId: string, refs: readonly ResultRef[]): AsyncIterable<Uint8Array> {
-    const spans = refs.map((ref) => parseSpan(jobId, ref));
-    for (const { read, parts } of coalesce(spans, MAX_READ_BYTES)) {
-      const data = await this.#range(jobId, read.unit, read.offset, read.length);
-      for (const part of parts) {
-        const start = part.offset - read.offset;
-        if (start + part.length > data.byteLength) throw new MissingResultError(jobId, formatSpan(part));
-        yield data.subarray(start, start + part.length);
+    for (let start = 0; start < refs.length; start += READ_WINDOW) {
+      const spans = refs.slice(start, start + READ_WINDOW).map((ref) => parseSpan(jobId, ref));
+      const ranges = coveringRanges(spans, MAX_READ_BYTES);
+      const fetched = await Promise.all(
+        ranges.map((range) => this.#range(jobId, range.unit, range.offset, range.length)),
+      );
+      for (const span of spans) {
+        const i = ranges.findIndex(
+          (r) =>
+            r.unit === span.unit &&
+            r.offset <= span.offset &&
+            span.offset + span.length <= r.offset + r.length,
+        );
+        const data = fetched[i] as Uint8Array;
+        const offset = span.offset - (ranges[i] as Span).offset;
+        if (offset + span.length > data.byteLength) throw new MissingResultError(jobId, formatSpan(span));
+        yield data.subarray(offset, offset + span.length);
       }
     }
   }
