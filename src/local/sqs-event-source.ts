@@ -36,8 +36,6 @@ export interface SqsEventSourceOptions {
 /** Most messages one ReceiveMessage and one DeleteMessageBatch take. */
 const SQS_BATCH_LIMIT = 10;
 const GATHER_PAUSE_MS = 50;
-/** Receives at once while a batch gathers: a Lambda SQS mapping starts with five pollers. */
-const POLLERS = 5;
 const ERROR_PAUSE_MS = 1000;
 
 const attributeOf = (value: MessageAttributeValue): SQSMessageAttribute => ({
@@ -172,15 +170,7 @@ export class SqsEventSource {
     while (records.length < batchSize && Date.now() < windowEnd) {
       let more: SQSRecord[];
       try {
-        // Like the mapping's pollers, several receives at once, each for up to 10 of the records missing.
-        const missing = batchSize - records.length;
-        const polls = Math.min(POLLERS, Math.ceil(missing / SQS_BATCH_LIMIT));
-        const received = await Promise.all(
-          Array.from({ length: polls }, (_, i) =>
-            this.#receive(Math.min(SQS_BATCH_LIMIT, missing - i * SQS_BATCH_LIMIT), 0),
-          ),
-        );
-        more = received.flat();
+        more = await this.#receive(batchSize - records.length, 0);
       } catch (error) {
         // The records in hand are invisible for their visibility timeout: invoke them rather than drop them.
         this.#options.onError(error);
