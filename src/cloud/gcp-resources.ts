@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ResourceOptionsError } from './resources.ts';
+import { parseResourceOptions, type ResourceOptionsError } from './resources.ts';
 
 const DAY_SECONDS = 24 * 60 * 60;
 
@@ -114,21 +114,16 @@ export interface GcpResources {
   };
 }
 
-const describeIssue = (issue: z.core.$ZodIssue): string =>
-  `${issue.path.length > 0 ? issue.path.join('.') : 'options'}: ${issue.message}`;
-
 /**
  * The names and limits of a deployment's Google Cloud resources, from a few options, with names from the
  * same prefix as {@link defineResources}. Throws {@link ResourceOptionsError}.
  */
 export const defineGcpResources = (options: GcpResourceOptions = {}): GcpResources => {
-  const parsed = GcpOptionsSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new ResourceOptionsError(
-      `invalid Google Cloud resource options: ${parsed.error.issues.map(describeIssue).join('; ')}`,
-    );
-  }
-  const { prefix, gcpTargets, processorTimeoutSeconds, ...delivery } = parsed.data;
+  const { prefix, gcpTargets, processorTimeoutSeconds, ...delivery } = parseResourceOptions(
+    GcpOptionsSchema,
+    options,
+    'Google Cloud resource options',
+  );
   const ackDeadlineSeconds = Math.min(
     GcpLimits.maxAckDeadlineSeconds,
     Math.max(GcpLimits.minAckDeadlineSeconds, 2 * processorTimeoutSeconds),

@@ -137,15 +137,26 @@ export interface Resources {
 const describeIssue = (issue: z.core.$ZodIssue): string =>
   `${issue.path.length > 0 ? issue.path.join('.') : 'options'}: ${issue.message}`;
 
+/** Options checked against their schema; a bad one is a {@link ResourceOptionsError} that names it. */
+export const parseResourceOptions = <S extends z.ZodType>(
+  schema: S,
+  options: unknown,
+  what: string,
+): z.output<S> => {
+  const parsed = schema.safeParse(options);
+  if (!parsed.success) {
+    throw new ResourceOptionsError(`invalid ${what}: ${parsed.error.issues.map(describeIssue).join('; ')}`);
+  }
+  return parsed.data;
+};
+
 /** The names and limits of a deployment's AWS resources, from a few options. Throws {@link ResourceOptionsError}. */
 export const defineResources = (options: ResourceOptions = {}): Resources => {
-  const parsed = OptionsSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new ResourceOptionsError(
-      `invalid resource options: ${parsed.error.issues.map(describeIssue).join('; ')}`,
-    );
-  }
-  const { prefix, awsTargets, processorTimeoutSeconds } = parsed.data;
+  const { prefix, awsTargets, processorTimeoutSeconds } = parseResourceOptions(
+    OptionsSchema,
+    options,
+    'resource options',
+  );
   const visibilityTimeoutSeconds = 6 * processorTimeoutSeconds;
   return {
     prefix,
