@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readOne } from '../adapters/result-reading.ts';
 import { TaskState } from '../core/constants.ts';
-import { type ErrorRecord, toErrorRecord } from '../core/errors.ts';
+import type { ErrorRecord } from '../core/errors.ts';
 import type { Queue } from '../ports/queue.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
@@ -158,21 +158,18 @@ export class ChunkProcessor {
 
   async #runOne(item: Claimed, input: Uint8Array): Promise<Ran> {
     const { message } = item.delivery;
-    const started = performance.now();
-    try {
-      const output = await item.plan.pipeline.run(input, {
-        jobId: message.jobId,
-        index: message.index,
-        sha256: message.sha256,
-        attempt: message.attempt,
-        target: this.target,
-        workerId: this.#options.workerId,
-        jobStartedAt: item.plan.createdAt,
-      });
-      return { ...item, output, durationMs: performance.now() - started };
-    } catch (error) {
-      return { ...item, error: toErrorRecord(error), durationMs: performance.now() - started };
-    }
+    const attempted = await item.plan.pipeline.attempt(input, {
+      jobId: message.jobId,
+      index: message.index,
+      sha256: message.sha256,
+      attempt: message.attempt,
+      target: this.target,
+      workerId: this.#options.workerId,
+      jobStartedAt: item.plan.createdAt,
+    });
+    return attempted.ok
+      ? { ...item, output: attempted.output, durationMs: attempted.durationMs }
+      : { ...item, error: attempted.error, durationMs: attempted.durationMs };
   }
 
   /** One unit of outputs per job in the batch; a completed task always has its output stored first. */

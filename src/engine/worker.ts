@@ -1,6 +1,5 @@
 import { threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { toErrorRecord } from '../core/errors.ts';
 import { Pipeline } from '../core/pipeline/pipeline.ts';
 import { StepRegistry } from '../core/pipeline/registry.ts';
 import { concat } from '../util/bytes.ts';
@@ -29,22 +28,19 @@ export default async function runBatch(batch: WorkerBatch): Promise<WorkerReply>
   for (const task of batch.tasks) {
     const input = batch.data.subarray(offset, offset + task.bytes);
     offset += task.bytes;
-    const started = performance.now();
-    try {
-      const output = await pipeline.run(input, {
-        jobId: task.jobId,
-        index: task.index,
-        sha256: task.sha256,
-        attempt: task.attempt,
-        target: batch.target,
-        workerId,
-        jobStartedAt: batch.jobStartedAt,
-      });
-      outputs.push(output);
-      outcomes.push({ ok: true, length: output.byteLength, durationMs: performance.now() - started });
-    } catch (error) {
-      outcomes.push({ ok: false, error: toErrorRecord(error), durationMs: performance.now() - started });
-    }
+    const attempted = await pipeline.attempt(input, {
+      jobId: task.jobId,
+      index: task.index,
+      sha256: task.sha256,
+      attempt: task.attempt,
+      target: batch.target,
+      workerId,
+      jobStartedAt: batch.jobStartedAt,
+    });
+    if (attempted.ok) {
+      outputs.push(attempted.output);
+      outcomes.push({ ok: true, length: attempted.output.byteLength, durationMs: attempted.durationMs });
+    } else outcomes.push(attempted);
   }
   return moved({ workerId, outcomes, output: concat(outputs) });
 }

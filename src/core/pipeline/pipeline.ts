@@ -1,4 +1,4 @@
-import { FanoutError, StepTimeoutError } from '../errors.ts';
+import { type ErrorRecord, FanoutError, StepTimeoutError, toErrorRecord } from '../errors.ts';
 import { buildRun, type ResolvedStep } from './registry.ts';
 import type { StepContext, StepRun } from './step.ts';
 
@@ -9,6 +9,11 @@ interface BuiltStep {
 }
 
 export type TaskContext = Omit<StepContext, 'signal'>;
+
+/** One try of one chunk, as every runner records it: the output or the failure, and how long it took. */
+export type Attempted =
+  | { ok: true; output: Uint8Array; durationMs: number }
+  | { ok: false; error: ErrorRecord; durationMs: number };
 
 const isPromise = (value: unknown): value is Promise<Uint8Array> =>
   typeof (value as Promise<unknown> | undefined)?.then === 'function';
@@ -27,6 +32,17 @@ export class Pipeline {
     let data = input;
     for (const step of this.#steps) data = await this.#runStep(step, data, task);
     return data;
+  }
+
+  /** Runs the chunk and never throws: a failure comes back as the record the retry policy reads. */
+  async attempt(input: Uint8Array, task: TaskContext): Promise<Attempted> {
+    const started = performance.now();
+    try {
+      const output = await this.run(input, task);
+      return { ok: true, output, durationMs: performance.now() - started };
+    } catch (error) {
+      return { ok: false, error: toErrorRecord(error), durationMs: performance.now() - started };
+    }
   }
 
   async #runStep(step: BuiltStep, input: Uint8Array, task: TaskContext): Promise<Uint8Array> {
