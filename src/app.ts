@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { FileResultStore } from './adapters/local/file-result-store.ts';
 import { MemoryTaskStore } from './adapters/local/memory-task-store.ts';
+import { balancerOptions, breakerOptions, retryOptions } from './config/core-options.ts';
 import type { Config } from './config/schema.ts';
 import { Engine, type EngineOptions } from './engine/engine.ts';
 
@@ -17,19 +18,9 @@ export const createEngine = (
       workers: config.workers_per_target,
       weight: config.weights[name] ?? 1,
     })),
-    balancer: { strategy: config.balancer.strategy, rebalanceThreshold: config.balancer.rebalance_threshold },
-    breaker: {
-      failureThreshold: config.breaker.failure_threshold,
-      resetTimeoutMs: config.breaker.reset_timeout_ms,
-      halfOpenProbes: config.breaker.half_open_probes,
-    },
-    retry: {
-      maxAttempts: config.retry.max_attempts,
-      baseDelayMs: config.retry.base_delay_ms,
-      factor: config.retry.factor,
-      maxDelayMs: config.retry.max_delay_ms,
-      redistribute: config.retry.redistribute,
-    },
+    balancer: balancerOptions(config),
+    breaker: breakerOptions(config),
+    retry: retryOptions(config),
     maxPendingChunks: config.max_pending_chunks,
     stepModules: config.steps,
     baseDir,

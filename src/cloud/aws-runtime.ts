@@ -7,6 +7,7 @@ import { DynamoTaskStore } from '../adapters/aws/dynamo-task-store.ts';
 import { S3ResultStore } from '../adapters/aws/s3-result-store.ts';
 import { openS3Source } from '../adapters/aws/s3-source.ts';
 import { SqsQueue } from '../adapters/aws/sqs-queue.ts';
+import { balancerOptions, breakerOptions, retryOptions } from '../config/core-options.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { Balancer } from '../core/balancer.ts';
@@ -76,19 +77,14 @@ export class AwsRuntime {
 
   /** The processor of the target named by `TARGET`, whose dead letters go to `DEAD_LETTER_URL`. */
   async processor(workerId: string): Promise<ChunkProcessor> {
-    const { retry } = this.config;
     return new ChunkProcessor({
       target: requiredEnv('TARGET', this.env),
       workerId,
       tasks: this.tasks,
       inputs: this.inputs,
       results: this.results,
-      plans: new JobPlans(this.tasks, await this.registry(), {
-        baseDelayMs: retry.base_delay_ms,
-        factor: retry.factor,
-        maxDelayMs: retry.max_delay_ms,
-        redistribute: retry.redistribute,
-      }),
+      // Each job's own maxAttempts replaces the configured one.
+      plans: new JobPlans(this.tasks, await this.registry(), retryOptions(this.config)),
       router: this.router,
       deadLetters: new SqsQueue<ChunkMessage>(this.sqs, requiredEnv('DEAD_LETTER_URL', this.env)),
       leaseMs: numberEnv('LEASE_MS', 300_000, this.env),
@@ -106,12 +102,8 @@ export class AwsRuntime {
         weight: config.weights[name] ?? 1,
         capacity: config.workers_per_target,
       })),
-      { strategy: config.balancer.strategy, rebalanceThreshold: config.balancer.rebalance_threshold },
-      {
-        failureThreshold: config.breaker.failure_threshold,
-        resetTimeoutMs: config.breaker.reset_timeout_ms,
-        halfOpenProbes: config.breaker.half_open_probes,
-      },
+      balancerOptions(config),
+      breakerOptions(config),
     );
     return new Router(balancer, queues);
   }
