@@ -11,6 +11,7 @@ import type {
   DynamoDBStreamEvent,
 } from 'aws-lambda';
 import { DEFAULT_JOB_TTL_SECONDS, DynamoStatsStore } from '../../src/adapters/aws/dynamo-stats-store.ts';
+import { toHttpApiResult } from '../../src/api/lambda-http.ts';
 import { numberEnv, requiredEnv } from '../../src/cloud/env.ts';
 import { StatsFunction, UnsupportedEventError } from '../../src/cloud/stats-function.ts';
 import { observability } from '../shared/powertools.ts';
@@ -56,8 +57,7 @@ const aggregate = async ({ Records }: DynamoDBStreamEvent): Promise<DynamoDBBatc
 
 const respond = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
   metrics.addMetric('statsRequests', MetricUnit.Count, 1);
-  const { status, headers, body } = await stats.request(event.requestContext.http.method, event.rawPath);
-  return { statusCode: status, headers, ...(typeof body === 'string' && { body }) };
+  return toHttpApiResult(await stats.request(event.requestContext.http.method, event.rawPath));
 };
 
 /** The stats function: DynamoDB stream batches of the table, and `GET /stats` from the HTTP API. */
