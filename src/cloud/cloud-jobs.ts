@@ -2,15 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { readJobResult } from '../adapters/result-reading.ts';
 import type { JobService } from '../api/jobs-api.ts';
 import { type Chunk, chunkStream } from '../core/chunker.ts';
-import { JobStatus, MiB, type TaskState } from '../core/constants.ts';
+import { MiB, type TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import { outputCompression, type ResolvedStep, type StepRegistry } from '../core/pipeline/registry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import { emptyStats, type StatsData } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
-import { type JobRequest, type JobView, prepareJob } from '../engine/job.ts';
+import { type JobRequest, type JobView, jobView, prepareJob } from '../engine/job.ts';
 import type { ResultStore } from '../ports/result-store.ts';
-import type { JobRecord, TaskStore } from '../ports/task-store.ts';
+import type { TaskStore } from '../ports/task-store.ts';
 import type { Router } from './router.ts';
 
 /** Where the stats function keeps what it aggregated from the table's stream. */
@@ -108,7 +108,10 @@ export class CloudJobs implements JobService {
       this.#options.tasks.getJob(jobId),
       this.#options.stats.jobStats(jobId),
     ]);
-    return record && view(record, withPending(stats?.data ?? emptyStats(), record.chunksTotal));
+    if (record === undefined) return undefined;
+    const data = withPending(stats?.data ?? emptyStats(), record.chunksTotal);
+    const updatedAt = data.lastAt ?? record.createdAt;
+    return jobView({ ...record, updatedAt, total: record.chunksTotal }, data);
   }
 
   async listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[] | undefined> {
@@ -140,29 +143,5 @@ const withPending = (data: StatsData, total: number | undefined): StatsData => {
     ...data,
     tasks: data.tasks + waiting,
     states: { ...data.states, pending: data.states.pending + waiting },
-  };
-};
-
-const view = (record: JobRecord, data: StatsData): JobView => {
-  const total = record.chunksTotal;
-  const done = data.states.completed + data.states.failed;
-  const finished = total !== undefined && done === total;
-  const status = finished
-    ? data.states.failed > 0
-      ? JobStatus.completedWithFailures
-      : JobStatus.completed
-    : data.attempts === 0
-      ? JobStatus.queued
-      : JobStatus.processing;
-  return {
-    jobId: record.jobId,
-    status,
-    chunksTotal: total ?? null,
-    chunksCompleted: data.states.completed,
-    chunksFailed: data.states.failed,
-    percentComplete: total ? Math.floor((done / total) * 1000) / 10 : 0,
-    createdAt: new Date(record.createdAt).toISOString(),
-    updatedAt: new Date(data.lastAt ?? record.createdAt).toISOString(),
-    stats: summarize(data),
   };
 };

@@ -18,7 +18,7 @@ import type { Delivery, Queue } from '../ports/queue.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
 import { concat } from '../util/bytes.ts';
-import { type JobRequest, JobRun, type JobView, prepareJob } from './job.ts';
+import { type JobRequest, JobRun, type JobView, jobView, prepareJob } from './job.ts';
 import type { TaskMessage, TaskOutcome, WorkerBatch, WorkerReply } from './messages.ts';
 
 export interface EngineTarget {
@@ -225,22 +225,8 @@ export class Engine {
   }
 
   #view(job: JobRun): JobView {
-    const stats = job.stats.snapshot();
-    const done = stats.states.completed + stats.states.failed;
-    return {
-      jobId: job.jobId,
-      status: job.status,
-      chunksTotal: job.total ?? null,
-      chunksCompleted: stats.states.completed,
-      chunksFailed: stats.states.failed,
-      percentComplete: job.total ? Math.floor((done / job.total) * 1000) / 10 : 0,
-      createdAt: new Date(job.createdAt).toISOString(),
-      updatedAt: new Date(job.updatedAt).toISOString(),
-      stats: summarize(
-        stats,
-        this.#balancer.loads().filter((l) => job.request.targets.includes(l.name)),
-      ),
-    };
+    const loads = this.#balancer.loads().filter((l) => job.request.targets.includes(l.name));
+    return jobView(job, job.stats.snapshot(), loads);
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { TargetLoad } from '../core/balancer.ts';
 import type { ChunkerOptions } from '../core/chunker.ts';
 import type { Strategy } from '../core/constants.ts';
 import { JobStatus } from '../core/constants.ts';
@@ -5,8 +6,8 @@ import { UsageError } from '../core/errors.ts';
 import type { ResolvedStep, StepRegistry } from '../core/pipeline/registry.ts';
 import type { StepSpec } from '../core/pipeline/step.ts';
 import type { RetryPolicy } from '../core/retry.ts';
-import type { StatsReport } from '../core/stats/report.ts';
-import { StatsCollector } from '../core/stats/stats.ts';
+import { type StatsReport, summarize } from '../core/stats/report.ts';
+import { StatsCollector, type StatsData } from '../core/stats/stats.ts';
 import type { PipelineRecipe } from './messages.ts';
 
 /** What one job asks for. Every field has been checked by `Engine.prepare`. */
@@ -52,6 +53,38 @@ export interface JobView {
   stats: StatsReport;
 }
 
+/**
+ * A job as the API shows it, from its counts: finished once its total is known and every chunk ended,
+ * queued until its first try. The engine and the cloud path both show jobs this way.
+ */
+export const jobView = (
+  job: { jobId: string; createdAt: number; updatedAt: number; total: number | undefined },
+  data: StatsData,
+  loads: readonly TargetLoad[] = [],
+): JobView => {
+  const { total } = job;
+  const done = data.states.completed + data.states.failed;
+  const status =
+    total !== undefined && done === total
+      ? data.states.failed > 0
+        ? JobStatus.completedWithFailures
+        : JobStatus.completed
+      : data.attempts === 0
+        ? JobStatus.queued
+        : JobStatus.processing;
+  return {
+    jobId: job.jobId,
+    status,
+    chunksTotal: total ?? null,
+    chunksCompleted: data.states.completed,
+    chunksFailed: data.states.failed,
+    percentComplete: total ? Math.floor((done / total) * 1000) / 10 : 0,
+    createdAt: new Date(job.createdAt).toISOString(),
+    updatedAt: new Date(job.updatedAt).toISOString(),
+    stats: summarize(data, loads),
+  };
+};
+
 /** A job's life in the engine: its counts and the promise that settles when its last chunk ends. */
 export class JobRun {
   readonly stats = new StatsCollector();
@@ -89,11 +122,6 @@ export class JobRun {
 
   get isFinished(): boolean {
     return this.total !== undefined && this.finished === this.total;
-  }
-
-  get status(): JobStatus {
-    if (this.isFinished) return this.failed > 0 ? JobStatus.completedWithFailures : JobStatus.completed;
-    return this.stats.attempts === 0 ? JobStatus.queued : JobStatus.processing;
   }
 
   ingested(total: number): void {
