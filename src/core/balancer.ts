@@ -117,6 +117,11 @@ export class Balancer {
     return Math.min(...targets.map((t) => t.breaker.reopensAt));
   }
 
+  /** A target's breaker: where a breaker shared across processes is read from and written back to. */
+  breaker(name: string): CircuitBreaker {
+    return this.#get(name).breaker;
+  }
+
   loads(): TargetLoad[] {
     return this.#targets.map((t) => ({
       name: t.name,
@@ -133,8 +138,12 @@ export class Balancer {
         return candidates[this.#next++ % candidates.length] as Target;
       case Strategy.random:
         return candidates[Math.floor(this.#random() * candidates.length)] as Target;
-      case Strategy.leastLoaded:
-        return this.#leastLoaded(candidates);
+      case Strategy.leastLoaded: {
+        // Ties take turns: a router that cannot see load (the cloud's) then spreads work evenly.
+        const least = this.#load(this.#leastLoaded(candidates));
+        const tied = candidates.filter((t) => this.#load(t) === least);
+        return tied[this.#next++ % tied.length] as Target;
+      }
       case Strategy.weighted:
         return this.#smoothWeighted(candidates);
     }

@@ -27,6 +27,19 @@ export const DEFAULT_BREAKER: BreakerOptions = {
 };
 
 /**
+ * What a breaker knows, as plain data: how a breaker shared by several processes is stored and read back
+ * (see `HealthStore`). Probes in flight stay with each process.
+ */
+export interface BreakerSnapshot {
+  state: BreakerState;
+  failures: number;
+  openedAt: number;
+  /** Omitted while the breaker has never opened. */
+  changedAt?: number;
+  opened: number;
+}
+
+/**
  * One target's breaker. Closed: work flows. Open: no new work until the reset timeout passes.
  * Half-open: a few probes; one success closes it, one failure opens it again.
  */
@@ -86,6 +99,27 @@ export class CircuitBreaker {
   /** An outcome that says nothing of the target (a bad chunk): a probe it ended frees its slot. */
   onNeutral(sentAt: number): void {
     if (sentAt >= this.#changedAt && this.state === BreakerState.halfOpen && this.#probes > 0) this.#probes--;
+  }
+
+  snapshot(): BreakerSnapshot {
+    const state = this.state;
+    return {
+      state,
+      failures: this.#failures,
+      openedAt: this.#openedAt,
+      ...(Number.isFinite(this.#changedAt) && { changedAt: this.#changedAt }),
+      opened: this.opened,
+    };
+  }
+
+  /** Takes on a snapshot's state; probes in flight start again from none. */
+  restore(snapshot: BreakerSnapshot): void {
+    this.#state = snapshot.state;
+    this.#failures = snapshot.failures;
+    this.#openedAt = snapshot.openedAt;
+    this.#changedAt = snapshot.changedAt ?? Number.NEGATIVE_INFINITY;
+    this.opened = snapshot.opened;
+    this.#probes = 0;
   }
 
   onFailure(sentAt: number): void {

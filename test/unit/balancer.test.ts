@@ -96,6 +96,20 @@ describe('Balancer strategies', () => {
     expect(balancer.loads().map((l) => l.load)).toEqual([0.5, 0.5]);
   });
 
+  it('least_loaded takes turns among equally loaded targets', () => {
+    // Prepare
+    const balancer = new Balancer([target('aws'), target('gcp')], {
+      strategy: 'least_loaded',
+      rebalanceThreshold: 0.3,
+    });
+
+    // Act
+    const picks = pickReleasing(balancer, 4);
+
+    // Assess
+    expect(picks).toEqual(['aws', 'gcp', 'aws', 'gcp']);
+  });
+
   it('rebalances to the lightest target when the chosen one is more loaded by over the threshold', () => {
     // Prepare
     const targets = [target('aws', { capacity: 1 }), target('gcp', { capacity: 10 })];

@@ -177,4 +177,37 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('half_open');
     expect(breaker.opened).toBe(1);
   });
+
+  it('restores from its snapshot with the same state, failures and stale-outcome cutoff', () => {
+    // Prepare
+    const { breaker, clock } = breakerAt();
+    const sentBeforeOpening = clock.now - 1;
+    open(breaker, clock.now);
+    const copy = breakerAt().breaker;
+
+    // Act
+    copy.restore(breaker.snapshot());
+    copy.onSuccess(sentBeforeOpening);
+
+    // Assess
+    expect(copy.snapshot()).toEqual(breaker.snapshot());
+    expect(copy.state).toBe('open');
+    expect(copy.canAccept()).toBe(false);
+  });
+
+  it('restores a closed breaker that never opened without a stale-outcome cutoff', () => {
+    // Prepare
+    const { breaker, clock } = breakerAt();
+    breaker.onFailure(clock.now);
+    const copy = breakerAt().breaker;
+
+    // Act
+    copy.restore(breaker.snapshot());
+    copy.onFailure(clock.now);
+    copy.onFailure(clock.now);
+
+    // Assess
+    expect(breaker.snapshot()).toEqual({ state: 'closed', failures: 1, openedAt: 0, opened: 0 });
+    expect(copy.state).toBe('open');
+  });
 });
