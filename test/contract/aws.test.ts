@@ -3,12 +3,14 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
+import { DynamoHealthStore } from '../../src/adapters/aws/dynamo-health-store.ts';
 import { DynamoTaskStore } from '../../src/adapters/aws/dynamo-task-store.ts';
 import { S3ResultStore } from '../../src/adapters/aws/s3-result-store.ts';
 import { SqsQueue } from '../../src/adapters/aws/sqs-queue.ts';
 import { taskTableInput } from '../../src/cloud/provision.ts';
 import { defineResources } from '../../src/cloud/resources.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
+import { describeHealthStoreContract } from './health-store.contract.ts';
 import { type ContractMessage, describeQueueContract } from './queue.contract.ts';
 import { describeResultStoreContract } from './result-store.contract.ts';
 import { describeTaskStoreContract } from './task-store.contract.ts';
@@ -50,14 +52,20 @@ describeResultStoreContract('S3ResultStore on moto', async () => {
   return { store: new S3ResultStore(s3, bucket), cleanup: () => moto.reset() };
 });
 
+/** A task table of its own, as the stack defines it, and a document client for it. */
+const createTaskTable = async (): Promise<{ client: DynamoDBDocumentClient; table: string }> => {
+  const table = `contract-${crypto.randomUUID()}`;
+  await dynamo.send(
+    new CreateTableCommand(taskTableInput({ ...defineResources().table, name: table }, { stream: false })),
+  );
+  const client = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  return { client, table };
+};
+
 describeTaskStoreContract(
   'DynamoTaskStore on moto',
   async () => {
-    const table = `contract-${crypto.randomUUID()}`;
-    await dynamo.send(
-      new CreateTableCommand(taskTableInput({ ...defineResources().table, name: table }, { stream: false })),
-    );
-    const client = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+    const { client, table } = await createTaskTable();
     return { store: new DynamoTaskStore(client, table), cleanup: () => moto.reset() };
   },
   {
@@ -65,4 +73,13 @@ describeTaskStoreContract(
     // succeed there. DynamoDB applies each conditional write atomically; the conditions are tested above.
     concurrencyUntestableBecause: 'moto does not apply conditional writes atomically under concurrency',
   },
+);
+
+describeHealthStoreContract(
+  'DynamoHealthStore on moto',
+  async () => {
+    const { client, table } = await createTaskTable();
+    return { store: new DynamoHealthStore(client, table), cleanup: () => moto.reset() };
+  },
+  { concurrencyUntestableBecause: 'moto does not apply conditional writes atomically under concurrency' },
 );

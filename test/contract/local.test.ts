@@ -2,9 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileResultStore } from '../../src/adapters/local/file-result-store.ts';
+import { MemoryHealthStore } from '../../src/adapters/local/memory-health-store.ts';
 import { MemoryQueue } from '../../src/adapters/local/memory-queue.ts';
 import { MemoryResultStore } from '../../src/adapters/local/memory-result-store.ts';
 import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
+import { describeHealthStoreContract } from './health-store.contract.ts';
 import { type ContractMessage, describeQueueContract } from './queue.contract.ts';
 import { describeResultStoreContract } from './result-store.contract.ts';
 import { describeTaskStoreContract } from './task-store.contract.ts';
@@ -12,6 +14,8 @@ import { describeTaskStoreContract } from './task-store.contract.ts';
 describeQueueContract('MemoryQueue', async () => ({ queue: new MemoryQueue<ContractMessage>() }));
 
 describeTaskStoreContract('MemoryTaskStore', async () => ({ store: new MemoryTaskStore() }));
+
+describeHealthStoreContract('MemoryHealthStore', async () => ({ store: new MemoryHealthStore() }));
 
 describeResultStoreContract('MemoryResultStore', async () => ({ store: new MemoryResultStore() }));
 
