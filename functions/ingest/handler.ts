@@ -4,12 +4,12 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { JobsApi } from '../../src/api/jobs-api.ts';
 import { fromHttpApiEvent, toHttpApiResult } from '../../src/api/lambda-http.ts';
-import { AwsRuntime } from '../../src/cloud/aws-runtime.ts';
+import { CloudRuntime } from '../../src/cloud/runtime.ts';
 import { observability } from '../shared/powertools.ts';
 
 const { logger, metrics } = observability('ingest');
 
-const runtime = new AwsRuntime();
+const runtime = await CloudRuntime.fromEnv();
 const api = new JobsApi(await runtime.jobs(), runtime.config, {
   // API Gateway stops bodies at 10 MB; larger inputs come as {"source": "s3://…"}.
   maxBodyBytes: 10 * 1024 * 1024,

@@ -4,14 +4,14 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { AwsRuntime } from '../../src/cloud/aws-runtime.ts';
 import { DeliveryNotSettledError } from '../../src/cloud/errors.ts';
 import { type ChunkDelivery, ChunkMessage } from '../../src/cloud/messages.ts';
+import { CloudRuntime } from '../../src/cloud/runtime.ts';
 import { observability } from '../shared/powertools.ts';
 
 const { logger, metrics } = observability('process-aws');
 
-const runtime = new AwsRuntime();
+const runtime = await CloudRuntime.fromEnv();
 const processor = await runtime.processor(process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'process-aws');
 const batch = new BatchProcessor(EventType.SQS);
 

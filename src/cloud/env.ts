@@ -24,7 +24,7 @@ export const numberEnv = (name: string, fallback: number, env: NodeJS.ProcessEnv
   return value;
 };
 
-/** A JSON object of strings, such as `QUEUE_URLS={"aws":"https://…"}`. */
+/** A JSON object of strings, such as `QUEUES={"aws":"https://…"}`. */
 export const recordEnv = (name: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> => {
   const text = requiredEnv(name, env);
   let value: unknown;

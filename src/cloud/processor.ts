@@ -8,6 +8,7 @@ import type { TaskStore } from '../ports/task-store.ts';
 import type { JobPlan, JobPlans } from './job-plans.ts';
 import type { ChunkDelivery, ChunkMessage } from './messages.ts';
 import type { Router } from './router.ts';
+import type { TargetOutcome } from './target-health.ts';
 
 export interface ProcessorOptions {
   /** The target this processor serves, e.g. `aws`. */
@@ -87,6 +88,7 @@ export class ChunkProcessor {
     await Promise.all(
       finishing.map((item) => settle(item.delivery.id, () => this.#finish(item, stored.get(item)))),
     );
+    await this.#options.router.record(this.target, healthOutcomes(finishing, results));
     return results;
   }
 
@@ -226,6 +228,20 @@ export class ChunkProcessor {
     );
   }
 }
+
+/**
+ * What the tries that ended here say of this target's health: a completion is a success, a retryable
+ * failure a failure; a permanent failure is the chunk's fault, and a duplicate says nothing.
+ */
+const healthOutcomes = (ran: readonly Ran[], results: ReadonlyMap<string, DeliveryResult>): TargetOutcome[] =>
+  ran.flatMap((item): TargetOutcome[] => {
+    const result = results.get(item.delivery.id);
+    const sentAt = item.delivery.message.routedAt;
+    if (result === 'completed') return [{ outcome: 'success', sentAt }];
+    if ((result === 'retrying' || result === 'failed') && item.error?.retryable)
+      return [{ outcome: 'failure', sentAt }];
+    return [];
+  });
 
 const groupByJob = <T extends { plan: JobPlan }>(items: readonly T[]): T[][] => {
   const groups = new Map<string, T[]>();

@@ -3,6 +3,7 @@ import type { Strategy } from '../core/constants.ts';
 import { TargetUnavailableError } from '../core/errors.ts';
 import type { Queue } from '../ports/queue.ts';
 import type { ChunkMessage } from './messages.ts';
+import type { TargetHealth, TargetOutcome } from './target-health.ts';
 
 export interface Route {
   message: ChunkMessage;
@@ -14,37 +15,72 @@ export interface Route {
 /**
  * Sends tries to the targets' queues: the balancer picks each one's target among the job's, and the
  * sends to one queue go out together. A target is any queue (SQS, Pub/Sub), which is what lets a retry
- * move to the other cloud.
+ * move to the other cloud. A queue that refuses a send counts against its target's breaker, and the
+ * tries it refused go to the other targets; a send that timed out may still have arrived, which is
+ * harmless, since only one delivery of a try can claim it.
  */
 export class Router {
   readonly #balancer: Balancer;
   readonly #queues: ReadonlyMap<string, Queue<ChunkMessage>>;
+  readonly #health: TargetHealth;
 
-  constructor(balancer: Balancer, queues: ReadonlyMap<string, Queue<ChunkMessage>>) {
+  constructor(balancer: Balancer, queues: ReadonlyMap<string, Queue<ChunkMessage>>, health: TargetHealth) {
     this.#balancer = balancer;
     this.#queues = queues;
+    this.#health = health;
   }
 
   get targets(): string[] {
     return [...this.#queues.keys()];
   }
 
-  async send(routes: readonly Route[], among: readonly string[], strategy: Strategy): Promise<string[]> {
-    const byTarget = new Map<string, { body: ChunkMessage; delayMs: number }[]>();
-    const chosen: string[] = [];
+  /** Records how tries on a target ended, for its breaker here and wherever breakers are shared. */
+  record(target: string, outcomes: readonly TargetOutcome[]): Promise<void> {
+    return this.#health.record(target, outcomes);
+  }
+
+  async send(routes: readonly Route[], among: readonly string[], strategy: Strategy): Promise<void> {
+    await this.#health.refresh();
+    const byTarget = new Map<string, Route[]>();
     const routedAt = Date.now();
-    for (const { message, avoid, delayMs = 0 } of routes) {
+    for (const route of routes) {
+      const { avoid } = route;
       const target = this.#balancer.pick({ among, strategy, ...(avoid !== undefined && { avoid }) });
       if (target === undefined || !this.#queues.has(target))
         throw new TargetUnavailableError(among.join(', '));
-      // The work is counted while it is handed over; the processor on the other side reports its health.
-      this.#balancer.release(target, 'neutral', routedAt);
-      chosen.push(target);
-      const sends = byTarget.get(target) ?? [];
-      sends.push({ body: { ...message, routedAt }, delayMs });
-      byTarget.set(target, sends);
+      // The processor on the other side reports the target's health. A probe of a half-open target keeps
+      // its slot until the shared breakers are read again, so one probe goes out, not a flood.
+      this.#balancer.handOver(target);
+      byTarget.set(target, [
+        ...(byTarget.get(target) ?? []),
+        { ...route, message: { ...route.message, routedAt } },
+      ]);
     }
-    await Promise.all([...byTarget].map(([target, sends]) => this.#queues.get(target)?.send(sends)));
-    return chosen;
+    const refused = await Promise.all(
+      [...byTarget].map(async ([target, sent]) => {
+        try {
+          await this.#queues
+            .get(target)
+            ?.send(sent.map(({ message, delayMs = 0 }) => ({ body: message, delayMs })));
+          return [];
+        } catch (error) {
+          await this.#health.record(
+            target,
+            sent.map(() => ({ outcome: 'failure', sentAt: routedAt })),
+          );
+          return [{ target, sent, error }];
+        }
+      }),
+    );
+    const failures = refused.flat();
+    if (failures.length === 0) return;
+    const others = among.filter((name) => !failures.some((f) => f.target === name));
+    if (others.length === 0)
+      throw new TargetUnavailableError(among.join(', '), { cause: failures[0]?.error });
+    await this.send(
+      failures.flatMap((f) => f.sent),
+      others,
+      strategy,
+    );
   }
 }

@@ -111,6 +111,14 @@ export class Balancer {
     else target.breaker.onNeutral(pickedAt);
   }
 
+  /**
+   * Work picked here that left for a queue: it no longer counts as in flight here, and its outcome is
+   * reported elsewhere. A half-open probe keeps its slot until the breaker changes.
+   */
+  handOver(name: string): void {
+    this.#get(name).inFlight--;
+  }
+
   /** When the first open breaker lets a probe through; the time to try again when `pick` found none. */
   nextProbeAt(among?: readonly string[]): number {
     const targets = this.#targets.filter((t) => among === undefined || among.includes(t.name));

@@ -71,9 +71,9 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
   Object.assign(process.env, {
     TABLE_NAME: resources.table.name,
     BUCKET_NAME: provisioned.bucket,
-    QUEUE_URLS: JSON.stringify(provisioned.queueUrls),
+    QUEUES: JSON.stringify(provisioned.queueUrls),
     TARGET: queue.target,
-    DEAD_LETTER_URL: provisioned.deadLetterUrls[queue.target],
+    DEAD_LETTER: provisioned.deadLetterUrls[queue.target],
     LEASE_MS: String(resources.processor.leaseMs),
     JOB_TTL_SECONDS: String(resources.jobTtlSeconds),
     FANOUT_TARGETS: queue.target,

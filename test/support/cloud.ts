@@ -1,3 +1,4 @@
+import { MemoryHealthStore } from '../../src/adapters/local/memory-health-store.ts';
 import { MemoryQueue } from '../../src/adapters/local/memory-queue.ts';
 import { MemoryResultStore } from '../../src/adapters/local/memory-result-store.ts';
 import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
@@ -6,6 +7,7 @@ import { JobPlans } from '../../src/cloud/job-plans.ts';
 import type { ChunkDelivery, ChunkMessage } from '../../src/cloud/messages.ts';
 import { ChunkProcessor, type DeliveryResult } from '../../src/cloud/processor.ts';
 import { Router } from '../../src/cloud/router.ts';
+import { TargetHealth } from '../../src/cloud/target-health.ts';
 import { Balancer } from '../../src/core/balancer.ts';
 import { sha256Hex } from '../../src/core/chunker.ts';
 import { ChunkingMode, Strategy, TaskState } from '../../src/core/constants.ts';
@@ -66,12 +68,14 @@ export const cloudRig = (options: RigOptions = {}) => {
     TARGETS.map((name) => ({ name, weight: 1, capacity: 1 })),
     { strategy: Strategy.leastLoaded, rebalanceThreshold: 0.3 },
   );
+  const health = new MemoryHealthStore();
   const router = new Router(
     balancer,
     new Map<string, MemoryQueue<ChunkMessage>>([
       ['aws', queues.aws],
       ['gcp', queues.gcp],
     ]),
+    new TargetHealth(balancer, { store: health }),
   );
   const registry = StepRegistry.builtIn();
   const plans = new JobPlans(tasks, registry, {
@@ -93,7 +97,19 @@ export const cloudRig = (options: RigOptions = {}) => {
       leaseMs: options.leaseMs ?? 60_000,
     });
   const processors: Record<Target, ChunkProcessor> = { aws: processor('aws'), gcp: processor('gcp') };
-  return { tasks, inputs, results, queues, deadLetters, balancer, router, registry, plans, processors };
+  return {
+    tasks,
+    inputs,
+    results,
+    queues,
+    deadLetters,
+    balancer,
+    health,
+    router,
+    registry,
+    plans,
+    processors,
+  };
 };
 export type CloudRig = ReturnType<typeof cloudRig>;
 

@@ -256,16 +256,12 @@ describe('ChunkProcessor.process: retryable failures', () => {
 
 describe('ChunkProcessor.process: a follow-up that cannot be sent', () => {
   it('leaves the delivery to come back when no target accepts the retry, and resends it on the redelivery', async () => {
-    // Prepare: every breaker open, so the router has nowhere to send try 2.
+    // Prepare: every shared breaker open, so the router has nowhere to send try 2.
     const rig = cloudRig();
     const [message] = await stageJob(rig, 'job-a', jobRequest('chaos:fail=1'), ['alpha\n']);
     const openedAt = Date.now();
-    for (const target of ['aws', 'gcp']) {
-      for (let i = 0; i < 10; i++) {
-        rig.balancer.pick({ among: [target] });
-        rig.balancer.release(target, 'failure', openedAt);
-      }
-    }
+    const failures = Array.from({ length: 10 }, () => ({ outcome: 'failure' as const, sentAt: openedAt }));
+    for (const target of ['aws', 'gcp']) await rig.router.record(target, failures);
 
     // Act
     const first = await rig.processors.aws.process([deliver(message as ChunkMessage, false, 'first')]);
@@ -462,5 +458,29 @@ describe('ChunkProcessor.process: a redelivered try that already ended', () => {
     expect(afterFresh).toEqual([]);
     expect(await drain(rig.deadLetters.aws)).toEqual([message]);
     expect((await rig.queues.aws.depth()) + (await rig.queues.gcp.depth())).toBe(0);
+  });
+});
+
+describe("ChunkProcessor.process: the target's shared breaker", () => {
+  it('counts retryable failures against its target, and neither completions nor poisoned chunks', async () => {
+    // Prepare
+    const rig = cloudRig();
+    const lines = Array.from({ length: 12 }, (_, i) => `line-${i}\n`);
+    const completing = await stageJob(rig, 'job-a', jobRequest('chaos:target=gcp'), lines);
+    const poisoned = await stageJob(rig, 'job-b', jobRequest('chaos:poison=1'), lines);
+    const failing = await stageJob(rig, 'job-c', jobRequest('chaos:target=gcp'), lines);
+
+    // Act
+    await rig.processors.aws.process(completing.map((m) => deliver(m)));
+    const afterCompletions = (await rig.health.read()).get('aws');
+    await rig.processors.gcp.process(poisoned.map((m) => deliver(m)));
+    const afterPoison = (await rig.health.read()).get('gcp');
+    await rig.processors.gcp.process(failing.map((m) => deliver(m)));
+
+    // Assess
+    expect(afterCompletions).toBeUndefined();
+    expect(afterPoison).toBeUndefined();
+    expect((await rig.health.read()).get('gcp')).toMatchObject({ state: 'open', opened: 1 });
+    expect(rig.balancer.breaker('gcp').state).toBe('open');
   });
 });

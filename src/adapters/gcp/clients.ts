@@ -1,4 +1,5 @@
 import { type ClientConfig, PubSub, v1 } from '@google-cloud/pubsub';
+import type { GoogleAuth } from 'google-auth-library';
 
 /** The two clients a {@link PubSubQueue} uses: the handwritten one to publish, the generated one to pull. */
 export interface PubSubClients {
@@ -18,6 +19,8 @@ export interface PubSubClientOptions {
    * @default the PUBSUB_EMULATOR_HOST environment variable; the real service when that is unset too
    */
   emulatorHost?: string;
+  /** How the clients authenticate. @default Application Default Credentials */
+  auth?: GoogleAuth;
 }
 
 /**
@@ -28,6 +31,7 @@ export const createPubSubClients = async (options: PubSubClientOptions = {}): Pr
   const config: ClientConfig = {
     ...(options.projectId !== undefined && { projectId: options.projectId }),
     ...(options.emulatorHost !== undefined && { apiEndpoint: options.emulatorHost, emulatorMode: true }),
+    ...(options.auth !== undefined && { auth: options.auth }),
   };
   const pubsub = new PubSub(config);
   // The generated client's options type has an index signature the handwritten client's config lacks.

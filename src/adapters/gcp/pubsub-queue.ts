@@ -36,6 +36,12 @@ export interface PubSubQueueOptions<T> {
   attributes?: (body: T) => Record<string, string>;
   /** The publisher's batching: messages sent at once go in as few publish requests as it allows. @default { maxMessages: 100, maxMilliseconds: 10 } */
   batching?: BatchPublishOptions;
+  /**
+   * How long one publish may take before it fails. Long enough for a slow moment, short enough that a
+   * router learns of a cloud that stopped answering in seconds.
+   * @default the client's own (a minute, with retries)
+   */
+  publishTimeoutMs?: number;
   /** The clock `delayUntil` is written and read by. @default Date.now */
   now?: () => number;
 }
@@ -115,7 +121,12 @@ export class PubSubQueue<T> implements Queue<T> {
     this.#codec = options.codec ?? jsonCodec<T>();
     this.#attributes = options.attributes ?? (() => ({}));
     this.#now = options.now ?? Date.now;
-    this.#topic = this.#pubsub.topic(names.topic, { batching: options.batching ?? DEFAULT_BATCHING });
+    this.#topic = this.#pubsub.topic(names.topic, {
+      batching: options.batching ?? DEFAULT_BATCHING,
+      ...(options.publishTimeoutMs !== undefined && {
+        gaxOpts: { timeout: options.publishTimeoutMs, retry: null },
+      }),
+    });
   }
 
   async send(messages: readonly OutgoingMessage<T>[]): Promise<void> {

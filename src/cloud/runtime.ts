@@ -2,31 +2,44 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoHealthStore } from '../adapters/aws/dynamo-health-store.ts';
 import { DynamoStatsStore } from '../adapters/aws/dynamo-stats-store.ts';
 import { DynamoTaskStore } from '../adapters/aws/dynamo-task-store.ts';
 import { S3ResultStore } from '../adapters/aws/s3-result-store.ts';
 import { openS3Source } from '../adapters/aws/s3-source.ts';
 import { SqsQueue } from '../adapters/aws/sqs-queue.ts';
+import { createPubSubClients, type PubSubClients } from '../adapters/gcp/clients.ts';
+import { PubSubQueue } from '../adapters/gcp/pubsub-queue.ts';
 import { balancerOptions, breakerOptions, retryOptions } from '../config/core-options.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { Balancer } from '../core/balancer.ts';
 import { StepRegistry } from '../core/pipeline/registry.ts';
 import type { Queue } from '../ports/queue.ts';
+import { awsCredentialsFromEnv, googleAuthFromEnv } from './cloud-credentials.ts';
 import { CloudJobs } from './cloud-jobs.ts';
 import { numberEnv, recordEnv, requiredEnv } from './env.ts';
 import { JobPlans } from './job-plans.ts';
 import type { ChunkMessage } from './messages.ts';
 import { ChunkProcessor } from './processor.ts';
+import { parseQueueAddress, type QueueAddress } from './queue-address.ts';
 import { Router } from './router.ts';
+import { TargetHealth } from './target-health.ts';
 
 /**
- * The AWS side as one function container sees it, built once from its environment: the stack sets the
- * resource names (`TABLE_NAME`, `BUCKET_NAME`, `QUEUE_URLS`, …) and `FANOUT_*` settings tune the jobs
- * as everywhere else. Clients take their endpoint from the standard `AWS_ENDPOINT_URL`, so the same code
- * runs against AWS, LocalStack and moto.
+ * A publish that takes longer fails, so that a cloud that stopped answering costs a routing decision a
+ * few seconds, not the client's minute of retries, and its tries go to the other targets.
  */
-export class AwsRuntime {
+const PUBLISH_TIMEOUT_MS = 5000;
+
+/**
+ * What one function container sees, on either cloud, built once from its environment: the stack sets
+ * the resource names (`TABLE_NAME`, `BUCKET_NAME`, `QUEUES`, …) and `FANOUT_*` settings tune the jobs as
+ * everywhere else. The AWS clients take their endpoint from the standard `AWS_ENDPOINT_URL` and the
+ * Pub/Sub client from `PUBSUB_EMULATOR_HOST`, so the same code runs against the clouds and the emulators.
+ * Credentials across clouds come from federation (see `cloud-credentials.ts`), never from stored keys.
+ */
+export class CloudRuntime {
   readonly config: Config;
   readonly env: NodeJS.ProcessEnv;
   readonly dynamo: DynamoDBDocumentClient;
@@ -37,17 +50,21 @@ export class AwsRuntime {
   readonly results: S3ResultStore;
   readonly stats: DynamoStatsStore;
   readonly router: Router;
+  readonly #pubsub: PubSubClients | undefined;
 
-  constructor(env: NodeJS.ProcessEnv = process.env) {
+  private constructor(env: NodeJS.ProcessEnv, pubsub: PubSubClients | undefined) {
     this.env = env;
+    this.#pubsub = pubsub;
     this.config = loadConfig({ env });
+    const credentials = awsCredentialsFromEnv(env);
+    const aws = { ...(credentials !== undefined && { credentials }) };
     // An emulator serves every bucket under one host name.
     const emulated = Boolean(env.AWS_ENDPOINT_URL);
-    this.dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    this.dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(aws), {
       marshallOptions: { removeUndefinedValues: true },
     });
-    this.sqs = new SQSClient({});
-    this.s3 = new S3Client({ forcePathStyle: emulated });
+    this.sqs = new SQSClient(aws);
+    this.s3 = new S3Client({ ...aws, forcePathStyle: emulated });
     const table = requiredEnv('TABLE_NAME', env);
     const bucket = requiredEnv('BUCKET_NAME', env);
     this.tasks = new DynamoTaskStore(this.dynamo, table, {
@@ -56,7 +73,21 @@ export class AwsRuntime {
     this.inputs = new S3ResultStore(this.s3, bucket, 'inputs/');
     this.results = new S3ResultStore(this.s3, bucket, 'results/');
     this.stats = new DynamoStatsStore(this.dynamo, table);
-    this.router = this.#router(recordEnv('QUEUE_URLS', env));
+    this.router = this.#router(new DynamoHealthStore(this.dynamo, table));
+  }
+
+  /** Reads the environment; Pub/Sub clients are made only when a queue is a Pub/Sub topic. */
+  static async fromEnv(env: NodeJS.ProcessEnv = process.env): Promise<CloudRuntime> {
+    const addresses = [...Object.entries(recordEnv('QUEUES', env)), ['DEAD_LETTER', env.DEAD_LETTER ?? '']];
+    const usesPubSub = addresses.some(([, address]) => address?.startsWith('projects/'));
+    const auth = googleAuthFromEnv(env);
+    const pubsub = usesPubSub
+      ? await createPubSubClients({
+          ...(env.GOOGLE_CLOUD_PROJECT && { projectId: env.GOOGLE_CLOUD_PROJECT }),
+          ...(auth !== undefined && { auth }),
+        })
+      : undefined;
+    return new CloudRuntime(env, pubsub);
   }
 
   registry(): Promise<StepRegistry> {
@@ -75,7 +106,7 @@ export class AwsRuntime {
     });
   }
 
-  /** The processor of the target named by `TARGET`, whose dead letters go to `DEAD_LETTER_URL`. */
+  /** The processor of the target named by `TARGET`, whose dead letters go to `DEAD_LETTER`. */
   async processor(workerId: string): Promise<ChunkProcessor> {
     return new ChunkProcessor({
       target: requiredEnv('TARGET', this.env),
@@ -86,15 +117,25 @@ export class AwsRuntime {
       // Each job's own maxAttempts replaces the configured one.
       plans: new JobPlans(this.tasks, await this.registry(), retryOptions(this.config)),
       router: this.router,
-      deadLetters: new SqsQueue<ChunkMessage>(this.sqs, requiredEnv('DEAD_LETTER_URL', this.env)),
+      deadLetters: this.#queue(parseQueueAddress('DEAD_LETTER', requiredEnv('DEAD_LETTER', this.env))),
       leaseMs: numberEnv('LEASE_MS', 300_000, this.env),
     });
   }
 
-  #router(urls: Record<string, string>): Router {
+  #queue(address: QueueAddress): Queue<ChunkMessage> {
+    if (address.kind === 'sqs') return new SqsQueue<ChunkMessage>(this.sqs, address.url);
+    return new PubSubQueue<ChunkMessage>(this.#pubsub as PubSubClients, address, {
+      publishTimeoutMs: PUBLISH_TIMEOUT_MS,
+    });
+  }
+
+  #router(health: DynamoHealthStore): Router {
     const { config } = this;
-    const queues = new Map<string, Queue<ChunkMessage>>(
-      Object.entries(urls).map(([target, url]) => [target, new SqsQueue<ChunkMessage>(this.sqs, url)]),
+    const queues = new Map(
+      Object.entries(recordEnv('QUEUES', this.env)).map(([target, address]) => [
+        target,
+        this.#queue(parseQueueAddress('QUEUES', address)),
+      ]),
     );
     const balancer = new Balancer(
       [...queues.keys()].map((name) => ({
@@ -105,6 +146,6 @@ export class AwsRuntime {
       balancerOptions(config),
       breakerOptions(config),
     );
-    return new Router(balancer, queues);
+    return new Router(balancer, queues, new TargetHealth(balancer, { store: health }));
   }
 }
