@@ -18,6 +18,8 @@ const GcpLimits = {
   maxBackoffSeconds: 600,
   /** A subscription keeps unacknowledged messages at most 7 days (a topic's own retention may be longer). */
   maxSubscriptionRetentionSeconds: 7 * DAY_SECONDS,
+  /** A function's maximum number of instances. */
+  maxInstances: 1000,
 } as const;
 
 const GcpOptionsSchema = z
@@ -47,6 +49,8 @@ const GcpOptionsSchema = z
       .default(5),
     minimumBackoffSeconds: z.number().int().min(0).max(GcpLimits.maxBackoffSeconds).default(10),
     maximumBackoffSeconds: z.number().int().min(0).max(GcpLimits.maxBackoffSeconds).default(600),
+    // The seed configuration's max_concurrent_tasks: one delivery per instance at a time.
+    maxConcurrentTasks: z.number().int().min(1).max(GcpLimits.maxInstances).default(10),
   })
   .refine((options) => options.minimumBackoffSeconds <= options.maximumBackoffSeconds, {
     message: 'minimumBackoffSeconds must not exceed maximumBackoffSeconds',
@@ -100,6 +104,41 @@ export interface PubSubTargetDefinition {
   deadLetterRetentionSeconds: number;
 }
 
+/**
+ * The Google function that processes a target's deliveries (2nd gen), one per target, all from the same
+ * source: Pub/Sub pushes each delivery of the target's subscription to it.
+ */
+export interface GcpFunctionDefinition {
+  /** Function names by target. @default `${prefix}-process-${target}` */
+  names: Record<string, string>;
+  /** @default 'nodejs22' */
+  runtime: 'nodejs22';
+  /** The name the function registers itself under with the Functions Framework. @default 'processGcp' */
+  entryPoint: 'processGcp';
+  /** @default 1024 */
+  memoryMb: number;
+  /** One delivery per instance at a time, so this bounds the target's concurrent tries: the option `maxConcurrentTasks`. @default 10 */
+  maxInstances: number;
+}
+
+/** The service accounts of a deployment, by account id (the part of the e-mail address before `@`). */
+export interface GcpServiceAccountsDefinition {
+  /** The functions run as it. @default `${prefix}-processor` */
+  processor: string;
+  /** The AWS functions act as it, through workload identity federation, to publish. @default `${prefix}-publisher` */
+  publisher: string;
+  /** Pub/Sub signs its pushes to the functions as it. @default `${prefix}-invoker` */
+  pushInvoker: string;
+}
+
+/** The workload identity pool and provider through which the AWS functions obtain Google credentials. */
+export interface WorkloadIdentityDefinition {
+  /** @default `${prefix}-aws` */
+  pool: string;
+  /** The AWS provider, which trusts one AWS account. @default 'aws-functions' */
+  provider: string;
+}
+
 /** Every Google Cloud resource of one deployment, by name and limit. */
 export interface GcpResources {
   /** @default 'fanout' */
@@ -112,6 +151,9 @@ export interface GcpResources {
     /** A claim's lease: ack deadline minus timeout, as on AWS (docs/aws.md, "Lease and visibility"). @default 60000 */
     leaseMs: number;
   };
+  function: GcpFunctionDefinition;
+  serviceAccounts: GcpServiceAccountsDefinition;
+  workloadIdentity: WorkloadIdentityDefinition;
 }
 
 /**
@@ -119,11 +161,8 @@ export interface GcpResources {
  * same prefix as {@link defineResources}. Throws {@link ResourceOptionsError}.
  */
 export const defineGcpResources = (options: GcpResourceOptions = {}): GcpResources => {
-  const { prefix, gcpTargets, processorTimeoutSeconds, ...delivery } = parseResourceOptions(
-    GcpOptionsSchema,
-    options,
-    'Google Cloud resource options',
-  );
+  const { prefix, gcpTargets, processorTimeoutSeconds, maxConcurrentTasks, ...delivery } =
+    parseResourceOptions(GcpOptionsSchema, options, 'Google Cloud resource options');
   const ackDeadlineSeconds = Math.min(
     GcpLimits.maxAckDeadlineSeconds,
     Math.max(GcpLimits.minAckDeadlineSeconds, 2 * processorTimeoutSeconds),
@@ -147,5 +186,18 @@ export const defineGcpResources = (options: GcpResourceOptions = {}): GcpResourc
       timeoutSeconds: processorTimeoutSeconds,
       leaseMs: Math.max(0, ackDeadlineSeconds - processorTimeoutSeconds) * 1000,
     },
+    function: {
+      names: Object.fromEntries(gcpTargets.map((target) => [target, `${prefix}-process-${target}`])),
+      runtime: 'nodejs22',
+      entryPoint: 'processGcp',
+      memoryMb: 1024,
+      maxInstances: maxConcurrentTasks,
+    },
+    serviceAccounts: {
+      processor: `${prefix}-processor`,
+      publisher: `${prefix}-publisher`,
+      pushInvoker: `${prefix}-invoker`,
+    },
+    workloadIdentity: { pool: `${prefix}-aws`, provider: 'aws-functions' },
   };
 };

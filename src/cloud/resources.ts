@@ -15,25 +15,60 @@ const DAY_SECONDS = 24 * 60 * 60;
 const Limits = {
   maxPrefixLength: 40,
   maxLambdaTimeoutSeconds: 900,
+  /** Lambda function names and IAM role names. */
+  maxFunctionNameLength: 64,
+  /** An SQS event source mapping's maximum concurrency. */
+  minConcurrency: 2,
+  maxConcurrency: 1000,
 } as const;
 
-const OptionsSchema = z.strictObject({
-  // Lowercase only and no trailing hyphen: the bucket name `${prefix}-data` must follow S3's rules.
-  prefix: z
-    .string()
-    .max(Limits.maxPrefixLength)
-    .regex(
-      /^[a-z](?:[a-z0-9-]*[a-z0-9])?$/,
-      'a prefix is lowercase letters, digits and -, starting with a letter',
-    )
-    .default('fanout'),
-  awsTargets: z
-    .array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a target name is lowercase letters, digits and -'))
-    .min(1)
-    .refine((names) => new Set(names).size === names.length, 'target names must be unique')
-    .default(['aws']),
-  processorTimeoutSeconds: z.number().int().min(1).max(Limits.maxLambdaTimeoutSeconds).default(60),
-});
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const processorName = (prefix: string, target: string): string => `${prefix}-process-${target}`;
+
+const OptionsSchema = z
+  .strictObject({
+    // Lowercase only and no trailing hyphen: the bucket name `${prefix}-data` must follow S3's rules.
+    prefix: z
+      .string()
+      .max(Limits.maxPrefixLength)
+      .regex(
+        /^[a-z](?:[a-z0-9-]*[a-z0-9])?$/,
+        'a prefix is lowercase letters, digits and -, starting with a letter',
+      )
+      .default('fanout'),
+    awsTargets: z
+      .array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a target name is lowercase letters, digits and -'))
+      .min(1)
+      .refine((names) => new Set(names).size === names.length, 'target names must be unique')
+      .default(['aws']),
+    processorTimeoutSeconds: z.number().int().min(1).max(Limits.maxLambdaTimeoutSeconds).default(60),
+    // The seed configuration's max_concurrent_tasks.
+    maxConcurrentTasks: z.number().int().min(Limits.minConcurrency).max(Limits.maxConcurrency).default(10),
+    logRetentionDays: z
+      .number()
+      .int()
+      .refine(
+        (days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days),
+        `CloudWatch Logs keeps logs for one of ${LOG_RETENTION_DAYS.join(', ')} days`,
+      )
+      .default(30),
+  })
+  .superRefine(({ prefix, awsTargets }, context) => {
+    awsTargets.forEach((target, index) => {
+      const name = processorName(prefix, target);
+      if (name.length > Limits.maxFunctionNameLength) {
+        context.addIssue({
+          code: 'custom',
+          path: ['awsTargets', index],
+          message: `the processor's function name ${name} is longer than Lambda's ${Limits.maxFunctionNameLength} characters; use a shorter prefix or target`,
+        });
+      }
+    });
+  });
 
 /** What {@link defineResources} accepts; every field is optional. */
 export type ResourceOptions = z.input<typeof OptionsSchema>;
@@ -60,8 +95,12 @@ export interface BucketDefinition {
   inputsPrefix: 'inputs/';
   /** @default 'results/' */
   resultsPrefix: 'results/';
+  /** Where large inputs are uploaded for `POST /jobs` with `{"source": "s3://bucket/uploads/…"}`. @default 'uploads/' */
+  uploadsPrefix: 'uploads/';
   /** A lifecycle rule deletes objects this many days after they were written. @default 7 */
   expireAfterDays: number;
+  /** The bucket that receives the data bucket's server access logs. @default `${prefix}-access-logs` */
+  accessLogsName: string;
 }
 
 /** One SQS queue per AWS target, each with its dead-letter queue. */
@@ -72,6 +111,8 @@ export interface QueueDefinition {
   name: string;
   /** @default `${prefix}-${target}-dlq` */
   deadLetterName: string;
+  /** The function that consumes the queue; its role has the same name. @default `${prefix}-process-${target}` */
+  processorName: string;
   /** Six times the processor timeout, as AWS advises for a queue that feeds a Lambda function. @default 360 */
   visibilityTimeoutSeconds: number;
   /** Deliveries before the redrive policy moves a message to the dead-letter queue. @default 5 */
@@ -96,7 +137,7 @@ export interface ProcessorDefinition {
   batchSize: number;
   /** @default 1 */
   maxBatchingWindowSeconds: number;
-  /** The mapping's maximum concurrency per queue (SQS allows 2 to 1000). @default 10 */
+  /** The mapping's maximum concurrency per queue (SQS allows 2 to 1000): the option `maxConcurrentTasks`. @default 10 */
   maxConcurrency: number;
   /**
    * A claim's lease: visibility timeout minus function timeout, so a message SQS hands out again after a
@@ -120,6 +161,82 @@ export interface StatsDefinition {
   retryAttempts: number;
 }
 
+/** A Lambda function other than the processors (whose settings are in {@link ProcessorDefinition}). */
+export interface FunctionDefinition {
+  /** The function's name; its role has the same name. */
+  name: string;
+  memoryMb: number;
+  timeoutSeconds: number;
+}
+
+/** The functions besides the processors. */
+export interface FunctionsDefinition {
+  /**
+   * Serves the HTTP API. Its timeout stays under API Gateway's 30-second integration limit, so a request
+   * the client has given up on is not still enqueueing chunks.
+   * @default { name: `${prefix}-ingest`, memoryMb: 1024, timeoutSeconds: 29 }
+   */
+  ingest: FunctionDefinition;
+  /** Reads the table's stream and serves `GET /stats`. @default { name: `${prefix}-stats`, memoryMb: 512, timeoutSeconds: 60 } */
+  stats: FunctionDefinition;
+}
+
+/** Where the stats stream mapping sends what of a batch it gave up on (after its retries, bisected). */
+export interface StreamFailuresDefinition {
+  /** @default `${prefix}-stats-failures` */
+  queueName: string;
+  /** @default 1209600 (14 days, the most SQS allows) */
+  retentionSeconds: number;
+}
+
+/** The HTTP API in front of the ingest and stats functions. */
+export interface ApiDefinition {
+  /** @default `${prefix}-api` */
+  name: string;
+  /** Steady requests per second across the API. @default 50 */
+  throttleRateLimit: number;
+  /** @default 100 */
+  throttleBurstLimit: number;
+}
+
+/** The thresholds of the deployment's alarms; each alarm is evaluated over one period. */
+export interface AlarmsDefinition {
+  /** @default 300 */
+  periodSeconds: number;
+  /** Messages in a dead-letter queue (or the stream's failure queue) that raise the alarm. @default 1 */
+  deadLetterMessages: number;
+  /** Share of a function's invocations that failed, in percent. @default 5 */
+  errorRatePercent: number;
+  /** Age of the oldest message in a processor's queue. @default 900 */
+  oldestMessageAgeSeconds: number;
+  /** Throttled invocations of a function. @default 1 */
+  throttles: number;
+}
+
+/** Logs, metrics and alarms. */
+export interface ObservabilityDefinition {
+  /** How long the functions' and the API's logs are kept. @default 30 */
+  logRetentionDays: number;
+  /** The Powertools metrics namespace the functions publish to (through embedded metric format logs). @default 'Fanout' */
+  metricsNamespace: string;
+  /** @default prefix */
+  dashboardName: string;
+  alarms: AlarmsDefinition;
+}
+
+/** The identities that cross between the clouds without keys. */
+export interface FederationDefinition {
+  /** The role the Google function assumes with a Google ID token (web identity federation). @default `${prefix}-from-gcp` */
+  roleName: string;
+  /** The audience of that ID token, which the role's trust policy requires. @default `${prefix}-aws-web-identity` */
+  audience: string;
+  /**
+   * The roles of the functions that publish to Pub/Sub (ingest and the processors): the Google workload
+   * identity provider admits only these.
+   */
+  publisherRoleNames: string[];
+}
+
 /** Every AWS resource of one deployment, by name and limit: what the CDK stack and the local emulators build. */
 export interface Resources {
   /** @default 'fanout' */
@@ -130,6 +247,11 @@ export interface Resources {
   queues: QueueDefinition[];
   processor: ProcessorDefinition;
   stats: StatsDefinition;
+  functions: FunctionsDefinition;
+  streamFailures: StreamFailuresDefinition;
+  api: ApiDefinition;
+  observability: ObservabilityDefinition;
+  federation: FederationDefinition;
   /** How long job, task and stats items live after their last write. @default 604800 (7 days) */
   jobTtlSeconds: number;
 }
@@ -152,11 +274,8 @@ export const parseResourceOptions = <S extends z.ZodType>(
 
 /** The names and limits of a deployment's AWS resources, from a few options. Throws {@link ResourceOptionsError}. */
 export const defineResources = (options: ResourceOptions = {}): Resources => {
-  const { prefix, awsTargets, processorTimeoutSeconds } = parseResourceOptions(
-    OptionsSchema,
-    options,
-    'resource options',
-  );
+  const { prefix, awsTargets, processorTimeoutSeconds, maxConcurrentTasks, logRetentionDays } =
+    parseResourceOptions(OptionsSchema, options, 'resource options');
   const visibilityTimeoutSeconds = 6 * processorTimeoutSeconds;
   return {
     prefix,
@@ -171,12 +290,15 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
       name: `${prefix}-data`,
       inputsPrefix: 'inputs/',
       resultsPrefix: 'results/',
+      uploadsPrefix: 'uploads/',
       expireAfterDays: 7,
+      accessLogsName: `${prefix}-access-logs`,
     },
     queues: awsTargets.map((target) => ({
       target,
       name: `${prefix}-${target}`,
       deadLetterName: `${prefix}-${target}-dlq`,
+      processorName: processorName(prefix, target),
       visibilityTimeoutSeconds,
       maxReceiveCount: 5,
       messageRetentionSeconds: 4 * DAY_SECONDS,
@@ -187,10 +309,33 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
       memoryMb: 1024,
       batchSize: 100,
       maxBatchingWindowSeconds: 1,
-      maxConcurrency: 10,
+      maxConcurrency: maxConcurrentTasks,
       leaseMs: (visibilityTimeoutSeconds - processorTimeoutSeconds) * 1000,
     },
     stats: { batchSize: 1000, maxBatchingWindowSeconds: 5, retryAttempts: 3 },
+    functions: {
+      ingest: { name: `${prefix}-ingest`, memoryMb: 1024, timeoutSeconds: 29 },
+      stats: { name: `${prefix}-stats`, memoryMb: 512, timeoutSeconds: 60 },
+    },
+    streamFailures: { queueName: `${prefix}-stats-failures`, retentionSeconds: 14 * DAY_SECONDS },
+    api: { name: `${prefix}-api`, throttleRateLimit: 50, throttleBurstLimit: 100 },
+    observability: {
+      logRetentionDays,
+      metricsNamespace: 'Fanout',
+      dashboardName: prefix,
+      alarms: {
+        periodSeconds: 300,
+        deadLetterMessages: 1,
+        errorRatePercent: 5,
+        oldestMessageAgeSeconds: 900,
+        throttles: 1,
+      },
+    },
+    federation: {
+      roleName: `${prefix}-from-gcp`,
+      audience: `${prefix}-aws-web-identity`,
+      publisherRoleNames: [`${prefix}-ingest`, ...awsTargets.map((target) => processorName(prefix, target))],
+    },
     jobTtlSeconds: 7 * DAY_SECONDS,
   };
 };

@@ -69,6 +69,10 @@ describe('defineResources', () => {
     [{ processorTimeoutSeconds: 901 }, 'processorTimeoutSeconds'],
     [{ processorTimeoutSeconds: 1.5 }, 'processorTimeoutSeconds'],
     [{ prefx: 'fanout' }, 'prefx'],
+    [{ maxConcurrentTasks: 1 }, 'maxConcurrentTasks'],
+    [{ maxConcurrentTasks: 1001 }, 'maxConcurrentTasks'],
+    [{ logRetentionDays: 10 }, 'logRetentionDays'],
+    [{ prefix: 'p'.repeat(40), awsTargets: ['aws', 't'.repeat(20)] }, 'awsTargets.1'],
   ])('refuses %j and names %s', (options, named) => {
     // Prepare
     const define = () => defineResources(options as never);
@@ -79,5 +83,64 @@ describe('defineResources', () => {
     // Assess
     expect(attempt).toThrow(ResourceOptionsError);
     expect(attempt).toThrow(named);
+  });
+});
+
+describe('defineResources for the stack', () => {
+  it('names each function, its role and the processor of each queue after the prefix', () => {
+    // Prepare
+    const options = { prefix: 'demo', awsTargets: ['aws', 'aws-east'] };
+
+    // Act
+    const resources = defineResources(options);
+
+    // Assess
+    expect(resources.functions.ingest.name).toBe('demo-ingest');
+    expect(resources.functions.stats.name).toBe('demo-stats');
+    expect(resources.queues.map((q) => q.processorName)).toEqual([
+      'demo-process-aws',
+      'demo-process-aws-east',
+    ]);
+    expect(resources.federation.publisherRoleNames).toEqual([
+      'demo-ingest',
+      'demo-process-aws',
+      'demo-process-aws-east',
+    ]);
+    expect(resources.federation.roleName).toBe('demo-from-gcp');
+    expect(resources.streamFailures.queueName).toBe('demo-stats-failures');
+    expect(resources.bucket.accessLogsName).toBe('demo-access-logs');
+    expect(resources.api.name).toBe('demo-api');
+    expect(resources.observability.dashboardName).toBe('demo');
+  });
+
+  it('keeps ingest under the HTTP API integration limit of 30 s', () => {
+    // Act
+    const { functions } = defineResources({});
+
+    // Assess
+    expect(functions.ingest.timeoutSeconds).toBeLessThan(30);
+  });
+
+  it('maps maxConcurrentTasks to the mapping concurrency and logRetentionDays to the logs, with defaults 10 and 30', () => {
+    // Act
+    const defaults = defineResources({});
+    const chosen = defineResources({ maxConcurrentTasks: 50, logRetentionDays: 90 });
+
+    // Assess
+    expect(defaults.processor.maxConcurrency).toBe(10);
+    expect(defaults.observability.logRetentionDays).toBe(30);
+    expect(chosen.processor.maxConcurrency).toBe(50);
+    expect(chosen.observability.logRetentionDays).toBe(90);
+  });
+
+  it('accepts the longest prefix with a target whose function name still fits 64 characters', () => {
+    // Prepare: 40 + '-process-' (9) + 15 = 64.
+    const options = { prefix: 'p'.repeat(40), awsTargets: ['t'.repeat(15)] };
+
+    // Act
+    const [queue] = defineResources(options).queues;
+
+    // Assess
+    expect(queue?.processorName).toHaveLength(64);
   });
 });
