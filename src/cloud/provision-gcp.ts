@@ -13,6 +13,14 @@ export interface ProvisionedGcp {
   deadLetterSubscriptions: Record<string, string>;
 }
 
+export interface ProvisionGcpOptions {
+  /**
+   * By target, the URL Pub/Sub pushes its deliveries to (a function), instead of workers pulling them.
+   * @default none: pull subscriptions
+   */
+  pushEndpoints?: Record<string, string>;
+}
+
 type SubscriptionSettings = Omit<protos.google.pubsub.v1.ISubscription, 'name' | 'topic'>;
 
 const alreadyExists = (error: unknown): boolean =>
@@ -73,7 +81,9 @@ const duration = (seconds: number): protos.google.protobuf.IDuration => ({ secon
 export const subscriptionSettings = (
   target: PubSubTargetDefinition,
   deadLetterTopic: string,
+  pushEndpoint?: string,
 ): SubscriptionSettings => ({
+  ...(pushEndpoint !== undefined && { pushConfig: { pushEndpoint } }),
   ackDeadlineSeconds: target.ackDeadlineSeconds,
   deadLetterPolicy: { deadLetterTopic, maxDeliveryAttempts: target.maxDeliveryAttempts },
   retryPolicy: {
@@ -84,7 +94,7 @@ export const subscriptionSettings = (
   expirationPolicy: {},
 });
 
-const ensureTarget = async (pubsub: PubSub, target: PubSubTargetDefinition) => {
+const ensureTarget = async (pubsub: PubSub, target: PubSubTargetDefinition, pushEndpoint?: string) => {
   const deadLetterTopic = await ensureTopic(pubsub, target.deadLetterTopic);
   // Before the main subscription: a dead letter published to a topic without subscriptions is lost.
   const deadLetterSubscription = await ensureSubscription(
@@ -102,7 +112,7 @@ const ensureTarget = async (pubsub: PubSub, target: PubSubTargetDefinition) => {
     pubsub,
     topic,
     target.subscription,
-    subscriptionSettings(target, deadLetterTopic),
+    subscriptionSettings(target, deadLetterTopic, pushEndpoint),
   );
   return { target: target.target, topic, subscription, deadLetterTopic, deadLetterSubscription };
 };
@@ -116,8 +126,14 @@ const ensureTarget = async (pubsub: PubSub, target: PubSubTargetDefinition) => {
  * agent to hold `roles/pubsub.publisher` on the dead-letter topic and `roles/pubsub.subscriber` on the
  * subscription; that IAM binding is the deployment's to make.
  */
-export const provisionGcp = async (resources: GcpResources, pubsub: PubSub): Promise<ProvisionedGcp> => {
-  const targets = await Promise.all(resources.targets.map((target) => ensureTarget(pubsub, target)));
+export const provisionGcp = async (
+  resources: GcpResources,
+  pubsub: PubSub,
+  options: ProvisionGcpOptions = {},
+): Promise<ProvisionedGcp> => {
+  const targets = await Promise.all(
+    resources.targets.map((target) => ensureTarget(pubsub, target, options.pushEndpoints?.[target.target])),
+  );
   const byTarget = (key: 'topic' | 'subscription' | 'deadLetterTopic' | 'deadLetterSubscription') =>
     Object.fromEntries(targets.map((target) => [target.target, target[key]]));
   return {

@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -13,9 +14,13 @@ import type {
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
+import { createPubSubClients } from '../adapters/gcp/clients.ts';
 import { EnvironmentError } from '../cloud/errors.ts';
+import type { GcpResources } from '../cloud/gcp-resources.ts';
 import { type ProvisionedAws, provisionAws } from '../cloud/provision.ts';
+import { type ProvisionedGcp, provisionGcp } from '../cloud/provision-gcp.ts';
 import type { Resources } from '../cloud/resources.ts';
+import { EMULATOR_HOST } from './emulators.ts';
 import { PayloadTooLargeError, toHttpApiEvent, writeHttpApiResult } from './http-api-event.ts';
 import { invokeLambda } from './lambda-context.ts';
 import { SqsEventSource } from './sqs-event-source.ts';
@@ -23,6 +28,11 @@ import { StreamEventSource } from './stream-event-source.ts';
 
 export interface EmulatorModeOptions {
   resources: Resources;
+  /**
+   * The Google side, on the Pub/Sub emulator at `PUBSUB_EMULATOR_HOST`: its target joins the AWS one.
+   * @default none: the AWS target alone
+   */
+  gcp?: GcpResources;
   /** @default '127.0.0.1' */
   host?: string;
   /** 0 picks a free port. @default 3000 */
@@ -38,6 +48,8 @@ export interface EmulatorModeOptions {
 export interface EmulatorMode {
   url: string;
   provisioned: ProvisionedAws;
+  /** Present when the Google side runs. */
+  provisionedGcp?: ProvisionedGcp;
   stop: () => Promise<void>;
 }
 
@@ -47,8 +59,9 @@ type Handler<E, R> = (event: E, context: Context) => Promise<R>;
  * The AWS side on a local emulator (moto or LocalStack, at `AWS_ENDPOINT_URL`): provisions the queues,
  * table and bucket from the same definitions the CDK stack deploys, then runs the real function handlers,
  * the processor fed by an SQS event source and the stats function by a stream event source, and the
- * ingest function behind a local HTTP API. The handlers read their settings from `process.env`, as in a
- * function, so this sets them there before loading them.
+ * ingest function behind a local HTTP API. With `gcp`, the Google function runs too, under
+ * functions-framework's own server, fed by a push subscription of the Pub/Sub emulator. The handlers read
+ * their settings from `process.env`, as in a function, so this sets them there before loading each one.
  */
 export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<EmulatorMode> => {
   const { resources } = options;
@@ -63,25 +76,43 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
       'emulator mode runs one AWS processor queue; define resources with one AWS target',
     );
   }
+  const gcpTarget = options.gcp?.targets[0];
+  if (options.gcp !== undefined && (gcpTarget === undefined || options.gcp.targets.length > 1)) {
+    throw new EnvironmentError('emulator mode runs one Google Cloud target; define resources with one');
+  }
+  if (gcpTarget !== undefined && !process.env.PUBSUB_EMULATOR_HOST) {
+    throw new EnvironmentError(
+      'PUBSUB_EMULATOR_HOST is not set; start the emulators first: eval "$(npx fanout emulators start)"',
+    );
+  }
   const sqs = new SQSClient({});
   const dynamo = new DynamoDBClient({});
   const s3 = new S3Client({ forcePathStyle: true });
   const streams = new DynamoDBStreamsClient({});
   const provisioned = await provisionAws(resources, { sqs, dynamo, s3 });
+  const pubsub = gcpTarget && (await createPubSubClients({ projectId: process.env.PUBSUB_PROJECT_ID }));
+  const project = pubsub ? await pubsub.subscriber.getProjectId() : '';
+  const topicPath = (topic: string) => `projects/${project}/topics/${topic}`;
   Object.assign(process.env, {
     TABLE_NAME: resources.table.name,
     BUCKET_NAME: provisioned.bucket,
-    QUEUES: JSON.stringify(provisioned.queueUrls),
-    TARGET: queue.target,
-    DEAD_LETTER: provisioned.deadLetterUrls[queue.target],
-    LEASE_MS: String(resources.processor.leaseMs),
+    QUEUES: JSON.stringify({
+      ...provisioned.queueUrls,
+      ...(gcpTarget && { [gcpTarget.target]: topicPath(gcpTarget.topic) }),
+    }),
     JOB_TTL_SECONDS: String(resources.jobTtlSeconds),
-    FANOUT_TARGETS: queue.target,
+    FANOUT_TARGETS: [queue.target, ...(gcpTarget ? [gcpTarget.target] : [])].join(','),
   });
   const ingest = (await import('../../functions/ingest/handler.ts')).handler as Handler<
     APIGatewayProxyEventV2,
     APIGatewayProxyStructuredResultV2
   >;
+  // Each processor reads its target from the environment as it loads, as in a function of its own.
+  Object.assign(process.env, {
+    TARGET: queue.target,
+    DEAD_LETTER: provisioned.deadLetterUrls[queue.target],
+    LEASE_MS: String(resources.processor.leaseMs),
+  });
   const processAws = (await import('../../functions/process-aws/handler.ts')).handler as Handler<
     SQSEvent,
     SQSBatchResponse
@@ -90,6 +121,22 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     DynamoDBStreamEvent,
     DynamoDBBatchResponse
   >;
+  let gcpFunction: Server | undefined;
+  let provisionedGcp: ProvisionedGcp | undefined;
+  if (gcpTarget !== undefined && options.gcp !== undefined && pubsub) {
+    Object.assign(process.env, {
+      TARGET: gcpTarget.target,
+      DEAD_LETTER: topicPath(gcpTarget.deadLetterTopic),
+      LEASE_MS: String(options.gcp.processor.leaseMs),
+    });
+    await import('../../functions/process-gcp/index.ts');
+    gcpFunction = await listen(getTestServer('processGcp'), 0, EMULATOR_HOST);
+    // The topic in the push URL is what functions-framework names as the CloudEvent's source.
+    const pushEndpoint = `${serverUrl(gcpFunction)}/${topicPath(gcpTarget.topic)}`;
+    provisionedGcp = await provisionGcp(options.gcp, pubsub.pubsub, {
+      pushEndpoints: { [gcpTarget.target]: pushEndpoint },
+    });
+  }
   const onError = options.onError ?? ((error: unknown) => console.error(error));
   const processor = new SqsEventSource({
     sqs,
@@ -130,19 +177,27 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
   });
   processor.start();
   aggregator.start();
-  await new Promise<void>((resolve) =>
-    server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', resolve),
-  );
-  const { address, port } = server.address() as AddressInfo;
+  await listen(server, options.port ?? 3000, options.host ?? '127.0.0.1');
   return {
-    url: `http://${address}:${port}`,
+    url: serverUrl(server),
     provisioned,
+    ...(provisionedGcp && { provisionedGcp }),
     stop: async () => {
       await closeServer(server);
+      if (gcpFunction !== undefined) await closeServer(gcpFunction);
       await Promise.all([processor.stop(), aggregator.stop()]);
       for (const client of [sqs, dynamo, s3, streams]) client.destroy();
+      await pubsub?.close();
     },
   };
+};
+
+const listen = (server: Server, port: number, host: string): Promise<Server> =>
+  new Promise((resolve) => server.listen(port, host, () => resolve(server)));
+
+const serverUrl = (server: Server): string => {
+  const { address, port } = server.address() as AddressInfo;
+  return `http://${address}:${port}`;
 };
 
 const closeServer = (server: Server): Promise<void> =>

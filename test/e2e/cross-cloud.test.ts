@@ -1,0 +1,272 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { S3Client } from '@aws-sdk/client-s3';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3ResultStore } from '../../src/adapters/aws/s3-result-store.ts';
+import { createPubSubClients, type PubSubClients } from '../../src/adapters/gcp/clients.ts';
+import { readOne } from '../../src/adapters/result-reading.ts';
+import { defineGcpResources } from '../../src/cloud/gcp-resources.ts';
+import type { ChunkMessage } from '../../src/cloud/messages.ts';
+import { defineResources } from '../../src/cloud/resources.ts';
+import { TaskState } from '../../src/core/constants.ts';
+import type { StatsReport } from '../../src/core/stats/report.ts';
+import type { TaskRecord } from '../../src/core/task.ts';
+import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
+import { PUBSUB_PROJECT_ID } from '../../src/local/emulator-state.ts';
+import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
+import { type PubsubEmulator, startPubsubEmulator } from '../support/pubsub.ts';
+
+const SEED = 11;
+const POISON = 0.01;
+const CHUNKS = 1000;
+const CHUNK_SIZE = 1024;
+const PIPELINE = `validate,chaos:fail=0.2:poison=${POISON}:seed=${SEED},transform:uppercase,compress:gzip`;
+
+const isPoisoned = (index: number): boolean =>
+  createHash('sha256').update(`${SEED}:poison:${index}`).digest().readUIntBE(0, 6) / 2 ** 48 < POISON;
+
+/** One line of exactly the chunk size per chunk, so a job of n lines has exactly n chunks. */
+const line = (index: number): string => `event ${index} `.padEnd(CHUNK_SIZE - 1, 'abcdefghij') + '\n';
+const input = (chunks: number): Buffer =>
+  Buffer.from(Array.from({ length: chunks }, (_, i) => line(i)).join(''));
+
+const prefix = `xc-${randomUUID().slice(0, 8)}`;
+const resources = defineResources({ prefix, processorTimeoutSeconds: 30 });
+const gcp = defineGcpResources({ prefix, processorTimeoutSeconds: 30 });
+
+let moto: Moto;
+let pubsubEmulator: PubsubEmulator;
+let mode: EmulatorMode;
+let sqs: SQSClient;
+let s3: S3Client;
+let pubsub: PubSubClients;
+
+beforeAll(async () => {
+  [moto, pubsubEmulator] = await Promise.all([startMoto(), startPubsubEmulator()]);
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: moto.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    PUBSUB_EMULATOR_HOST: pubsubEmulator.address,
+    PUBSUB_PROJECT_ID,
+    METADATA_SERVER_DETECTION: 'none',
+    // Backoff in SQS is whole seconds: keep the test's retries quick.
+    FANOUT_RETRY_BASE_DELAY_MS: '200',
+    FANOUT_RETRY_MAX_DELAY_MS: '1000',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
+  mode = await startEmulatorMode({ resources, gcp, port: 0, maxConcurrency: 2 });
+  sqs = new SQSClient(awsClientConfig(moto.endpoint));
+  s3 = new S3Client(awsClientConfig(moto.endpoint));
+  pubsub = await createPubSubClients({ projectId: PUBSUB_PROJECT_ID });
+}, 60_000);
+
+afterAll(async () => {
+  await mode?.stop();
+  await pubsub?.close();
+  for (const client of [sqs, s3]) client?.destroy();
+  await Promise.all([moto?.stop(), pubsubEmulator?.stop()]);
+});
+
+const submit = async (query: string, body: Buffer): Promise<string> => {
+  const response = await fetch(`${mode.url}/jobs?${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain' },
+    body,
+  });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { jobId: string }).jobId;
+};
+
+const getJson = async <T>(path: string): Promise<T> =>
+  (await (await fetch(`${mode.url}${path}`)).json()) as T;
+
+const waitFor = async <T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+};
+
+interface Job {
+  status: string;
+  chunksCompleted: number;
+  chunksFailed: number;
+  stats: StatsReport;
+}
+
+/** Waits until the job has ended and the stats function has counted every chunk, then reads its tasks. */
+const finished = async (jobId: string, chunks: number, timeoutMs: number) => {
+  const job = await waitFor(async () => {
+    const view = await getJson<Job>(`/jobs/${jobId}`);
+    return view.status.startsWith('completed') && view.chunksCompleted + view.chunksFailed === chunks
+      ? view
+      : undefined;
+  }, timeoutMs);
+  const { tasks } = await getJson<{ tasks: TaskRecord[] }>(`/jobs/${jobId}/tasks`);
+  return { job, tasks };
+};
+
+const attemptsOn = (tasks: readonly TaskRecord[], target: string): number =>
+  tasks.reduce((sum, task) => sum + task.attempts.filter((a) => a.target === target).length, 0);
+
+const firstTriesOn = (tasks: readonly TaskRecord[], target: string): number =>
+  tasks.filter((task) => task.attempts[0]?.target === target).length;
+
+/** Everything in the AWS dead-letter queue now, by chunk index. */
+const awsDeadLetters = async (): Promise<ChunkMessage[]> => {
+  const dead: ChunkMessage[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: mode.provisioned.deadLetterUrls.aws as string,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 60,
+      }),
+    );
+    if (Messages.length === 0) return dead;
+    dead.push(...Messages.map((m) => JSON.parse(m.Body as string) as ChunkMessage));
+  }
+};
+
+/** Everything in the Google dead-letter subscription now. */
+const gcpDeadLetters = async (): Promise<ChunkMessage[]> => {
+  const subscription = mode.provisionedGcp?.deadLetterSubscriptions.gcp as string;
+  const dead: ChunkMessage[] = [];
+  for (;;) {
+    const [response] = await pubsub.subscriber.pull({
+      subscription,
+      maxMessages: 1000,
+      returnImmediately: true,
+    });
+    const received = response.receivedMessages ?? [];
+    if (received.length === 0) return dead;
+    dead.push(
+      ...received.map((r) => JSON.parse(Buffer.from(r.message?.data ?? '').toString()) as ChunkMessage),
+    );
+    await pubsub.subscriber.acknowledge({ subscription, ackIds: received.map((r) => r.ackId as string) });
+  }
+};
+
+const byIndex = (a: number, b: number): number => a - b;
+
+describe('across AWS (moto) and Google Cloud (the Pub/Sub emulator)', () => {
+  describe(`a ${CHUNKS}-chunk round_robin job with chaos:fail=0.2 and ${POISON * 100}% poison`, () => {
+    let jobId: string;
+    let job: Job;
+    let tasks: TaskRecord[];
+
+    beforeAll(async () => {
+      jobId = await submit(
+        `pipeline=${PIPELINE}&chunkSize=${CHUNK_SIZE}&maxAttempts=10&strategy=round_robin&targets=aws,gcp`,
+        input(CHUNKS),
+      );
+      ({ job, tasks } = await finished(jobId, CHUNKS, 240_000));
+    }, 300_000);
+
+    it('gives each cloud at least 35% of the tries', () => {
+      // Prepare
+      const attempts = tasks.reduce((sum, task) => sum + task.attempts.length, 0);
+
+      // Assess
+      for (const target of ['aws', 'gcp']) {
+        expect(firstTriesOn(tasks, target) / CHUNKS).toBeGreaterThanOrEqual(0.35);
+        expect(attemptsOn(tasks, target) / attempts).toBeGreaterThanOrEqual(0.35);
+      }
+    });
+
+    it('ends every chunk exactly once: the poisoned ones failed with their reason, all others completed', () => {
+      // Prepare
+      const poisoned = Array.from({ length: CHUNKS }, (_, i) => i).filter(isPoisoned);
+      const failed = tasks.filter((task) => task.state === TaskState.failed);
+
+      // Assess
+      expect(tasks.map((task) => task.index)).toEqual(Array.from({ length: CHUNKS }, (_, i) => i));
+      expect(poisoned.length).toBeGreaterThan(0);
+      expect(failed.map((task) => task.index)).toEqual(poisoned);
+      expect(failed.every((task) => task.error?.name === 'PoisonChunkError')).toBe(true);
+      for (const task of tasks.filter((t) => t.state === TaskState.completed)) {
+        const outcomes = task.attempts.map((attempt) => attempt.outcome);
+        expect(outcomes.filter((outcome) => outcome === TaskState.completed)).toHaveLength(1);
+        expect(outcomes.at(-1)).toBe(TaskState.completed);
+      }
+    });
+
+    it('shows chunks that failed on one cloud and completed on the other, both ways', () => {
+      // Prepare
+      const movedTo = (from: string, to: string) =>
+        tasks.filter(
+          (task) =>
+            task.attempts.some(
+              (attempt, i) =>
+                attempt.outcome === TaskState.retrying &&
+                attempt.target === from &&
+                task.attempts[i + 1]?.target === to,
+            ) && task.attempts.at(-1)?.target === to,
+        );
+
+      // Assess
+      expect(movedTo('aws', 'gcp').length).toBeGreaterThan(10);
+      expect(movedTo('gcp', 'aws').length).toBeGreaterThan(10);
+    });
+
+    it("stores each completed chunk's output, checked against its own input line", async () => {
+      // Prepare
+      const results = new S3ResultStore(s3, mode.provisioned.bucket, resources.bucket.resultsPrefix);
+      const mismatches: number[] = [];
+
+      // Act
+      for (const task of tasks.filter((t) => t.state === TaskState.completed)) {
+        const output = await readOne(results, jobId, task.result as string);
+        if (gunzipSync(output).toString() !== line(task.index).toUpperCase()) mismatches.push(task.index);
+      }
+
+      // Assess
+      expect(mismatches).toEqual([]);
+    });
+
+    it('puts each poisoned chunk in the dead-letter queue of the cloud that saw it, once', async () => {
+      // Prepare
+      const sawLast = (target: string) =>
+        tasks
+          .filter((t) => t.state === TaskState.failed && t.attempts.at(-1)?.target === target)
+          .map((t) => t.index);
+
+      // Act
+      const [onAws, onGcp] = await Promise.all([awsDeadLetters(), gcpDeadLetters()]);
+
+      // Assess
+      expect(onAws.map((m) => m.index).sort(byIndex)).toEqual(sawLast('aws'));
+      expect(onGcp.map((m) => m.index).sort(byIndex)).toEqual(sawLast('gcp'));
+      expect(onAws.length + onGcp.length).toBe(tasks.filter((t) => t.state === TaskState.failed).length);
+    });
+
+    it('reports per-cloud stats that equal the task records, redistributed tries included', () => {
+      // Prepare
+      const tries = tasks.flatMap((task) => task.attempts);
+      const redistributed = tasks.reduce(
+        (sum, task) =>
+          sum + task.attempts.filter((a, i) => i > 0 && a.target !== task.attempts[i - 1]?.target).length,
+        0,
+      );
+
+      // Assess
+      expect(job.stats.attempts).toBe(tries.length);
+      expect(job.stats.redistributed).toBe(redistributed);
+      for (const target of ['aws', 'gcp']) {
+        const mine = tries.filter((a) => a.target === target);
+        const report = job.stats.targets[target];
+        expect(report?.attempts).toBe(mine.length);
+        expect(report?.completed).toBe(mine.filter((a) => a.outcome === TaskState.completed).length);
+        expect(report?.durationMs.count).toBe(mine.length);
+      }
+      expect(job.stats.durationMs.count).toBe(tries.length);
+    });
+  });
+});
