@@ -1,10 +1,11 @@
 import { EnvironmentError } from '../cloud/errors.ts';
+import { defineGcpResources } from '../cloud/gcp-resources.ts';
 import { defineResources } from '../cloud/resources.ts';
 import { UsageError } from '../core/errors.ts';
 
 /**
- * `fanout serve --mode emulators`: the AWS functions on the local emulators, with the HTTP API in front
- * of the ingest function. Runs until SIGINT/SIGTERM, then lets the batches in flight finish.
+ * `fanout serve --mode emulators`: the AWS functions on the local AWS emulator, and the Google function
+ * on the Pub/Sub emulator when `PUBSUB_EMULATOR_HOST` is set, with the HTTP API in front of ingest. Runs until SIGINT/SIGTERM, then lets the batches in flight finish.
  */
 export const serveOnEmulators = async (options: Record<string, unknown>): Promise<void> => {
   // Loaded here: the embedded modes have no use for the AWS SDK and its memory.
@@ -15,8 +16,11 @@ export const serveOnEmulators = async (options: Record<string, unknown>): Promis
   }
   let mode: Awaited<ReturnType<typeof startEmulatorMode>>;
   try {
+    const prefix = (options.prefix as string | undefined) ?? 'fanout';
     mode = await startEmulatorMode({
-      resources: defineResources({ prefix: (options.prefix as string | undefined) ?? 'fanout' }),
+      resources: defineResources({ prefix }),
+      // The Google side runs wherever its emulator does.
+      ...(process.env.PUBSUB_EMULATOR_HOST && { gcp: defineGcpResources({ prefix }) }),
       port,
       host: (options.host as string | undefined) ?? '127.0.0.1',
     });
@@ -25,7 +29,7 @@ export const serveOnEmulators = async (options: Record<string, unknown>): Promis
     throw error;
   }
   process.stderr.write(
-    `fanout: the AWS functions run on the emulator at ${process.env.AWS_ENDPOINT_URL}; the HTTP API listens on ${mode.url}\n`,
+    `fanout: the AWS functions run on the emulator at ${process.env.AWS_ENDPOINT_URL}${mode.provisionedGcp ? `, the Google function on the Pub/Sub emulator at ${process.env.PUBSUB_EMULATOR_HOST}` : ''}; the HTTP API listens on ${mode.url}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = async () => {

@@ -78,6 +78,16 @@ export const awsCredentialsFromEnv = (
       'set both AWS_ROLE_ARN and AWS_WEB_IDENTITY_AUDIENCE for web identity federation, or neither',
     );
   }
+  // STS is reached the way the function's other AWS clients are: its region, and an emulator's endpoint.
+  const clientConfig = {
+    ...(env.AWS_REGION && { region: env.AWS_REGION }),
+    ...(env.AWS_ENDPOINT_URL && { endpoint: env.AWS_ENDPOINT_URL }),
+  };
   return async () =>
-    fromWebToken({ roleArn, roleSessionName: 'fanout-gcp', webIdentityToken: await tokens(audience) })();
+    fromWebToken({
+      roleArn,
+      roleSessionName: 'fanout-gcp',
+      webIdentityToken: await tokens(audience),
+      clientConfig,
+    })();
 };

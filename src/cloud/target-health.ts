@@ -67,8 +67,10 @@ export class TargetHealth {
 
   /** Applies outcomes to the target's breaker, here and in the store. */
   async record(target: string, outcomes: readonly TargetOutcome[]): Promise<void> {
+    await this.refresh();
     const breaker = this.#balancer.breaker(target);
-    // Successes on a quiet breaker change nothing: the happy path reads and writes nothing.
+    // Successes on a quiet breaker change nothing: the happy path writes nothing, and reads the shared
+    // breakers once per refresh interval.
     if (outcomes.every((o) => o.outcome === 'success') && isQuiet(breaker.snapshot())) return;
     const apply = (snapshot?: BreakerSnapshot): BreakerSnapshot => {
       const next = new CircuitBreaker(breaker.options, this.#now);

@@ -147,7 +147,28 @@ describe('Router: breakers shared across functions', () => {
 });
 
 describe('TargetHealth', () => {
-  it('reads and writes nothing for successes on a quiet breaker, and writes a failure', async () => {
+  it('records a probe that succeeded on a breaker this function last saw closed: another one opened it', async () => {
+    // Prepare
+    const store = new MemoryHealthStore();
+    const queues = { aws: new MemoryQueue<ChunkMessage>(), gcp: new MemoryQueue<ChunkMessage>() };
+    const ingest = routerOver(queues, store);
+    const gcpProcessor = routerOver(queues, store);
+    await gcpProcessor.router.record('gcp', [{ outcome: 'success', sentAt: clock.now }]);
+    await ingest.router.record('gcp', failures(3));
+    clock.now += 2000;
+    await ingest.router.send(routes(2), TARGETS, 'round_robin');
+    const [probe] = await drain(queues.gcp);
+
+    // Act
+    clock.now += 1000;
+    await gcpProcessor.router.record('gcp', [{ outcome: 'success', sentAt: probe?.routedAt ?? 0 }]);
+
+    // Assess
+    expect(probe).toBeDefined();
+    expect((await store.read()).get('gcp')?.state).toBe('closed');
+  });
+
+  it('writes nothing for successes on a quiet breaker, and writes a failure', async () => {
     // Prepare
     const store = new CountingHealthStore();
     const queues = { aws: new MemoryQueue<ChunkMessage>(), gcp: new MemoryQueue<ChunkMessage>() };
@@ -156,11 +177,11 @@ describe('TargetHealth', () => {
 
     // Act
     await router.record('aws', successes);
-    const quiet = { reads: store.reads, writes: store.writes };
+    const quiet = store.writes;
     await router.record('aws', failures(1));
 
     // Assess
-    expect(quiet).toEqual({ reads: 0, writes: 0 });
+    expect(quiet).toBe(0);
     expect(store.writes).toBe(1);
     expect((await store.read()).get('aws')?.failures).toBe(1);
   });
