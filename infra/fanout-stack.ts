@@ -1,0 +1,183 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { IGrantable, Role } from 'aws-cdk-lib/aws-iam';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { Construct } from 'constructs';
+import type { StackConfig } from './config.ts';
+import { DataStores } from './data-stores.ts';
+import { FanoutFunction, PUBSUB_RUNTIME_MODULES } from './fanout-function.ts';
+import { externalAccountCredentials, GoogleFunctionRole } from './google-federation.ts';
+import { FanoutHttpApi } from './http-api.ts';
+import { Monitoring } from './monitoring.ts';
+import { acknowledgeNagFindings } from './nag-acknowledgements.ts';
+import { Queues } from './queues.ts';
+
+export interface FanoutStackProps extends StackProps {
+  config: StackConfig;
+}
+
+/**
+ * The AWS side of a deployment: the HTTP API and the ingest, stats and processor functions, the queues,
+ * the task table and the data bucket, the dashboard and alarms, and, when a Google project is configured,
+ * the role the Google functions assume and the credential configuration the AWS functions publish to
+ * Pub/Sub with. Every name and limit comes from `defineResources` / `defineGcpResources`.
+ */
+export class FanoutStack extends Stack {
+  readonly api: FanoutHttpApi;
+  readonly googleFunctionRole: Role | undefined;
+
+  constructor(scope: Construct, id: string, props: FanoutStackProps) {
+    super(scope, id, props);
+    const { resources, google } = props.config;
+    const data = new DataStores(this, 'Data', resources);
+    const queues = new Queues(this, 'Queues', resources);
+
+    const queueAddresses: Record<string, string> = Object.fromEntries(
+      queues.targets.map(({ definition, queue }) => [definition.target, queue.queueUrl]),
+    );
+    for (const target of google?.resources.targets ?? []) {
+      queueAddresses[target.target] = `projects/${google?.project}/topics/${target.topic}`;
+    }
+    const environment = {
+      TABLE_NAME: data.table.tableName,
+      BUCKET_NAME: data.bucket.bucketName,
+      JOB_TTL_SECONDS: String(resources.jobTtlSeconds),
+      QUEUES: this.toJsonString(queueAddresses),
+      ...(google !== undefined && {
+        GOOGLE_CLOUD_PROJECT: google.project,
+        GCP_CREDENTIALS: externalAccountCredentials(google),
+      }),
+    };
+    const common = { observability: resources.observability, environment };
+    // Ingest and the processors publish to Pub/Sub when a target is on Google Cloud.
+    const publisher = { ...common, runtimeModules: google !== undefined ? PUBSUB_RUNTIME_MODULES : [] };
+    const sendToTargets = (grantee: IGrantable) => {
+      for (const { queue } of queues.targets) queue.grantSendMessages(grantee);
+    };
+
+    const ingest = new FanoutFunction(this, 'Ingest', {
+      ...publisher,
+      entry: 'ingest/handler.ts',
+      definition: resources.functions.ingest,
+      serviceName: 'ingest',
+      description: 'Fanout HTTP API: cuts inputs into chunks and sends them to the targets',
+    });
+    data.grantTableData(ingest.role);
+    data.grantObjectWrites(ingest.role, resources.bucket.inputsPrefix);
+    data.grantObjectReads(ingest.role, resources.bucket.resultsPrefix, resources.bucket.uploadsPrefix);
+    sendToTargets(ingest.role);
+
+    const processors = queues.targets.map(({ definition, queue, deadLetters }) => {
+      const processor = new FanoutFunction(this, `Process-${definition.target}`, {
+        ...publisher,
+        entry: 'process-aws/handler.ts',
+        definition: {
+          name: definition.processorName,
+          memoryMb: resources.processor.memoryMb,
+          timeoutSeconds: resources.processor.timeoutSeconds,
+        },
+        serviceName: 'process-aws',
+        environment: {
+          ...environment,
+          TARGET: definition.target,
+          DEAD_LETTER: deadLetters.queueUrl,
+          LEASE_MS: String(resources.processor.leaseMs),
+        },
+        description: `Fanout processor of target ${definition.target}: runs each chunk's pipeline`,
+      });
+      processor.function.addEventSource(
+        new SqsEventSource(queue, {
+          batchSize: resources.processor.batchSize,
+          maxBatchingWindow: Duration.seconds(resources.processor.maxBatchingWindowSeconds),
+          maxConcurrency: resources.processor.maxConcurrency,
+          reportBatchItemFailures: true,
+        }),
+      );
+      data.grantTableData(processor.role);
+      data.grantObjectReads(processor.role, resources.bucket.inputsPrefix);
+      data.grantObjectWrites(processor.role, resources.bucket.resultsPrefix);
+      sendToTargets(processor.role);
+      deadLetters.grantSendMessages(processor.role);
+      return { target: definition.target, processor };
+    });
+
+    const stats = new FanoutFunction(this, 'Stats', {
+      ...common,
+      entry: 'stats/handler.ts',
+      definition: resources.functions.stats,
+      serviceName: 'stats',
+      description: "Fanout stats: folds the table's stream into job summaries; serves GET /stats",
+    });
+    stats.function.addEventSource(
+      new DynamoEventSource(data.table, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: resources.stats.batchSize,
+        maxBatchingWindow: Duration.seconds(resources.stats.maxBatchingWindowSeconds),
+        retryAttempts: resources.stats.retryAttempts,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        onFailure: new SqsDlq(queues.streamFailures),
+      }),
+    );
+    data.grantTableData(stats.role);
+
+    if (google !== undefined) {
+      this.googleFunctionRole = new GoogleFunctionRole(this, 'GoogleFunction', {
+        federation: resources.federation,
+        google,
+      }).role;
+      data.grantTableData(this.googleFunctionRole);
+      data.grantObjectReads(this.googleFunctionRole, resources.bucket.inputsPrefix);
+      data.grantObjectWrites(this.googleFunctionRole, resources.bucket.resultsPrefix);
+      // A Google try that fails may be retried on an AWS target.
+      sendToTargets(this.googleFunctionRole);
+    }
+
+    this.api = new FanoutHttpApi(this, 'Http', {
+      definition: resources.api,
+      authorization: props.config.authorization,
+      observability: resources.observability,
+      handlers: { ingest: ingest.function, stats: stats.function },
+    });
+
+    new Monitoring(this, 'Monitoring', {
+      observability: resources.observability,
+      api: this.api.api,
+      table: data.table,
+      functions: [
+        { label: 'ingest', function: ingest.function },
+        ...processors.map(({ target, processor }) => ({
+          label: `process-${target}`,
+          function: processor.function,
+        })),
+        { label: 'stats', function: stats.function },
+      ],
+      queues: queues.targets.map(({ definition, queue, deadLetters }) => ({
+        target: definition.target,
+        queue,
+        deadLetters,
+      })),
+      streamFailures: queues.streamFailures,
+    });
+
+    acknowledgeNagFindings({
+      queues,
+      bucketUsers: [
+        ingest.role,
+        ...processors.map(({ processor }) => processor.role),
+        ...(this.googleFunctionRole !== undefined ? [this.googleFunctionRole] : []),
+      ],
+      streamReader: stats,
+    });
+
+    new CfnOutput(this, 'ApiEndpoint', { value: this.api.api.apiEndpoint, description: 'The HTTP API' });
+    new CfnOutput(this, 'DashboardName', { value: resources.observability.dashboardName });
+    new CfnOutput(this, 'BucketName', { value: data.bucket.bucketName });
+    if (this.googleFunctionRole !== undefined) {
+      new CfnOutput(this, 'GoogleFunctionRoleArn', {
+        value: this.googleFunctionRole.roleArn,
+        description: "The Google functions' AWS_ROLE_ARN",
+      });
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  type IHttpRouteAuthorizer,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { ApiDefinition, ObservabilityDefinition } from '../src/cloud/resources.ts';
+import type { ApiAuthorization } from './config.ts';
+
+/** Which function serves a route. */
+export type RouteHandler = 'ingest' | 'stats';
+
+/** The routes of the HTTP API contract (`src/api/jobs-api.ts`) that the functions serve. */
+export const HTTP_ROUTES: readonly { method: HttpMethod; path: string; handler: RouteHandler }[] = [
+  { method: HttpMethod.POST, path: '/jobs', handler: 'ingest' },
+  { method: HttpMethod.GET, path: '/jobs/{id}', handler: 'ingest' },
+  { method: HttpMethod.GET, path: '/jobs/{id}/result', handler: 'ingest' },
+  { method: HttpMethod.GET, path: '/jobs/{id}/tasks', handler: 'ingest' },
+  { method: HttpMethod.GET, path: '/health', handler: 'ingest' },
+  // The stats function keeps the overall stats, so it answers for them itself.
+  { method: HttpMethod.GET, path: '/stats', handler: 'stats' },
+];
+
+// One JSON object a request; $context.identity.userArn names the IAM caller of a signed request.
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    time: '$context.requestTime',
+    routeKey: '$context.routeKey',
+    status: '$context.status',
+    responseLength: '$context.responseLength',
+    latencyMs: '$context.responseLatency',
+    integrationError: '$context.integrationErrorMessage',
+    authorizerError: '$context.authorizer.error',
+    caller: '$context.identity.userArn',
+    sourceIp: '$context.identity.sourceIp',
+  }),
+);
+
+export interface FanoutHttpApiProps {
+  definition: ApiDefinition;
+  authorization: ApiAuthorization;
+  observability: ObservabilityDefinition;
+  handlers: Record<RouteHandler, IFunction>;
+}
+
+/**
+ * The HTTP API (API Gateway v2): every route behind IAM authorization (SigV4-signed requests) unless the
+ * configuration asks for a JWT authorizer, a throttled `$default` stage, and access logs.
+ */
+export class FanoutHttpApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+
+  constructor(scope: Construct, id: string, props: FanoutHttpApiProps) {
+    super(scope, id);
+    const { definition, authorization, observability } = props;
+    const authorizer: IHttpRouteAuthorizer =
+      authorization.kind === 'jwt'
+        ? new HttpJwtAuthorizer('JwtAuthorizer', authorization.issuer, {
+            jwtAudience: authorization.audience,
+          })
+        : new HttpIamAuthorizer();
+    this.api = new HttpApi(this, 'Api', {
+      apiName: definition.name,
+      description: 'Fanout: submit jobs and follow them',
+      defaultAuthorizer: authorizer,
+      createDefaultStage: false,
+    });
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: observability.logRetentionDays as RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: definition.throttleRateLimit, burstLimit: definition.throttleBurstLimit },
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: ACCESS_LOG_FORMAT },
+    });
+    const integrations = {
+      ingest: new HttpLambdaIntegration('Ingest', props.handlers.ingest),
+      stats: new HttpLambdaIntegration('Stats', props.handlers.stats),
+    };
+    for (const route of HTTP_ROUTES) {
+      this.api.addRoutes({
+        path: route.path,
+        methods: [route.method],
+        integration: integrations[route.handler],
+      });
+    }
+  }
+}

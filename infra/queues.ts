@@ -1,0 +1,48 @@
+import { Duration } from 'aws-cdk-lib';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { QueueDefinition, StreamFailuresDefinition } from '../src/cloud/resources.ts';
+
+/** An AWS target's queue and its dead-letter queue. */
+export interface TargetQueues {
+  definition: QueueDefinition;
+  queue: Queue;
+  deadLetters: Queue;
+}
+
+// SQS-managed encryption: encrypted at rest with no KMS key for every producer and consumer to be granted.
+const secure = { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true } as const;
+
+/** Per AWS target, a queue that redrives to its dead-letter queue; and where the stats stream's failures go. */
+export class Queues extends Construct {
+  readonly targets: TargetQueues[];
+  readonly streamFailures: Queue;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { queues: QueueDefinition[]; streamFailures: StreamFailuresDefinition },
+  ) {
+    super(scope, id);
+    this.targets = props.queues.map((definition) => {
+      const deadLetters = new Queue(this, `${definition.target}DeadLetters`, {
+        ...secure,
+        queueName: definition.deadLetterName,
+        retentionPeriod: Duration.seconds(definition.deadLetterRetentionSeconds),
+      });
+      const queue = new Queue(this, definition.target, {
+        ...secure,
+        queueName: definition.name,
+        visibilityTimeout: Duration.seconds(definition.visibilityTimeoutSeconds),
+        retentionPeriod: Duration.seconds(definition.messageRetentionSeconds),
+        deadLetterQueue: { queue: deadLetters, maxReceiveCount: definition.maxReceiveCount },
+      });
+      return { definition, queue, deadLetters };
+    });
+    this.streamFailures = new Queue(this, 'StreamFailures', {
+      ...secure,
+      queueName: props.streamFailures.queueName,
+      retentionPeriod: Duration.seconds(props.streamFailures.retentionSeconds),
+    });
+  }
+}

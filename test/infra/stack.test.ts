@@ -1,0 +1,390 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { defineResources } from '../../src/cloud/resources.ts';
+import { checkEveryTemplate } from './every-template.ts';
+import { NO_BUNDLING, type Synthesized, synthesize } from './synth.ts';
+
+const resources = defineResources();
+
+/** The one resource of a type whose properties match; fails the test when there is not exactly one. */
+const single = (template: Template, type: string, properties: Record<string, unknown> = {}) => {
+  const found = Object.entries(template.findResources(type, { Properties: Match.objectLike(properties) }));
+  expect(found, `${type} ${JSON.stringify(properties)}`).toHaveLength(1);
+  const [[logicalId, resource]] = found as [[string, { Properties: Record<string, unknown> }]];
+  return { logicalId, properties: resource.Properties };
+};
+
+const functionNamed = (template: Template, name: string) =>
+  single(template, 'AWS::Lambda::Function', { FunctionName: name });
+
+const queueNamed = (template: Template, name: string) =>
+  single(template, 'AWS::SQS::Queue', { QueueName: name });
+
+let aws: Synthesized;
+
+beforeAll(() => {
+  aws = synthesize();
+}, 120_000);
+
+describe('the AWS-only stack (no Google project in the context)', () => {
+  it('runs each function on Node.js 24 on arm64 with its definition’s memory and timeout', () => {
+    // Prepare
+    const expected = [
+      resources.functions.ingest,
+      resources.functions.stats,
+      {
+        name: resources.queues[0]?.processorName,
+        memoryMb: resources.processor.memoryMb,
+        timeoutSeconds: resources.processor.timeoutSeconds,
+      },
+    ];
+
+    // Act
+    const functions = expected.map(({ name }) => functionNamed(aws.template, name ?? '').properties);
+
+    // Assess
+    expect(functions.map((fn) => [fn.Runtime, fn.Architectures, fn.MemorySize, fn.Timeout])).toEqual(
+      expected.map(({ memoryMb, timeoutSeconds }) => ['nodejs24.x', ['arm64'], memoryMb, timeoutSeconds]),
+    );
+    aws.template.resourceCountIs('AWS::Lambda::Function', expected.length);
+  });
+
+  it('logs each function in JSON to a log group of its own kept for the configured days, with Powertools settings', () => {
+    // Prepare
+    const names = [resources.functions.ingest.name, resources.functions.stats.name, 'fanout-process-aws'];
+
+    // Act
+    const functions = names.map((name) => functionNamed(aws.template, name).properties);
+
+    // Assess
+    for (const [index, fn] of functions.entries()) {
+      expect(fn.LoggingConfig).toMatchObject({ LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } });
+      const logGroup = (fn.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      aws.template.hasResource('AWS::Logs::LogGroup', {
+        Properties: { LogGroupName: `/aws/lambda/${names[index]}`, RetentionInDays: 30 },
+      });
+      expect(aws.template.toJSON().Resources[logGroup].Type).toBe('AWS::Logs::LogGroup');
+      expect(fn.Environment).toMatchObject({
+        Variables: {
+          POWERTOOLS_SERVICE_NAME: expect.any(String),
+          POWERTOOLS_METRICS_NAMESPACE: resources.observability.metricsNamespace,
+        },
+      });
+    }
+  });
+
+  it('sets the runtime contract on every function, and the target, dead-letter queue and lease on the processor', () => {
+    // Prepare
+    const table = single(aws.template, 'AWS::DynamoDB::Table').logicalId;
+    const bucket = single(aws.template, 'AWS::S3::Bucket', { BucketName: resources.bucket.name }).logicalId;
+    const queue = queueNamed(aws.template, 'fanout-aws').logicalId;
+    const deadLetters = queueNamed(aws.template, 'fanout-aws-dlq').logicalId;
+
+    // Act
+    const processor = functionNamed(aws.template, 'fanout-process-aws').properties;
+    const ingest = functionNamed(aws.template, resources.functions.ingest.name).properties;
+
+    // Assess
+    for (const fn of [processor, ingest]) {
+      const variables = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables).toMatchObject({
+        TABLE_NAME: { Ref: table },
+        BUCKET_NAME: { Ref: bucket },
+        JOB_TTL_SECONDS: String(resources.jobTtlSeconds),
+        QUEUES: { 'Fn::Join': ['', ['{"aws":"', { Ref: queue }, '"}']] },
+      });
+      expect(variables).not.toHaveProperty('GCP_CREDENTIALS');
+      expect(variables).not.toHaveProperty('GOOGLE_CLOUD_PROJECT');
+    }
+    expect((processor.Environment as { Variables: unknown }).Variables).toMatchObject({
+      TARGET: 'aws',
+      DEAD_LETTER: { Ref: deadLetters },
+      LEASE_MS: String(resources.processor.leaseMs),
+    });
+  });
+
+  it('feeds the processor from its queue in batches from the definitions, reporting item failures, at bounded concurrency', () => {
+    // Prepare
+    const queue = queueNamed(aws.template, 'fanout-aws').logicalId;
+    const processor = functionNamed(aws.template, 'fanout-process-aws').logicalId;
+
+    // Act
+    const mapping = single(aws.template, 'AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
+    }).properties;
+
+    // Assess
+    expect(mapping).toMatchObject({
+      FunctionName: { Ref: processor },
+      BatchSize: resources.processor.batchSize,
+      MaximumBatchingWindowInSeconds: resources.processor.maxBatchingWindowSeconds,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 10 },
+    });
+  });
+
+  it('keeps a delivery invisible for at least six processor timeouts, then redrives it to the dead-letter queue', () => {
+    // Prepare
+    const processor = functionNamed(aws.template, 'fanout-process-aws').properties;
+    const deadLetters = queueNamed(aws.template, 'fanout-aws-dlq').logicalId;
+
+    // Act
+    const queue = queueNamed(aws.template, 'fanout-aws').properties;
+
+    // Assess
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * (processor.Timeout as number));
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [deadLetters, 'Arn'] },
+      maxReceiveCount: resources.queues[0]?.maxReceiveCount,
+    });
+  });
+
+  it('encrypts every queue and denies it any request not over TLS', () => {
+    // Prepare
+    const queues = Object.entries(aws.template.findResources('AWS::SQS::Queue'));
+
+    // Act
+    const policies = Object.values(aws.template.findResources('AWS::SQS::QueuePolicy'));
+
+    // Assess
+    expect(queues).toHaveLength(3);
+    for (const [logicalId, queue] of queues) {
+      expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+      const policy = policies.find(
+        (p) => JSON.stringify(p.Properties.Queues) === JSON.stringify([{ Ref: logicalId }]),
+      );
+      expect(policy?.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
+
+  it('keeps the task table on demand, with point-in-time recovery, TTL on expiresAt and a stream of both images', () => {
+    // Act
+    const table = single(aws.template, 'AWS::DynamoDB::Table', { TableName: resources.table.name });
+
+    // Assess
+    expect(table.properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    });
+    aws.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+  });
+
+  it('maps the stream to the stats function, bisecting a failing batch, retrying it a bounded number of times, then sending it to a queue', () => {
+    // Prepare
+    const table = single(aws.template, 'AWS::DynamoDB::Table').logicalId;
+    const stats = functionNamed(aws.template, resources.functions.stats.name).logicalId;
+    const failures = queueNamed(aws.template, resources.streamFailures.queueName).logicalId;
+
+    // Act
+    const mapping = single(aws.template, 'AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [table, 'StreamArn'] },
+    }).properties;
+
+    // Assess
+    expect(mapping).toMatchObject({
+      FunctionName: { Ref: stats },
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: resources.stats.retryAttempts,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [failures, 'Arn'] } } },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: resources.stats.batchSize,
+      MaximumBatchingWindowInSeconds: resources.stats.maxBatchingWindowSeconds,
+    });
+  });
+
+  it('blocks public access to the data bucket, encrypts it, expires its objects and logs access to another bucket', () => {
+    // Prepare
+    const accessLogs = single(aws.template, 'AWS::S3::Bucket', {
+      BucketName: resources.bucket.accessLogsName,
+    });
+
+    // Act
+    const bucket = single(aws.template, 'AWS::S3::Bucket', { BucketName: resources.bucket.name });
+
+    // Assess
+    expect(bucket.properties).toMatchObject({
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      LifecycleConfiguration: {
+        Rules: [
+          expect.objectContaining({ ExpirationInDays: resources.bucket.expireAfterDays, Status: 'Enabled' }),
+        ],
+      },
+      LoggingConfiguration: { DestinationBucketName: { Ref: accessLogs.logicalId } },
+    });
+    expect(accessLogs.properties.PublicAccessBlockConfiguration).toEqual(
+      bucket.properties.PublicAccessBlockConfiguration,
+    );
+  });
+
+  it('denies every request to either bucket that is not over TLS 1.2 or later', () => {
+    // Prepare
+    const buckets = Object.keys(aws.template.findResources('AWS::S3::Bucket'));
+
+    // Act
+    const policies = buckets.map((logicalId) =>
+      single(aws.template, 'AWS::S3::BucketPolicy', { Bucket: { Ref: logicalId } }),
+    );
+
+    // Assess
+    for (const policy of policies) {
+      const statements = (policy.properties.PolicyDocument as { Statement: unknown[] }).Statement;
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } }),
+      );
+    }
+  });
+
+  it('serves the jobs API from ingest and GET /stats from the stats function, every route behind IAM', () => {
+    // Prepare
+    const integrationOf = (fn: string) =>
+      single(aws.template, 'AWS::ApiGatewayV2::Integration', {
+        IntegrationUri: { 'Fn::GetAtt': [functionNamed(aws.template, fn).logicalId, 'Arn'] },
+        PayloadFormatVersion: '2.0',
+      }).logicalId;
+    const ingest = integrationOf(resources.functions.ingest.name);
+    const stats = integrationOf(resources.functions.stats.name);
+
+    // Act
+    const routes = Object.values(aws.template.findResources('AWS::ApiGatewayV2::Route')).map(
+      ({ Properties }) => Properties,
+    );
+
+    // Assess
+    expect(
+      routes
+        .map((route) => [route.RouteKey, route.AuthorizationType, route.Target['Fn::Join'][1][1].Ref])
+        .sort(),
+    ).toEqual(
+      [
+        ['GET /health', 'AWS_IAM', ingest],
+        ['GET /jobs/{id}', 'AWS_IAM', ingest],
+        ['GET /jobs/{id}/result', 'AWS_IAM', ingest],
+        ['GET /jobs/{id}/tasks', 'AWS_IAM', ingest],
+        ['GET /stats', 'AWS_IAM', stats],
+        ['POST /jobs', 'AWS_IAM', ingest],
+      ].sort(),
+    );
+  });
+
+  it('throttles the API stage and writes its access logs to a log group kept for the configured days', () => {
+    // Act
+    const stage = single(aws.template, 'AWS::ApiGatewayV2::Stage', { StageName: '$default' }).properties;
+
+    // Assess
+    expect(stage.DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: resources.api.throttleRateLimit,
+      ThrottlingBurstLimit: resources.api.throttleBurstLimit,
+    });
+    const destination = (stage.AccessLogSettings as { DestinationArn: { 'Fn::GetAtt': [string, string] } })
+      .DestinationArn['Fn::GetAtt'][0];
+    expect(aws.template.toJSON().Resources[destination].Properties.RetentionInDays).toBe(30);
+    expect(JSON.parse((stage.AccessLogSettings as { Format: string }).Format)).toHaveProperty(
+      'requestId',
+      '$context.requestId',
+    );
+  });
+
+  it('alarms on dead letters, function error rates (metric math), the oldest message’s age and throttles', () => {
+    // Prepare
+    const alarms = Object.values(aws.template.findResources('AWS::CloudWatch::Alarm')).map(
+      ({ Properties }) => Properties,
+    );
+    const { alarms: thresholds } = resources.observability;
+
+    // Act
+    const byMetric = (name: string) => alarms.filter((alarm) => alarm.MetricName === name);
+    const errorRates = alarms.filter((alarm) => alarm.Metrics?.[0]?.Expression?.startsWith('IF('));
+
+    // Assess
+    expect(
+      byMetric('ApproximateNumberOfMessagesVisible')
+        .map((a) => [a.Dimensions[0].Value['Fn::GetAtt'][0], a.Threshold])
+        .sort(),
+    ).toEqual(
+      [
+        [queueNamed(aws.template, 'fanout-aws-dlq').logicalId, thresholds.deadLetterMessages],
+        [
+          queueNamed(aws.template, resources.streamFailures.queueName).logicalId,
+          thresholds.deadLetterMessages,
+        ],
+      ].sort(),
+    );
+    expect(byMetric('ApproximateAgeOfOldestMessage').map((a) => a.Threshold)).toEqual([
+      thresholds.oldestMessageAgeSeconds,
+    ]);
+    expect(byMetric('Throttles')).toHaveLength(3);
+    expect(errorRates).toHaveLength(3);
+    for (const alarm of errorRates) {
+      expect(alarm.Threshold).toBe(thresholds.errorRatePercent);
+      expect(
+        alarm.Metrics.map(
+          (m: { MetricStat?: { Metric: { MetricName: string } } }) => m.MetricStat?.Metric.MetricName,
+        ),
+      ).toEqual([undefined, 'Errors', 'Invocations']);
+    }
+    for (const alarm of alarms) expect(alarm.TreatMissingData).toBe('notBreaching');
+  });
+
+  it('has a dashboard named after the prefix', () => {
+    // Act
+    const dashboard = single(aws.template, 'AWS::CloudWatch::Dashboard').properties;
+
+    // Assess
+    expect(dashboard.DashboardName).toBe(resources.observability.dashboardName);
+  });
+
+  checkEveryTemplate(() => aws);
+});
+
+describe('the stack with a JWT authorizer', () => {
+  let jwt: Synthesized;
+
+  beforeAll(() => {
+    jwt = synthesize({
+      ...NO_BUNDLING,
+      authorization: 'jwt',
+      jwtIssuer: 'https://issuer.example.com/',
+      jwtAudience: 'fanout-api,fanout-cli',
+    });
+  }, 60_000);
+
+  it('authorizes every route with a JWT authorizer for the configured issuer and audiences', () => {
+    // Act
+    const authorizer = single(jwt.template, 'AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT' });
+
+    // Assess
+    expect(authorizer.properties.JwtConfiguration).toEqual({
+      Issuer: 'https://issuer.example.com/',
+      Audience: ['fanout-api', 'fanout-cli'],
+    });
+    const routes = Object.values(jwt.template.findResources('AWS::ApiGatewayV2::Route'));
+    expect(routes).toHaveLength(6);
+    for (const route of routes) {
+      expect(route.Properties).toMatchObject({
+        AuthorizationType: 'JWT',
+        AuthorizerId: { Ref: authorizer.logicalId },
+      });
+    }
+  });
+
+  checkEveryTemplate(() => jwt);
+});

@@ -1,0 +1,63 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { App } from 'aws-cdk-lib';
+import { Annotations, Template } from 'aws-cdk-lib/assertions';
+import { addFanoutStack } from '../../infra/fanout-app.ts';
+import { PROJECT_ROOT } from '../../infra/fanout-function.ts';
+import type { FanoutStack } from '../../infra/fanout-stack.ts';
+
+/** A Google deployment as `npm run deploy:gcp` reports it: what `cdk deploy -c …` is given. */
+export const GOOGLE_CONTEXT = {
+  gcpProject: 'acme-fanout',
+  gcpProjectNumber: '123456789012',
+  gcpServiceAccountUniqueId: '109876543210987654321',
+} as const;
+
+/** Skips esbuild: for variants whose function code is not what is being tested. */
+export const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] } as const;
+
+export interface Synthesized {
+  stack: FanoutStack;
+  template: Template;
+  annotations: Annotations;
+  /** Where the cloud assembly (templates and function assets) was written. */
+  outdir: string;
+}
+
+/** The feature flags of cdk.json, so that tests synthesize what `cdk synth` does. */
+const cdkJsonContext = (): Record<string, unknown> =>
+  (JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
+    .context;
+
+/** Synthesizes the app as `cdk synth` would, with this context on top of cdk.json's. */
+export const synthesize = (context: Record<string, unknown> = {}): Synthesized => {
+  const outdir = mkdtempSync(join(tmpdir(), 'fanout-synth-'));
+  const app = new App({ outdir, context: { ...cdkJsonContext(), ...context } });
+  const stack = addFanoutStack(app);
+  const template = Template.fromStack(stack);
+  return { stack, template, annotations: Annotations.fromStack(stack), outdir };
+};
+
+/** One cfn-lint finding, as its JSON output has it. */
+export interface CfnLintFinding {
+  Level: 'Error' | 'Warning' | 'Informational';
+  Message: string;
+  Rule: { Id: string };
+}
+
+/** Runs cfn-lint (offline) on a synthesized template written to a temporary folder. */
+export const cfnLint = async (template: Template): Promise<CfnLintFinding[]> => {
+  const file = join(mkdtempSync(join(tmpdir(), 'fanout-cfn-lint-')), 'template.json');
+  writeFileSync(file, JSON.stringify(template.toJSON(), null, 1));
+  // cfn-lint exits non-zero whenever it finds anything (2 errors, 4 warnings, 8 informational).
+  const { stdout } = await promisify(execFile)('cfn-lint', ['--format', 'json', '--', file]).catch(
+    (error: { stdout?: string; code?: unknown }) => {
+      if (typeof error.code !== 'number' || error.stdout === undefined) throw error;
+      return { stdout: error.stdout };
+    },
+  );
+  return JSON.parse(stdout) as CfnLintFinding[];
+};
