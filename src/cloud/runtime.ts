@@ -19,6 +19,7 @@ import type { Queue } from '../ports/queue.ts';
 import { awsCredentialsFromEnv, googleAuthFromEnv } from './cloud-credentials.ts';
 import { CloudJobs } from './cloud-jobs.ts';
 import { numberEnv, recordEnv, requiredEnv } from './env.ts';
+import { EnvironmentError } from './errors.ts';
 import { JobPlans } from './job-plans.ts';
 import type { ChunkMessage } from './messages.ts';
 import { ChunkProcessor } from './processor.ts';
@@ -108,8 +109,14 @@ export class CloudRuntime {
 
   /** The processor of the target named by `TARGET`, whose dead letters go to `DEAD_LETTER`. */
   async processor(workerId: string): Promise<ChunkProcessor> {
+    const target = requiredEnv('TARGET', this.env);
+    if (!this.router.targets.includes(target)) {
+      throw new EnvironmentError(
+        `TARGET ${target} is not one of the targets in QUEUES (${this.router.targets.join(', ')}); a processor sends retries to its own target too`,
+      );
+    }
     return new ChunkProcessor({
-      target: requiredEnv('TARGET', this.env),
+      target,
       workerId,
       tasks: this.tasks,
       inputs: this.inputs,

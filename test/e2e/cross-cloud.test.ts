@@ -52,9 +52,9 @@ beforeAll(async () => {
     PUBSUB_EMULATOR_HOST: pubsubEmulator.address,
     PUBSUB_PROJECT_ID,
     METADATA_SERVER_DETECTION: 'none',
-    // Backoff in SQS is whole seconds: keep the test's retries quick.
-    FANOUT_RETRY_BASE_DELAY_MS: '200',
-    FANOUT_RETRY_MAX_DELAY_MS: '1000',
+    // Short backoffs: the emulator pushes two messages at a time, and a pushed retry waits its backoff out.
+    FANOUT_RETRY_BASE_DELAY_MS: '50',
+    FANOUT_RETRY_MAX_DELAY_MS: '250',
     POWERTOOLS_LOG_LEVEL: 'ERROR',
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
@@ -268,5 +268,76 @@ describe('across AWS (moto) and Google Cloud (the Pub/Sub emulator)', () => {
       }
       expect(job.stats.durationMs.count).toBe(tries.length);
     });
+  });
+
+  describe('a Google Cloud outage in mid-job (the Pub/Sub emulator stopped with SIGSTOP, then resumed)', () => {
+    const QUERY = `pipeline=validate,transform:uppercase&chunkSize=${CHUNK_SIZE}&strategy=round_robin&targets=aws,gcp`;
+
+    it('finishes every job once; new chunks leave gcp within seconds of the outage and come back after it', async () => {
+      // Prepare
+      const before = await submit(QUERY, input(60));
+
+      // Act
+      process.kill(pubsubEmulator.pid, 'SIGSTOP');
+      const stoppedAt = Date.now();
+      let firstDuring: string;
+      let secondDuring: string;
+      let leftWithin: number;
+      try {
+        firstDuring = await submit(QUERY, input(40));
+        leftWithin = Date.now() - stoppedAt;
+        secondDuring = await submit(QUERY, input(40));
+        await finished(secondDuring, 40, 120_000);
+      } finally {
+        process.kill(pubsubEmulator.pid, 'SIGCONT');
+      }
+      const resumedAt = Date.now();
+      const after = await waitFor(async () => {
+        const jobId = await submit(QUERY, input(20));
+        const { tasks } = await finished(jobId, 20, 60_000);
+        return firstTriesOn(tasks, 'gcp') > 0 ? { tasks, backWithin: Date.now() - resumedAt } : undefined;
+      }, 90_000);
+      const jobs = await Promise.all(
+        [
+          [before, 60],
+          [firstDuring, 40],
+          [secondDuring, 40],
+        ].map(([jobId, chunks]) => finished(jobId as string, chunks as number, 120_000)),
+      );
+
+      // Assess
+      for (const { job, tasks } of jobs) {
+        expect(job.chunksFailed).toBe(0);
+        expect(tasks.every((t) => t.state === TaskState.completed && t.attempts.length === 1)).toBe(true);
+      }
+      const [beforeTasks, firstTasks, secondTasks] = jobs.map((j) => j.tasks);
+      expect(firstTriesOn(beforeTasks ?? [], 'gcp')).toBeGreaterThan(0);
+      expect(attemptsOn(firstTasks ?? [], 'gcp')).toBe(0);
+      expect(attemptsOn(secondTasks ?? [], 'gcp')).toBe(0);
+      expect(leftWithin).toBeLessThan(15_000);
+      expect(after.backWithin).toBeLessThan(60_000);
+    }, 300_000);
+  });
+
+  describe('the aws target failing every try', () => {
+    const QUERY = `pipeline=validate,chaos:target=aws,transform:uppercase&chunkSize=${CHUNK_SIZE}&strategy=round_robin&targets=aws,gcp`;
+
+    it('completes the job on gcp, and takes aws out of rotation for the next job', async () => {
+      // Act
+      const first = await finished(await submit(QUERY, input(40)), 40, 120_000);
+      const next = await finished(await submit(QUERY, input(20)), 20, 120_000);
+
+      // Assess
+      for (const { job, tasks } of [first, next]) {
+        expect(job.chunksCompleted).toBe(tasks.length);
+        for (const task of tasks) {
+          expect(task.attempts.at(-1)).toMatchObject({ target: 'gcp', outcome: TaskState.completed });
+          expect(task.attempts.slice(0, -1).every((a) => a.target === 'aws')).toBe(true);
+        }
+      }
+      expect(firstTriesOn(first.tasks, 'aws')).toBeGreaterThan(0);
+      // An open breaker still lets a probe through now and then, to find out whether aws is back.
+      expect(firstTriesOn(next.tasks, 'aws')).toBeLessThanOrEqual(2);
+    }, 300_000);
   });
 });
