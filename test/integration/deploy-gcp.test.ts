@@ -1,0 +1,458 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { createPubSubClients, type PubSubClients } from '../../src/adapters/gcp/clients.ts';
+import { GcloudError, renderShellScript, runGcpDeploy } from '../../src/cloud/deploy-gcp.ts';
+import { DeployInputError, parseDeployGcpInputs } from '../../src/cloud/deploy-gcp-inputs.ts';
+import { type GcloudArgs, planGcpDeploy } from '../../src/cloud/deploy-gcp-plan.ts';
+import { provisionGcp } from '../../src/cloud/provision-gcp.ts';
+import { type PubsubEmulator, startPubsubEmulator } from '../support/pubsub.ts';
+
+process.env.METADATA_SERVER_DETECTION = 'none';
+
+const PROJECT = 'acme-fanout';
+const FLAGS = [
+  '--project',
+  PROJECT,
+  '--region',
+  'europe-west1',
+  '--aws-account-id',
+  '123456789012',
+  '--aws-region',
+  'eu-west-1',
+];
+const SCRIPT = join(import.meta.dirname, '../../scripts/deploy-gcp.ts');
+const WORK_DIR = '/tmp/fanout-deploy';
+
+/** The message of the DeployInputError `parse` throws. */
+const refusal = (parse: () => unknown): string => {
+  try {
+    parse();
+  } catch (error) {
+    expect(error).toBeInstanceOf(DeployInputError);
+    return (error as Error).message;
+  }
+  throw new Error('no DeployInputError was thrown');
+};
+
+const flag = (args: GcloudArgs, name: string): string | undefined =>
+  args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+
+describe('deploy:gcp inputs', () => {
+  it('names every missing input with its flag and environment variable, in one message', () => {
+    // Act
+    const message = refusal(() => parseDeployGcpInputs([], {}));
+
+    // Assess
+    expect(message).toContain('--project (or GOOGLE_CLOUD_PROJECT): required');
+    expect(message).toContain('--region (or GOOGLE_CLOUD_REGION): required');
+    expect(message).toContain('--aws-account-id (or AWS_ACCOUNT_ID): required');
+    expect(message).toContain('--aws-region (or AWS_REGION): required');
+  });
+
+  it('names every malformed input and unknown flag', () => {
+    // Prepare
+    const argv = [
+      '--project',
+      'Acme',
+      '--region',
+      'x',
+      '--aws-account-id',
+      '12',
+      '--aws-region',
+      'mars',
+      '--projet',
+      'y',
+    ];
+
+    // Act
+    const message = refusal(() => parseDeployGcpInputs(argv, {}));
+
+    // Assess
+    expect(message).toMatch(/--project \(or GOOGLE_CLOUD_PROJECT\): a project id/);
+    expect(message).toMatch(/--region \(or GOOGLE_CLOUD_REGION\): a Cloud Functions region/);
+    expect(message).toMatch(/--aws-account-id \(or AWS_ACCOUNT_ID\): an AWS account id: 12 digits/);
+    expect(message).toMatch(/--aws-region \(or AWS_REGION\): an AWS region/);
+    expect(message).toContain('--projet: not a flag of deploy:gcp');
+  });
+
+  it.each([
+    [
+      ['--prefix', 'a-rather-long-prefix-x'],
+      '--prefix: the service account id a-rather-long-prefix-x-processor',
+    ],
+    [['--prefix', 'goog'], 'Pub/Sub names may not start with "goog"'],
+    [['--max-concurrent-tasks', '0'], 'maxConcurrentTasks'],
+    [['--gcp-targets', 'gcp,gcp'], 'gcpTargets: target names must be unique'],
+  ])('refuses %j, naming why', (extra, expected) => {
+    // Act
+    const message = refusal(() => parseDeployGcpInputs([...FLAGS, ...extra], {}));
+
+    // Assess
+    expect(message).toContain(expected);
+  });
+
+  it('takes the project, regions and account from the environment, flags first', () => {
+    // Prepare
+    const env = {
+      GOOGLE_CLOUD_PROJECT: 'from-env-project',
+      GOOGLE_CLOUD_REGION: 'us-central1',
+      AWS_ACCOUNT_ID: '210987654321',
+      AWS_REGION: 'us-east-1',
+    };
+
+    // Act
+    const inputs = parseDeployGcpInputs(['--region', 'europe-west1'], env);
+
+    // Assess
+    expect(inputs).toMatchObject({
+      project: 'from-env-project',
+      region: 'europe-west1',
+      awsAccountId: '210987654321',
+      awsRegion: 'us-east-1',
+      awsRoleName: 'fanout-from-gcp',
+      dryRun: false,
+    });
+  });
+});
+
+describe('the deploy:gcp plan', () => {
+  const inputs = parseDeployGcpInputs(FLAGS, {});
+  const steps = planGcpDeploy(inputs, WORK_DIR);
+  const gcloudSteps = steps.filter((step) => step.kind === 'gcloud');
+  const ensured = steps.filter((step) => step.kind === 'ensure');
+
+  it('creates nothing without describing it first: every create is the missing branch of a describe', () => {
+    // Prepare
+    const verbOf = (args: GcloudArgs) =>
+      args.find(
+        (arg) =>
+          ['create', 'create-aws', 'delete', 'deploy', 'update', 'enable'].includes(arg) ||
+          arg.startsWith('add-'),
+      );
+
+    // Act
+    const unguarded = gcloudSteps.map((step) => verbOf(step.args));
+
+    // Assess
+    expect(new Set(unguarded)).toEqual(
+      new Set(['enable', 'add-iam-policy-binding', 'add-invoker-policy-binding', 'deploy', 'update']),
+    );
+    expect(ensured.map((step) => step.title)).toEqual([
+      `service account fanout-processor@${PROJECT}.iam.gserviceaccount.com`,
+      `service account fanout-publisher@${PROJECT}.iam.gserviceaccount.com`,
+      `service account fanout-invoker@${PROJECT}.iam.gserviceaccount.com`,
+      'workload identity pool fanout-aws',
+      expect.stringMatching(/^AWS provider aws-functions/),
+    ]);
+    for (const step of ensured) {
+      const id = (args: GcloudArgs, verb: string) => args[args.indexOf(verb) + 1]?.split('@')[0];
+      expect(step.describe).toContain('describe');
+      expect(id(step.describe, 'describe')).toBe(
+        id(step.create, step.create.includes('create') ? 'create' : 'create-aws'),
+      );
+      expect(step.update.some((arg) => arg === 'update' || arg === 'update-aws')).toBe(true);
+    }
+  });
+
+  it('trusts the AWS account in the provider and admits only the roles of the publishing Lambda functions', () => {
+    // Act
+    const provider = ensured.find((step) => step.create.includes('create-aws'));
+
+    // Assess
+    expect(flag(provider?.create ?? [], 'account-id')).toBe('123456789012');
+    expect(flag(provider?.create ?? [], 'attribute-condition')).toBe(
+      "attribute.aws_role in ['arn:aws:sts::123456789012:assumed-role/fanout-ingest', 'arn:aws:sts::123456789012:assumed-role/fanout-process-aws']",
+    );
+    expect(flag(provider?.update ?? [], 'attribute-condition')).toBe(
+      flag(provider?.create ?? [], 'attribute-condition'),
+    );
+    const members = gcloudSteps
+      .filter((step) => flag(step.args, 'role') === 'roles/iam.workloadIdentityUser')
+      .map((step) => flag(step.args, 'member'));
+    // ${PROJECT_NUMBER} is captured while the deploy runs.
+    const principals = `principalSet://iam.googleapis.com/projects/\${PROJECT_NUMBER}/locations/global/workloadIdentityPools/fanout-aws/attribute.aws_role`;
+    expect(members).toEqual([
+      `${principals}/arn:aws:sts::123456789012:assumed-role/fanout-ingest`,
+      `${principals}/arn:aws:sts::123456789012:assumed-role/fanout-process-aws`,
+    ]);
+  });
+
+  it('deploys the function on nodejs22 with entry point processGcp, private, as its own service account, with the runtime contract', () => {
+    // Prepare
+    const deploy = gcloudSteps.find((step) => step.args.includes('deploy'));
+    const envFile = steps.find((step) => step.kind === 'env-file');
+
+    // Act
+    const args = deploy?.args ?? [];
+
+    // Assess
+    expect(args.slice(0, 4)).toEqual(['functions', 'deploy', 'fanout-process-gcp', '--gen2']);
+    expect(flag(args, 'runtime')).toBe('nodejs22');
+    expect(flag(args, 'entry-point')).toBe('processGcp');
+    expect(args).toContain('--no-allow-unauthenticated');
+    expect(flag(args, 'service-account')).toBe(`fanout-processor@${PROJECT}.iam.gserviceaccount.com`);
+    expect(flag(args, 'env-vars-file')).toBe(envFile?.kind === 'env-file' ? envFile.path : 'none');
+    expect(envFile?.kind === 'env-file' && envFile.values).toEqual({
+      TABLE_NAME: 'fanout-tasks',
+      BUCKET_NAME: 'fanout-data',
+      JOB_TTL_SECONDS: '604800',
+      QUEUES: JSON.stringify({
+        aws: 'https://sqs.eu-west-1.amazonaws.com/123456789012/fanout-aws',
+        gcp: `projects/${PROJECT}/topics/fanout-gcp`,
+      }),
+      GOOGLE_CLOUD_PROJECT: PROJECT,
+      TARGET: 'gcp',
+      DEAD_LETTER: `projects/${PROJECT}/topics/fanout-gcp-dlq`,
+      LEASE_MS: '60000',
+      AWS_REGION: 'eu-west-1',
+      AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/fanout-from-gcp',
+      AWS_WEB_IDENTITY_AUDIENCE: inputs.resources.federation.audience,
+    });
+  });
+
+  it('pushes the subscription to the function with an OIDC token of the invoker, which alone may invoke it', () => {
+    // Act
+    const push = gcloudSteps.find(
+      (step) => step.args.includes('subscriptions') && step.args.includes('update'),
+    );
+    const invoker = gcloudSteps.find((step) => step.args.includes('add-invoker-policy-binding'));
+
+    // Assess
+    expect(push?.args[3]).toBe('fanout-gcp');
+    expect(flag(push?.args ?? [], 'push-endpoint')).toBe(
+      `\${FUNCTION_URL_GCP}/projects/${PROJECT}/topics/fanout-gcp`,
+    );
+    expect(flag(push?.args ?? [], 'push-auth-service-account')).toBe(
+      `fanout-invoker@${PROJECT}.iam.gserviceaccount.com`,
+    );
+    expect(flag(invoker?.args ?? [], 'member')).toBe(
+      `serviceAccount:fanout-invoker@${PROJECT}.iam.gserviceaccount.com`,
+    );
+  });
+
+  it('prints, for --dry-run, a bash script that parses', async () => {
+    // Prepare
+    const script = renderShellScript(steps, inputs.gcp);
+
+    // Act
+    const check = promisify(execFile)('bash', ['-n', '-c', script]);
+
+    // Assess
+    await expect(check).resolves.toBeDefined();
+    expect(script).toContain('if gcloud iam service-accounts describe fanout-processor@');
+    expect(script).toContain('DELETED) gcloud iam workload-identity-pools undelete fanout-aws');
+    expect(parse(script.split("<<'YAML'\n")[1]?.split('\nYAML')[0] ?? '')).toMatchObject({ TARGET: 'gcp' });
+  });
+
+  it('runs as `npm run deploy:gcp -- --dry-run`: prints the plan and runs nothing', async () => {
+    // Act
+    const { stdout } = await promisify(execFile)(process.execPath, [SCRIPT, ...FLAGS, '--dry-run'], {
+      env: { PATH: '/nonexistent' },
+    });
+
+    // Assess
+    expect(stdout).toMatch(/^#!\/usr\/bin\/env bash/);
+    expect(stdout).toContain('gcloud functions deploy fanout-process-gcp --gen2');
+  });
+
+  it('exits 2 naming the bad inputs, before running anything', async () => {
+    // Act
+    const run = promisify(execFile)(process.execPath, [SCRIPT, '--project', 'acme-fanout'], {
+      env: { PATH: '/nonexistent' },
+    });
+
+    // Assess
+    await expect(run).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--region (or GOOGLE_CLOUD_REGION): required'),
+    });
+  });
+});
+
+/** gcloud as the deploy sees it, over a project that holds what its creates made. */
+class FakeGcloud {
+  readonly calls: string[][] = [];
+  /** Resources by id, with what their describe prints. */
+  readonly resources = new Map<string, string>();
+  /** Answers for the next calls whose arguments include the key, taken in order. */
+  readonly scripted = new Map<string, (() => string)[]>();
+
+  readonly run = async (args: GcloudArgs): Promise<string> => {
+    this.calls.push([...args]);
+    const script = [...this.scripted.entries()].find(([key]) => args.includes(key))?.[1].shift();
+    if (script !== undefined) return script();
+    const verb = args.find((arg) => ['describe', 'create', 'create-aws', 'undelete'].includes(arg));
+    const id = verb === undefined ? undefined : args[args.indexOf(verb) + 1]?.split('@')[0];
+    if (args[0] === 'projects') return '123456789012\n';
+    if (args[0] === 'functions' && verb === 'describe') return 'https://fanout-process-gcp-xyz.a.run.app\n';
+    if (args.includes('--format=value(uniqueId)')) return '109876543210987654321\n';
+    if (verb === 'describe' && id !== undefined) {
+      const found = this.resources.get(id);
+      if (found === undefined) throw new GcloudError(args, `ERROR: (gcloud) NOT_FOUND: ${id} was not found`);
+      return `${found}\n`;
+    }
+    if (verb !== undefined && id !== undefined) this.resources.set(id, 'ACTIVE');
+    return '';
+  };
+
+  verbsOf(prefix: string): string[] {
+    return this.calls
+      .filter((args) => args.includes(prefix))
+      .map(
+        (args) =>
+          args.find((arg) => /^(describe|create|create-aws|update|update-aws|undelete)$/.test(arg)) ?? '',
+      );
+  }
+}
+
+describe('running the deploy', () => {
+  let emulator: PubsubEmulator;
+  let clients: PubSubClients;
+  const inputs = parseDeployGcpInputs(FLAGS, {});
+  const steps = planGcpDeploy(inputs, mkdtempSync(join(tmpdir(), 'fanout-deploy-')));
+
+  beforeAll(async () => {
+    emulator = await startPubsubEmulator();
+    clients = await createPubSubClients({ emulatorHost: emulator.address, projectId: PROJECT });
+  });
+
+  afterEach(() => emulator.reset());
+
+  afterAll(async () => {
+    await clients?.close();
+    await emulator?.stop();
+  });
+
+  const runner = (gcloud: FakeGcloud, waits: number[] = []) => ({
+    gcloud: gcloud.run,
+    provisionPubSub: async () => {
+      await provisionGcp(inputs.gcp, clients.pubsub);
+    },
+    bundle: async () => {},
+    writeFile: async () => {},
+    log: () => {},
+    sleep: async (ms: number) => {
+      waits.push(ms);
+    },
+  });
+
+  it('provisions the topic and the subscription with its dead-letter topic, retry policy and ack deadline on the Pub/Sub emulator', async () => {
+    // Prepare
+    const gcloud = new FakeGcloud();
+    const [target] = inputs.gcp.targets;
+
+    // Act
+    const variables = await runGcpDeploy(steps, runner(gcloud));
+
+    // Assess
+    const [subscription] = await clients.pubsub.subscription(target?.subscription ?? '').getMetadata();
+    const [deadLetters] = await clients.pubsub
+      .subscription(target?.deadLetterSubscription ?? '')
+      .getMetadata();
+    expect(subscription.topic).toBe(`projects/${PROJECT}/topics/fanout-gcp`);
+    expect(subscription.ackDeadlineSeconds).toBe(target?.ackDeadlineSeconds);
+    expect(subscription.deadLetterPolicy).toMatchObject({
+      deadLetterTopic: `projects/${PROJECT}/topics/fanout-gcp-dlq`,
+      maxDeliveryAttempts: target?.maxDeliveryAttempts,
+    });
+    expect(Number(subscription.retryPolicy?.minimumBackoff?.seconds)).toBe(target?.minimumBackoffSeconds);
+    expect(Number(subscription.retryPolicy?.maximumBackoff?.seconds)).toBe(target?.maximumBackoffSeconds);
+    expect(deadLetters.topic).toBe(`projects/${PROJECT}/topics/fanout-gcp-dlq`);
+    expect(variables).toEqual({
+      PROJECT_NUMBER: '123456789012',
+      FUNCTION_URL_GCP: 'https://fanout-process-gcp-xyz.a.run.app',
+      PROCESSOR_UNIQUE_ID: '109876543210987654321',
+    });
+  });
+
+  it('is idempotent: a second run describes, updates and creates nothing, and leaves one of each Pub/Sub resource', async () => {
+    // Prepare
+    const gcloud = new FakeGcloud();
+    await runGcpDeploy(steps, runner(gcloud));
+    const first = gcloud.calls.length;
+
+    // Act
+    await runGcpDeploy(steps, runner(gcloud));
+
+    // Assess
+    const second = gcloud.calls.slice(first);
+    expect(second.filter((args) => args.includes('create') || args.includes('create-aws'))).toEqual([]);
+    expect(gcloud.verbsOf('workload-identity-pools')).toEqual([
+      'describe',
+      'create',
+      'describe',
+      'create-aws',
+      'describe',
+      'update',
+      'describe',
+      'update-aws',
+    ]);
+    const [topics] = await clients.pubsub.getTopics();
+    const [subscriptions] = await clients.pubsub.getSubscriptions();
+    expect(topics).toHaveLength(2);
+    expect(subscriptions).toHaveLength(2);
+    expect(
+      second.find(
+        (args) => args.includes('push-endpoint') || args.some((a) => a.startsWith('--push-endpoint=')),
+      ),
+    ).toContain(
+      `--push-endpoint=https://fanout-process-gcp-xyz.a.run.app/projects/${PROJECT}/topics/fanout-gcp`,
+    );
+  });
+
+  it('undeletes a soft-deleted workload identity pool, then updates it', async () => {
+    // Prepare
+    const gcloud = new FakeGcloud();
+    gcloud.resources.set('fanout-aws', 'DELETED');
+
+    // Act
+    await runGcpDeploy(steps, runner(gcloud));
+
+    // Assess
+    expect(gcloud.verbsOf('workload-identity-pools').slice(0, 3)).toEqual(['describe', 'undelete', 'update']);
+  });
+
+  it('stops at a describe that fails for another reason than not found, creating nothing', async () => {
+    // Prepare
+    const gcloud = new FakeGcloud();
+    gcloud.scripted.set('service-accounts', [
+      () => {
+        throw new GcloudError(['iam'], 'ERROR: PERMISSION_DENIED: iam.serviceAccounts.get');
+      },
+    ]);
+
+    // Act
+    const run = runGcpDeploy(steps, runner(gcloud));
+
+    // Assess
+    await expect(run).rejects.toThrow(/PERMISSION_DENIED/);
+    expect(gcloud.calls.some((args) => args.includes('create'))).toBe(false);
+  });
+
+  it('waits and tries a binding again while a service account made a moment ago is not yet visible', async () => {
+    // Prepare
+    const gcloud = new FakeGcloud();
+    const waits: number[] = [];
+    gcloud.scripted.set('add-iam-policy-binding', [
+      () => {
+        throw new GcloudError(
+          ['pubsub'],
+          'ERROR: INVALID_ARGUMENT: Service account fanout-publisher does not exist.',
+        );
+      },
+    ]);
+
+    // Act
+    await runGcpDeploy(steps, runner(gcloud, waits));
+
+    // Assess
+    expect(waits).toEqual([5000]);
+    const bindings = gcloud.calls.filter((args) => args.includes('add-iam-policy-binding'));
+    expect(bindings[0]).toEqual(bindings[1]);
+  });
+});
