@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createPubSubClients, type PubSubClients } from '../../src/adapters/gcp/clients.ts';
 import { GcloudError, renderShellScript, runGcpDeploy } from '../../src/cloud/deploy-gcp.ts';
+import { bundleGoogleFunction } from '../../src/cloud/deploy-gcp-bundle.ts';
 import { DeployInputError, parseDeployGcpInputs } from '../../src/cloud/deploy-gcp-inputs.ts';
 import { type GcloudArgs, planGcpDeploy } from '../../src/cloud/deploy-gcp-plan.ts';
 import { provisionGcp } from '../../src/cloud/provision-gcp.ts';
@@ -25,7 +26,8 @@ const FLAGS = [
   '--aws-region',
   'eu-west-1',
 ];
-const SCRIPT = join(import.meta.dirname, '../../scripts/deploy-gcp.ts');
+const ROOT = join(import.meta.dirname, '../..');
+const SCRIPT = join(ROOT, 'scripts/deploy-gcp.ts');
 const WORK_DIR = '/tmp/fanout-deploy';
 
 /** The message of the DeployInputError `parse` throws. */
@@ -454,5 +456,46 @@ describe('running the deploy', () => {
     expect(waits).toEqual([5000]);
     const bindings = gcloud.calls.filter((args) => args.includes('add-iam-policy-binding'));
     expect(bindings[0]).toEqual(bindings[1]);
+  });
+});
+
+describe('the Google function source', () => {
+  it('bundles to an ES module that registers processGcp with the Functions Framework, and pins the packages left out', async () => {
+    // Prepare: Cloud Build installs the dependencies; here the project's own stand in for them.
+    const outDir = join(mkdtempSync(join(tmpdir(), 'fanout-gcf-')), 'function');
+    const environment = planGcpDeploy(parseDeployGcpInputs(FLAGS, {}), WORK_DIR).find(
+      (step) => step.kind === 'env-file',
+    );
+
+    // Act
+    await bundleGoogleFunction(ROOT, outDir);
+    symlinkSync(join(ROOT, 'node_modules'), join(outDir, 'node_modules'));
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "await import('./index.js'); const { getFunction } = await import('@google-cloud/functions-framework/testing'); console.log(typeof getFunction('processGcp'))",
+      ],
+      {
+        cwd: outDir,
+        env: {
+          PATH: process.env.PATH,
+          METADATA_SERVER_DETECTION: 'none',
+          ...(environment?.kind === 'env-file' ? environment.values : {}),
+        },
+      },
+    );
+
+    // Assess
+    expect(stdout.trim()).toBe('function');
+    const manifest = JSON.parse(readFileSync(join(outDir, 'package.json'), 'utf8'));
+    expect(manifest).toMatchObject({ type: 'module', main: 'index.js' });
+    expect(Object.keys(manifest.dependencies).sort()).toEqual([
+      '@google-cloud/functions-framework',
+      '@google-cloud/pubsub',
+      'google-auth-library',
+    ]);
+    for (const version of Object.values(manifest.dependencies)) expect(version).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
