@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineGcpResources } from '../../src/cloud/gcp-resources.ts';
 import { defineResources } from '../../src/cloud/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
@@ -30,6 +30,8 @@ let withGoogle: Synthesized;
 beforeAll(() => {
   withGoogle = synthesize(GOOGLE_CONTEXT);
 }, 180_000);
+
+afterAll(() => withGoogle?.dispose());
 
 describe('the stack with a Google project in the context', () => {
   it('lets only the Google function’s service account, with its audience, assume the federation role', () => {

@@ -1,5 +1,5 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineResources } from '../../src/cloud/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
 import { NO_BUNDLING, type Synthesized, synthesize } from './synth.ts';
@@ -25,6 +25,8 @@ let aws: Synthesized;
 beforeAll(() => {
   aws = synthesize();
 }, 120_000);
+
+afterAll(() => aws?.dispose());
 
 describe('the AWS-only stack (no Google project in the context)', () => {
   it('runs each function on Node.js 24 on arm64 with its definition’s memory and timeout', () => {
@@ -366,6 +368,8 @@ describe('the stack with a JWT authorizer', () => {
       jwtAudience: 'fanout-api,fanout-cli',
     });
   }, 60_000);
+
+  afterAll(() => jwt?.dispose());
 
   it('authorizes every route with a JWT authorizer for the configured issuer and audiences', () => {
     // Act

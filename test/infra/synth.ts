@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,6 +25,8 @@ export interface Synthesized {
   annotations: Annotations;
   /** Where the cloud assembly (templates and function assets) was written. */
   outdir: string;
+  /** Removes the cloud assembly (the Google variant's function assets are over 100 MB). */
+  dispose: () => void;
 }
 
 /** The feature flags of cdk.json, so that tests synthesize what `cdk synth` does. */
@@ -38,7 +40,13 @@ export const synthesize = (context: Record<string, unknown> = {}): Synthesized =
   const app = new App({ outdir, context: { ...cdkJsonContext(), ...context } });
   const stack = addFanoutStack(app);
   const template = Template.fromStack(stack);
-  return { stack, template, annotations: Annotations.fromStack(stack), outdir };
+  return {
+    stack,
+    template,
+    annotations: Annotations.fromStack(stack),
+    outdir,
+    dispose: () => rmSync(outdir, { recursive: true, force: true }),
+  };
 };
 
 /** One cfn-lint finding, as its JSON output has it. */
@@ -50,14 +58,19 @@ export interface CfnLintFinding {
 
 /** Runs cfn-lint (offline) on a synthesized template written to a temporary folder. */
 export const cfnLint = async (template: Template): Promise<CfnLintFinding[]> => {
-  const file = join(mkdtempSync(join(tmpdir(), 'fanout-cfn-lint-')), 'template.json');
+  const dir = mkdtempSync(join(tmpdir(), 'fanout-cfn-lint-'));
+  const file = join(dir, 'template.json');
   writeFileSync(file, JSON.stringify(template.toJSON(), null, 1));
-  // cfn-lint exits non-zero whenever it finds anything (2 errors, 4 warnings, 8 informational).
-  const { stdout } = await promisify(execFile)('cfn-lint', ['--format', 'json', '--', file]).catch(
-    (error: { stdout?: string; code?: unknown }) => {
-      if (typeof error.code !== 'number' || error.stdout === undefined) throw error;
-      return { stdout: error.stdout };
-    },
-  );
-  return JSON.parse(stdout) as CfnLintFinding[];
+  try {
+    // cfn-lint exits non-zero whenever it finds anything (2 errors, 4 warnings, 8 informational).
+    const { stdout } = await promisify(execFile)('cfn-lint', ['--format', 'json', '--', file]).catch(
+      (error: { stdout?: string; code?: unknown }) => {
+        if (typeof error.code !== 'number' || error.stdout === undefined) throw error;
+        return { stdout: error.stdout };
+      },
+    );
+    return JSON.parse(stdout) as CfnLintFinding[];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 };

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { parse } from 'yaml';
 import { createPubSubClients, type PubSubClients } from '../../src/adapters/gcp/clients.ts';
 import { GcloudError, renderShellScript, runGcpDeploy } from '../../src/cloud/deploy-gcp.ts';
@@ -316,7 +316,7 @@ describe('running the deploy', () => {
   let emulator: PubsubEmulator;
   let clients: PubSubClients;
   const inputs = parseDeployGcpInputs(FLAGS, {});
-  const steps = planGcpDeploy(inputs, mkdtempSync(join(tmpdir(), 'fanout-deploy-')));
+  const steps = planGcpDeploy(inputs, WORK_DIR);
 
   beforeAll(async () => {
     emulator = await startPubsubEmulator();
@@ -462,7 +462,9 @@ describe('running the deploy', () => {
 describe('the Google function source', () => {
   it('bundles to an ES module that registers processGcp with the Functions Framework, and pins the packages left out', async () => {
     // Prepare: Cloud Build installs the dependencies; here the project's own stand in for them.
-    const outDir = join(mkdtempSync(join(tmpdir(), 'fanout-gcf-')), 'function');
+    const workDir = mkdtempSync(join(tmpdir(), 'fanout-gcf-'));
+    const outDir = join(workDir, 'function');
+    onTestFinished(() => rmSync(workDir, { recursive: true, force: true }));
     const environment = planGcpDeploy(parseDeployGcpInputs(FLAGS, {}), WORK_DIR).find(
       (step) => step.kind === 'env-file',
     );
