@@ -2,7 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineResources } from '../../src/cloud/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
-import { NO_BUNDLING, type Synthesized, synthesize } from './synth.ts';
+import { importHandler, NO_BUNDLING, type Synthesized, synthesize } from './synth.ts';
 
 const resources = defineResources();
 
@@ -345,6 +345,17 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     }
     for (const alarm of alarms) expect(alarm.TreatMissingData).toBe('notBreaching');
   });
+
+  it.each([resources.functions.ingest.name, 'fanout-process-aws', resources.functions.stats.name])(
+    'bundles %s as an ES module that loads on Node.js',
+    async (name) => {
+      // Act
+      const handler = await importHandler(aws, name);
+
+      // Assess
+      expect(handler).toBe('function');
+    },
+  );
 
   it('has a dashboard named after the prefix', () => {
     // Act

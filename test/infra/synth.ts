@@ -74,3 +74,61 @@ export const cfnLint = async (template: Template): Promise<CfnLintFinding[]> => 
     rmSync(dir, { recursive: true, force: true });
   }
 };
+
+const functionProperties = (synthesized: Synthesized, functionName: string): Record<string, unknown> => {
+  const [fn] = Object.values(
+    synthesized.template.findResources('AWS::Lambda::Function', {
+      Properties: { FunctionName: functionName },
+    }),
+  );
+  if (fn === undefined) throw new Error(`no function ${functionName} in the template`);
+  return fn.Properties;
+};
+
+/** The folder of a function's bundle in the cloud assembly. */
+export const assetOf = (synthesized: Synthesized, functionName: string): string => {
+  const { S3Key } = functionProperties(synthesized, functionName).Code as { S3Key: string };
+  return join(synthesized.outdir, `asset.${S3Key.replace(/\.zip$/, '')}`);
+};
+
+/** Stand-ins for the variables the template sets from other resources (names, queue URLs). */
+const DEPLOYED_NAMES = {
+  TABLE_NAME: 'tasks',
+  BUCKET_NAME: 'data',
+  QUEUES: JSON.stringify({ aws: 'https://sqs.example/aws' }),
+  DEAD_LETTER: 'https://sqs.example/aws-dlq',
+};
+
+/**
+ * Imports a function's bundle in a Node.js of its own, as Lambda would, with the environment the stack
+ * gives it (stand-ins where the template refers to other resources, then `overrides`); only the module's
+ * top level runs: clients are made, nothing is sent. Answers the type of its `handler` export.
+ */
+export const importHandler = async (
+  synthesized: Synthesized,
+  functionName: string,
+  overrides: Record<string, string> = {},
+): Promise<string> => {
+  const asset = assetOf(synthesized, functionName);
+  const { Variables } = functionProperties(synthesized, functionName).Environment as {
+    Variables: Record<string, unknown>;
+  };
+  const literal = Object.entries(Variables).filter(
+    (entry): entry is [string, string] => typeof entry[1] === 'string',
+  );
+  const env = {
+    PATH: process.env.PATH,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    ...DEPLOYED_NAMES,
+    ...Object.fromEntries(literal),
+    ...overrides,
+  };
+  const script = `const m = await import(${JSON.stringify(join(asset, 'index.mjs'))}); console.log(typeof m.handler)`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: asset,
+    env,
+  });
+  return stdout.trim();
+};
