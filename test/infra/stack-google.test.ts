@@ -1,25 +1,18 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineGcpResources } from '../../src/cloud/gcp-resources.ts';
 import { defineResources } from '../../src/cloud/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
-import { assetOf, GOOGLE_CONTEXT, importHandler, type Synthesized, synthesize } from './synth.ts';
+import { assetOf, GOOGLE_CONTEXT, importHandler, type Synthesized, single, synthesize } from './synth.ts';
 
 const resources = defineResources();
 const gcp = defineGcpResources();
 
-const resourceOf = (template: Template, type: string, properties: Record<string, unknown>) => {
-  const found = Object.entries(template.findResources(type, { Properties: Match.objectLike(properties) }));
-  expect(found, `${type} ${JSON.stringify(properties)}`).toHaveLength(1);
-  const [[logicalId, resource]] = found as [[string, { Properties: Record<string, unknown> }]];
-  return { logicalId, properties: resource.Properties };
-};
-
 const variablesOf = (template: Template, functionName: string): Record<string, unknown> =>
   (
-    resourceOf(template, 'AWS::Lambda::Function', { FunctionName: functionName }).properties.Environment as {
+    single(template, 'AWS::Lambda::Function', { FunctionName: functionName }).properties.Environment as {
       Variables: Record<string, unknown>;
     }
   ).Variables;
@@ -35,7 +28,7 @@ afterAll(() => withGoogle?.dispose());
 describe('the stack with a Google project in the context', () => {
   it('lets only the Google function’s service account, with its audience, assume the federation role', () => {
     // Act
-    const role = resourceOf(withGoogle.template, 'AWS::IAM::Role', {
+    const role = single(withGoogle.template, 'AWS::IAM::Role', {
       RoleName: resources.federation.roleName,
     });
 
@@ -61,14 +54,14 @@ describe('the stack with a Google project in the context', () => {
 
   it('allows the federation role only the table, its prefixes of the bucket and sending to the AWS queues', () => {
     // Prepare
-    const role = resourceOf(withGoogle.template, 'AWS::IAM::Role', {
+    const role = single(withGoogle.template, 'AWS::IAM::Role', {
       RoleName: resources.federation.roleName,
     });
-    const table = resourceOf(withGoogle.template, 'AWS::DynamoDB::Table', {
+    const table = single(withGoogle.template, 'AWS::DynamoDB::Table', {
       TableName: resources.table.name,
     });
-    const bucket = resourceOf(withGoogle.template, 'AWS::S3::Bucket', { BucketName: resources.bucket.name });
-    const queue = resourceOf(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws' });
+    const bucket = single(withGoogle.template, 'AWS::S3::Bucket', { BucketName: resources.bucket.name });
+    const queue = single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws' });
     const objects = (prefix: string) => ({
       'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket.logicalId, 'Arn'] }, `/${prefix}*`]],
     });
@@ -134,7 +127,7 @@ describe('the stack with a Google project in the context', () => {
 
   it('addresses the Google target by its topic in QUEUES, next to the AWS queue, and names the project', () => {
     // Prepare
-    const queue = resourceOf(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws' }).logicalId;
+    const queue = single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws' }).logicalId;
 
     // Act
     const variables = variablesOf(withGoogle.template, resources.functions.ingest.name);

@@ -1,18 +1,10 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineResources } from '../../src/cloud/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
-import { importHandler, NO_BUNDLING, type Synthesized, synthesize } from './synth.ts';
+import { importHandler, NO_BUNDLING, type Synthesized, single, synthesize } from './synth.ts';
 
 const resources = defineResources();
-
-/** The one resource of a type whose properties match; fails the test when there is not exactly one. */
-const single = (template: Template, type: string, properties: Record<string, unknown> = {}) => {
-  const found = Object.entries(template.findResources(type, { Properties: Match.objectLike(properties) }));
-  expect(found, `${type} ${JSON.stringify(properties)}`).toHaveLength(1);
-  const [[logicalId, resource]] = found as [[string, { Properties: Record<string, unknown> }]];
-  return { logicalId, properties: resource.Properties };
-};
 
 const functionNamed = (template: Template, name: string) =>
   single(template, 'AWS::Lambda::Function', { FunctionName: name });

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
-import { Annotations, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { expect } from 'vitest';
 import { addFanoutStack } from '../../infra/fanout-app.ts';
 import { PROJECT_ROOT } from '../../infra/fanout-function.ts';
 import type { FanoutStack } from '../../infra/fanout-stack.ts';
@@ -73,6 +74,14 @@ export const cfnLint = async (template: Template): Promise<CfnLintFinding[]> => 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+};
+
+/** The one resource of a type whose properties match; fails the test when there is not exactly one. */
+export const single = (template: Template, type: string, properties: Record<string, unknown> = {}) => {
+  const found = Object.entries(template.findResources(type, { Properties: Match.objectLike(properties) }));
+  expect(found, `${type} ${JSON.stringify(properties)}`).toHaveLength(1);
+  const [[logicalId, resource]] = found as [[string, { Properties: Record<string, unknown> }]];
+  return { logicalId, properties: resource.Properties };
 };
 
 const functionProperties = (synthesized: Synthesized, functionName: string): Record<string, unknown> => {
