@@ -1,18 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ResultStore } from '../../src/adapters/aws/s3-result-store.ts';
-import { readOne } from '../../src/adapters/result-reading.ts';
 import type { ChunkMessage } from '../../src/cloud/messages.ts';
 import { defineResources } from '../../src/cloud/resources.ts';
 import { TaskState } from '../../src/core/constants.ts';
 import type { TaskRecord } from '../../src/core/task.ts';
 import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
 import { createLambdaContext } from '../../src/local/lambda-context.ts';
+import { drainSqs, lineOf, mismatchedGzipOutputs, poisonedBy, waitFor } from '../support/e2e.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
 
 const SEED = 7;
@@ -21,11 +20,8 @@ const CHUNKS = 500;
 const CHUNK_SIZE = 1024;
 const PIPELINE = `validate,chaos:fail=0.2:poison=${POISON}:seed=${SEED},transform:uppercase,compress:gzip`;
 
-const isPoisoned = (index: number): boolean =>
-  createHash('sha256').update(`${SEED}:poison:${index}`).digest().readUIntBE(0, 6) / 2 ** 48 < POISON;
-
-/** One line of exactly the chunk size per chunk, so the job has exactly CHUNKS chunks. */
-const line = (index: number): string => `event ${index} `.padEnd(CHUNK_SIZE - 1, 'abcdefghij') + '\n';
+const isPoisoned = poisonedBy(SEED, POISON);
+const line = lineOf(CHUNK_SIZE);
 const INPUT = Buffer.from(Array.from({ length: CHUNKS }, (_, i) => line(i)).join(''));
 
 const resources = defineResources({ prefix: `e2e-${randomUUID().slice(0, 8)}`, processorTimeoutSeconds: 30 });
@@ -83,16 +79,6 @@ const messagesIn = async (url: string): Promise<number> => {
 
 const itemCount = async (): Promise<number> =>
   (await dynamo.send(new ScanCommand({ TableName: resources.table.name, Select: 'COUNT' }))).Count ?? 0;
-
-const waitFor = async <T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-};
 
 describe('the AWS path on moto', () => {
   describe('bad input to the ingest function', () => {
@@ -212,13 +198,9 @@ describe('the AWS path on moto', () => {
     it("stores each completed chunk's output, checked against its own slice of the input", async () => {
       // Prepare
       const results = new S3ResultStore(s3, mode.provisioned.bucket, resources.bucket.resultsPrefix);
-      const mismatches: number[] = [];
 
       // Act
-      for (const task of tasks.filter((t) => t.state === TaskState.completed)) {
-        const output = await readOne(results, jobId, task.result as string);
-        if (gunzipSync(output).toString() !== line(task.index).toUpperCase()) mismatches.push(task.index);
-      }
+      const mismatches = await mismatchedGzipOutputs(results, jobId, tasks, (i) => line(i).toUpperCase());
 
       // Assess
       expect(mismatches).toEqual([]);
@@ -227,16 +209,9 @@ describe('the AWS path on moto', () => {
     it('leaves nothing in the queue and exactly the poisoned chunks in the dead-letter queue', async () => {
       // Prepare
       const dlq = mode.provisioned.deadLetterUrls.aws as string;
-      const dead: number[] = [];
 
       // Act
-      for (;;) {
-        const { Messages = [] } = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
-        );
-        if (Messages.length === 0) break;
-        dead.push(...Messages.map((m) => (JSON.parse(m.Body as string) as ChunkMessage).index));
-      }
+      const dead = (await drainSqs(sqs, dlq)).map((m) => m.index);
 
       // Assess
       expect(dead.sort((a, b) => a - b)).toEqual(

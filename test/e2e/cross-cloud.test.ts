@@ -1,11 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import { randomUUID } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ResultStore } from '../../src/adapters/aws/s3-result-store.ts';
 import { createPubSubClients, type PubSubClients } from '../../src/adapters/gcp/clients.ts';
-import { readOne } from '../../src/adapters/result-reading.ts';
 import { defineGcpResources } from '../../src/cloud/gcp-resources.ts';
 import type { ChunkMessage } from '../../src/cloud/messages.ts';
 import { defineResources } from '../../src/cloud/resources.ts';
@@ -14,6 +12,7 @@ import type { StatsReport } from '../../src/core/stats/report.ts';
 import type { TaskRecord } from '../../src/core/task.ts';
 import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
 import { PUBSUB_PROJECT_ID } from '../../src/local/emulator-state.ts';
+import { drainSqs, lineOf, mismatchedGzipOutputs, poisonedBy, waitFor } from '../support/e2e.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
 import { type PubsubEmulator, startPubsubEmulator } from '../support/pubsub.ts';
 
@@ -23,11 +22,8 @@ const CHUNKS = 1000;
 const CHUNK_SIZE = 1024;
 const PIPELINE = `validate,chaos:fail=0.2:poison=${POISON}:seed=${SEED},transform:uppercase,compress:gzip`;
 
-const isPoisoned = (index: number): boolean =>
-  createHash('sha256').update(`${SEED}:poison:${index}`).digest().readUIntBE(0, 6) / 2 ** 48 < POISON;
-
-/** One line of exactly the chunk size per chunk, so a job of n lines has exactly n chunks. */
-const line = (index: number): string => `event ${index} `.padEnd(CHUNK_SIZE - 1, 'abcdefghij') + '\n';
+const isPoisoned = poisonedBy(SEED, POISON);
+const line = lineOf(CHUNK_SIZE);
 const input = (chunks: number): Buffer =>
   Buffer.from(Array.from({ length: chunks }, (_, i) => line(i)).join(''));
 
@@ -84,16 +80,6 @@ const submit = async (query: string, body: Buffer): Promise<string> => {
 const getJson = async <T>(path: string): Promise<T> =>
   (await (await fetch(`${mode.url}${path}`)).json()) as T;
 
-const waitFor = async <T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-};
-
 interface Job {
   status: string;
   chunksCompleted: number;
@@ -118,22 +104,6 @@ const attemptsOn = (tasks: readonly TaskRecord[], target: string): number =>
 
 const firstTriesOn = (tasks: readonly TaskRecord[], target: string): number =>
   tasks.filter((task) => task.attempts[0]?.target === target).length;
-
-/** Everything in the AWS dead-letter queue now, by chunk index. */
-const awsDeadLetters = async (): Promise<ChunkMessage[]> => {
-  const dead: ChunkMessage[] = [];
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: mode.provisioned.deadLetterUrls.aws as string,
-        MaxNumberOfMessages: 10,
-        VisibilityTimeout: 60,
-      }),
-    );
-    if (Messages.length === 0) return dead;
-    dead.push(...Messages.map((m) => JSON.parse(m.Body as string) as ChunkMessage));
-  }
-};
 
 /** Everything in the Google dead-letter subscription now. */
 const gcpDeadLetters = async (): Promise<ChunkMessage[]> => {
@@ -173,6 +143,11 @@ describe('across AWS (moto) and Google Cloud (the Pub/Sub emulator)', () => {
     it('gives each cloud at least 35% of the tries', () => {
       // Prepare
       const attempts = tasks.reduce((sum, task) => sum + task.attempts.length, 0);
+
+      const shares = Object.fromEntries(
+        ['aws', 'gcp'].map((t) => [t, { firstTries: firstTriesOn(tasks, t), tries: attemptsOn(tasks, t) }]),
+      );
+      console.info(`cross-cloud shares of ${attempts} tries: ${JSON.stringify(shares)}`);
 
       // Assess
       for (const target of ['aws', 'gcp']) {
@@ -219,13 +194,9 @@ describe('across AWS (moto) and Google Cloud (the Pub/Sub emulator)', () => {
     it("stores each completed chunk's output, checked against its own input line", async () => {
       // Prepare
       const results = new S3ResultStore(s3, mode.provisioned.bucket, resources.bucket.resultsPrefix);
-      const mismatches: number[] = [];
 
       // Act
-      for (const task of tasks.filter((t) => t.state === TaskState.completed)) {
-        const output = await readOne(results, jobId, task.result as string);
-        if (gunzipSync(output).toString() !== line(task.index).toUpperCase()) mismatches.push(task.index);
-      }
+      const mismatches = await mismatchedGzipOutputs(results, jobId, tasks, (i) => line(i).toUpperCase());
 
       // Assess
       expect(mismatches).toEqual([]);
@@ -239,7 +210,10 @@ describe('across AWS (moto) and Google Cloud (the Pub/Sub emulator)', () => {
           .map((t) => t.index);
 
       // Act
-      const [onAws, onGcp] = await Promise.all([awsDeadLetters(), gcpDeadLetters()]);
+      const [onAws, onGcp] = await Promise.all([
+        drainSqs(sqs, mode.provisioned.deadLetterUrls.aws as string),
+        gcpDeadLetters(),
+      ]);
 
       // Assess
       expect(onAws.map((m) => m.index).sort(byIndex)).toEqual(sawLast('aws'));
@@ -314,6 +288,9 @@ describe('across AWS (moto) and Google Cloud (the Pub/Sub emulator)', () => {
       expect(firstTriesOn(beforeTasks ?? [], 'gcp')).toBeGreaterThan(0);
       expect(attemptsOn(firstTasks ?? [], 'gcp')).toBe(0);
       expect(attemptsOn(secondTasks ?? [], 'gcp')).toBe(0);
+      console.info(
+        `outage: new chunks left gcp within ${leftWithin} ms, came back within ${after.backWithin} ms`,
+      );
       expect(leftWithin).toBeLessThan(15_000);
       expect(after.backWithin).toBeLessThan(60_000);
     }, 300_000);
