@@ -12,7 +12,14 @@ import type { StatsReport } from '../../src/core/stats/report.ts';
 import type { TaskRecord } from '../../src/core/task.ts';
 import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
 import { PUBSUB_PROJECT_ID } from '../../src/local/emulator-state.ts';
-import { drainSqs, lineOf, mismatchedGzipOutputs, poisonedBy, waitFor } from '../support/e2e.ts';
+import {
+  drainSqs,
+  expectEachChunkEndedOnce,
+  lineOf,
+  mismatchedGzipOutputs,
+  poisonedBy,
+  waitFor,
+} from '../support/e2e.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
 import { type PubsubEmulator, startPubsubEmulator } from '../support/pubsub.ts';
 
@@ -157,20 +164,8 @@ describe('across AWS (moto) and Google Cloud (the Pub/Sub emulator)', () => {
     });
 
     it('ends every chunk exactly once: the poisoned ones failed with their reason, all others completed', () => {
-      // Prepare
-      const poisoned = Array.from({ length: CHUNKS }, (_, i) => i).filter(isPoisoned);
-      const failed = tasks.filter((task) => task.state === TaskState.failed);
-
       // Assess
-      expect(tasks.map((task) => task.index)).toEqual(Array.from({ length: CHUNKS }, (_, i) => i));
-      expect(poisoned.length).toBeGreaterThan(0);
-      expect(failed.map((task) => task.index)).toEqual(poisoned);
-      expect(failed.every((task) => task.error?.name === 'PoisonChunkError')).toBe(true);
-      for (const task of tasks.filter((t) => t.state === TaskState.completed)) {
-        const outcomes = task.attempts.map((attempt) => attempt.outcome);
-        expect(outcomes.filter((outcome) => outcome === TaskState.completed)).toHaveLength(1);
-        expect(outcomes.at(-1)).toBe(TaskState.completed);
-      }
+      expectEachChunkEndedOnce(tasks, CHUNKS, isPoisoned);
     });
 
     it('shows chunks that failed on one cloud and completed on the other, both ways', () => {

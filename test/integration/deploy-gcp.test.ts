@@ -3,15 +3,14 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { parse } from 'yaml';
-import { createPubSubClients, type PubSubClients } from '../../src/adapters/gcp/clients.ts';
 import { GcloudError, renderShellScript, runGcpDeploy } from '../../src/cloud/deploy-gcp.ts';
 import { bundleGoogleFunction } from '../../src/cloud/deploy-gcp-bundle.ts';
 import { DeployInputError, parseDeployGcpInputs } from '../../src/cloud/deploy-gcp-inputs.ts';
 import { type GcloudArgs, planGcpDeploy } from '../../src/cloud/deploy-gcp-plan.ts';
 import { provisionGcp } from '../../src/cloud/provision-gcp.ts';
-import { type PubsubEmulator, startPubsubEmulator } from '../support/pubsub.ts';
+import { pubsubForThisFile } from '../support/pubsub.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
@@ -313,27 +312,14 @@ class FakeGcloud {
 }
 
 describe('running the deploy', () => {
-  let emulator: PubsubEmulator;
-  let clients: PubSubClients;
   const inputs = parseDeployGcpInputs(FLAGS, {});
   const steps = planGcpDeploy(inputs, WORK_DIR);
-
-  beforeAll(async () => {
-    emulator = await startPubsubEmulator();
-    clients = await createPubSubClients({ emulatorHost: emulator.address, projectId: PROJECT });
-  });
-
-  afterEach(() => emulator.reset());
-
-  afterAll(async () => {
-    await clients?.close();
-    await emulator?.stop();
-  });
+  const pubsub = pubsubForThisFile(PROJECT);
 
   const runner = (gcloud: FakeGcloud, waits: number[] = []) => ({
     gcloud: gcloud.run,
     provisionPubSub: async () => {
-      await provisionGcp(inputs.gcp, clients.pubsub);
+      await provisionGcp(inputs.gcp, pubsub.clients.pubsub);
     },
     bundle: async () => {},
     writeFile: async () => {},
@@ -352,8 +338,8 @@ describe('running the deploy', () => {
     const variables = await runGcpDeploy(steps, runner(gcloud));
 
     // Assess
-    const [subscription] = await clients.pubsub.subscription(target?.subscription ?? '').getMetadata();
-    const [deadLetters] = await clients.pubsub
+    const [subscription] = await pubsub.clients.pubsub.subscription(target?.subscription ?? '').getMetadata();
+    const [deadLetters] = await pubsub.clients.pubsub
       .subscription(target?.deadLetterSubscription ?? '')
       .getMetadata();
     expect(subscription.topic).toBe(`projects/${PROJECT}/topics/fanout-gcp`);
@@ -394,8 +380,8 @@ describe('running the deploy', () => {
       'describe',
       'update-aws',
     ]);
-    const [topics] = await clients.pubsub.getTopics();
-    const [subscriptions] = await clients.pubsub.getSubscriptions();
+    const [topics] = await pubsub.clients.pubsub.getTopics();
+    const [subscriptions] = await pubsub.clients.pubsub.getSubscriptions();
     expect(topics).toHaveLength(2);
     expect(subscriptions).toHaveLength(2);
     expect(

@@ -1,30 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createPubSubClients, type PubSubClients } from '../../src/adapters/gcp/clients.ts';
+import { describe, expect, it } from 'vitest';
 import { PubSubProvisioningError } from '../../src/adapters/gcp/errors.ts';
 import { PubSubQueue } from '../../src/adapters/gcp/pubsub-queue.ts';
 import { defineGcpResources } from '../../src/cloud/gcp-resources.ts';
 import { provisionGcp } from '../../src/cloud/provision-gcp.ts';
 import { ResourceOptionsError } from '../../src/cloud/resources.ts';
-import { type PubsubEmulator, startPubsubEmulator } from '../support/pubsub.ts';
+import { pubsubForThisFile } from '../support/pubsub.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
 const PROJECT = 'fanout-provision';
 
-let emulator: PubsubEmulator;
-let clients: PubSubClients;
-
-beforeAll(async () => {
-  emulator = await startPubsubEmulator();
-  clients = await createPubSubClients({ emulatorHost: emulator.address, projectId: PROJECT });
-});
-
-afterEach(() => emulator.reset());
-
-afterAll(async () => {
-  await clients?.close();
-  await emulator?.stop();
-});
+const pubsub = pubsubForThisFile(PROJECT);
 
 const resources = defineGcpResources({
   prefix: 'prov',
@@ -96,12 +82,12 @@ describe('provisionGcp on the Pub/Sub emulator', () => {
     const expected = resources.targets;
 
     // Act
-    const provisioned = await provisionGcp(resources, clients.pubsub);
+    const provisioned = await provisionGcp(resources, pubsub.clients.pubsub);
 
     // Assess
     for (const target of expected) {
-      const [main] = await clients.pubsub.subscription(target.subscription).getMetadata();
-      const [dead] = await clients.pubsub.subscription(target.deadLetterSubscription).getMetadata();
+      const [main] = await pubsub.clients.pubsub.subscription(target.subscription).getMetadata();
+      const [dead] = await pubsub.clients.pubsub.subscription(target.deadLetterSubscription).getMetadata();
       const deadLetterTopic = `projects/${PROJECT}/topics/${target.deadLetterTopic}`;
       expect(provisioned.topics[target.target]).toBe(`projects/${PROJECT}/topics/${target.topic}`);
       expect(provisioned.subscriptions[target.target]).toBe(main.name);
@@ -122,14 +108,14 @@ describe('provisionGcp on the Pub/Sub emulator', () => {
 
   it('is idempotent: a second run answers the same and leaves one of each resource', async () => {
     // Prepare
-    const first = await provisionGcp(resources, clients.pubsub);
+    const first = await provisionGcp(resources, pubsub.clients.pubsub);
 
     // Act
-    const second = await provisionGcp(resources, clients.pubsub);
+    const second = await provisionGcp(resources, pubsub.clients.pubsub);
 
     // Assess
-    const [topics] = await clients.pubsub.getTopics();
-    const [subscriptions] = await clients.pubsub.getSubscriptions();
+    const [topics] = await pubsub.clients.pubsub.getTopics();
+    const [subscriptions] = await pubsub.clients.pubsub.getSubscriptions();
     expect(second).toEqual(first);
     expect(topics.map((topic) => topic.name).sort()).toEqual(
       resources.targets
@@ -137,14 +123,14 @@ describe('provisionGcp on the Pub/Sub emulator', () => {
         .sort(),
     );
     expect(subscriptions).toHaveLength(2 * resources.targets.length);
-    const [main] = await clients.pubsub.subscription('prov-gcp').getMetadata();
+    const [main] = await pubsub.clients.pubsub.subscription('prov-gcp').getMetadata();
     expect(main.ackDeadlineSeconds).toBe(90);
     expect(main.deadLetterPolicy?.maxDeliveryAttempts).toBe(5);
   });
 
   it('brings an existing subscription in line with changed definitions', async () => {
     // Prepare
-    await provisionGcp(resources, clients.pubsub);
+    await provisionGcp(resources, pubsub.clients.pubsub);
     const changed = defineGcpResources({
       prefix: 'prov',
       gcpTargets: ['gcp', 'gcp-b'],
@@ -154,10 +140,10 @@ describe('provisionGcp on the Pub/Sub emulator', () => {
     });
 
     // Act
-    await provisionGcp(changed, clients.pubsub);
+    await provisionGcp(changed, pubsub.clients.pubsub);
 
     // Assess
-    const [main] = await clients.pubsub.subscription('prov-gcp-b').getMetadata();
+    const [main] = await pubsub.clients.pubsub.subscription('prov-gcp-b').getMetadata();
     expect(main.ackDeadlineSeconds).toBe(200);
     expect(main.deadLetterPolicy?.maxDeliveryAttempts).toBe(7);
     expect(seconds(main.retryPolicy?.minimumBackoff)).toBe(20);
@@ -165,11 +151,11 @@ describe('provisionGcp on the Pub/Sub emulator', () => {
 
   it('refuses a subscription of that name on another topic rather than deleting it', async () => {
     // Prepare
-    const [other] = await clients.pubsub.createTopic('elsewhere');
+    const [other] = await pubsub.clients.pubsub.createTopic('elsewhere');
     await other.createSubscription('prov-gcp');
 
     // Act
-    const provisioning = provisionGcp(resources, clients.pubsub);
+    const provisioning = provisionGcp(resources, pubsub.clients.pubsub);
 
     // Assess
     await expect(provisioning).rejects.toThrow(PubSubProvisioningError);
@@ -180,9 +166,9 @@ describe('provisionGcp on the Pub/Sub emulator', () => {
     const fast = defineGcpResources({ prefix: 'dead', minimumBackoffSeconds: 0, maximumBackoffSeconds: 1 });
     const target = fast.targets[0];
     if (target === undefined) throw new Error('no target defined');
-    await provisionGcp(fast, clients.pubsub);
-    const queue = new PubSubQueue<{ n: number }>(clients, target);
-    const deadLetters = new PubSubQueue<{ n: number }>(clients, {
+    await provisionGcp(fast, pubsub.clients.pubsub);
+    const queue = new PubSubQueue<{ n: number }>(pubsub.clients, target);
+    const deadLetters = new PubSubQueue<{ n: number }>(pubsub.clients, {
       topic: target.deadLetterTopic,
       subscription: target.deadLetterSubscription,
     });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { expect } from 'vitest';
 import { readOne } from '../../src/adapters/result-reading.ts';
 import type { ChunkMessage } from '../../src/cloud/messages.ts';
 import { TaskState } from '../../src/core/constants.ts';
@@ -53,5 +54,29 @@ export const drainSqs = async (sqs: SQSClient, queueUrl: string): Promise<ChunkM
     );
     if (Messages.length === 0) return messages;
     messages.push(...Messages.map((m) => JSON.parse(m.Body as string) as ChunkMessage));
+  }
+};
+
+/**
+ * Every chunk of the job ended exactly once: the poisoned ones failed with `PoisonChunkError`, every other
+ * one completed, with exactly one completion, last in its history.
+ */
+export const expectEachChunkEndedOnce = (
+  tasks: readonly TaskRecord[],
+  chunks: number,
+  isPoisoned: (index: number) => boolean,
+): void => {
+  const poisoned = Array.from({ length: chunks }, (_, i) => i).filter(isPoisoned);
+  const failed = tasks.filter((task) => task.state === TaskState.failed);
+  expect(tasks.map((task) => task.index)).toEqual(Array.from({ length: chunks }, (_, i) => i));
+  expect(poisoned.length).toBeGreaterThan(0);
+  expect(failed.map((task) => task.index)).toEqual(poisoned);
+  expect(failed.every((task) => task.error?.name === 'PoisonChunkError')).toBe(true);
+  const completed = tasks.filter((task) => task.state === TaskState.completed);
+  expect(completed).toHaveLength(chunks - poisoned.length);
+  for (const task of completed) {
+    const outcomes = task.attempts.map((attempt) => attempt.outcome);
+    expect(outcomes.filter((outcome) => outcome === TaskState.completed)).toHaveLength(1);
+    expect(outcomes.at(-1)).toBe(TaskState.completed);
   }
 };
