@@ -142,12 +142,14 @@ export class PubSubQueue<T> implements Queue<T> {
         },
       }),
     );
-    await this.#topic.flush();
-    const results = await Promise.allSettled(published);
+    // Every publish is awaited, even when the flush fails first: a publish that fails later must not go
+    // unhandled.
+    const [flushed, ...results] = await Promise.allSettled([this.#topic.flush(), ...published]);
     const failures = results.filter((result) => result.status === 'rejected');
-    if (failures.length > 0) {
-      throw new PubSubPublishError(this.#names.topic, failures.length, messages.length, {
-        cause: failures[0]?.reason,
+    if (failures.length > 0 || flushed?.status === 'rejected') {
+      const failed = failures.length > 0 ? failures.length : messages.length;
+      throw new PubSubPublishError(this.#names.topic, failed, messages.length, {
+        cause: failures[0]?.reason ?? (flushed as PromiseRejectedResult).reason,
       });
     }
   }
