@@ -51,10 +51,9 @@ export class Router {
       // The processor on the other side reports the target's health. A probe of a half-open target keeps
       // its slot until the shared breakers are read again, so one probe goes out, not a flood.
       this.#balancer.handOver(target);
-      byTarget.set(target, [
-        ...(byTarget.get(target) ?? []),
-        { ...route, message: { ...route.message, routedAt } },
-      ]);
+      const sends = byTarget.get(target) ?? [];
+      sends.push({ ...route, message: { ...route.message, routedAt } });
+      byTarget.set(target, sends);
     }
     const refused = await Promise.all(
       [...byTarget].map(async ([target, sent]) => {
