@@ -33,6 +33,12 @@ import { TargetHealth } from './target-health.ts';
  */
 const PUBLISH_TIMEOUT_MS = 5000;
 
+/** The queues `QUEUES` and `DEAD_LETTER` name, read once. */
+interface QueueAddresses {
+  queues: ReadonlyMap<string, QueueAddress>;
+  deadLetter?: QueueAddress;
+}
+
 /**
  * What one function container sees, on either cloud, built once from its environment: the stack sets
  * the resource names (`TABLE_NAME`, `BUCKET_NAME`, `QUEUES`, …) and `FANOUT_*` settings tune the jobs as
@@ -52,10 +58,12 @@ export class CloudRuntime {
   readonly stats: DynamoStatsStore;
   readonly router: Router;
   readonly #pubsub: PubSubClients | undefined;
+  readonly #deadLetter: QueueAddress | undefined;
 
-  private constructor(env: NodeJS.ProcessEnv, pubsub: PubSubClients | undefined) {
+  private constructor(env: NodeJS.ProcessEnv, addresses: QueueAddresses, pubsub: PubSubClients | undefined) {
     this.env = env;
     this.#pubsub = pubsub;
+    this.#deadLetter = addresses.deadLetter;
     this.config = loadConfig({ env });
     const credentials = awsCredentialsFromEnv(env);
     const aws = { ...(credentials !== undefined && { credentials }) };
@@ -74,13 +82,19 @@ export class CloudRuntime {
     this.inputs = new S3ResultStore(this.s3, bucket, 'inputs/');
     this.results = new S3ResultStore(this.s3, bucket, 'results/');
     this.stats = new DynamoStatsStore(this.dynamo, table);
-    this.router = this.#router(new DynamoHealthStore(this.dynamo, table));
+    this.router = this.#router(addresses.queues, new DynamoHealthStore(this.dynamo, table));
   }
 
   /** Reads the environment; Pub/Sub clients are made only when a queue is a Pub/Sub topic. */
   static async fromEnv(env: NodeJS.ProcessEnv = process.env): Promise<CloudRuntime> {
-    const addresses = [...Object.entries(recordEnv('QUEUES', env)), ['DEAD_LETTER', env.DEAD_LETTER ?? '']];
-    const usesPubSub = addresses.some(([, address]) => address?.startsWith('projects/'));
+    const queues = new Map(
+      Object.entries(recordEnv('QUEUES', env)).map(([target, address]) => [
+        target,
+        parseQueueAddress('QUEUES', address),
+      ]),
+    );
+    const deadLetter = env.DEAD_LETTER ? parseQueueAddress('DEAD_LETTER', env.DEAD_LETTER) : undefined;
+    const usesPubSub = [...queues.values(), deadLetter].some((address) => address?.kind === 'pubsub');
     const auth = googleAuthFromEnv(env);
     const pubsub = usesPubSub
       ? await createPubSubClients({
@@ -88,7 +102,7 @@ export class CloudRuntime {
           ...(auth !== undefined && { auth }),
         })
       : undefined;
-    return new CloudRuntime(env, pubsub);
+    return new CloudRuntime(env, { queues, ...(deadLetter && { deadLetter }) }, pubsub);
   }
 
   registry(): Promise<StepRegistry> {
@@ -124,7 +138,9 @@ export class CloudRuntime {
       // Each job's own maxAttempts replaces the configured one.
       plans: new JobPlans(this.tasks, await this.registry(), retryOptions(this.config)),
       router: this.router,
-      deadLetters: this.#queue(parseQueueAddress('DEAD_LETTER', requiredEnv('DEAD_LETTER', this.env))),
+      deadLetters: this.#queue(
+        this.#deadLetter ?? parseQueueAddress('DEAD_LETTER', requiredEnv('DEAD_LETTER', this.env)),
+      ),
       leaseMs: numberEnv('LEASE_MS', 300_000, this.env),
     });
   }
@@ -136,14 +152,9 @@ export class CloudRuntime {
     });
   }
 
-  #router(health: DynamoHealthStore): Router {
+  #router(addresses: ReadonlyMap<string, QueueAddress>, health: DynamoHealthStore): Router {
     const { config } = this;
-    const queues = new Map(
-      Object.entries(recordEnv('QUEUES', this.env)).map(([target, address]) => [
-        target,
-        this.#queue(parseQueueAddress('QUEUES', address)),
-      ]),
-    );
+    const queues = new Map([...addresses].map(([target, address]) => [target, this.#queue(address)]));
     const balancer = new Balancer(
       [...queues.keys()].map((name) => ({
         name,
