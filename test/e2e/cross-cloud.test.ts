@@ -11,7 +11,7 @@ import { TaskState } from '../../src/core/constants.ts';
 import type { StatsReport } from '../../src/core/stats/report.ts';
 import type { TaskRecord } from '../../src/core/task.ts';
 import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
-import { PUBSUB_PROJECT_ID } from '../../src/local/emulator-state.ts';
+import { emulatorEnvironment, PUBSUB_PROJECT_ID } from '../../src/local/emulator-state.ts';
 import {
   drainSqs,
   expectEachChunkEndedOnce,
@@ -48,13 +48,8 @@ let pubsub: PubSubClients;
 beforeAll(async () => {
   [moto, pubsubEmulator] = await Promise.all([startMoto(), startPubsubEmulator()]);
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL: moto.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    PUBSUB_EMULATOR_HOST: pubsubEmulator.address,
-    PUBSUB_PROJECT_ID,
-    METADATA_SERVER_DETECTION: 'none',
+    // What `fanout emulators start` prints for a shell.
+    ...emulatorEnvironment({ moto, pubsub: pubsubEmulator }),
     // Short backoffs: the emulator pushes two messages at a time, and a pushed retry waits its backoff out.
     FANOUT_RETRY_BASE_DELAY_MS: '50',
     FANOUT_RETRY_MAX_DELAY_MS: '250',
