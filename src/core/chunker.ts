@@ -50,11 +50,37 @@ const linesCut = (buf: Uint8Array, size: number): number => {
   return cut > 0 ? cut : size;
 };
 
+/** A buffer of its own: not a view into Node's shared pool, which a worker thread would receive whole. */
+const ownBuffer = (bytes: number): Buffer => Buffer.allocUnsafeSlow(bytes);
+
+/** Copies the parts one after the other into `target`, from its start; returns the bytes copied. */
+const copyInto = (target: Uint8Array, parts: readonly Uint8Array[]): number => {
+  let offset = 0;
+  for (const part of parts) {
+    target.set(part, offset);
+    offset += part.byteLength;
+  }
+  return offset;
+};
+
+/** The parts without their first `bytes` bytes, as views. */
+const dropFront = (parts: readonly Uint8Array[], bytes: number): Uint8Array[] => {
+  let left = bytes;
+  let i = 0;
+  while (left >= (parts[i] as Uint8Array).byteLength) left -= (parts[i++] as Uint8Array).byteLength;
+  return [(parts[i] as Uint8Array).subarray(left), ...parts.slice(i + 1)];
+};
+
 /**
  * Cuts a byte stream into pieces of at most `size` bytes without holding more of it than one piece
  * beyond the current input buffer. Concatenating the pieces in order gives back the input exactly.
  * Pieces are views into the input's buffers, not copies: an input must not reuse a buffer it has yielded
  * (Node's streams never do).
+ *
+ * A piece is cut once more than `size` bytes follow its start, and where it ends depends only on those
+ * first `size + 1` bytes. So only a piece that straddles two input buffers is copied, into a buffer of
+ * its own and exactly its size; the bytes held from earlier buffers stay views until then, so a stream
+ * of small buffers is not copied again at every buffer.
  */
 async function* cut(
   input: AsyncIterable<Uint8Array>,
@@ -62,19 +88,56 @@ async function* cut(
 ): AsyncGenerator<Uint8Array> {
   assertChunkSize(size);
   const cutAt = mode === ChunkingMode.lines ? linesCut : () => size;
-  let pending: Uint8Array = new Uint8Array(0);
-  for await (const piece of input) {
-    pending = pending.byteLength === 0 ? piece : Buffer.concat([pending, piece]);
+  // The input not yet cut: views, in order, of `heldBytes` bytes in all, never more than `size`.
+  let held: Uint8Array[] = [];
+  let heldBytes = 0;
+  // Where a piece that starts in the held bytes is looked at: their copy, then the next buffer's first bytes.
+  const head = ownBuffer(size + 1);
+  for await (const buffer of input) {
     let offset = 0;
-    while (pending.byteLength - offset > size) {
-      const window = pending.subarray(offset);
+    while (heldBytes > 0 && heldBytes + buffer.byteLength - offset > size) {
+      const filled = copyInto(head, held);
+      head.set(buffer.subarray(offset, offset + size + 1 - filled), filled);
+      const at = cutAt(head, size);
+      const first = held[0] as Uint8Array;
+      if (at <= first.byteLength) yield first.subarray(0, at);
+      else {
+        const piece = ownBuffer(at);
+        piece.set(head.subarray(0, at));
+        yield piece;
+      }
+      if (at >= heldBytes) {
+        offset += at - heldBytes;
+        held = [];
+        heldBytes = 0;
+      } else {
+        held = dropFront(held, at);
+        heldBytes -= at;
+      }
+    }
+    if (heldBytes > 0) {
+      if (offset < buffer.byteLength) held.push(buffer.subarray(offset));
+      heldBytes += buffer.byteLength - offset;
+      continue;
+    }
+    while (buffer.byteLength - offset > size) {
+      const window = buffer.subarray(offset);
       const at = cutAt(window, size);
       yield window.subarray(0, at);
       offset += at;
     }
-    pending = pending.subarray(offset);
+    if (offset < buffer.byteLength) {
+      held = [buffer.subarray(offset)];
+      heldBytes = buffer.byteLength - offset;
+    }
   }
-  if (pending.byteLength > 0) yield pending;
+  if (heldBytes === 0) return;
+  if (held.length === 1) yield held[0] as Uint8Array;
+  else {
+    const piece = ownBuffer(heldBytes);
+    copyInto(piece, held);
+    yield piece;
+  }
 }
 
 /** Cuts a byte stream into a job's chunks, each with its index, length and SHA-256. Returns the count. */

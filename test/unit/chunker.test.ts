@@ -251,6 +251,101 @@ describe('chunkStream on any input', () => {
     for (const c of chunks) expect(c.data.buffer).toBe(input.buffer);
   });
 
+  /** The input cut into consecutive pieces of the given lengths, the last piece taking the rest. */
+  const splitAt = (data: Uint8Array, lengths: readonly number[]): Uint8Array[] => {
+    const pieces: Uint8Array[] = [];
+    let at = 0;
+    for (let i = 0; at < data.byteLength; i++) {
+      const length = lengths[i % lengths.length] as number;
+      pieces.push(data.subarray(at, at + length));
+      at += length;
+    }
+    return pieces;
+  };
+
+  /** Where each chunk ends in the input. */
+  const boundaries = (chunks: readonly Chunk[]): number[] => {
+    let end = 0;
+    return chunks.map((c) => {
+      end += c.bytes;
+      return end;
+    });
+  };
+
+  it.each([
+    { mode: 'lines', case: 'pieces much smaller than a chunk', lengths: [1, 7, 100, 333] },
+    { mode: 'bytes', case: 'pieces much smaller than a chunk', lengths: [1, 7, 100, 333] },
+    {
+      mode: 'lines',
+      case: 'pieces just under and over a chunk',
+      lengths: [KiB - 1, KiB + 1, KiB, 2 * KiB + 1],
+    },
+    {
+      mode: 'bytes',
+      case: 'pieces just under and over a chunk',
+      lengths: [KiB - 1, KiB + 1, KiB, 2 * KiB + 1],
+    },
+    {
+      mode: 'lines',
+      case: 'a leftover longer than the next pieces',
+      lengths: [KiB + 900, 50, 3, 60, 5 * KiB],
+    },
+    {
+      mode: 'bytes',
+      case: 'a leftover longer than the next pieces',
+      lengths: [KiB + 900, 50, 3, 60, 5 * KiB],
+    },
+    { mode: 'lines', case: 'pieces of many chunks', lengths: [7 * KiB + 13, 16 * KiB, 3 * KiB + 1] },
+    { mode: 'bytes', case: 'pieces of many chunks', lengths: [7 * KiB + 13, 16 * KiB, 3 * KiB + 1] },
+  ] as const)(
+    'cuts chunks that straddle input buffers where one buffer would ($mode, $case)',
+    async ({ mode, lengths }) => {
+      for (let seed = 1; seed <= 4; seed++) {
+        // Prepare
+        const random = seededRandom(100 + seed);
+        const input = randomText(random, 24 * KiB);
+        const size = KiB + Math.floor(random() * KiB);
+        const pieces = splitAt(input, lengths);
+
+        // Act
+        const whole = await chunk([input], { mode, size });
+        const split = await chunk(pieces, { mode, size });
+
+        // Assess
+        expect(joined(split.chunks), `seed ${seed}`).toEqual(input);
+        expect(boundaries(split.chunks), `seed ${seed}`).toEqual(boundaries(whole.chunks));
+        expect(split.chunks.map((c) => c.sha256)).toEqual(whole.chunks.map((c) => c.sha256));
+        expect(split.count).toBe(whole.count);
+      }
+    },
+  );
+
+  it('copies only the chunks that straddle input buffers, each into a buffer of its own and of its size', async () => {
+    // Prepare
+    const input = randomText(seededRandom(7), 64 * KiB);
+    const pieces = splitAt(input, [10 * KiB + 17]);
+
+    // Act
+    const { chunks } = await chunk(pieces, { mode: 'lines', size: KiB });
+
+    // Assess
+    let start = 0;
+    let copies = 0;
+    for (const c of chunks) {
+      const piece = Math.floor(start / (10 * KiB + 17));
+      const inOnePiece = Math.floor((start + c.bytes - 1) / (10 * KiB + 17)) === piece;
+      if (inOnePiece) expect(c.data.buffer).toBe(input.buffer);
+      else {
+        copies++;
+        expect(c.data.buffer).not.toBe(input.buffer);
+        expect(c.data.byteOffset).toBe(0);
+        expect(c.data.buffer.byteLength).toBe(c.bytes);
+      }
+      start += c.bytes;
+    }
+    expect(copies).toBeGreaterThan(0);
+  });
+
   it('counts the same number of chunks as it yields', async () => {
     // Prepare
     const input = randomText(seededRandom(6), 10 * KiB);
