@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readOne } from '../adapters/result-reading.ts';
 import { TaskState } from '../core/constants.ts';
 import type { ErrorRecord } from '../core/errors.ts';
+import type { FinishRequest } from '../core/task.ts';
 import type { Queue } from '../ports/queue.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
@@ -31,24 +32,32 @@ export interface ProcessorOptions {
 /** What became of one delivery; `retry` means the queue should hand it out again (nothing was lost). */
 export type DeliveryResult = 'completed' | 'retrying' | 'failed' | 'duplicate' | 'unknown-job' | 'retry';
 
-interface Claimed {
+/** A try this processor runs: claimed first when redelivered, else recorded whole at its end. */
+interface Taken {
   delivery: ChunkDelivery;
   plan: JobPlan;
   claimId: string;
   startedAt: number;
+  claimed: boolean;
 }
 
-interface Ran extends Claimed {
+interface Ran extends Taken {
   output?: Uint8Array;
   error?: ErrorRecord;
   durationMs: number;
 }
 
 /**
- * Runs a batch of chunk deliveries on one target, the same way whichever cloud delivered them: claim each
- * try, read the chunks, run the job's pipeline, store the outputs as one unit, end each try, and send a
- * failed one on to its next try (on another target when one is healthy) or to the dead-letter queue.
- * A delivery whose try is already claimed or ended is a duplicate and changes nothing.
+ * Runs a batch of chunk deliveries on one target, the same way whichever cloud delivered them: read the
+ * chunks, run the job's pipeline, store the outputs as one unit, record each try, and send a failed one on
+ * to its next try (on another target when one is healthy) or to the dead-letter queue.
+ *
+ * A first delivery's try is recorded in one conditional write at its end (`claimAndFinish`): one write per
+ * try is what keeps a chunk's DynamoDB cost at 1 WRU. A redelivery, which may meet a try still running
+ * elsewhere or one whose worker died, claims the try before running it and ends it after (`claim`, then
+ * `finish`). Either way the store lets one delivery of a try record it, so a duplicate records nothing
+ * and counts nothing; a duplicate first delivery (rare: the queue handed the message out twice at once)
+ * may run the pipeline a second time, and its output is dropped.
  */
 export class ChunkProcessor {
   readonly #options: ProcessorOptions;
@@ -70,18 +79,24 @@ export class ChunkProcessor {
         results.set(id, 'retry');
       }
     };
-    const claimed: Claimed[] = [];
+    const taken: Taken[] = [];
+    const firstCopies = new Set<string>();
     await Promise.all(
       deliveries.map((delivery) =>
         settle(delivery.id, async () => {
-          const outcome = await this.#claim(delivery);
+          const { jobId, index, attempt } = delivery.message;
+          const key = `${jobId}#${index}#${attempt}`;
+          // Copies of a first delivery in one batch: one runs, and the others' answer is known already.
+          if (!delivery.redelivered && firstCopies.has(key)) return 'duplicate';
+          if (!delivery.redelivered) firstCopies.add(key);
+          const outcome = await this.#take(delivery);
           if (typeof outcome === 'string') return outcome;
-          claimed.push(outcome);
+          taken.push(outcome);
           return 'retry';
         }),
       ),
     );
-    const ran = await this.#run(claimed);
+    const ran = await this.#run(taken);
     const stored = await this.#storeOutputs(ran);
     // An output that could not be stored is not finished: the delivery comes back and takes its try over.
     const finishing = ran.filter((item) => item.output === undefined || stored.has(item));
@@ -92,12 +107,14 @@ export class ChunkProcessor {
     return results;
   }
 
-  async #claim(delivery: ChunkDelivery): Promise<Claimed | DeliveryResult> {
+  async #take(delivery: ChunkDelivery): Promise<Taken | DeliveryResult> {
     const { message } = delivery;
     const plan = await this.#options.plans.get(message.jobId);
     if (plan === undefined) return 'unknown-job';
     const claimId = randomUUID();
     const startedAt = Date.now();
+    const taken = { delivery, plan, claimId, startedAt, claimed: delivery.redelivered };
+    if (!delivery.redelivered) return taken;
     const claim = await this.#options.tasks.claim({
       jobId: message.jobId,
       index: message.index,
@@ -110,8 +127,8 @@ export class ChunkProcessor {
       bytes: message.bytes,
       sha256: message.sha256,
     });
-    if (claim.claimed) return { delivery, plan, claimId, startedAt };
-    if (delivery.redelivered) await this.#resumeFollowUp(plan, message);
+    if (claim.claimed) return taken;
+    await this.#resumeFollowUp(plan, message);
     return 'duplicate';
   }
 
@@ -131,9 +148,9 @@ export class ChunkProcessor {
    * Reads each job's chunks together, then runs them one by one: a function instance has one core. A
    * chunk that cannot be read is left unfinished, to come back.
    */
-  async #run(claimed: readonly Claimed[]): Promise<Ran[]> {
+  async #run(taken: readonly Taken[]): Promise<Ran[]> {
     const ran: Ran[] = [];
-    for (const group of groupByJob(claimed)) await this.#runGroup(group, ran);
+    for (const group of groupByJob(taken)) await this.#runGroup(group, ran);
     return ran;
   }
 
@@ -141,14 +158,14 @@ export class ChunkProcessor {
    * Reads the group's chunks together; when that fails, each one on its own, so a chunk that cannot be
    * read stays unsettled (to come back) without holding back the others.
    */
-  async #runGroup(group: readonly Claimed[], ran: Ran[]): Promise<void> {
+  async #runGroup(group: readonly Taken[], ran: Ran[]): Promise<void> {
     const jobId = group[0]?.plan.jobId as string;
     const inputs = this.#options.inputs;
     let done = 0;
     try {
       const refs = group.map((item) => item.delivery.message.input);
       for await (const input of inputs.read(jobId, refs))
-        ran.push(await this.#runOne(group[done++] as Claimed, input));
+        ran.push(await this.#runOne(group[done++] as Taken, input));
       return;
     } catch {
       for (const item of group.slice(done)) {
@@ -158,7 +175,7 @@ export class ChunkProcessor {
     }
   }
 
-  async #runOne(item: Claimed, input: Uint8Array): Promise<Ran> {
+  async #runOne(item: Taken, input: Uint8Array): Promise<Ran> {
     const { message } = item.delivery;
     const attempted = await item.plan.pipeline.attempt(input, {
       jobId: message.jobId,
@@ -200,7 +217,7 @@ export class ChunkProcessor {
       durationMs: Math.round(item.durationMs * 1000) / 1000,
     };
     if (item.output !== undefined) {
-      const ended = await this.#options.tasks.finish({
+      const ended = await this.#end(item, {
         ...finish,
         outcome: TaskState.completed,
         bytesOut: item.output.byteLength,
@@ -211,11 +228,25 @@ export class ChunkProcessor {
     const error = item.error as ErrorRecord;
     const decision = item.plan.retry.decide(error, message.attempt);
     const outcome = decision.retry ? TaskState.retrying : TaskState.failed;
-    if (!(await this.#options.tasks.finish({ ...finish, outcome, error }))) return 'duplicate';
+    if (!(await this.#end(item, { ...finish, outcome, error }))) return 'duplicate';
     // The try is recorded before its follow-up is sent; a redelivery resends a follow-up that was lost.
     if (decision.retry) await this.#sendRetry(item.plan, message, decision.delayMs);
     else await this.#options.deadLetters.send([{ body: message }]);
     return outcome;
+  }
+
+  /** Ends a claimed try, or records an unclaimed one whole; false for a duplicate. */
+  #end(item: Ran, request: FinishRequest): Promise<boolean> {
+    if (item.claimed) return this.#options.tasks.finish(request);
+    const { message } = item.delivery;
+    return this.#options.tasks.claimAndFinish({
+      ...request,
+      target: this.target,
+      workerId: this.#options.workerId,
+      startedAt: item.startedAt,
+      bytes: message.bytes,
+      sha256: message.sha256,
+    });
   }
 
   async #sendRetry(plan: JobPlan, message: ChunkMessage, delayMs: number): Promise<void> {

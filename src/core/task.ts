@@ -93,7 +93,9 @@ export interface FinishRequest {
 }
 
 /** The try a successful claim starts. */
-export const startedAttempt = (request: ClaimRequest): Attempt => ({
+export const startedAttempt = (
+  request: Pick<ClaimRequest, 'attempt' | 'target' | 'workerId' | 'claimId' | 'now'>,
+): Attempt => ({
   attempt: request.attempt,
   target: request.target,
   workerId: request.workerId,
@@ -112,6 +114,11 @@ const newTask = (request: ClaimRequest): TaskRecord => ({
   updatedAt: request.now,
 });
 
+/** Whether the task waits for try `attempt`: pending or retrying after the tries before it. */
+const waitsFor = (task: TaskRecord, attempt: number): boolean =>
+  (task.state === TaskState.pending || task.state === TaskState.retrying) &&
+  task.attempts.length === attempt - 1;
+
 /**
  * The claim rule every task store applies atomically: a delivery of try N claims the task when the task
  * waits for try N (pending or retrying after N-1 tries, or not recorded yet for try 1), or when try N is
@@ -121,9 +128,7 @@ const newTask = (request: ClaimRequest): TaskRecord => ({
 export const applyClaim = (recorded: TaskRecord | undefined, request: ClaimRequest): ClaimResult => {
   if (recorded === undefined && request.attempt !== 1) return { claimed: false, state: 'missing' };
   const task = recorded ?? newTask(request);
-  const waiting =
-    (task.state === TaskState.pending || task.state === TaskState.retrying) &&
-    task.attempts.length === request.attempt - 1;
+  const waiting = waitsFor(task, request.attempt);
   const abandoned =
     task.state === TaskState.processing &&
     task.attempts.length === request.attempt &&
@@ -143,6 +148,15 @@ export const applyClaim = (recorded: TaskRecord | undefined, request: ClaimReque
   };
 };
 
+/** A try as its end leaves it. */
+export const endedAttempt = (started: Attempt, request: FinishRequest): Attempt => {
+  const ended: Attempt = { ...started, endedAt: request.now, outcome: request.outcome };
+  if (request.workerId) ended.workerId = request.workerId;
+  if (request.durationMs !== undefined) ended.durationMs = request.durationMs;
+  if (request.error) ended.error = request.error;
+  return ended;
+};
+
 /** The finish rule: only the claim that holds the task may end its try, once. Undefined for a duplicate. */
 export const applyFinish = (task: TaskRecord, request: FinishRequest): TaskRecord | undefined => {
   const current = task.attempts[task.attempts.length - 1];
@@ -155,10 +169,7 @@ export const applyFinish = (task: TaskRecord, request: FinishRequest): TaskRecor
   }
   if (!canTransition(task.state, request.outcome))
     throw new IllegalTransitionError(task.state, request.outcome);
-  const ended: Attempt = { ...current, endedAt: request.now, outcome: request.outcome };
-  if (request.workerId) ended.workerId = request.workerId;
-  if (request.durationMs !== undefined) ended.durationMs = request.durationMs;
-  if (request.error) ended.error = request.error;
+  const ended = endedAttempt(current, request);
   // Rest, not `delete`: deleting a property puts every finished record into V8's slow dictionary mode.
   const { leaseExpiresAt: _released, ...rest } = task;
   const next: TaskRecord = {
@@ -171,4 +182,30 @@ export const applyFinish = (task: TaskRecord, request: FinishRequest): TaskRecor
   if (request.result !== undefined) next.result = request.result;
   if (request.outcome === TaskState.failed && request.error) next.error = request.error;
   return next;
+};
+
+/**
+ * A try recorded once it has ended, with no claim before it: `startedAt` is when it began and `now` when
+ * it ended. What the cloud processor writes for a first delivery, so that a try costs one write.
+ */
+export interface ClaimAndFinishRequest
+  extends Omit<ClaimRequest, 'now' | 'leaseMs'>,
+    Omit<FinishRequest, 'workerId'> {
+  startedAt: number;
+}
+
+/**
+ * The rule of a try claimed and ended in one step: the task must wait for the try, as for a claim, and the
+ * try is recorded whole. A try that another delivery holds or has ended makes this one a duplicate
+ * (undefined), even when that holder's lease ran out: its own delivery comes back and takes it over.
+ */
+export const applyClaimAndFinish = (
+  recorded: TaskRecord | undefined,
+  request: ClaimAndFinishRequest,
+): TaskRecord | undefined => {
+  const claim = { ...request, now: request.startedAt, leaseMs: 0 };
+  if (recorded === undefined ? request.attempt !== 1 : !waitsFor(recorded, request.attempt)) return undefined;
+  const task = recorded ?? newTask(claim);
+  const held = { ...task, state: TaskState.processing, attempts: [...task.attempts, startedAttempt(claim)] };
+  return applyFinish(held, request);
 };

@@ -1,5 +1,11 @@
 import type { TaskState } from '../core/constants.ts';
-import type { ClaimRequest, ClaimResult, FinishRequest, TaskRecord } from '../core/task.ts';
+import type {
+  ClaimAndFinishRequest,
+  ClaimRequest,
+  ClaimResult,
+  FinishRequest,
+  TaskRecord,
+} from '../core/task.ts';
 
 /** A job as its store keeps it: what it was asked to do and how far its input has been read. */
 export interface JobRecord {
@@ -12,9 +18,9 @@ export interface JobRecord {
 }
 
 /**
- * Where tasks and their tries are recorded. `claim` and `finish` are conditional and atomic: they are
- * what makes duplicate deliveries harmless, so every implementation applies `applyClaim` / `applyFinish`
- * (or the same conditions in its own query language) in one step.
+ * Where tasks and their tries are recorded. `claim`, `finish` and `claimAndFinish` are conditional and
+ * atomic: they are what makes duplicate deliveries harmless, so every implementation applies `applyClaim`,
+ * `applyFinish` and `applyClaimAndFinish` (or the same conditions in its own query language) in one step.
  */
 export interface TaskStore {
   createJob(job: JobRecord): Promise<void>;
@@ -25,6 +31,11 @@ export interface TaskStore {
   claim(request: ClaimRequest): Promise<ClaimResult>;
   /** Ends the claimed try; false when the try was not the one holding the claim (a duplicate). */
   finish(request: FinishRequest): Promise<boolean>;
+  /**
+   * Records a try that ran without a claim, start to end, in one write; false when the task was not waiting
+   * for it (another delivery holds or ended it: a duplicate).
+   */
+  claimAndFinish(request: ClaimAndFinishRequest): Promise<boolean>;
   getTask(jobId: string, index: number): Promise<TaskRecord | undefined>;
   /** A job's tasks in index order, optionally only those in one state. */
   listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[]>;

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { TaskState } from '../../src/core/constants.ts';
 import type { ErrorRecord } from '../../src/core/errors.ts';
-import type { Attempt, ClaimRequest, FinishRequest, TaskRecord } from '../../src/core/task.ts';
+import type {
+  Attempt,
+  ClaimAndFinishRequest,
+  ClaimRequest,
+  FinishRequest,
+  TaskRecord,
+} from '../../src/core/task.ts';
 import type { JobRecord, TaskStore } from '../../src/ports/task-store.ts';
 import { freshSubjectPerTest } from './fresh-subject.ts';
 
@@ -100,6 +106,17 @@ export const describeTaskStoreContract = (
       claimId: 'claim-1',
       outcome: TaskState.completed,
       now: T0 + 1000,
+      ...overrides,
+    });
+
+    /** A try recorded whole: started at T0 on `aws` by worker-1, ended at T0 + 1000. */
+    const wholeTry = (overrides: Partial<ClaimAndFinishRequest> = {}): ClaimAndFinishRequest => ({
+      ...finishRequest(),
+      target: 'aws',
+      workerId: 'worker-1',
+      startedAt: T0,
+      bytes: 1000 + (overrides.index ?? 0),
+      sha256: `sha256-of-chunk-${overrides.index ?? 0}`,
       ...overrides,
     });
 
@@ -578,6 +595,127 @@ export const describeTaskStoreContract = (
       });
     });
 
+    describe('claimAndFinish', () => {
+      it.each([TaskState.completed, TaskState.retrying, TaskState.failed] as const)(
+        'records try 1 of a task it creates, whole and ended as %s, exactly once',
+        async (outcome) => {
+          // Prepare
+          await store.createJob(jobRecord());
+
+          // Act
+          const first = await store.claimAndFinish(wholeTry({ index: 3, outcome, error: TIMEOUT_ERROR }));
+          const second = await store.claimAndFinish(wholeTry({ index: 3, claimId: 'claim-2', outcome }));
+          const stored = await store.getTask(jobId, 3);
+
+          // Assess
+          expect([first, second]).toEqual([true, false]);
+          expect(stored).toMatchObject({
+            jobId,
+            index: 3,
+            state: outcome,
+            bytes: 1003,
+            sha256: 'sha256-of-chunk-3',
+          });
+          expect(stored?.updatedAt).toBe(T0 + 1000);
+          expect(stored?.leaseExpiresAt).toBeUndefined();
+          expect(stored?.attempts).toEqual([
+            {
+              attempt: 1,
+              target: 'aws',
+              workerId: 'worker-1',
+              claimId: 'claim-1',
+              startedAt: T0,
+              endedAt: T0 + 1000,
+              outcome,
+              error: TIMEOUT_ERROR,
+            },
+          ]);
+        },
+      );
+
+      it('records the next try of a retrying task after the tries before it, with its output', async () => {
+        // Prepare
+        await createJobWithTasks(1);
+        await store.claimAndFinish(wholeTry({ outcome: TaskState.retrying, error: TIMEOUT_ERROR }));
+
+        // Act
+        const recorded = await store.claimAndFinish(
+          wholeTry({
+            attempt: 2,
+            claimId: 'claim-2',
+            target: 'gcp',
+            workerId: 'worker-2',
+            startedAt: T0 + 2000,
+            now: T0 + 2500,
+            durationMs: 123.5,
+            bytesOut: 321,
+            result: 'segment-1#0',
+          }),
+        );
+        const stored = await store.getTask(jobId, 0);
+
+        // Assess
+        expect(recorded).toBe(true);
+        expect(stored).toMatchObject({ state: TaskState.completed, bytesOut: 321, result: 'segment-1#0' });
+        expect(stored?.attempts.map((a) => [a.attempt, a.target, a.outcome])).toEqual([
+          [1, 'aws', TaskState.retrying],
+          [2, 'gcp', TaskState.completed],
+        ]);
+        expect(stored?.attempts[1]).toMatchObject({
+          startedAt: T0 + 2000,
+          endedAt: T0 + 2500,
+          durationMs: 123.5,
+        });
+      });
+
+      it('records the error on the task when a try fails for good', async () => {
+        // Prepare
+        await createJobWithTasks(1);
+
+        // Act
+        await store.claimAndFinish(wholeTry({ outcome: TaskState.failed, error: POISON_ERROR }));
+        const stored = await store.getTask(jobId, 0);
+
+        // Assess
+        expect(stored?.state).toBe(TaskState.failed);
+        expect(stored?.error).toEqual(POISON_ERROR);
+        expect(stored?.attempts[0]?.error).toEqual(POISON_ERROR);
+      });
+
+      it('refuses a try that another delivery holds, even past its lease, and lets the holder end it', async () => {
+        // Prepare
+        await createJobWithTasks(1);
+        await store.claim(claimRequest());
+
+        // Act
+        const whole = await store.claimAndFinish(wholeTry({ claimId: 'claim-2', now: T0 + 2 * LEASE_MS }));
+        const held = await store.finish(finishRequest());
+
+        // Assess
+        expect([whole, held]).toEqual([false, true]);
+        expect((await store.getTask(jobId, 0))?.attempts.map((a) => a.claimId)).toEqual(['claim-1']);
+      });
+
+      it('refuses a try other than the one the task waits for, and a later try of a task never recorded', async () => {
+        // Prepare
+        await createJobWithTasks(1);
+        await store.claimAndFinish(wholeTry({ outcome: TaskState.retrying, error: TIMEOUT_ERROR }));
+        const before = await store.getTask(jobId, 0);
+
+        // Act
+        const ended = await store.claimAndFinish(wholeTry({ claimId: 'claim-2' }));
+        const skipped = await store.claimAndFinish(wholeTry({ attempt: 3, claimId: 'claim-3' }));
+        const unrecorded = await store.claimAndFinish(wholeTry({ index: 1, attempt: 2 }));
+        const claimAfter = await store.claim(claimRequest({ claimId: 'claim-4' }));
+
+        // Assess
+        expect([ended, skipped, unrecorded]).toEqual([false, false, false]);
+        expect(claimAfter).toEqual({ claimed: false, state: TaskState.retrying });
+        expect(await store.getTask(jobId, 0)).toEqual(before);
+        expect(await store.getTask(jobId, 1)).toBeUndefined();
+      });
+    });
+
     describe.skipIf(options.concurrencyUntestableBecause !== undefined)('atomicity', () => {
       it('lets exactly one of 10 concurrent claims of the same attempt win', async () => {
         // Prepare
@@ -633,6 +771,27 @@ export const describeTaskStoreContract = (
         expect(results.filter((finished) => finished)).toHaveLength(1);
         expect(stored?.state).toBe(winner?.outcome);
         expect(stored?.attempts[0]?.endedAt).toBe(winner?.now);
+      });
+
+      it('lets exactly one of 10 concurrent whole tries, or claims, of the same attempt record it', async () => {
+        // Prepare
+        await createJobWithTasks(1);
+        const claimIds = Array.from({ length: 10 }, (_, i) => `claim-${i}`);
+
+        // Act
+        const results = await Promise.all(
+          claimIds.map((claimId, i) =>
+            i % 2 === 0
+              ? store.claimAndFinish(wholeTry({ claimId }))
+              : store.claim(claimRequest({ claimId })).then((result) => result.claimed),
+          ),
+        );
+        const stored = await store.getTask(jobId, 0);
+
+        // Assess
+        const winners = claimIds.filter((_, i) => results[i]);
+        expect(winners).toHaveLength(1);
+        expect(stored?.attempts.map((attempt) => attempt.claimId)).toEqual(winners);
       });
 
       it('lets concurrent claims of different tasks all win', async () => {

@@ -119,17 +119,19 @@ describe('ChunkProcessor.process: duplicates', () => {
     const [message] = await stageJob(rig, 'job-a', jobRequest('transform:uppercase'), ['alpha\n']);
     await rig.processors.aws.process([deliver(message as ChunkMessage)]);
     const before = await rig.tasks.listTasks('job-a');
-    const puts = rig.results.puts.length;
 
     // Act
     const again = await rig.processors.aws.process([deliver(message as ChunkMessage, false, 'second')]);
+    const putsAfterCopy = rig.results.puts.length;
     const redelivered = await rig.processors.gcp.process([deliver(message as ChunkMessage, true, 'third')]);
 
     // Assess
     expect(again.get('second')).toBe('duplicate');
     expect(redelivered.get('third')).toBe('duplicate');
     expect(await rig.tasks.listTasks('job-a')).toEqual(before);
-    expect(rig.results.puts).toHaveLength(puts);
+    // A copy of a first delivery ran unclaimed, and its output was dropped; the redelivery claimed first.
+    expect(putsAfterCopy).toBe(2);
+    expect(rig.results.puts).toHaveLength(2);
     expect(await drain(rig.queues.aws)).toEqual([]);
     expect(await drain(rig.queues.gcp)).toEqual([]);
     expect(await drain(rig.deadLetters.aws)).toEqual([]);
@@ -152,6 +154,62 @@ describe('ChunkProcessor.process: duplicates', () => {
     expect(rig.results.puts).toEqual([{ jobId: 'job-a', count: 1 }]);
     const task = await rig.tasks.getTask('job-a', 0);
     expect(task?.attempts).toHaveLength(1);
+  });
+});
+
+describe('ChunkProcessor.process: one write per try', () => {
+  /** Counts the task store's writes of tries while passing them on. */
+  const countWrites = (rig: CloudRig): Record<'claim' | 'finish' | 'claimAndFinish', number> => {
+    const counts = { claim: 0, finish: 0, claimAndFinish: 0 };
+    for (const name of Object.keys(counts) as (keyof typeof counts)[]) {
+      const write = rig.tasks[name].bind(rig.tasks) as (request: never) => Promise<unknown>;
+      rig.tasks[name] = ((request: never) => {
+        counts[name]++;
+        return write(request);
+      }) as never;
+    }
+    return counts;
+  };
+
+  it('records each first delivery in one write at its end, and claims a redelivery before running it', async () => {
+    // Prepare
+    const rig = cloudRig();
+    const staged = await stageJob(rig, 'job-a', jobRequest('transform:uppercase'), ['a\n', 'b\n', 'c\n']);
+    const counts = countWrites(rig);
+
+    // Act
+    const first = await rig.processors.aws.process(staged.slice(0, 2).map((m) => deliver(m)));
+    const firstCounts = { ...counts };
+    const redelivered = await rig.processors.aws.process([deliver(staged[2] as ChunkMessage, true)]);
+
+    // Assess
+    expect([...first.values(), ...redelivered.values()]).toEqual(['completed', 'completed', 'completed']);
+    expect(firstCounts).toEqual({ claim: 0, finish: 0, claimAndFinish: 2 });
+    expect(counts).toEqual({ claim: 1, finish: 1, claimAndFinish: 2 });
+    const tasks = await rig.tasks.listTasks('job-a');
+    expect(tasks.map((t) => [t.state, t.attempts.length, t.attempts[0]?.workerId])).toEqual(
+      Array(3).fill(['completed', 1, 'aws-fn-1']),
+    );
+  });
+
+  it('records one of two first deliveries of the same try run at once by two functions', async () => {
+    // Prepare
+    const rig = cloudRig();
+    const [message] = await stageJob(rig, 'job-a', jobRequest('transform:uppercase,chaos:delay=5'), ['a\n']);
+
+    // Act
+    const results = await Promise.all([
+      rig.processors.aws.process([deliver(message as ChunkMessage, false, 'one')]),
+      rig.processors.aws.process([deliver(message as ChunkMessage, false, 'other')]),
+    ]);
+
+    // Assess
+    expect(results.map((r) => [...r.values()][0]).toSorted()).toEqual(['completed', 'duplicate']);
+    const task = await rig.tasks.getTask('job-a', 0);
+    expect(task?.attempts).toHaveLength(1);
+    expect(decode(await readOne(rig.results, 'job-a', task?.result as string))).toBe('A\n');
+    expect(await drain(rig.queues.aws)).toEqual([]);
+    expect(await drain(rig.queues.gcp)).toEqual([]);
   });
 });
 
@@ -344,8 +402,11 @@ describe('ChunkProcessor.process: deliveries it cannot run', () => {
     expect(results.get('job-a#2@1')).toBe('completed');
     expect(rig.results.puts).toEqual([{ jobId: 'job-a', count: 2 }]);
     const tasks = await rig.tasks.listTasks('job-a');
-    expect(tasks.map((t) => t.state)).toEqual(['completed', 'processing', 'completed']);
-    const third = tasks[2];
+    expect(tasks.map((t) => [t.index, t.state])).toEqual([
+      [0, 'completed'],
+      [2, 'completed'],
+    ]);
+    const third = tasks[1];
     expect(decode(await readOne(rig.results, 'job-a', third?.result as string))).toBe('GAMMA\n');
     expect(await drain(rig.deadLetters.aws)).toEqual([]);
     expect(await drain(rig.queues.gcp)).toEqual([]);

@@ -260,6 +260,47 @@ describe('taskTransitionStats', () => {
   });
 });
 
+describe('taskTransitionStats: tries recorded whole at their end', () => {
+  it('counts the same as claim-then-finish when each try is written once, and mixes with claimed tries', () => {
+    // Prepare
+    const { created, firstEnded, secondStarted, secondEnded } = RETRIED_TASK;
+    const claimed = sum([
+      taskTransitionStats(undefined, created),
+      taskTransitionStats(created, firstEnded),
+      taskTransitionStats(firstEnded, secondStarted),
+      taskTransitionStats(secondStarted, secondEnded),
+    ]);
+
+    // Act
+    const whole = sum([
+      taskTransitionStats(undefined, firstEnded),
+      taskTransitionStats(firstEnded, secondEnded),
+    ]);
+    const mixed = sum([
+      taskTransitionStats(undefined, firstEnded),
+      taskTransitionStats(firstEnded, secondStarted),
+      taskTransitionStats(secondStarted, secondEnded),
+    ]);
+
+    // Assess
+    expect(whole).toEqual(claimed);
+    expect(mixed).toEqual(claimed);
+    expect(whole.states).toEqual({ pending: 0, processing: 0, retrying: 0, completed: 1, failed: 0 });
+    expect(whole.attempts).toBe(2);
+  });
+
+  it('counts a rewrite of a retrying task that adds no try as nothing', () => {
+    // Prepare
+    const { firstEnded } = RETRIED_TASK;
+
+    // Act
+    const rewrite = taskTransitionStats(firstEnded, { ...firstEnded, updatedAt: 999 });
+
+    // Assess
+    expect(rewrite).toBeUndefined();
+  });
+});
+
 describe('streamDelta', () => {
   const task = { pk: 'JOB#j1', sk: 'TASK#0000000007' };
   const job = { pk: 'JOB#j1', sk: 'JOB' };

@@ -6,13 +6,16 @@ import {
   paginateQuery,
   TransactWriteCommand,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { TaskState } from '../../core/constants.ts';
 import {
   type Attempt,
+  type ClaimAndFinishRequest,
   type ClaimRequest,
   type ClaimResult,
+  endedAttempt,
   type FinishRequest,
   startedAttempt,
   type TaskRecord,
@@ -41,12 +44,50 @@ const toTask = ({
 const toJob = ({ pk: _pk, sk: _sk, expiresAt: _expires, ...job }: Item): JobRecord =>
   job as unknown as JobRecord;
 
+/** The claim's condition: the task waits for try `attempt` (try 1 may find no item). */
+const waitsFor = (attempt: number): string =>
+  `${attempt === 1 ? 'attribute_not_exists(pk) OR ' : 'attribute_exists(pk) AND '}(#state IN (:pending, :retrying) AND attemptCount = :previous)`;
+
+/** An update expression's SET clauses with the names and values they use. */
+class ItemUpdate {
+  readonly #sets: string[] = [];
+  readonly #values: Item;
+  readonly #names: Record<string, string> = {};
+
+  constructor(values: Item) {
+    this.#values = { ...values };
+  }
+
+  set(...clauses: string[]): void {
+    this.#sets.push(...clauses);
+  }
+
+  /** A clause with the values and names only it uses. */
+  add(clause: string, values: Item, names: Record<string, string> = {}): void {
+    this.#sets.push(clause);
+    Object.assign(this.#values, values);
+    Object.assign(this.#names, names);
+  }
+
+  expression(): string {
+    return `SET ${this.#sets.join(', ')}`;
+  }
+
+  attributes(names: Record<string, string>) {
+    return {
+      ExpressionAttributeNames: { ...names, ...this.#names },
+      ExpressionAttributeValues: this.#values,
+    };
+  }
+}
+
 const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
 
 /**
  * Jobs and tasks in one DynamoDB table (`pk` = JOB#id; `sk` = JOB or TASK#index, zero-padded so that a
  * query returns tasks in index order). Claims and finishes are single conditional updates carrying the
- * same conditions as `applyClaim` and `applyFinish`: on the happy path a try costs two requests.
+ * same conditions as `applyClaim`, `applyFinish` and `applyClaimAndFinish`: a try costs one write when it
+ * is recorded whole at its end, two when it is claimed first.
  */
 export interface DynamoTaskStoreOptions {
   /**
@@ -151,7 +192,7 @@ export class DynamoTaskStore implements TaskStore {
             'SET #state = :processing, attempts = list_append(if_not_exists(attempts, :none), :tries), ' +
             'attemptCount = :attempt, claimId = :claimId, leaseExpiresAt = :lease, updatedAt = :now, ' +
             'jobId = :jobId, #index = :index, #bytes = :bytes, sha256 = :sha256',
-          ConditionExpression: `${request.attempt === 1 ? 'attribute_not_exists(pk) OR ' : 'attribute_exists(pk) AND '}(#state IN (:pending, :retrying) AND attemptCount = :previous)`,
+          ConditionExpression: waitsFor(request.attempt),
           ExpressionAttributeNames: { '#state': 'state', '#index': 'index', '#bytes': 'bytes' },
           ExpressionAttributeValues: {
             ...values,
@@ -209,59 +250,81 @@ export class DynamoTaskStore implements TaskStore {
 
   async finish(request: FinishRequest): Promise<boolean> {
     const at = `attempts[${request.attempt - 1}]`;
-    const sets = [
-      '#state = :outcome',
-      'updatedAt = :now',
-      `${at}.endedAt = :now`,
-      `${at}.outcome = :outcome`,
-    ];
-    const values: Item = {
+    const update = new ItemUpdate({
       ':outcome': request.outcome,
       ':now': request.now,
       ':processing': TaskState.processing,
       ':claimId': request.claimId,
-    };
-    if (request.workerId) {
-      sets.push(`${at}.workerId = :workerId`);
-      values[':workerId'] = request.workerId;
-    }
-    if (request.error) {
-      sets.push(`${at}.#error = :error`);
-      values[':error'] = request.error;
-      if (request.outcome === TaskState.failed) sets.push('#error = :error');
-    }
-    if (request.bytesOut !== undefined) {
-      sets.push('bytesOut = :bytesOut');
-      values[':bytesOut'] = request.bytesOut;
-    }
-    if (request.durationMs !== undefined) {
-      sets.push(`${at}.durationMs = :durationMs`);
-      values[':durationMs'] = request.durationMs;
-    }
-    if (request.result !== undefined) {
-      sets.push('#result = :result');
-      values[':result'] = request.result;
-    }
+      ':attempt': request.attempt,
+    });
+    update.set('#state = :outcome', 'updatedAt = :now', `${at}.endedAt = :now`, `${at}.outcome = :outcome`);
+    if (request.workerId) update.add(`${at}.workerId = :workerId`, { ':workerId': request.workerId });
+    if (request.error)
+      update.add(`${at}.#error = :error`, { ':error': request.error }, { '#error': 'error' });
+    if (request.durationMs !== undefined)
+      update.add(`${at}.durationMs = :durationMs`, { ':durationMs': request.durationMs });
+    this.#setEnd(update, request);
+    return this.#conditionally({
+      Key: { pk: pk(request.jobId), sk: taskSk(request.index) },
+      UpdateExpression: `${update.expression()} REMOVE leaseExpiresAt`,
+      ConditionExpression: '#state = :processing AND claimId = :claimId AND attemptCount = :attempt',
+      ...update.attributes({ '#state': 'state' }),
+    });
+  }
+
+  /** One conditional update: the claim's condition, and the try appended whole with its end. */
+  async claimAndFinish(request: ClaimAndFinishRequest): Promise<boolean> {
+    const ended = endedAttempt(startedAttempt({ ...request, now: request.startedAt }), request);
+    const update = new ItemUpdate({
+      ':outcome': request.outcome,
+      ':now': request.now,
+      ':none': [],
+      ':tries': [ended],
+      ':attempt': request.attempt,
+      ':claimId': request.claimId,
+      ':jobId': request.jobId,
+      ':index': request.index,
+      ':bytes': request.bytes,
+      ':sha256': request.sha256,
+      ':pending': TaskState.pending,
+      ':retrying': TaskState.retrying,
+      ':previous': request.attempt - 1,
+    });
+    update.set(
+      '#state = :outcome',
+      'updatedAt = :now',
+      'attempts = list_append(if_not_exists(attempts, :none), :tries)',
+      'attemptCount = :attempt',
+      'claimId = :claimId',
+      'jobId = :jobId',
+      '#index = :index',
+      '#bytes = :bytes',
+      'sha256 = :sha256',
+    );
+    this.#setEnd(update, request);
+    return this.#conditionally({
+      Key: { pk: pk(request.jobId), sk: taskSk(request.index) },
+      UpdateExpression: update.expression(),
+      ConditionExpression: waitsFor(request.attempt),
+      ...update.attributes({ '#state': 'state', '#index': 'index', '#bytes': 'bytes' }),
+    });
+  }
+
+  /** What the end of a try sets on the task itself, besides its state. */
+  #setEnd(update: ItemUpdate, request: FinishRequest): void {
+    if (request.outcome === TaskState.failed && request.error)
+      update.add('#error = :error', { ':error': request.error }, { '#error': 'error' });
+    if (request.bytesOut !== undefined) update.add('bytesOut = :bytesOut', { ':bytesOut': request.bytesOut });
+    if (request.result !== undefined)
+      update.add('#result = :result', { ':result': request.result }, { '#result': 'result' });
     const { expiresAt } = this.#expiry(request.now);
-    if (expiresAt !== undefined) {
-      sets.push('expiresAt = :expiresAt');
-      values[':expiresAt'] = expiresAt;
-    }
+    if (expiresAt !== undefined) update.add('expiresAt = :expiresAt', { ':expiresAt': expiresAt });
+  }
+
+  /** Sends an update; false when its condition failed. */
+  async #conditionally(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {
     try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: pk(request.jobId), sk: taskSk(request.index) },
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE leaseExpiresAt`,
-          ConditionExpression: '#state = :processing AND claimId = :claimId AND attemptCount = :attempt',
-          ExpressionAttributeNames: {
-            '#state': 'state',
-            ...(request.error && { '#error': 'error' }),
-            ...(request.result !== undefined && { '#result': 'result' }),
-          },
-          ExpressionAttributeValues: { ...values, ':attempt': request.attempt },
-        }),
-      );
+      await this.#client.send(new UpdateCommand({ TableName: this.#table, ...input }));
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;

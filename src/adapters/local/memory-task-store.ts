@@ -1,7 +1,9 @@
 import type { TaskState } from '../../core/constants.ts';
 import {
   applyClaim,
+  applyClaimAndFinish,
   applyFinish,
+  type ClaimAndFinishRequest,
   type ClaimRequest,
   type ClaimResult,
   type FinishRequest,
@@ -50,6 +52,14 @@ export class MemoryTaskStore implements TaskStore {
   async finish(request: FinishRequest): Promise<boolean> {
     const task = this.#tasks.get(request.jobId)?.[request.index];
     const next = task && applyFinish(task, request);
+    if (next === undefined) return false;
+    this.#set(next);
+    return true;
+  }
+
+  async claimAndFinish(request: ClaimAndFinishRequest): Promise<boolean> {
+    const tasks = this.#tasks.get(request.jobId);
+    const next = tasks && applyClaimAndFinish(tasks[request.index], request);
     if (next === undefined) return false;
     this.#set(next);
     return true;

@@ -47,22 +47,26 @@ const endTry = (stats: StatsCollector, task: TaskImage, outcome: NonNullable<Att
  * What one change of a task item adds to the stats, counted by `StatsCollector` so that the counting
  * rules live in one place; undefined when the change counts nothing (a take-over of a try by another
  * worker, a removal by TTL, a rewrite that keeps the state). `before` is absent when the change created
- * the item, `after` when it removed it. Summing the results of every change of a set of tasks gives
- * exactly what one collector fed the same transitions holds.
+ * the item, `after` when it removed it. A change may start a try (a claim), end one (a finish), or both
+ * (a try recorded whole at its end: the task gained a try and is no longer processing). Summing the
+ * results of every change of a set of tasks gives exactly what one collector fed the same transitions
+ * holds.
  */
 export const taskTransitionStats = (before?: TaskImage, after?: TaskImage): StatsData | undefined => {
   if (after === undefined) return undefined;
   const stats = new StatsCollector();
-  if (before === undefined) {
-    stats.taskCreated(after.bytes);
-    if (after.state === TaskState.processing) startTry(stats, after);
-    else if (after.state !== TaskState.pending) return undefined;
-  } else if (after.state === TaskState.processing) {
-    if (before.state !== TaskState.pending && before.state !== TaskState.retrying) return undefined;
+  const waited =
+    before === undefined || before.state === TaskState.pending || before.state === TaskState.retrying;
+  const gainedTry = after.attempts.length > (before?.attempts.length ?? 0);
+  if (before === undefined) stats.taskCreated(after.bytes);
+  if (after.state === TaskState.processing && waited && gainedTry) {
     startTry(stats, after);
-  } else if (before.state === TaskState.processing && isEnd(after.state)) {
+  } else if (isEnd(after.state) && waited && gainedTry) {
+    startTry(stats, after);
     endTry(stats, after, after.state);
-  } else {
+  } else if (before?.state === TaskState.processing && isEnd(after.state)) {
+    endTry(stats, after, after.state);
+  } else if (before !== undefined || after.state !== TaskState.pending) {
     return undefined;
   }
   return stats.snapshot();
