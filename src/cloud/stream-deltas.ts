@@ -24,6 +24,13 @@ const image = (value: unknown): Image | undefined =>
   value === undefined ? undefined : unmarshall(value as Record<string, AttributeValue>);
 
 /**
+ * An image that holds a task, or undefined for one that holds only the item's keys: moto streams an item
+ * that an update creates as an INSERT of its keys, then a record of the whole item without an old image.
+ */
+const taskImage = (value: Image | undefined): TaskImage | undefined =>
+  Array.isArray(value?.attempts) ? (value as unknown as TaskImage) : undefined;
+
+/**
  * What a record of the table's stream adds to its job's stats: a task's change of state, or the job's
  * total arriving (which can finish a job whose last chunk ended first). Undefined for every other record.
  *
@@ -49,6 +56,6 @@ export const streamDelta = (record: DynamoDBRecord): StatsDelta | undefined => {
       : undefined;
   }
   if (!sk.startsWith(TASK_PREFIX)) return undefined;
-  const data = taskTransitionStats(before as TaskImage | undefined, after as TaskImage | undefined);
+  const data = taskTransitionStats(taskImage(before), taskImage(after));
   return data && { ...base, data };
 };

@@ -293,7 +293,8 @@ describe('the AWS path on moto', () => {
       expect((await taskOf(10))?.state).toBe(TaskState.completed);
       expect((await taskOf(12))?.state).toBe(TaskState.completed);
       expect((await taskOf(10))?.attempts).toHaveLength(1);
-      expect((await taskOf(11))?.state).toBe(TaskState.processing);
+      // A first delivery is recorded at its end: the unread chunk has no record until it comes back.
+      expect(await taskOf(11)).toBeUndefined();
     });
   });
 });
