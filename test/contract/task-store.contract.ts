@@ -109,6 +109,17 @@ export const describeTaskStoreContract = (
       ...overrides,
     });
 
+    /** Try 1 as `claimRequest` and `finishRequest` (or `wholeTry`) leave it. */
+    const firstTryEnded = (outcome: Outcome): Attempt => ({
+      attempt: 1,
+      target: 'aws',
+      workerId: 'worker-1',
+      claimId: 'claim-1',
+      startedAt: T0,
+      endedAt: T0 + 1000,
+      outcome,
+    });
+
     /** A try recorded whole: started at T0 on `aws` by worker-1, ended at T0 + 1000. */
     const wholeTry = (overrides: Partial<ClaimAndFinishRequest> = {}): ClaimAndFinishRequest => ({
       ...finishRequest(),
@@ -484,17 +495,7 @@ export const describeTaskStoreContract = (
           expect(stored?.state).toBe(outcome);
           expect(stored?.leaseExpiresAt).toBeUndefined();
           expect(stored?.updatedAt).toBe(T0 + 1000);
-          expect(stored?.attempts).toEqual([
-            {
-              attempt: 1,
-              target: 'aws',
-              workerId: 'worker-1',
-              claimId: 'claim-1',
-              startedAt: T0,
-              endedAt: T0 + 1000,
-              outcome,
-            },
-          ]);
+          expect(stored?.attempts).toEqual([firstTryEnded(outcome)]);
         },
       );
 
@@ -527,13 +528,24 @@ export const describeTaskStoreContract = (
         expect(stored?.bytesOut).toBe(321);
       });
 
-      it('records the error on the task and on its try when a try fails for good', async () => {
+      it.each([
+        [
+          'claimed, then finished,',
+          async () => {
+            await store.claim(claimRequest());
+            await store.finish(finishRequest({ outcome: TaskState.failed, error: POISON_ERROR }));
+          },
+        ],
+        [
+          'recorded whole',
+          () => store.claimAndFinish(wholeTry({ outcome: TaskState.failed, error: POISON_ERROR })),
+        ],
+      ])('records the error on the task and on its try when a try %s fails for good', async (_, endTry) => {
         // Prepare
         await createJobWithTasks(1);
-        await store.claim(claimRequest());
 
         // Act
-        await store.finish(finishRequest({ outcome: TaskState.failed, error: POISON_ERROR }));
+        await endTry();
         const stored = await store.getTask(jobId, 0);
 
         // Assess
@@ -618,18 +630,7 @@ export const describeTaskStoreContract = (
           });
           expect(stored?.updatedAt).toBe(T0 + 1000);
           expect(stored?.leaseExpiresAt).toBeUndefined();
-          expect(stored?.attempts).toEqual([
-            {
-              attempt: 1,
-              target: 'aws',
-              workerId: 'worker-1',
-              claimId: 'claim-1',
-              startedAt: T0,
-              endedAt: T0 + 1000,
-              outcome,
-              error: TIMEOUT_ERROR,
-            },
-          ]);
+          expect(stored?.attempts).toEqual([{ ...firstTryEnded(outcome), error: TIMEOUT_ERROR }]);
         },
       );
 
@@ -666,20 +667,6 @@ export const describeTaskStoreContract = (
           endedAt: T0 + 2500,
           durationMs: 123.5,
         });
-      });
-
-      it('records the error on the task when a try fails for good', async () => {
-        // Prepare
-        await createJobWithTasks(1);
-
-        // Act
-        await store.claimAndFinish(wholeTry({ outcome: TaskState.failed, error: POISON_ERROR }));
-        const stored = await store.getTask(jobId, 0);
-
-        // Assess
-        expect(stored?.state).toBe(TaskState.failed);
-        expect(stored?.error).toEqual(POISON_ERROR);
-        expect(stored?.attempts[0]?.error).toEqual(POISON_ERROR);
       });
 
       it('refuses a try that another delivery holds, even past its lease, and lets the holder end it', async () => {
