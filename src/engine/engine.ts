@@ -3,7 +3,6 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Piscina } from 'piscina';
 import { MemoryQueue } from '../adapters/local/memory-queue.ts';
-import { readJobResult } from '../adapters/result-reading.ts';
 import { Balancer, type BalancerOptions } from '../core/balancer.ts';
 import type { BreakerOptions } from '../core/breaker.ts';
 import { chunkStream } from '../core/chunker.ts';
@@ -86,6 +85,50 @@ const VISIBILITY_MS = 10 * 60_000;
 const MAX_BATCH_TASKS = 128;
 const MAX_BATCH_BYTES = 1024 * 1024;
 const IDLE_POLL_MS = 50;
+/** Batch buffers kept for reuse: about as many as can be in flight at the backpressure bound. */
+const MAX_SPARE_PACKS = 32;
+const PACK_GRAIN = 64 * 1024;
+
+const roundUp = (bytes: number, grain: number): number => Math.ceil(bytes / grain) * grain;
+
+const RESULT_PIECE_BYTES = 1 << 20;
+
+/** Whether `next` starts in the same buffer right where `last` ends. */
+const follows = (last: Uint8Array, next: Uint8Array): boolean =>
+  next.buffer === last.buffer && next.byteOffset === last.byteOffset + last.byteLength;
+
+/**
+ * Joins pieces into pieces of at least `size / 2` bytes (the last may be smaller), for fewer writes
+ * downstream: a run of pieces that follow each other in one buffer becomes one view of it, and goes out
+ * as it is once it is large enough and the next piece does not follow it; runs are copied together only
+ * to reach that size.
+ */
+async function* joinAdjacent(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+  const runs: Uint8Array[] = [];
+  let bytes = 0;
+  const take = (): Uint8Array => {
+    const piece = runs.length === 1 ? (runs[0] as Uint8Array) : concat(runs);
+    runs.length = 0;
+    bytes = 0;
+    return piece;
+  };
+  for await (const piece of source) {
+    const last = runs.at(-1);
+    if (last !== undefined && follows(last, piece)) {
+      runs[runs.length - 1] = new Uint8Array(
+        last.buffer,
+        last.byteOffset,
+        last.byteLength + piece.byteLength,
+      );
+    } else {
+      if (bytes >= size / 2) yield take();
+      runs.push(piece);
+    }
+    bytes += piece.byteLength;
+    if (bytes >= size) yield take();
+  }
+  if (bytes > 0) yield take();
+}
 
 /**
  * The embedded engine: the whole fan-out on one machine. Each target is a queue and a number of worker
@@ -103,6 +146,8 @@ export class Engine {
   readonly #jobs = new Map<string, JobRun>();
   readonly #settling = new Set<Promise<void>>();
   readonly #admissionWaiters: (() => void)[] = [];
+  /** Buffers the worker threads gave back, to pack batches into instead of allocating one per batch. */
+  readonly #spare: ArrayBuffer[] = [];
   #pending = 0;
   #closing = false;
   readonly #closed = Promise.withResolvers<void>();
@@ -205,9 +250,18 @@ export class Engine {
     return this.#options.tasks.listTasks(jobId, state);
   }
 
-  /** The concatenated outputs of a finished job's chunks, in chunk order, in pieces of about 1 MiB. */
-  readResult(jobId: string): AsyncIterable<Uint8Array> {
-    return readJobResult(this.#options.tasks, this.#options.results, jobId);
+  /**
+   * The concatenated outputs of a finished job's chunks, in chunk order, in pieces of half a MiB or more
+   * (the last may be smaller). Outputs that lie next to each other in one buffer, as a file store's
+   * reads give them, go out as one view of it; only pieces made of separate buffers are copied together.
+   */
+  async *readResult(jobId: string): AsyncIterable<Uint8Array> {
+    const completed = await this.#options.tasks.listTasks(jobId, TaskState.completed);
+    const outputs = this.#options.results.read(
+      jobId,
+      completed.map((task) => task.result ?? ''),
+    );
+    yield* joinAdjacent(outputs, RESULT_PIECE_BYTES);
   }
 
   /** Messages waiting in each target's queue. */
@@ -246,6 +300,7 @@ export class Engine {
     await Promise.all([...this.#targets.values()].map((t) => t.loop));
     while (this.#settling.size > 0) await Promise.all(this.#settling);
     await this.#pool.destroy();
+    this.#spare.length = 0;
     for (const waiter of this.#admissionWaiters.splice(0)) waiter();
   }
 
@@ -419,7 +474,7 @@ export class Engine {
         bytes: body.bytes,
       })),
       // A copy: the messages keep their data for a retry.
-      data: concat(items.map((item) => item.delivery.body.data)),
+      data: this.#pack(items),
     };
     let reply: WorkerReply;
     try {
@@ -434,6 +489,7 @@ export class Engine {
         output: new Uint8Array(0),
       };
     }
+    if (reply.spent !== undefined && this.#spare.length < MAX_SPARE_PACKS) this.#spare.push(reply.spent);
     // Health is reported in task order as the batch returns, before the outcomes are stored: storage
     // finishes failures first, and that order would look like a run of failures to the breaker.
     for (const [i, item] of items.entries()) {
@@ -442,6 +498,31 @@ export class Engine {
       this.#balancer.release(target.name, health, item.delivery.body.routedAt);
     }
     return reply;
+  }
+
+  /**
+   * The batch's chunks back to back, in a buffer the worker threads gave back when one is large enough,
+   * else in a new one. Moved to the thread, and moved back with the reply: packing then allocates
+   * nothing once the pool holds enough buffers, and the main thread makes less garbage to collect.
+   */
+  #pack(items: readonly Claimed[]): Uint8Array {
+    let bytes = 0;
+    for (const item of items) bytes += item.delivery.body.bytes;
+    let at = -1;
+    for (const [i, spare] of this.#spare.entries()) {
+      const fits = spare.byteLength >= bytes;
+      if (fits && (at < 0 || spare.byteLength < (this.#spare[at] as ArrayBuffer).byteLength)) at = i;
+    }
+    // Rounded up, so that a buffer fits the next batches too, which differ by a chunk or so.
+    const buffer =
+      at >= 0 ? (this.#spare.splice(at, 1)[0] as ArrayBuffer) : new ArrayBuffer(roundUp(bytes, PACK_GRAIN));
+    const data = new Uint8Array(buffer, 0, bytes);
+    let offset = 0;
+    for (const item of items) {
+      data.set(item.delivery.body.data, offset);
+      offset += item.delivery.body.bytes;
+    }
+    return data;
   }
 
   /** Stores the batch's outputs as one unit, then ends each try; the refs go on the completed tasks. */

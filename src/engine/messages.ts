@@ -42,4 +42,6 @@ export interface WorkerReply {
   outcomes: TaskOutcome[];
   /** The successful outputs back to back, in task order: one buffer to transfer, not one per task. */
   output: Uint8Array;
+  /** The batch's `data` buffer, moved back so that the main thread packs the next batch into it. */
+  spent?: ArrayBuffer;
 }

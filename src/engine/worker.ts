@@ -42,17 +42,19 @@ export default async function runBatch(batch: WorkerBatch): Promise<WorkerReply>
       outcomes.push({ ok: true, length: attempted.output.byteLength, durationMs: attempted.durationMs });
     } else outcomes.push(attempted);
   }
-  return moved({ workerId, outcomes, output: concat(outputs) });
+  const output = concat(outputs);
+  // The input goes back to the main thread's pool: every output above is a copy, never a view of it.
+  return moved({ workerId, outcomes, output, spent: batch.data.buffer as ArrayBuffer });
 }
 
 /**
- * The reply with its output buffer transferred to the main thread rather than copied into a new one
- * there. Piscina hands back `reply` itself; the wrapper only tells it what to transfer.
+ * The reply with its buffers transferred to the main thread rather than copied into new ones there.
+ * Piscina hands back `reply` itself; the wrapper only tells it what to transfer.
  */
 const moved = (reply: WorkerReply): WorkerReply =>
   Piscina.move({
     get [Piscina.transferableSymbol]() {
-      return reply.output.buffer;
+      return [reply.output.buffer, reply.spent];
     },
     get [Piscina.valueSymbol]() {
       return reply;
