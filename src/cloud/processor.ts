@@ -84,11 +84,13 @@ export class ChunkProcessor {
     await Promise.all(
       deliveries.map((delivery) =>
         settle(delivery.id, async () => {
-          const { jobId, index, attempt } = delivery.message;
-          const key = `${jobId}#${index}#${attempt}`;
-          // Copies of a first delivery in one batch: one runs, and the others' answer is known already.
-          if (!delivery.redelivered && firstCopies.has(key)) return 'duplicate';
-          if (!delivery.redelivered) firstCopies.add(key);
+          if (!delivery.redelivered) {
+            // Copies of a first delivery in one batch: one runs, and the others' answer is known already.
+            const { jobId, index, attempt } = delivery.message;
+            const key = `${jobId}#${index}#${attempt}`;
+            if (firstCopies.has(key)) return 'duplicate';
+            firstCopies.add(key);
+          }
           const outcome = await this.#take(delivery);
           if (typeof outcome === 'string') return outcome;
           taken.push(outcome);

@@ -104,7 +104,9 @@ export const startedAttempt = (
 });
 
 /** The task a claim of try 1 creates when ingest recorded none (the cloud path writes no pending items). */
-const newTask = (request: ClaimRequest): TaskRecord => ({
+const newTask = (
+  request: Pick<ClaimRequest, 'jobId' | 'index' | 'bytes' | 'sha256' | 'now'>,
+): TaskRecord => ({
   jobId: request.jobId,
   index: request.index,
   state: TaskState.pending,
@@ -203,9 +205,9 @@ export const applyClaimAndFinish = (
   recorded: TaskRecord | undefined,
   request: ClaimAndFinishRequest,
 ): TaskRecord | undefined => {
-  const claim = { ...request, now: request.startedAt, leaseMs: 0 };
   if (recorded === undefined ? request.attempt !== 1 : !waitsFor(recorded, request.attempt)) return undefined;
-  const task = recorded ?? newTask(claim);
-  const held = { ...task, state: TaskState.processing, attempts: [...task.attempts, startedAttempt(claim)] };
+  const start = { ...request, now: request.startedAt };
+  const task = recorded ?? newTask(start);
+  const held = { ...task, state: TaskState.processing, attempts: [...task.attempts, startedAttempt(start)] };
   return applyFinish(held, request);
 };

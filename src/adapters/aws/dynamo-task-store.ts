@@ -52,10 +52,11 @@ const waitsFor = (attempt: number): string =>
 class ItemUpdate {
   readonly #sets: string[] = [];
   readonly #values: Item;
-  readonly #names: Record<string, string> = {};
+  readonly #names: Record<string, string>;
 
-  constructor(values: Item) {
+  constructor(values: Item, names: Record<string, string> = {}) {
     this.#values = { ...values };
+    this.#names = { '#state': 'state', ...names };
   }
 
   set(...clauses: string[]): void {
@@ -73,13 +74,50 @@ class ItemUpdate {
     return `SET ${this.#sets.join(', ')}`;
   }
 
-  attributes(names: Record<string, string>) {
-    return {
-      ExpressionAttributeNames: { ...names, ...this.#names },
-      ExpressionAttributeValues: this.#values,
-    };
+  attributes() {
+    return { ExpressionAttributeNames: this.#names, ExpressionAttributeValues: this.#values };
   }
 }
+
+/**
+ * What a claim and a try recorded whole both write on a task that waits for the try (see `waitsFor`):
+ * the try appended to its history, and the chunk as ingested, since try 1 creates the item (ingest on the
+ * cloud path records the job, not each task). `now` is the write's time; the caller sets the state.
+ */
+const recordingTry = (
+  request: ClaimAndFinishRequest | ClaimRequest,
+  tried: Attempt,
+  now: number,
+): ItemUpdate => {
+  const update = new ItemUpdate(
+    {
+      ':none': [],
+      ':tries': [tried],
+      ':attempt': request.attempt,
+      ':claimId': request.claimId,
+      ':now': now,
+      ':jobId': request.jobId,
+      ':index': request.index,
+      ':bytes': request.bytes,
+      ':sha256': request.sha256,
+      ':pending': TaskState.pending,
+      ':retrying': TaskState.retrying,
+      ':previous': request.attempt - 1,
+    },
+    { '#index': 'index', '#bytes': 'bytes' },
+  );
+  update.set(
+    'attempts = list_append(if_not_exists(attempts, :none), :tries)',
+    'attemptCount = :attempt',
+    'claimId = :claimId',
+    'updatedAt = :now',
+    'jobId = :jobId',
+    '#index = :index',
+    '#bytes = :bytes',
+    'sha256 = :sha256',
+  );
+  return update;
+};
 
 const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
 
@@ -174,38 +212,18 @@ export class DynamoTaskStore implements TaskStore {
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     const attempt = startedAttempt(request);
-    const values = {
-      ':processing': TaskState.processing,
-      ':attempt': request.attempt,
-      ':claimId': request.claimId,
-      ':lease': request.now + request.leaseMs,
-      ':now': request.now,
-    };
     const key = { pk: pk(request.jobId), sk: taskSk(request.index) };
+    const update = recordingTry(request, attempt, request.now);
+    update.add('#state = :processing', { ':processing': TaskState.processing });
+    update.add('leaseExpiresAt = :lease', { ':lease': request.now + request.leaseMs });
     try {
       const { Attributes } = await this.#client.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: key,
-          // Try 1 may find no item: ingest on the cloud path records the job, not each task.
-          UpdateExpression:
-            'SET #state = :processing, attempts = list_append(if_not_exists(attempts, :none), :tries), ' +
-            'attemptCount = :attempt, claimId = :claimId, leaseExpiresAt = :lease, updatedAt = :now, ' +
-            'jobId = :jobId, #index = :index, #bytes = :bytes, sha256 = :sha256',
+          UpdateExpression: update.expression(),
           ConditionExpression: waitsFor(request.attempt),
-          ExpressionAttributeNames: { '#state': 'state', '#index': 'index', '#bytes': 'bytes' },
-          ExpressionAttributeValues: {
-            ...values,
-            ':none': [],
-            ':jobId': request.jobId,
-            ':index': request.index,
-            ':bytes': request.bytes,
-            ':sha256': request.sha256,
-            ':tries': [attempt],
-            ':pending': TaskState.pending,
-            ':retrying': TaskState.retrying,
-            ':previous': request.attempt - 1,
-          },
+          ...update.attributes(),
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -215,18 +233,12 @@ export class DynamoTaskStore implements TaskStore {
       if (!isConditionFailure(error)) throw error;
       const current = await this.#conflicting(error, key);
       if (current === undefined) return { claimed: false, state: 'missing' };
-      return this.#takeOver(key, request, attempt, values, current);
+      return this.#takeOver(key, request, attempt, current);
     }
   }
 
   /** The second claim rule: the same try, processing, whose lease ran out (its worker died). */
-  async #takeOver(
-    key: Item,
-    request: ClaimRequest,
-    attempt: Attempt,
-    values: Item,
-    current: Item,
-  ): Promise<ClaimResult> {
+  async #takeOver(key: Item, request: ClaimRequest, attempt: Attempt, current: Item): Promise<ClaimResult> {
     try {
       const { Attributes } = await this.#client.send(
         new UpdateCommand({
@@ -235,7 +247,14 @@ export class DynamoTaskStore implements TaskStore {
           UpdateExpression: `SET attempts[${request.attempt - 1}] = :try, claimId = :claimId, leaseExpiresAt = :lease, updatedAt = :now`,
           ConditionExpression: '#state = :processing AND attemptCount = :attempt AND leaseExpiresAt <= :now',
           ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ...values, ':try': attempt },
+          ExpressionAttributeValues: {
+            ':processing': TaskState.processing,
+            ':attempt': request.attempt,
+            ':claimId': request.claimId,
+            ':lease': request.now + request.leaseMs,
+            ':now': request.now,
+            ':try': attempt,
+          },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -268,45 +287,21 @@ export class DynamoTaskStore implements TaskStore {
       Key: { pk: pk(request.jobId), sk: taskSk(request.index) },
       UpdateExpression: `${update.expression()} REMOVE leaseExpiresAt`,
       ConditionExpression: '#state = :processing AND claimId = :claimId AND attemptCount = :attempt',
-      ...update.attributes({ '#state': 'state' }),
+      ...update.attributes(),
     });
   }
 
   /** One conditional update: the claim's condition, and the try appended whole with its end. */
   async claimAndFinish(request: ClaimAndFinishRequest): Promise<boolean> {
     const ended = endedAttempt(startedAttempt({ ...request, now: request.startedAt }), request);
-    const update = new ItemUpdate({
-      ':outcome': request.outcome,
-      ':now': request.now,
-      ':none': [],
-      ':tries': [ended],
-      ':attempt': request.attempt,
-      ':claimId': request.claimId,
-      ':jobId': request.jobId,
-      ':index': request.index,
-      ':bytes': request.bytes,
-      ':sha256': request.sha256,
-      ':pending': TaskState.pending,
-      ':retrying': TaskState.retrying,
-      ':previous': request.attempt - 1,
-    });
-    update.set(
-      '#state = :outcome',
-      'updatedAt = :now',
-      'attempts = list_append(if_not_exists(attempts, :none), :tries)',
-      'attemptCount = :attempt',
-      'claimId = :claimId',
-      'jobId = :jobId',
-      '#index = :index',
-      '#bytes = :bytes',
-      'sha256 = :sha256',
-    );
+    const update = recordingTry(request, ended, request.now);
+    update.add('#state = :outcome', { ':outcome': request.outcome });
     this.#setEnd(update, request);
     return this.#conditionally({
       Key: { pk: pk(request.jobId), sk: taskSk(request.index) },
       UpdateExpression: update.expression(),
       ConditionExpression: waitsFor(request.attempt),
-      ...update.attributes({ '#state': 'state', '#index': 'index', '#bytes': 'bytes' }),
+      ...update.attributes(),
     });
   }
 

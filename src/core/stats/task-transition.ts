@@ -54,20 +54,16 @@ const endTry = (stats: StatsCollector, task: TaskImage, outcome: NonNullable<Att
  */
 export const taskTransitionStats = (before?: TaskImage, after?: TaskImage): StatsData | undefined => {
   if (after === undefined) return undefined;
+  const startsTry =
+    after.attempts.length > (before?.attempts.length ?? 0) &&
+    (before === undefined || before.state === TaskState.pending || before.state === TaskState.retrying);
+  const outcome = isEnd(after.state) ? after.state : undefined;
+  const endsTry = outcome !== undefined && (startsTry || before?.state === TaskState.processing);
+  const creates = before === undefined && (startsTry || after.state === TaskState.pending);
+  if (!creates && !startsTry && !endsTry) return undefined;
   const stats = new StatsCollector();
-  const waited =
-    before === undefined || before.state === TaskState.pending || before.state === TaskState.retrying;
-  const gainedTry = after.attempts.length > (before?.attempts.length ?? 0);
-  if (before === undefined) stats.taskCreated(after.bytes);
-  if (after.state === TaskState.processing && waited && gainedTry) {
-    startTry(stats, after);
-  } else if (isEnd(after.state) && waited && gainedTry) {
-    startTry(stats, after);
-    endTry(stats, after, after.state);
-  } else if (before?.state === TaskState.processing && isEnd(after.state)) {
-    endTry(stats, after, after.state);
-  } else if (before !== undefined || after.state !== TaskState.pending) {
-    return undefined;
-  }
+  if (creates) stats.taskCreated(after.bytes);
+  if (startsTry) startTry(stats, after);
+  if (endsTry) endTry(stats, after, outcome);
   return stats.snapshot();
 };
