@@ -9,6 +9,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { defineResources } from '../src/cloud/resources.ts';
 import type { EmulatorMode } from '../src/local/emulator-mode.ts';
+import { awsEmulatorEnvironment } from '../src/local/emulator-state.ts';
 import { awsClientConfig, type Emulator, startMoto } from '../src/local/emulators.ts';
 import { type Item, itemSize, sizesByKey } from './cost/dynamo-units.ts';
 import { ndjsonEvents } from './cost/input.ts';
@@ -82,10 +83,7 @@ const main = async (): Promise<void> => {
     proxy = await startCountingProxy(moto.endpoint);
     log(`counting proxy on ${proxy.endpoint}`);
     Object.assign(process.env, {
-      AWS_ENDPOINT_URL: proxy.endpoint,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
+      ...awsEmulatorEnvironment(proxy.endpoint),
       // The processor names each try's worker after its log stream: give it a name of the real length.
       AWS_LAMBDA_LOG_STREAM_NAME: `2026/01/01/[$LATEST]${createHash('sha256').update('bench').digest('hex').slice(0, 32)}`,
       POWERTOOLS_LOG_LEVEL: 'ERROR',

@@ -57,12 +57,17 @@ export const writeState = async (dir: string, state: EmulatorState): Promise<voi
 
 export const clearState = (dir: string): Promise<void> => rm(statePath(dir), { force: true });
 
-/** The variables that point the AWS SDK and the Google Cloud clients at the emulators. */
-export const emulatorEnvironment = (state: { moto: EmulatorProcess; pubsub: EmulatorProcess }) => ({
-  AWS_ENDPOINT_URL: emulatorEndpoint(state.moto.port),
+/** What the AWS SDK needs to talk to an AWS emulator at `endpoint`: any region, any keys. */
+export const awsEmulatorEnvironment = (endpoint: string) => ({
+  AWS_ENDPOINT_URL: endpoint,
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'test',
   AWS_SECRET_ACCESS_KEY: 'test',
+});
+
+/** The variables that point the AWS SDK and the Google Cloud clients at the emulators. */
+export const emulatorEnvironment = (state: { moto: EmulatorProcess; pubsub: EmulatorProcess }) => ({
+  ...awsEmulatorEnvironment(emulatorEndpoint(state.moto.port)),
   PUBSUB_EMULATOR_HOST: `${EMULATOR_HOST}:${state.pubsub.port}`,
   PUBSUB_PROJECT_ID,
   // Keeps Google's auth library from probing for a metadata server that a laptop does not have.

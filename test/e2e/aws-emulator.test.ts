@@ -10,6 +10,7 @@ import { defineResources } from '../../src/cloud/resources.ts';
 import { TaskState } from '../../src/core/constants.ts';
 import type { TaskRecord } from '../../src/core/task.ts';
 import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
+import { awsEmulatorEnvironment } from '../../src/local/emulator-state.ts';
 import { createLambdaContext } from '../../src/local/lambda-context.ts';
 import {
   drainSqs,
@@ -42,10 +43,7 @@ let s3: S3Client;
 beforeAll(async () => {
   moto = await startMoto();
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL: moto.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
+    ...awsEmulatorEnvironment(moto.endpoint),
     // Backoff in SQS is whole seconds: keep the test's retries quick.
     FANOUT_RETRY_BASE_DELAY_MS: '200',
     FANOUT_RETRY_MAX_DELAY_MS: '1000',

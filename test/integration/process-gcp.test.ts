@@ -14,6 +14,7 @@ import type { ChunkMessage } from '../../src/cloud/messages.ts';
 import { type ProvisionedAws, provisionAws } from '../../src/cloud/provision.ts';
 import { defineResources } from '../../src/cloud/resources.ts';
 import { TaskState } from '../../src/core/constants.ts';
+import { awsEmulatorEnvironment } from '../../src/local/emulator-state.ts';
 import { jobRequest } from '../support/cloud.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
 
@@ -36,10 +37,7 @@ beforeAll(async () => {
   clients.push(sqs, dynamo, s3);
   provisioned = await provisionAws(resources, { sqs, dynamo, s3 });
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL: moto.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
+    ...awsEmulatorEnvironment(moto.endpoint),
     TABLE_NAME: resources.table.name,
     BUCKET_NAME: provisioned.bucket,
     QUEUES: JSON.stringify(provisioned.queueUrls),

@@ -22,44 +22,30 @@ const attempt = (n: number, target: string, startedAt: number, end?: Partial<Tas
   ...end,
 });
 
+const firstTry = attempt(1, 'aws', 100, {
+  endedAt: 160,
+  outcome: 'retrying',
+  error: { name: 'TransientError', message: 'x', retryable: true },
+});
+
 /** The images a task goes through when try 1 on aws fails retryably and try 2 on gcp completes. */
 const RETRIED_TASK = {
   created: { state: 'processing', bytes: 1000, attempts: [attempt(1, 'aws', 100)] },
   firstEnded: {
     state: 'retrying',
     bytes: 1000,
-    attempts: [
-      attempt(1, 'aws', 100, {
-        endedAt: 160,
-        outcome: 'retrying',
-        error: { name: 'TransientError', message: 'x', retryable: true },
-      }),
-    ],
+    attempts: [firstTry],
   },
   secondStarted: {
     state: 'processing',
     bytes: 1000,
-    attempts: [
-      attempt(1, 'aws', 100, {
-        endedAt: 160,
-        outcome: 'retrying',
-        error: { name: 'TransientError', message: 'x', retryable: true },
-      }),
-      attempt(2, 'gcp', 300),
-    ],
+    attempts: [firstTry, attempt(2, 'gcp', 300)],
   },
   secondEnded: {
     state: 'completed',
     bytes: 1000,
     bytesOut: 400,
-    attempts: [
-      attempt(1, 'aws', 100, {
-        endedAt: 160,
-        outcome: 'retrying',
-        error: { name: 'TransientError', message: 'x', retryable: true },
-      }),
-      attempt(2, 'gcp', 300, { endedAt: 345, outcome: 'completed' }),
-    ],
+    attempts: [firstTry, attempt(2, 'gcp', 300, { endedAt: 345, outcome: 'completed' })],
   },
 } satisfies Record<string, TaskImage>;
 
