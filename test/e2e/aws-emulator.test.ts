@@ -13,11 +13,10 @@ import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-m
 import { awsEmulatorEnvironment } from '../../src/local/emulator-state.ts';
 import { createLambdaContext } from '../../src/local/lambda-context.ts';
 import {
+  chaosJob,
   drainSqs,
   expectEachChunkEndedOnce,
-  lineOf,
   mismatchedGzipOutputs,
-  poisonedBy,
   waitFor,
 } from '../support/e2e.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
@@ -26,11 +25,8 @@ const SEED = 7;
 const POISON = 0.01;
 const CHUNKS = 500;
 const CHUNK_SIZE = 1024;
-const PIPELINE = `validate,chaos:fail=0.2:poison=${POISON}:seed=${SEED},transform:uppercase,compress:gzip`;
-
-const isPoisoned = poisonedBy(SEED, POISON);
-const line = lineOf(CHUNK_SIZE);
-const INPUT = Buffer.from(Array.from({ length: CHUNKS }, (_, i) => line(i)).join(''));
+const { pipeline: PIPELINE, isPoisoned, line, input } = chaosJob(SEED, POISON, CHUNK_SIZE);
+const INPUT = input(CHUNKS);
 
 const resources = defineResources({ prefix: `e2e-${randomUUID().slice(0, 8)}`, processorTimeoutSeconds: 30 });
 

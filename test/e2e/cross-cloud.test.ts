@@ -13,11 +13,10 @@ import type { TaskRecord } from '../../src/core/task.ts';
 import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
 import { emulatorEnvironment, PUBSUB_PROJECT_ID } from '../../src/local/emulator-state.ts';
 import {
+  chaosJob,
   drainSqs,
   expectEachChunkEndedOnce,
-  lineOf,
   mismatchedGzipOutputs,
-  poisonedBy,
   waitFor,
 } from '../support/e2e.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
@@ -27,12 +26,7 @@ const SEED = 11;
 const POISON = 0.01;
 const CHUNKS = 1000;
 const CHUNK_SIZE = 1024;
-const PIPELINE = `validate,chaos:fail=0.2:poison=${POISON}:seed=${SEED},transform:uppercase,compress:gzip`;
-
-const isPoisoned = poisonedBy(SEED, POISON);
-const line = lineOf(CHUNK_SIZE);
-const input = (chunks: number): Buffer =>
-  Buffer.from(Array.from({ length: chunks }, (_, i) => line(i)).join(''));
+const { pipeline: PIPELINE, isPoisoned, line, input } = chaosJob(SEED, POISON, CHUNK_SIZE);
 
 const prefix = `xc-${randomUUID().slice(0, 8)}`;
 const resources = defineResources({ prefix, processorTimeoutSeconds: 30 });

@@ -9,16 +9,31 @@ import type { TaskRecord } from '../../src/core/task.ts';
 import type { ResultStore } from '../../src/ports/result-store.ts';
 
 /** The chaos step's own rule for which chunks are poisoned under a seed and a share. */
-export const poisonedBy =
+const poisonedBy =
   (seed: number, share: number) =>
   (index: number): boolean =>
     createHash('sha256').update(`${seed}:poison:${index}`).digest().readUIntBE(0, 6) / 2 ** 48 < share;
 
 /** One line of exactly `size` bytes per chunk index, so an input of n lines is exactly n chunks. */
-export const lineOf =
+const lineOf =
   (size: number) =>
   (index: number): string =>
     `${`event ${index} `.padEnd(size - 1, 'abcdefghij')}\n`;
+
+/**
+ * The chaos job of the emulator e2e suites: `validate`, 20% retryable failures and a share of poisoned
+ * chunks under `seed`, then uppercase and gzip; inputs of one `lineOf(chunkSize)` line per chunk.
+ */
+export const chaosJob = (seed: number, poison: number, chunkSize: number) => {
+  const line = lineOf(chunkSize);
+  return {
+    pipeline: `validate,chaos:fail=0.2:poison=${poison}:seed=${seed},transform:uppercase,compress:gzip`,
+    isPoisoned: poisonedBy(seed, poison),
+    line,
+    input: (chunks: number): Buffer =>
+      Buffer.from(Array.from({ length: chunks }, (_, i) => line(i)).join('')),
+  };
+};
 
 export const waitFor = async <T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
   const deadline = Date.now() + timeoutMs;
