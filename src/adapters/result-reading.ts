@@ -51,7 +51,7 @@ export const readOne = async (store: ResultStore, jobId: string, ref: ResultRef)
   throw new MissingResultError(jobId, ref);
 };
 
-/** A finished job's result: its completed tasks' outputs in chunk order, in pieces of about 1 MiB. */
+/** A finished job's result: its completed tasks' outputs in chunk order, in pieces of half a MiB or more. */
 export async function* readJobResult(
   tasks: TaskStore,
   results: ResultStore,

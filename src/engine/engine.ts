@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Piscina } from 'piscina';
 import { MemoryQueue } from '../adapters/local/memory-queue.ts';
+import { readJobResult } from '../adapters/result-reading.ts';
 import { Balancer, type BalancerOptions } from '../core/balancer.ts';
 import type { BreakerOptions } from '../core/breaker.ts';
 import { chunkStream } from '../core/chunker.ts';
@@ -16,7 +17,6 @@ import type { TaskRecord } from '../core/task.ts';
 import type { Delivery, Queue } from '../ports/queue.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
-import { concat } from '../util/bytes.ts';
 import { type JobRequest, JobRun, type JobView, jobView, prepareJob } from './job.ts';
 import type { TaskMessage, TaskOutcome, WorkerBatch, WorkerReply } from './messages.ts';
 
@@ -90,45 +90,6 @@ const MAX_SPARE_PACKS = 32;
 const PACK_GRAIN = 64 * 1024;
 
 const roundUp = (bytes: number, grain: number): number => Math.ceil(bytes / grain) * grain;
-
-const RESULT_PIECE_BYTES = 1 << 20;
-
-/** Whether `next` starts in the same buffer right where `last` ends. */
-const follows = (last: Uint8Array, next: Uint8Array): boolean =>
-  next.buffer === last.buffer && next.byteOffset === last.byteOffset + last.byteLength;
-
-/**
- * Joins pieces into pieces of at least `size / 2` bytes (the last may be smaller), for fewer writes
- * downstream: a run of pieces that follow each other in one buffer becomes one view of it, and goes out
- * as it is once it is large enough and the next piece does not follow it; runs are copied together only
- * to reach that size.
- */
-async function* joinAdjacent(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  const runs: Uint8Array[] = [];
-  let bytes = 0;
-  const take = (): Uint8Array => {
-    const piece = runs.length === 1 ? (runs[0] as Uint8Array) : concat(runs);
-    runs.length = 0;
-    bytes = 0;
-    return piece;
-  };
-  for await (const piece of source) {
-    const last = runs.at(-1);
-    if (last !== undefined && follows(last, piece)) {
-      runs[runs.length - 1] = new Uint8Array(
-        last.buffer,
-        last.byteOffset,
-        last.byteLength + piece.byteLength,
-      );
-    } else {
-      if (bytes >= size / 2) yield take();
-      runs.push(piece);
-    }
-    bytes += piece.byteLength;
-    if (bytes >= size) yield take();
-  }
-  if (bytes > 0) yield take();
-}
 
 /**
  * The embedded engine: the whole fan-out on one machine. Each target is a queue and a number of worker
@@ -250,18 +211,9 @@ export class Engine {
     return this.#options.tasks.listTasks(jobId, state);
   }
 
-  /**
-   * The concatenated outputs of a finished job's chunks, in chunk order, in pieces of half a MiB or more
-   * (the last may be smaller). Outputs that lie next to each other in one buffer, as a file store's
-   * reads give them, go out as one view of it; only pieces made of separate buffers are copied together.
-   */
-  async *readResult(jobId: string): AsyncIterable<Uint8Array> {
-    const completed = await this.#options.tasks.listTasks(jobId, TaskState.completed);
-    const outputs = this.#options.results.read(
-      jobId,
-      completed.map((task) => task.result ?? ''),
-    );
-    yield* joinAdjacent(outputs, RESULT_PIECE_BYTES);
+  /** The concatenated outputs of a finished job's chunks, in chunk order (see `readJobResult`). */
+  readResult(jobId: string): AsyncIterable<Uint8Array> {
+    return readJobResult(this.#options.tasks, this.#options.results, jobId);
   }
 
   /** Messages waiting in each target's queue. */
