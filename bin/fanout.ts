@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-import '../src/cli/heap.ts';
-import { main } from '../src/cli/main.ts';
+import { capMallocArenas } from '../src/cli/malloc-arenas.ts';
 
+capMallocArenas();
+// Loaded only now, so that a process about to be replaced has not loaded the CLI for nothing.
+await import('../src/cli/heap.ts');
+const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv);

@@ -1,11 +1,12 @@
 import { type ChildProcess, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { usesGlibc } from '../../src/cli/malloc-arenas.ts';
 import type { JobView } from '../../src/engine/job.ts';
 
 const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
@@ -196,6 +197,50 @@ describe('fanout run', () => {
     expect(stderr).toMatch(/^fanout: /);
     expect(stderr).toMatch(error);
     expect(stdout).toBe('');
+  });
+});
+
+/** The environment of a running `fanout run -` once its engine's worker threads exist, i.e. after start-up. */
+const environmentOnceStarted = async (pid: number): Promise<string[]> => {
+  for (;;) {
+    const threads = await readdir(`/proc/${pid}/task`);
+    const names = await Promise.all(threads.map((tid) => readFile(`/proc/${pid}/task/${tid}/comm`, 'utf8')));
+    if (names.some((name) => name.startsWith('WorkerThread'))) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+};
+
+describe.runIf(process.platform === 'linux' && usesGlibc())('fanout on glibc', () => {
+  const { MALLOC_ARENA_MAX: _unset, ...unset } = ENV;
+
+  it('runs with malloc arenas capped at 2, in the process it was started as, its stdin intact', async () => {
+    // Prepare
+    const { child, exit } = start(['run', '-', '--json', ...SMALL], unset);
+
+    // Act
+    const environment = await environmentOnceStarted(child.pid as number);
+    child.stdin?.end(INPUT);
+    const { code, stdout } = await exit;
+
+    // Assess
+    expect(environment).toContain('MALLOC_ARENA_MAX=2');
+    expect(code).toBe(0);
+    expect((JSON.parse(stdout) as JobView).chunksCompleted).toBe(3);
+  });
+
+  it('keeps a MALLOC_ARENA_MAX the user set', async () => {
+    // Prepare
+    const { child, exit } = start(['run', '-', '--json', ...SMALL], { ...unset, MALLOC_ARENA_MAX: '4' });
+
+    // Act
+    const environment = await environmentOnceStarted(child.pid as number);
+    child.stdin?.end(INPUT);
+    const { code } = await exit;
+
+    // Assess
+    expect(environment).toContain('MALLOC_ARENA_MAX=4');
+    expect(code).toBe(0);
   });
 });
 
