@@ -85,8 +85,6 @@ const VISIBILITY_MS = 10 * 60_000;
 const MAX_BATCH_TASKS = 128;
 const MAX_BATCH_BYTES = 1024 * 1024;
 const IDLE_POLL_MS = 50;
-/** Batch buffers kept for reuse: about as many as can be in flight at the backpressure bound. */
-const MAX_SPARE_PACKS = 32;
 const PACK_GRAIN = 64 * 1024;
 
 const roundUp = (bytes: number, grain: number): number => Math.ceil(bytes / grain) * grain;
@@ -109,6 +107,8 @@ export class Engine {
   readonly #admissionWaiters: (() => void)[] = [];
   /** Buffers the worker threads gave back, to pack batches into instead of allocating one per batch. */
   readonly #spare: ArrayBuffer[] = [];
+  /** One per worker slot: a delivery is one batch, so no more than that are ever in flight at once. */
+  readonly #maxSpare: number;
   #pending = 0;
   #closing = false;
   readonly #closed = Promise.withResolvers<void>();
@@ -130,6 +130,7 @@ export class Engine {
       // Chunks live outside the V8 heap: a larger nursery only grows memory with the input.
       resourceLimits: { maxYoungGenerationSizeMb: 4 },
     });
+    this.#maxSpare = options.targets.reduce((sum, target) => sum + target.workers, 0);
     for (const target of options.targets) {
       this.#targets.set(target.name, {
         name: target.name,
@@ -326,7 +327,7 @@ export class Engine {
         continue;
       }
       const deliveries = await target.queue.receive({
-        max: MAX_BATCH_TASKS,
+        max: this.#receiveMax(),
         waitMs: IDLE_POLL_MS,
         visibilityMs: VISIBILITY_MS,
       });
@@ -341,6 +342,18 @@ export class Engine {
       };
       this.#track(this.#process(target, deliveries, free).finally(free));
     }
+  }
+
+  /**
+   * Tries to take at once: one batch's worth of the largest chunks of the jobs under way. A larger
+   * delivery would be cut into several batches, all packed and in flight together, which only adds memory.
+   */
+  #receiveMax(): number {
+    let largest = 1;
+    for (const job of this.#jobs.values()) {
+      if (!job.isFinished) largest = Math.max(largest, job.request.chunking.size);
+    }
+    return Math.min(MAX_BATCH_TASKS, Math.max(1, Math.floor(MAX_BATCH_BYTES / largest)));
   }
 
   #track(work: Promise<void>): void {
@@ -441,7 +454,7 @@ export class Engine {
         output: new Uint8Array(0),
       };
     }
-    if (reply.spent !== undefined && this.#spare.length < MAX_SPARE_PACKS) this.#spare.push(reply.spent);
+    if (reply.spent !== undefined && this.#spare.length < this.#maxSpare) this.#spare.push(reply.spent);
     // Health is reported in task order as the batch returns, before the outcomes are stored: storage
     // finishes failures first, and that order would look like a run of failures to the breaker.
     for (const [i, item] of items.entries()) {
