@@ -200,14 +200,21 @@ describe('fanout run', () => {
   });
 });
 
-/** The environment of a running `fanout run -` once its engine's worker threads exist, i.e. after start-up. */
-const environmentOnceStarted = async (pid: number): Promise<string[]> => {
-  for (;;) {
+/** Whether the process has started its engine's worker threads, i.e. is past start-up. */
+const hasWorkerThreads = async (pid: number): Promise<boolean> => {
+  try {
     const threads = await readdir(`/proc/${pid}/task`);
     const names = await Promise.all(threads.map((tid) => readFile(`/proc/${pid}/task/${tid}/comm`, 'utf8')));
-    if (names.some((name) => name.startsWith('WorkerThread'))) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    return names.some((name) => name.startsWith('WorkerThread'));
+  } catch {
+    // A thread listed a moment ago may be gone: while the process replaces itself, all of them go.
+    return false;
   }
+};
+
+/** The environment of a running `fanout run -` once it is past start-up. */
+const environmentOnceStarted = async (pid: number): Promise<string[]> => {
+  while (!(await hasWorkerThreads(pid))) await new Promise((resolve) => setTimeout(resolve, 20));
   return (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
 };
 
