@@ -18,7 +18,14 @@ import type { Delivery, Queue } from '../ports/queue.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
 import { type JobRequest, JobRun, type JobView, jobView, prepareJob } from './job.ts';
-import type { TaskMessage, TaskOutcome, WorkerBatch, WorkerReply } from './messages.ts';
+import {
+  FAILED,
+  outcomesOf,
+  type TaskMessage,
+  type TaskOutcome,
+  type WorkerBatch,
+  type WorkerReply,
+} from './messages.ts';
 
 export interface EngineTarget {
   name: string;
@@ -72,6 +79,13 @@ interface TargetRun {
   workers: number;
   wake?: () => void;
   loop?: Promise<void>;
+}
+
+/** A batch's reply with its outcomes as one object per task. */
+interface BatchResult {
+  workerId: string;
+  outcomes: TaskOutcome[];
+  output: Uint8Array;
 }
 
 interface Claimed {
@@ -404,7 +418,7 @@ export class Engine {
     // The worker is free once the replies are in. Settling may wait (a retry waits for a breaker to let
     // work through), and the probe it waits for may be in this very queue: the loop must go on pulling.
     freed();
-    await Promise.all(batches.map((batch, i) => this.#settleBatch(target, batch, replies[i] as WorkerReply)));
+    await Promise.all(batches.map((batch, i) => this.#settleBatch(target, batch, replies[i] as BatchResult)));
   }
 
   /** Groups claimed tries by job and cuts them into batches small enough to keep every worker busy. */
@@ -425,19 +439,18 @@ export class Engine {
   }
 
   /** Runs a batch on a worker thread and reports each outcome's health to the balancer, in task order. */
-  async #execute(target: TargetRun, items: Claimed[]): Promise<WorkerReply> {
+  async #execute(target: TargetRun, items: Claimed[]): Promise<BatchResult> {
     const job = (items[0] as Claimed).job;
+    const tries = items.map((item) => item.delivery.body);
     const batch: WorkerBatch = {
       recipe: job.recipe,
       target: target.name,
+      jobId: job.jobId,
       jobStartedAt: job.createdAt,
-      tasks: items.map(({ delivery: { body } }) => ({
-        jobId: body.jobId,
-        index: body.index,
-        attempt: body.attempt,
-        sha256: body.sha256,
-        bytes: body.bytes,
-      })),
+      indexes: tries.map((t) => t.index),
+      attempts: tries.map((t) => t.attempt),
+      lengths: tries.map((t) => t.bytes),
+      sha256: tries.map((t) => t.sha256).join(''),
       // A copy: the messages keep their data for a retry.
       data: this.#pack(items),
     };
@@ -450,19 +463,22 @@ export class Engine {
       const error = toErrorRecord(new WorkerCrashedError(target.name, { cause }));
       reply = {
         workerId: `${target.name}-crashed`,
-        outcomes: items.map(() => ({ ok: false, error, durationMs: 0 })),
+        lengths: items.map(() => FAILED),
+        durationsMs: items.map(() => 0),
+        errors: Object.fromEntries(items.map((_, i) => [i, error])),
         output: new Uint8Array(0),
       };
     }
     if (reply.spent !== undefined && this.#spare.length < this.#maxSpare) this.#spare.push(reply.spent);
+    const outcomes = outcomesOf(reply);
     // Health is reported in task order as the batch returns, before the outcomes are stored: storage
     // finishes failures first, and that order would look like a run of failures to the breaker.
     for (const [i, item] of items.entries()) {
-      const outcome = reply.outcomes[i] as TaskOutcome;
+      const outcome = outcomes[i] as TaskOutcome;
       const health = outcome.ok ? 'success' : outcome.error.retryable ? 'failure' : 'neutral';
       this.#balancer.release(target.name, health, item.delivery.body.routedAt);
     }
-    return reply;
+    return { workerId: reply.workerId, outcomes, output: reply.output };
   }
 
   /**
@@ -491,7 +507,7 @@ export class Engine {
   }
 
   /** Stores the batch's outputs as one unit, then ends each try; the refs go on the completed tasks. */
-  async #settleBatch(target: TargetRun, items: Claimed[], reply: WorkerReply): Promise<void> {
+  async #settleBatch(target: TargetRun, items: Claimed[], reply: BatchResult): Promise<void> {
     const outputs: Uint8Array[] = [];
     let offset = 0;
     for (const outcome of reply.outcomes) {

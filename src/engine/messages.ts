@@ -24,11 +24,21 @@ export interface PipelineRecipe {
   mode: ChunkingMode;
 }
 
+/**
+ * Tries of one job for a worker thread. What differs per task comes as columns in task order: posting an
+ * array of numbers costs a fraction of posting an object per task, which is most of a small task's cost.
+ */
 export interface WorkerBatch {
   recipe: PipelineRecipe;
   target: string;
+  jobId: string;
   jobStartedAt: number;
-  tasks: { jobId: string; index: number; attempt: number; sha256: string; bytes: number }[];
+  indexes: number[];
+  attempts: number[];
+  /** Each task's chunk length in `data`. */
+  lengths: number[];
+  /** The chunks' SHA-256 digests taken at ingest, hex, back to back. */
+  sha256: string;
   /** The tasks' chunks back to back, in task order: one buffer moved to the thread, not one copied per task. */
   data: Uint8Array;
 }
@@ -37,11 +47,26 @@ export type TaskOutcome =
   | { ok: true; length: number; durationMs: number }
   | { ok: false; error: ErrorRecord; durationMs: number };
 
+/** A batch's outcomes, in columns like the batch. */
 export interface WorkerReply {
   workerId: string;
-  outcomes: TaskOutcome[];
+  /** Per task: the length of its output, or -1 where the task failed. */
+  lengths: number[];
+  durationsMs: number[];
+  /** The failed tasks' errors, by their position in the batch. */
+  errors: Record<number, ErrorRecord>;
   /** The successful outputs back to back, in task order: one buffer to transfer, not one per task. */
   output: Uint8Array;
   /** The batch's `data` buffer, moved back so that the main thread packs the next batch into it. */
   spent?: ArrayBuffer;
 }
+
+export const FAILED = -1;
+
+/** The reply's outcomes as one object per task, for the main thread to settle. */
+export const outcomesOf = (reply: WorkerReply): TaskOutcome[] =>
+  reply.lengths.map((length, i) => {
+    const durationMs = reply.durationsMs[i] as number;
+    const error = reply.errors[i];
+    return error === undefined ? { ok: true, length, durationMs } : { ok: false, error, durationMs };
+  });

@@ -1,10 +1,12 @@
 import { threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import type { ErrorRecord } from '../core/errors.ts';
 import { Pipeline } from '../core/pipeline/pipeline.ts';
 import { StepRegistry } from '../core/pipeline/registry.ts';
 import { concat } from '../util/bytes.ts';
-import type { PipelineRecipe, TaskOutcome, WorkerBatch, WorkerReply } from './messages.ts';
+import { FAILED, type PipelineRecipe, type WorkerBatch, type WorkerReply } from './messages.ts';
 
+const SHA256_HEX = 64;
 const pipelines = new Map<string, Promise<Pipeline>>();
 
 const pipelineFor = (recipe: PipelineRecipe): Promise<Pipeline> => {
@@ -22,29 +24,35 @@ const pipelineFor = (recipe: PipelineRecipe): Promise<Pipeline> => {
 export default async function runBatch(batch: WorkerBatch): Promise<WorkerReply> {
   const pipeline = await pipelineFor(batch.recipe);
   const workerId = `${batch.target}-${threadId}`;
-  const outcomes: TaskOutcome[] = [];
+  const lengths: number[] = [];
+  const durationsMs: number[] = [];
+  const errors: Record<number, ErrorRecord> = {};
   const outputs: Uint8Array[] = [];
   let offset = 0;
-  for (const task of batch.tasks) {
-    const input = batch.data.subarray(offset, offset + task.bytes);
-    offset += task.bytes;
+  for (const [i, length] of batch.lengths.entries()) {
+    const input = batch.data.subarray(offset, offset + length);
+    offset += length;
     const attempted = await pipeline.attempt(input, {
-      jobId: task.jobId,
-      index: task.index,
-      sha256: task.sha256,
-      attempt: task.attempt,
+      jobId: batch.jobId,
+      index: batch.indexes[i] as number,
+      sha256: batch.sha256.slice(i * SHA256_HEX, (i + 1) * SHA256_HEX),
+      attempt: batch.attempts[i] as number,
       target: batch.target,
       workerId,
       jobStartedAt: batch.jobStartedAt,
     });
+    durationsMs.push(attempted.durationMs);
     if (attempted.ok) {
       outputs.push(attempted.output);
-      outcomes.push({ ok: true, length: attempted.output.byteLength, durationMs: attempted.durationMs });
-    } else outcomes.push(attempted);
+      lengths.push(attempted.output.byteLength);
+    } else {
+      lengths.push(FAILED);
+      errors[i] = attempted.error;
+    }
   }
   const output = concat(outputs);
   // The input goes back to the main thread's pool: every output above is a copy, never a view of it.
-  return moved({ workerId, outcomes, output, spent: batch.data.buffer as ArrayBuffer });
+  return moved({ workerId, lengths, durationsMs, errors, output, spent: batch.data.buffer as ArrayBuffer });
 }
 
 /**
