@@ -87,7 +87,7 @@ const rawMeasurements = (measured: Measured): Report['measurements'] => ({
   startup: measured.startup.map(slim),
   throughput: { engine: measured.throughput.engine.map(slim), ceiling: measured.throughput.ceiling },
   overhead: {
-    engine: slim(measured.overhead.engine),
+    engine: measured.overhead.engine.map(slim),
     engineWithOut: slim(measured.overhead.engineWithOut),
     ceiling: measured.overhead.ceiling,
   },

@@ -81,12 +81,13 @@ const largeRatio = (inputs: Inputs, { memory }: Measured): Figure => {
 
 export const overheadFigures = (measured: Measured): Figure[] => {
   const { engine, engineWithOut, ceiling } = measured.overhead;
-  const chunks = engine.view.chunksCompleted;
-  const perTaskUs = ((engine.wallMs - startupMs(measured) - ceiling.wallMs) * 1000) / chunks;
+  const chunks = (engine[0] as FanoutRun).view.chunksCompleted;
+  const engineMs = engineWallMs(engine);
+  const perTaskUs = ((engineMs - startupMs(measured) - ceiling.wallMs) * 1000) / chunks;
   return [
     {
       id: '3a',
-      label: `per-task overhead, no steps, ${chunks} chunks of ≤ 1 KiB`,
+      label: `per-task overhead, no steps, ${chunks} chunks of ≤ 1 KiB (median of ${PLAN.repeats})`,
       value: perTaskUs,
       unit: 'µs',
       target: { op: '<=', value: PLAN.goals.perTaskUs },
@@ -94,7 +95,7 @@ export const overheadFigures = (measured: Measured): Figure[] => {
     {
       id: '3b',
       label: 'wall time / chunks, no steps, start-up included',
-      value: (engine.wallMs * 1000) / chunks,
+      value: (engineMs * 1000) / chunks,
       unit: 'µs',
     },
     {
@@ -106,7 +107,7 @@ export const overheadFigures = (measured: Measured): Figure[] => {
     {
       id: '3d',
       label: 'writing the result (--out /dev/null), no steps, per chunk',
-      value: ((engineWithOut.wallMs - engine.wallMs) * 1000) / chunks,
+      value: ((engineWithOut.wallMs - engineMs) * 1000) / chunks,
       unit: 'µs',
     },
   ];
@@ -145,7 +146,7 @@ export const notes = (measured: Measured): string[] => [
   `MB = 10^6 bytes, MiB = 2^20. Inputs: lines of 4–14 pseudo-random lowercase words (Mulberry32, seed ${PLAN.seed}), streamed into a temp dir and deleted afterwards; the smaller inputs are prefixes of the larger ones.`,
   `1: wall time of the child \`node dist/fanout.js run FILE --pipeline ${PLAN.pipeline} --chunk-size ${PLAN.chunk} --json --out /dev/null\`, from spawn to exit, so process start-up and writing the result are included; input bytes / wall time. dist/fanout.js is the esbuild bundle of bin/fanout.ts that \`npm start\` runs; the bench builds it from the current sources before measuring.`,
   `2: the same input cut by the engine's own chunker (SHA-256 included) before the clock starts; ${PLAN.threads} node:worker_threads Workers, as many as the engine's shared pool starts (config threads: ${DEFAULTS.threads}${DEFAULTS.threads === 0 ? ', one per core' : ''}, the rule of src/app.ts), each receive a contiguous share of the chunks, transferred, and build the pipeline as src/engine/worker.ts does; the clock runs from the start signal to the last worker done. 2b = 1 / 2a. 2c is for diagnosis only: 1 recomputed with the start-up time of 3c taken off. 2d: the run of 4b against the ceiling measured the same way on the same 1 GiB input, once each.`,
-  `3a = ((T_engine − T_startup) − T_ceiling) / chunks. T_engine: wall time of \`fanout run\` with --pipeline '' (no steps) and --chunk-size ${PLAN.smallChunk} on the main input, without --out, so that it times the engine rather than the writing of the result. T_startup: median wall time of the same command on a 1-chunk input (${PLAN.startupRuns} runs: process start, config, worker threads starting, exit). T_ceiling: the no-step ceiling measured as in 2 on the same chunks. 3b = T_engine / chunks. 3d = (T_engine with --out /dev/null − T_engine) / chunks: the cost of writing the result, which \`fanout run --out\` pays once the engine is done.`,
+  `3a = ((T_engine − T_startup) − T_ceiling) / chunks. T_engine: median wall time of ${PLAN.repeats} runs of \`fanout run\` with --pipeline '' (no steps) and --chunk-size ${PLAN.smallChunk} on the main input, without --out, so that it times the engine rather than the writing of the result. T_startup: median wall time of the same command on a 1-chunk input (${PLAN.startupRuns} runs: process start, config, worker threads starting, exit). T_ceiling: the no-step ceiling measured as in 2 on the same chunks. 3b = T_engine / chunks. 3d = (T_engine with --out /dev/null − T_engine) / chunks: the cost of writing the result, which \`fanout run --out\` pays once the engine is done.`,
   `4: peak RSS of the whole \`fanout run\` process (main thread and every worker thread), by ${measured.rssSource === 'gnu-time' ? 'GNU time -f %M' : 'polling VmHWM in /proc/PID/status every 20 ms'}. "Flat" is taken as large / small ≤ ${PLAN.goals.rssGrowth}.`,
   `Other load: the share of all CPU capacity used by processes other than the bench and its children during each measurement (from /proc/stat); on a 2-core machine a busy neighbour skews every figure. A measurement during which it exceeded ${PLAN.noisyLoad * 100}% is discarded and taken again (${PLAN.noisyRetries}×) after waiting up to ${PLAN.quietWaitMs / 1000} s for a quiet machine; the JSON lists every measurement with its load.`,
 ];

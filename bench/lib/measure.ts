@@ -26,7 +26,7 @@ export interface Measured {
   rssSource: RssSource;
   startup: FanoutRun[];
   throughput: { engine: FanoutRun[]; ceiling: CeilingResult[] };
-  overhead: { engine: FanoutRun; engineWithOut: FanoutRun; ceiling: CeilingResult };
+  overhead: { engine: FanoutRun[]; engineWithOut: FanoutRun; ceiling: CeilingResult };
   /** `largeCeiling`: the ceiling on the large input, for the ratio where start-up weighs less. */
   memory: { small: FanoutRun; large: FanoutRun; largeCeiling: CeilingResult };
   loads: LoadSample[];
@@ -142,8 +142,13 @@ const measureThroughput = async (ctx: Context): Promise<Measured['throughput']> 
 const measureOverhead = async (ctx: Context): Promise<Measured['overhead']> => {
   const { main } = ctx.inputs;
   const { noop, smallChunk } = PLAN;
+  const engine: FanoutRun[] = [];
+  for (let i = 1; i <= PLAN.repeats; i++) {
+    const label = `overhead ${i}/${PLAN.repeats}, fanout run, no steps, no --out`;
+    engine.push(await fanout(ctx, label, main, noop, smallChunk, false));
+  }
   return {
-    engine: await fanout(ctx, 'overhead, fanout run, no steps, no --out', main, noop, smallChunk, false),
+    engine,
     engineWithOut: await fanout(
       ctx,
       'overhead, fanout run, no steps, --out /dev/null',
