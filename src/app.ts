@@ -22,6 +22,7 @@ export const createEngine = (
     breaker: breakerOptions(config),
     retry: retryOptions(config),
     maxPendingChunks: config.max_pending_chunks,
+    maxPendingBytes: config.max_pending_bytes,
     stepModules: config.steps,
     baseDir,
     tasks: new MemoryTaskStore(),

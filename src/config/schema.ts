@@ -28,7 +28,8 @@ export const DEFAULTS = {
     max_delay_ms: DEFAULT_RETRY.maxDelayMs,
     redistribute: DEFAULT_RETRY.redistribute,
   },
-  max_pending_chunks: 256,
+  max_pending_chunks: 1024,
+  max_pending_bytes: 16 * MiB,
   results_dir: '.fanout/results',
   server: { host: '127.0.0.1', port: 3000, max_body_bytes: 256 * MiB, max_ingesting_jobs: 4 },
 };
@@ -78,6 +79,7 @@ export const ConfigSchema = z.strictObject({
     redistribute: z.boolean(),
   }),
   max_pending_chunks: positiveInt,
+  max_pending_bytes: positiveInt,
   results_dir: z.string().min(1),
   server: z.strictObject({
     host: z.string().min(1),

@@ -46,8 +46,13 @@ export interface EngineOptions {
   breaker: BreakerOptions;
   /** Defaults for jobs; a job may set its own `maxAttempts`. */
   retry: RetryOptions;
-  /** Chunks accepted and not yet finished, across all jobs, before ingest waits: the backpressure bound. */
+  /**
+   * Chunks accepted and not yet finished, across all jobs, before ingest waits: the backpressure bound.
+   * Ingest also waits once those chunks hold `maxPendingBytes`, so that the bound on memory does not grow
+   * with the chunk size, nor the bound on chunks shrink with it.
+   */
   maxPendingChunks: number;
+  maxPendingBytes: number;
   /** Custom step modules, resolved from `baseDir`. */
   stepModules: string[];
   baseDir: string;
@@ -124,6 +129,7 @@ export class Engine {
   /** One per worker slot: a delivery is one batch, so no more than that are ever in flight at once. */
   readonly #maxSpare: number;
   #pending = 0;
+  #pendingBytes = 0;
   #closing = false;
   readonly #closed = Promise.withResolvers<void>();
 
@@ -289,6 +295,7 @@ export class Engine {
       await this.#options.tasks.putTasks([task]);
       job.stats.taskCreated(chunk.bytes);
       this.#pending++;
+      this.#pendingBytes += chunk.bytes;
       const message: TaskMessage = {
         jobId: job.jobId,
         index: chunk.index,
@@ -306,9 +313,10 @@ export class Engine {
     return total;
   }
 
-  /** Waits while the engine holds as many unfinished chunks as it may. */
+  /** Waits while the engine holds as many unfinished chunks, or as many of their bytes, as it may. */
   async #admit(): Promise<void> {
-    while (this.#pending >= this.#options.maxPendingChunks && !this.#closing) {
+    const { maxPendingChunks, maxPendingBytes } = this.#options;
+    while ((this.#pending >= maxPendingChunks || this.#pendingBytes >= maxPendingBytes) && !this.#closing) {
       await new Promise<void>((resolve) => this.#admissionWaiters.push(resolve));
     }
   }
@@ -592,6 +600,7 @@ export class Engine {
     }
     job.taskFinished(end.outcome === TaskState.failed);
     this.#pending--;
+    this.#pendingBytes -= end.bytesIn;
     this.#admissionWaiters.shift()?.();
   }
 }

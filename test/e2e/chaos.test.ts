@@ -53,6 +53,7 @@ describe('a chaotic 20,000-chunk job in the embedded engine', () => {
       breaker: { failureThreshold: 10, resetTimeoutMs: 500, halfOpenProbes: 1 },
       retry: { maxAttempts: 12, baseDelayMs: 5, factor: 2, maxDelayMs: 200, redistribute: true },
       maxPendingChunks: 256,
+      maxPendingBytes: 16 * 2 ** 20,
       stepModules: [],
       baseDir: process.cwd(),
       tasks,

@@ -104,6 +104,8 @@ describe('loadConfig defaults', () => {
     expect(config.pipeline).toBe('validate,transform:normalize');
     expect(config.chunking).toEqual({ mode: 'lines', size: 65536 });
     expect(config.targets).toEqual(['aws', 'gcp']);
+    expect(config.max_pending_chunks).toBe(1024);
+    expect(config.max_pending_bytes).toBe(16 * 2 ** 20);
   });
 });
 
