@@ -19,7 +19,11 @@ describe('fanout run on SIGINT', () => {
         'chaos:delay=50',
         '--json',
       ],
-      { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      // A window of 64 chunks in the engine, so that most of the 600 are still to come when the signal lands.
+      {
+        env: { PATH: process.env.PATH ?? '', FANOUT_MAX_PENDING_CHUNKS: '64' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let stdout = '';
     let stderr = '';
