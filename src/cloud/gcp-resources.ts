@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import { parseResourceOptions, type ResourceOptionsError } from './resources.ts';
+import { parseResourceOptions, type ResourceOptionsError, resourcePrefix, targetNames } from './resources.ts';
 
 const DAY_SECONDS = 24 * 60 * 60;
 
 /** Limits of the services that bound the options. */
 const GcpLimits = {
-  maxPrefixLength: 40,
   /** An event-driven Cloud Function (2nd gen) runs at most 9 minutes. */
   maxFunctionTimeoutSeconds: 540,
   /** Pub/Sub keeps ack deadlines between 10 s and 600 s. */
@@ -24,22 +23,11 @@ const GcpLimits = {
 
 const GcpOptionsSchema = z
   .strictObject({
-    // The same rule as the AWS prefix, so one prefix names both clouds' resources; Pub/Sub refuses
-    // names that start with "goog".
-    prefix: z
-      .string()
-      .max(GcpLimits.maxPrefixLength)
-      .regex(
-        /^[a-z](?:[a-z0-9-]*[a-z0-9])?$/,
-        'a prefix is lowercase letters, digits and -, starting with a letter',
-      )
+    // One prefix names both clouds' resources; Pub/Sub also refuses names that start with "goog".
+    prefix: resourcePrefix
       .refine((prefix) => !prefix.startsWith('goog'), 'Pub/Sub names may not start with "goog"')
       .default('fanout'),
-    gcpTargets: z
-      .array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a target name is lowercase letters, digits and -'))
-      .min(1)
-      .refine((names) => new Set(names).size === names.length, 'target names must be unique')
-      .default(['gcp']),
+    gcpTargets: targetNames('gcp'),
     processorTimeoutSeconds: z.number().int().min(1).max(GcpLimits.maxFunctionTimeoutSeconds).default(60),
     maxDeliveryAttempts: z
       .number()

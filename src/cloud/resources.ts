@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { targetName } from '../config/schema.ts';
 import { FanoutError } from '../core/errors.ts';
 
 /** Options of {@link defineResources} that break a naming rule or a service limit; the message names the option. */
@@ -29,22 +30,30 @@ export const LOG_RETENTION_DAYS = [
 
 const processorName = (prefix: string, target: string): string => `${prefix}-process-${target}`;
 
+/**
+ * The prefix of every resource name, on both clouds. Lowercase only and no trailing hyphen: the bucket
+ * name `${prefix}-data` must follow S3's rules.
+ */
+export const resourcePrefix = z
+  .string()
+  .max(Limits.maxPrefixLength)
+  .regex(
+    /^[a-z](?:[a-z0-9-]*[a-z0-9])?$/,
+    'a prefix is lowercase letters, digits and -, starting with a letter',
+  );
+
+/** A cloud's target names, each once; `fallback` when none are given. */
+export const targetNames = (fallback: string) =>
+  z
+    .array(targetName)
+    .min(1)
+    .refine((names) => new Set(names).size === names.length, 'target names must be unique')
+    .default([fallback]);
+
 const OptionsSchema = z
   .strictObject({
-    // Lowercase only and no trailing hyphen: the bucket name `${prefix}-data` must follow S3's rules.
-    prefix: z
-      .string()
-      .max(Limits.maxPrefixLength)
-      .regex(
-        /^[a-z](?:[a-z0-9-]*[a-z0-9])?$/,
-        'a prefix is lowercase letters, digits and -, starting with a letter',
-      )
-      .default('fanout'),
-    awsTargets: z
-      .array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a target name is lowercase letters, digits and -'))
-      .min(1)
-      .refine((names) => new Set(names).size === names.length, 'target names must be unique')
-      .default(['aws']),
+    prefix: resourcePrefix.default('fanout'),
+    awsTargets: targetNames('aws'),
     processorTimeoutSeconds: z.number().int().min(1).max(Limits.maxLambdaTimeoutSeconds).default(60),
     // The seed configuration's max_concurrent_tasks.
     maxConcurrentTasks: z.number().int().min(Limits.minConcurrency).max(Limits.maxConcurrency).default(10),

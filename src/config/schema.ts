@@ -36,7 +36,8 @@ export const DEFAULTS = {
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
-const targetName = z
+/** The name of a target, in the configuration and in the cloud resources named after it. */
+export const targetName = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,31}$/, 'a target name is lowercase letters, digits and -');
 
