@@ -1,5 +1,5 @@
 /** Arenas glibc may keep: one for the main thread's allocations and one shared by every other thread. */
-export const MALLOC_ARENAS = '2';
+const MALLOC_ARENAS = '2';
 
 export const usesGlibc = (): boolean => {
   const { header } = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };

@@ -19,7 +19,6 @@ import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
 import { type JobRequest, JobRun, type JobView, jobView, prepareJob } from './job.ts';
 import {
-  FAILED,
   outcomesOf,
   type TaskMessage,
   type TaskOutcome,
@@ -122,6 +121,8 @@ export class Engine {
   readonly #pool: Piscina;
   readonly #targets = new Map<string, TargetRun>();
   readonly #jobs = new Map<string, JobRun>();
+  /** The jobs not yet done: `#jobs` keeps every job for its status, and grows with a server's life. */
+  readonly #unfinished = new Set<JobRun>();
   readonly #settling = new Set<Promise<void>>();
   readonly #admissionWaiters: (() => void)[] = [];
   /** Buffers the worker threads gave back, to pack batches into instead of allocating one per batch. */
@@ -208,6 +209,9 @@ export class Engine {
     );
     await this.#options.tasks.createJob({ jobId, createdAt: job.createdAt, options: { ...request } });
     this.#jobs.set(jobId, job);
+    this.#unfinished.add(job);
+    const forget = () => this.#unfinished.delete(job);
+    job.done.then(forget, forget);
     const ingested = this.#ingest(job, input);
     ingested.catch((error: unknown) => job.abort(error));
     const done = job.done.then(() => this.#view(job));
@@ -372,9 +376,7 @@ export class Engine {
    */
   #receiveMax(): number {
     let largest = 1;
-    for (const job of this.#jobs.values()) {
-      if (!job.isFinished) largest = Math.max(largest, job.request.chunking.size);
-    }
+    for (const job of this.#unfinished) largest = Math.max(largest, job.request.chunking.size);
     return Math.min(MAX_BATCH_TASKS, Math.max(1, Math.floor(MAX_BATCH_BYTES / largest)));
   }
 
@@ -462,31 +464,29 @@ export class Engine {
       // A copy: the messages keep their data for a retry.
       data: this.#pack(items),
     };
-    let reply: WorkerReply;
+    let result: BatchResult;
     try {
-      reply = (await this.#pool.run(batch, {
+      const reply = (await this.#pool.run(batch, {
         transferList: [batch.data.buffer as ArrayBuffer],
       })) as WorkerReply;
+      if (reply.spent !== undefined && this.#spare.length < this.#maxSpare) this.#spare.push(reply.spent);
+      result = { workerId: reply.workerId, outcomes: outcomesOf(reply), output: reply.output };
     } catch (cause) {
       const error = toErrorRecord(new WorkerCrashedError(target.name, { cause }));
-      reply = {
+      result = {
         workerId: `${target.name}-crashed`,
-        lengths: items.map(() => FAILED),
-        durationsMs: items.map(() => 0),
-        errors: Object.fromEntries(items.map((_, i) => [i, error])),
+        outcomes: items.map(() => ({ ok: false, error, durationMs: 0 })),
         output: new Uint8Array(0),
       };
     }
-    if (reply.spent !== undefined && this.#spare.length < this.#maxSpare) this.#spare.push(reply.spent);
-    const outcomes = outcomesOf(reply);
     // Health is reported in task order as the batch returns, before the outcomes are stored: storage
     // finishes failures first, and that order would look like a run of failures to the breaker.
     for (const [i, item] of items.entries()) {
-      const outcome = outcomes[i] as TaskOutcome;
+      const outcome = result.outcomes[i] as TaskOutcome;
       const health = outcome.ok ? 'success' : outcome.error.retryable ? 'failure' : 'neutral';
       this.#balancer.release(target.name, health, item.delivery.body.routedAt);
     }
-    return { workerId: reply.workerId, outcomes, output: reply.output };
+    return result;
   }
 
   /**
