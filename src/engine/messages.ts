@@ -50,7 +50,7 @@ export type TaskOutcome =
 /** A batch's outcomes, in columns like the batch. */
 export interface WorkerReply {
   workerId: string;
-  /** Per task: the length of its output, or -1 where the task failed. */
+  /** Per task: the length of its output; 0 where the task failed, its error being in `errors`. */
   lengths: number[];
   durationsMs: number[];
   /** The failed tasks' errors, by their position in the batch. */
@@ -60,8 +60,6 @@ export interface WorkerReply {
   /** The batch's `data` buffer, moved back so that the main thread packs the next batch into it. */
   spent?: ArrayBuffer;
 }
-
-export const FAILED = -1;
 
 /** The reply's outcomes as one object per task, for the main thread to settle. */
 export const outcomesOf = (reply: WorkerReply): TaskOutcome[] =>

@@ -4,7 +4,7 @@ import type { ErrorRecord } from '../core/errors.ts';
 import { Pipeline } from '../core/pipeline/pipeline.ts';
 import { StepRegistry } from '../core/pipeline/registry.ts';
 import { concat } from '../util/bytes.ts';
-import { FAILED, type PipelineRecipe, type WorkerBatch, type WorkerReply } from './messages.ts';
+import type { PipelineRecipe, WorkerBatch, WorkerReply } from './messages.ts';
 
 const SHA256_HEX = 64;
 const pipelines = new Map<string, Promise<Pipeline>>();
@@ -46,7 +46,7 @@ export default async function runBatch(batch: WorkerBatch): Promise<WorkerReply>
       outputs.push(attempted.output);
       lengths.push(attempted.output.byteLength);
     } else {
-      lengths.push(FAILED);
+      lengths.push(0);
       errors[i] = attempted.error;
     }
   }
