@@ -158,22 +158,23 @@ export const parseDeployGcpInputs = (argv: readonly string[], env: NodeJS.Proces
       return undefined;
     }
   };
+  // What both clouds' resources take from the same inputs.
+  const shared = {
+    ...(inputs.prefix !== undefined && { prefix: inputs.prefix }),
+    ...(inputs.processorTimeoutSeconds !== undefined && {
+      processorTimeoutSeconds: inputs.processorTimeoutSeconds,
+    }),
+  };
   const resources = defined(() =>
     defineResources({
-      ...(inputs.prefix !== undefined && { prefix: inputs.prefix }),
+      ...shared,
       ...(inputs.awsTargets !== undefined && { awsTargets: list(inputs.awsTargets) }),
-      ...(inputs.processorTimeoutSeconds !== undefined && {
-        processorTimeoutSeconds: inputs.processorTimeoutSeconds,
-      }),
     }),
   );
   const gcp = defined(() =>
     defineGcpResources({
-      ...(inputs.prefix !== undefined && { prefix: inputs.prefix }),
+      ...shared,
       ...(inputs.gcpTargets !== undefined && { gcpTargets: list(inputs.gcpTargets) }),
-      ...(inputs.processorTimeoutSeconds !== undefined && {
-        processorTimeoutSeconds: inputs.processorTimeoutSeconds,
-      }),
       ...(inputs.maxConcurrentTasks !== undefined && { maxConcurrentTasks: inputs.maxConcurrentTasks }),
     }),
   );
