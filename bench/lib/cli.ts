@@ -64,10 +64,23 @@ const parseView = (stdout: string): JobView => {
   return JSON.parse(line) as JobView;
 };
 
-/** Runs `fanout run` as a child process and times it from spawn to exit. Throws unless every chunk completed. */
-export const runFanout = async (args: FanoutArgs, gnuTime: string | undefined): Promise<FanoutRun> => {
-  const rssFile = join(args.cwd, `rss-${process.pid}-${Date.now()}.txt`);
-  const argv = fanoutArgv(args);
+export interface TimedRun {
+  wallMs: number;
+  peakRssKiB: number;
+  rssSource: RssSource;
+  stdout: string;
+}
+
+/**
+ * Runs `node ARGV` as a child process and times it from spawn to exit, with its peak RSS (by GNU time when
+ * given one, else by polling VmHWM). Throws unless it exits with 0.
+ */
+export const runTimed = async (
+  argv: string[],
+  cwd: string,
+  gnuTime: string | undefined,
+): Promise<TimedRun> => {
+  const rssFile = join(cwd, `rss-${process.pid}-${Date.now()}.txt`);
   const [command, commandArgs] = gnuTime
     ? [gnuTime, ['-f', '%M', '-o', rssFile, process.execPath, ...argv]]
     : [process.execPath, argv];
@@ -75,7 +88,7 @@ export const runFanout = async (args: FanoutArgs, gnuTime: string | undefined): 
   let stderr = '';
   let polled = 0;
   const started = performance.now();
-  const child = spawn(command, commandArgs, { cwd: args.cwd, env: childEnv() });
+  const child = spawn(command, commandArgs, { cwd, env: childEnv() });
   const poll = gnuTime
     ? undefined
     : setInterval(() => {
@@ -96,12 +109,18 @@ export const runFanout = async (args: FanoutArgs, gnuTime: string | undefined): 
   await new Promise((resolve) =>
     child.stdout.readableEnded ? resolve(0) : child.stdout.once('end', resolve),
   );
-  if (code !== 0) throw new Error(`fanout run exited with ${code}: ${stderr.trim()}`);
+  if (code !== 0) throw new Error(`${argv[0]} exited with ${code}: ${stderr.trim()}`);
+  const peakRssKiB = gnuTime ? Number(readFileSync(rssFile, 'utf8').trim()) : polled;
+  rmSync(rssFile, { force: true });
+  return { wallMs, peakRssKiB, rssSource: gnuTime ? 'gnu-time' : 'proc-vmhwm', stdout };
+};
+
+/** Runs `fanout run` as a child process and times it from spawn to exit. Throws unless every chunk completed. */
+export const runFanout = async (args: FanoutArgs, gnuTime: string | undefined): Promise<FanoutRun> => {
+  const { wallMs, peakRssKiB, rssSource, stdout } = await runTimed(fanoutArgv(args), args.cwd, gnuTime);
   const view = parseView(stdout);
   if (view.status !== 'completed' || view.chunksFailed > 0) {
     throw new Error(`fanout run did not complete every chunk: ${view.status}, ${view.chunksFailed} failed`);
   }
-  const peakRssKiB = gnuTime ? Number(readFileSync(rssFile, 'utf8').trim()) : polled;
-  rmSync(rssFile, { force: true });
-  return { wallMs, peakRssKiB, rssSource: gnuTime ? 'gnu-time' : 'proc-vmhwm', view };
+  return { wallMs, peakRssKiB, rssSource, view };
 };

@@ -1,6 +1,5 @@
 import { DEFAULTS } from '../../src/config/schema.ts';
 import { MiB } from '../../src/core/constants.ts';
-import type { CeilingResult } from './ceiling.ts';
 import type { FanoutRun } from './cli.ts';
 import type { Inputs, Measured } from './measure.ts';
 import { PLAN } from './plan.ts';
@@ -24,17 +23,15 @@ const bytesOf = (inputs: Inputs, path: string): number => inputs.bytes.get(path)
 
 export const startupMs = (measured: Measured): number => median(measured.startup.map((run) => run.wallMs));
 
-const engineWallMs = (runs: readonly FanoutRun[]): number => median(runs.map((run) => run.wallMs));
-
-const ceilingWallMs = (results: readonly CeilingResult[]): number =>
-  median(results.map((result) => result.wallMs));
+const medianWallMs = (runs: readonly { wallMs: number }[]): number => median(runs.map((run) => run.wallMs));
 
 export const throughputFigures = (inputs: Inputs, measured: Measured): Figure[] => {
   const bytes = bytesOf(inputs, inputs.main);
-  const { engine, ceiling } = measured.throughput;
-  const engineRate = mbPerSecond(bytes, engineWallMs(engine));
-  const ceilingRate = mbPerSecond(bytes, ceilingWallMs(ceiling));
-  const warmRate = mbPerSecond(bytes, engineWallMs(engine) - startupMs(measured));
+  const { engine, ceiling, bare } = measured.throughput;
+  const engineRate = mbPerSecond(bytes, medianWallMs(engine));
+  const ceilingRate = mbPerSecond(bytes, medianWallMs(ceiling));
+  const bareRate = mbPerSecond(bytes, medianWallMs(bare));
+  const warmRate = mbPerSecond(bytes, medianWallMs(engine) - startupMs(measured));
   const runs = `median of ${PLAN.repeats}`;
   return [
     {
@@ -63,6 +60,24 @@ export const throughputFigures = (inputs: Inputs, measured: Measured): Figure[] 
       unit: '',
     },
     largeRatio(inputs, measured),
+    {
+      id: '2e',
+      label: `bare program: the job's own work with no orchestration, timed as 1 is (${runs})`,
+      value: bareRate,
+      unit: 'MB/s',
+    },
+    {
+      id: '2f',
+      label: 'bare program / ceiling: about the most 2b can be here',
+      value: bareRate / ceilingRate,
+      unit: '',
+    },
+    {
+      id: '2g',
+      label: 'engine / bare program: what orchestration costs',
+      value: engineRate / bareRate,
+      unit: '',
+    },
   ];
 };
 
@@ -82,7 +97,7 @@ const largeRatio = (inputs: Inputs, { memory }: Measured): Figure => {
 export const overheadFigures = (measured: Measured): Figure[] => {
   const { engine, engineWithOut, ceiling } = measured.overhead;
   const chunks = (engine[0] as FanoutRun).view.chunksCompleted;
-  const engineMs = engineWallMs(engine);
+  const engineMs = medianWallMs(engine);
   const perTaskUs = ((engineMs - startupMs(measured) - ceiling.wallMs) * 1000) / chunks;
   return [
     {
@@ -145,7 +160,7 @@ export const memoryFigures = (inputs: Inputs, { memory }: Measured): Figure[] =>
 export const notes = (measured: Measured): string[] => [
   `MB = 10^6 bytes, MiB = 2^20. Inputs: lines of 4–14 pseudo-random lowercase words (Mulberry32, seed ${PLAN.seed}), streamed into a temp dir and deleted afterwards; the smaller inputs are prefixes of the larger ones.`,
   `1: wall time of the child \`node dist/fanout.js run FILE --pipeline ${PLAN.pipeline} --chunk-size ${PLAN.chunk} --json --out /dev/null\`, from spawn to exit, so process start-up and writing the result are included; input bytes / wall time. dist/fanout.js is the esbuild bundle of bin/fanout.ts that \`npm start\` runs; the bench builds it from the current sources before measuring.`,
-  `2: the same input cut by the engine's own chunker (SHA-256 included) before the clock starts; ${PLAN.threads} node:worker_threads Workers, as many as the engine's shared pool starts (config threads: ${DEFAULTS.threads}${DEFAULTS.threads === 0 ? ', one per core' : ''}, the rule of src/app.ts), each receive a contiguous share of the chunks, transferred, and build the pipeline as src/engine/worker.ts does; the clock runs from the start signal to the last worker done. 2b = 1 / 2a. 2c is for diagnosis only: 1 recomputed with the start-up time of 3c taken off. 2d: the run of 4b against the ceiling measured the same way on the same 1 GiB input, once each.`,
+  `2: the same input cut by the engine's own chunker (SHA-256 included) before the clock starts; ${PLAN.threads} node:worker_threads Workers, as many as the engine's shared pool starts (config threads: ${DEFAULTS.threads}${DEFAULTS.threads === 0 ? ', one per core' : ''}, the rule of src/app.ts), each receive a contiguous share of the chunks, transferred, and build the pipeline as src/engine/worker.ts does; the clock runs from the start signal to the last worker done. 2b = 1 / 2a. 2c is for diagnosis only: 1 recomputed with the start-up time of 3c taken off. 2d: the run of 4b against the ceiling measured the same way on the same 1 GiB input, once each. 2e: bench/bare/, bundled as dist/ is, run as a child process and timed from spawn to exit like 1, on the same input with the same --out: it reads the input, cuts it with the engine's chunker (SHA-256 included), hands the chunks to ${PLAN.threads} worker threads that run the same step functions, and writes the outputs in chunk order; it has no queue, task store, balancer, retries, stats or configuration. What it pays beyond the ceiling (process start-up, reading and hashing the input on the main thread, moving chunks between threads) every engine pays too, so 2f is about the most 2b could be on this machine, and 2g is what orchestration costs beyond the job's own work.`,
   `3a = ((T_engine − T_startup) − T_ceiling) / chunks. T_engine: median wall time of ${PLAN.repeats} runs of \`fanout run\` with --pipeline '' (no steps) and --chunk-size ${PLAN.smallChunk} on the main input, without --out, so that it times the engine rather than the writing of the result. T_startup: median wall time of the same command on a 1-chunk input (${PLAN.startupRuns} runs: process start, config, worker threads starting, exit). T_ceiling: the no-step ceiling measured as in 2 on the same chunks. 3b = T_engine / chunks. 3d = (T_engine with --out /dev/null − T_engine) / chunks: the cost of writing the result, which \`fanout run --out\` pays once the engine is done.`,
   `4: peak RSS of the whole \`fanout run\` process (main thread and every worker thread), by ${measured.rssSource === 'gnu-time' ? 'GNU time -f %M' : 'polling VmHWM in /proc/PID/status every 20 ms'}. "Flat" is taken as large / small ≤ ${PLAN.goals.rssGrowth}.`,
   `Other load: the share of all CPU capacity used by processes other than the bench and its children during each measurement (from /proc/stat); on a 2-core machine a busy neighbour skews every figure. A measurement during which it exceeded ${PLAN.noisyLoad * 100}% is discarded and taken again (${PLAN.noisyRetries}×) after waiting up to ${PLAN.quietWaitMs / 1000} s for a quiet machine; the JSON lists every measurement with its load.`,

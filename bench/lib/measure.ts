@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { type BareRun, buildBare, runBare } from './bare.ts';
 import { type CeilingResult, measureCeiling, preChunk } from './ceiling.ts';
 import { type FanoutRun, findGnuTime, type RssSource, runFanout } from './cli.ts';
 import { waitForQuiet, watchForeignLoad } from './noise.ts';
@@ -25,7 +26,8 @@ export interface LoadSample {
 export interface Measured {
   rssSource: RssSource;
   startup: FanoutRun[];
-  throughput: { engine: FanoutRun[]; ceiling: CeilingResult[] };
+  /** `bare`: the job's own work with no orchestration, timed as `fanout run` is (bench/bare/). */
+  throughput: { engine: FanoutRun[]; ceiling: CeilingResult[]; bare: BareRun[] };
   overhead: { engine: FanoutRun[]; engineWithOut: FanoutRun; ceiling: CeilingResult };
   /** `largeCeiling`: the ceiling on the large input, for the ratio where start-up weighs less. */
   memory: { small: FanoutRun; large: FanoutRun; largeCeiling: CeilingResult };
@@ -35,6 +37,8 @@ export interface Measured {
 interface Context {
   inputs: Inputs;
   gnuTime: string | undefined;
+  /** The bundled bare program. */
+  bare: string;
   loads: LoadSample[];
 }
 
@@ -116,6 +120,24 @@ const ceiling = (ctx: Context, label: string, input: string, pipeline: string, c
     describeCeiling,
   );
 
+const describeBare = (run: BareRun): string => `${run.wallMs.toFixed(0)} ms wall, ${run.chunks} chunks`;
+
+const bare = (ctx: Context, label: string) =>
+  sample(
+    ctx,
+    label,
+    () =>
+      runBare({
+        program: ctx.bare,
+        input: ctx.inputs.main,
+        pipeline: PLAN.pipeline,
+        chunkSize: PLAN.chunk,
+        threads: PLAN.threads,
+        cwd: ctx.inputs.dir,
+      }),
+    describeBare,
+  );
+
 const measureStartup = async (ctx: Context): Promise<FanoutRun[]> => {
   const runs: FanoutRun[] = [];
   for (let i = 1; i <= PLAN.startupRuns; i++) {
@@ -125,18 +147,20 @@ const measureStartup = async (ctx: Context): Promise<FanoutRun[]> => {
   return runs;
 };
 
-/** Alternates the two so that a slow spell of the machine does not land on one side only. */
+/** Alternates the three so that a slow spell of the machine does not land on one side only. */
 const measureThroughput = async (ctx: Context): Promise<Measured['throughput']> => {
   const engine: FanoutRun[] = [];
   const raw: CeilingResult[] = [];
+  const bares: BareRun[] = [];
   for (let i = 1; i <= PLAN.repeats; i++) {
     const round = `${i}/${PLAN.repeats}`;
     engine.push(
       await fanout(ctx, `throughput ${round}, fanout run`, ctx.inputs.main, PLAN.pipeline, PLAN.chunk),
     );
     raw.push(await ceiling(ctx, `throughput ${round}, ceiling`, ctx.inputs.main, PLAN.pipeline, PLAN.chunk));
+    bares.push(await bare(ctx, `throughput ${round}, bare program`));
   }
-  return { engine, ceiling: raw };
+  return { engine, ceiling: raw, bare: bares };
 };
 
 const measureOverhead = async (ctx: Context): Promise<Measured['overhead']> => {
@@ -171,7 +195,7 @@ export const measure = async (inputs: Inputs): Promise<Measured> => {
   log(
     gnuTime ? `peak RSS via ${gnuTime} -f %M` : 'GNU time not found: peak RSS via VmHWM in /proc/PID/status',
   );
-  const ctx: Context = { inputs, gnuTime, loads: [] };
+  const ctx: Context = { inputs, gnuTime, bare: await buildBare(inputs.dir), loads: [] };
   await quiet(PLAN.quietWaitMs);
   const startup = await measureStartup(ctx);
   const throughput = await measureThroughput(ctx);
