@@ -1,6 +1,8 @@
 #!/usr/bin/env node
+import { enableCompileCache } from '../src/cli/compile-cache.ts';
 import { capMallocArenas } from '../src/cli/malloc-arenas.ts';
 
+enableCompileCache();
 capMallocArenas();
 // Loaded only now, so that a process about to be replaced has not loaded the CLI for nothing.
 await import('../src/cli/heap.ts');

@@ -200,6 +200,52 @@ describe('fanout run', () => {
   });
 });
 
+/** The files under `dir`, at any depth; none when it does not exist. */
+const filesUnder = async (dir: string): Promise<string[]> =>
+  existsSync(dir)
+    ? (await readdir(dir, { recursive: true, withFileTypes: true }))
+        .filter((e) => e.isFile())
+        .map((e) => e.name)
+    : [];
+
+describe('fanout compile cache', () => {
+  const { NODE_COMPILE_CACHE: _unset, NODE_DISABLE_COMPILE_CACHE: _on, ...unset } = ENV;
+
+  it('keeps compiled code under the temp directory, so that the next run does not parse it again', async () => {
+    // Prepare
+    const temp = await mkdtemp(join(dir, 'tmp-'));
+    const { child, exit } = start(['run', '-', '--json', ...SMALL], { ...unset, TMPDIR: temp });
+
+    // Act
+    child.stdin?.end(INPUT);
+    const { code } = await exit;
+
+    // Assess
+    expect(code).toBe(0);
+    expect((await filesUnder(join(temp, 'node-compile-cache'))).length).toBeGreaterThan(0);
+  });
+
+  it('keeps a NODE_COMPILE_CACHE the user set', async () => {
+    // Prepare
+    const temp = await mkdtemp(join(dir, 'tmp-'));
+    const chosen = join(temp, 'chosen');
+    const { child, exit } = start(['run', '-', '--json', ...SMALL], {
+      ...unset,
+      TMPDIR: temp,
+      NODE_COMPILE_CACHE: chosen,
+    });
+
+    // Act
+    child.stdin?.end(INPUT);
+    const { code } = await exit;
+
+    // Assess
+    expect(code).toBe(0);
+    expect((await filesUnder(chosen)).length).toBeGreaterThan(0);
+    expect(await filesUnder(join(temp, 'node-compile-cache'))).toEqual([]);
+  });
+});
+
 /** Whether the process has started its engine's worker threads, i.e. is past start-up. */
 const hasWorkerThreads = async (pid: number): Promise<boolean> => {
   try {
