@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { copyInto } from '../util/bytes.ts';
 import { ChunkingMode, LIMITS } from './constants.ts';
 import { UsageError } from './errors.ts';
 
@@ -52,16 +53,6 @@ const linesCut = (buf: Uint8Array, size: number): number => {
 
 /** A buffer of its own: not a view into Node's shared pool, which a worker thread would receive whole. */
 const ownBuffer = (bytes: number): Buffer => Buffer.allocUnsafeSlow(bytes);
-
-/** Copies the parts one after the other into `target`, from its start; returns the bytes copied. */
-const copyInto = (target: Uint8Array, parts: readonly Uint8Array[]): number => {
-  let offset = 0;
-  for (const part of parts) {
-    target.set(part, offset);
-    offset += part.byteLength;
-  }
-  return offset;
-};
 
 /** The parts without their first `bytes` bytes, as views. */
 const dropFront = (parts: readonly Uint8Array[], bytes: number): Uint8Array[] => {

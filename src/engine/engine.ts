@@ -17,6 +17,7 @@ import type { TaskRecord } from '../core/task.ts';
 import type { Delivery, Queue } from '../ports/queue.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
+import { copyInto } from '../util/bytes.ts';
 import { type JobRequest, JobRun, type JobView, jobView, prepareJob } from './job.ts';
 import {
   outcomesOf,
@@ -469,7 +470,7 @@ export class Engine {
       const reply = (await this.#pool.run(batch, {
         transferList: [batch.data.buffer as ArrayBuffer],
       })) as WorkerReply;
-      if (reply.spent !== undefined && this.#spare.length < this.#maxSpare) this.#spare.push(reply.spent);
+      if (this.#spare.length < this.#maxSpare) this.#spare.push(reply.spent);
       result = { workerId: reply.workerId, outcomes: outcomesOf(reply), output: reply.output };
     } catch (cause) {
       const error = toErrorRecord(new WorkerCrashedError(target.name, { cause }));
@@ -506,11 +507,10 @@ export class Engine {
     const buffer =
       at >= 0 ? (this.#spare.splice(at, 1)[0] as ArrayBuffer) : new ArrayBuffer(roundUp(bytes, PACK_GRAIN));
     const data = new Uint8Array(buffer, 0, bytes);
-    let offset = 0;
-    for (const item of items) {
-      data.set(item.delivery.body.data, offset);
-      offset += item.delivery.body.bytes;
-    }
+    copyInto(
+      data,
+      items.map((item) => item.delivery.body.data),
+    );
     return data;
   }
 

@@ -58,7 +58,7 @@ export interface WorkerReply {
   /** The successful outputs back to back, in task order: one buffer to transfer, not one per task. */
   output: Uint8Array;
   /** The batch's `data` buffer, moved back so that the main thread packs the next batch into it. */
-  spent?: ArrayBuffer;
+  spent: ArrayBuffer;
 }
 
 /** The reply's outcomes as one object per task, for the main thread to settle. */

@@ -1,11 +1,17 @@
+/** Copies the parts one after the other into `target`, from its start; returns the bytes copied. */
+export const copyInto = (target: Uint8Array, parts: readonly Uint8Array[]): number => {
+  let offset = 0;
+  for (const part of parts) {
+    target.set(part, offset);
+    offset += part.byteLength;
+  }
+  return offset;
+};
+
 /** Into a buffer of its own: a view into Node's shared pool would copy the whole pool across threads. */
 export const concat = (parts: readonly Uint8Array[]): Uint8Array => {
   const output = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    output.set(part, offset);
-    offset += part.byteLength;
-  }
+  copyInto(output, parts);
   return output;
 };
 
