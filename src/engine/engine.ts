@@ -17,7 +17,7 @@ import type { TaskRecord } from '../core/task.ts';
 import type { Delivery, Queue } from '../ports/queue.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
-import { copyInto } from '../util/bytes.ts';
+import { ChunkArena, MAX_BLOCK } from './arena.ts';
 import { type JobRequest, JobRun, type JobView, jobView, prepareJob } from './job.ts';
 import {
   outcomesOf,
@@ -104,9 +104,6 @@ const VISIBILITY_MS = 10 * 60_000;
 const MAX_BATCH_TASKS = 128;
 const MAX_BATCH_BYTES = 1024 * 1024;
 const IDLE_POLL_MS = 50;
-const PACK_GRAIN = 64 * 1024;
-
-const roundUp = (bytes: number, grain: number): number => Math.ceil(bytes / grain) * grain;
 
 /**
  * The embedded engine: the whole fan-out on one machine. Each target is a queue and a number of worker
@@ -126,10 +123,7 @@ export class Engine {
   readonly #unfinished = new Set<JobRun>();
   readonly #settling = new Set<Promise<void>>();
   readonly #admissionWaiters: (() => void)[] = [];
-  /** Buffers the worker threads gave back, to pack batches into instead of allocating one per batch. */
-  readonly #spare: ArrayBuffer[] = [];
-  /** One per worker slot: a delivery is one batch, so no more than that are ever in flight at once. */
-  readonly #maxSpare: number;
+  readonly #arena: ChunkArena;
   #pending = 0;
   #pendingBytes = 0;
   #closing = false;
@@ -143,16 +137,19 @@ export class Engine {
       options.balancer,
       options.breaker,
     );
+    // Blocks round a chunk up to a power of two, so the pending bytes take at most twice their size, and
+    // a chunk over the byte bound still fits once everything before it has ended.
+    this.#arena = new ChunkArena(2 * options.maxPendingBytes + MAX_BLOCK);
     this.#pool = new Piscina({
       // Next to this module: worker.ts when run from source (tests), worker.js in the bundle (dist/).
       filename: new URL(import.meta.url.endsWith('.ts') ? 'worker.ts' : 'worker.js', import.meta.url).href,
       minThreads: options.threads,
       maxThreads: options.threads,
       idleTimeout: Number.POSITIVE_INFINITY,
+      workerData: this.#arena.buffer,
       // Chunks live outside the V8 heap: a larger nursery only grows memory with the input.
       resourceLimits: { maxYoungGenerationSizeMb: 4 },
     });
-    this.#maxSpare = options.targets.reduce((sum, target) => sum + target.workers, 0);
     for (const target of options.targets) {
       this.#targets.set(target.name, {
         name: target.name,
@@ -278,7 +275,6 @@ export class Engine {
     await Promise.all([...this.#targets.values()].map((t) => t.loop));
     while (this.#settling.size > 0) await Promise.all(this.#settling);
     await this.#pool.destroy();
-    this.#spare.length = 0;
     for (const waiter of this.#admissionWaiters.splice(0)) waiter();
   }
 
@@ -286,8 +282,8 @@ export class Engine {
     const chunks = chunkStream(input, job.jobId, job.request.chunking);
     let total = 0;
     for await (const chunk of chunks) {
-      await this.#admit();
-      if (this.#closing) throw new UsageError('the engine shut down before the input was read');
+      const data = await this.#admit(chunk.data);
+      if (data === undefined) throw new UsageError('the engine shut down before the input was read');
       const task: TaskRecord = {
         jobId: job.jobId,
         index: chunk.index,
@@ -307,7 +303,7 @@ export class Engine {
         attempt: 1,
         sha256: chunk.sha256,
         bytes: chunk.bytes,
-        data: chunk.data,
+        data,
         routedAt: 0,
       };
       await this.#send(job, message, undefined, 0);
@@ -318,12 +314,21 @@ export class Engine {
     return total;
   }
 
-  /** Waits while the engine holds as many unfinished chunks, or as many of their bytes, as it may. */
-  async #admit(): Promise<void> {
+  /**
+   * Waits while the engine holds as many unfinished chunks, or as many of their bytes, as it may, or has
+   * no block free for this one; then copies it into the arena. `undefined` once the engine is closing.
+   */
+  async #admit(data: Uint8Array): Promise<Uint8Array | undefined> {
     const { maxPendingChunks, maxPendingBytes } = this.#options;
-    while ((this.#pending >= maxPendingChunks || this.#pendingBytes >= maxPendingBytes) && !this.#closing) {
+    while (!this.#closing) {
+      const block =
+        this.#pending < maxPendingChunks && this.#pendingBytes < maxPendingBytes
+          ? this.#arena.copyIn(data)
+          : undefined;
+      if (block !== undefined) return block;
       await new Promise<void>((resolve) => this.#admissionWaiters.push(resolve));
     }
+    return undefined;
   }
 
   /** Routes a try to a target the balancer picks, waiting for a breaker to half-open if all are open. */
@@ -373,7 +378,7 @@ export class Engine {
 
   /**
    * Tries to take at once: one batch's worth of the largest chunks of the jobs under way. A larger
-   * delivery would be cut into several batches, all packed and in flight together, which only adds memory.
+   * delivery would be cut into several batches, all in flight together, which only adds memory.
    */
   #receiveMax(): number {
     let largest = 1;
@@ -462,15 +467,11 @@ export class Engine {
       attempts: tries.map((t) => t.attempt),
       lengths: tries.map((t) => t.bytes),
       sha256: tries.map((t) => t.sha256).join(''),
-      // A copy: the messages keep their data for a retry.
-      data: this.#pack(items),
+      offsets: tries.map((t) => t.data.byteOffset),
     };
     let result: BatchResult;
     try {
-      const reply = (await this.#pool.run(batch, {
-        transferList: [batch.data.buffer as ArrayBuffer],
-      })) as WorkerReply;
-      if (this.#spare.length < this.#maxSpare) this.#spare.push(reply.spent);
+      const reply = (await this.#pool.run(batch)) as WorkerReply;
       result = { workerId: reply.workerId, outcomes: outcomesOf(reply), output: reply.output };
     } catch (cause) {
       const error = toErrorRecord(new WorkerCrashedError(target.name, { cause }));
@@ -488,30 +489,6 @@ export class Engine {
       this.#balancer.release(target.name, health, item.delivery.body.routedAt);
     }
     return result;
-  }
-
-  /**
-   * The batch's chunks back to back, in a buffer the worker threads gave back when one is large enough,
-   * else in a new one. Moved to the thread, and moved back with the reply: packing then allocates
-   * nothing once the pool holds enough buffers, and the main thread makes less garbage to collect.
-   */
-  #pack(items: readonly Claimed[]): Uint8Array {
-    let bytes = 0;
-    for (const item of items) bytes += item.delivery.body.bytes;
-    let at = -1;
-    for (const [i, spare] of this.#spare.entries()) {
-      const fits = spare.byteLength >= bytes;
-      if (fits && (at < 0 || spare.byteLength < (this.#spare[at] as ArrayBuffer).byteLength)) at = i;
-    }
-    // Rounded up, so that a buffer fits the next batches too, which differ by a chunk or so.
-    const buffer =
-      at >= 0 ? (this.#spare.splice(at, 1)[0] as ArrayBuffer) : new ArrayBuffer(roundUp(bytes, PACK_GRAIN));
-    const data = new Uint8Array(buffer, 0, bytes);
-    copyInto(
-      data,
-      items.map((item) => item.delivery.body.data),
-    );
-    return data;
   }
 
   /** Stores the batch's outputs as one unit, then ends each try; the refs go on the completed tasks. */
@@ -565,7 +542,8 @@ export class Engine {
         bytesOut: output.bytes,
         result: output.ref,
       });
-      if (finished) this.#ended(job, { ...end, outcome: TaskState.completed, bytesOut: output.bytes });
+      if (finished)
+        this.#ended(job, message, { ...end, outcome: TaskState.completed, bytesOut: output.bytes });
     } else if (!outcome.ok) {
       await this.#fail(target, job, message, key, end, outcome.error);
     }
@@ -584,14 +562,14 @@ export class Engine {
     const outcome = decision.retry ? TaskState.retrying : TaskState.failed;
     const finished = await this.#options.tasks.finish({ ...key, outcome, now: end.endedAt, error });
     if (!finished) return;
-    this.#ended(job, { ...end, outcome, retryable: error.retryable });
+    this.#ended(job, message, { ...end, outcome, retryable: error.retryable });
     if (!decision.retry) return;
     const retry: TaskMessage = { ...message, attempt: message.attempt + 1, previousTarget: target.name };
     const avoid = job.retry.options.redistribute ? target.name : undefined;
     await this.#send(job, retry, avoid, decision.delayMs);
   }
 
-  #ended(job: JobRun, end: AttemptEnd & { jobId: string; index: number }): void {
+  #ended(job: JobRun, message: TaskMessage, end: AttemptEnd & { jobId: string; index: number }): void {
     job.stats.attemptEnded(end);
     this.events.emit('attempt', end);
     if (end.outcome === TaskState.retrying) {
@@ -601,6 +579,7 @@ export class Engine {
     job.taskFinished(end.outcome === TaskState.failed);
     this.#pending--;
     this.#pendingBytes -= end.bytesIn;
+    this.#arena.release(message.data);
     this.#admissionWaiters.shift()?.();
   }
 }

@@ -13,6 +13,7 @@ export interface TaskMessage {
   routedAt: number;
   sha256: string;
   bytes: number;
+  /** The chunk, in its block of the engine's arena: the same view for every try. */
   data: Uint8Array;
 }
 
@@ -35,12 +36,11 @@ export interface WorkerBatch {
   jobStartedAt: number;
   indexes: number[];
   attempts: number[];
-  /** Each task's chunk length in `data`. */
+  /** Where each task's chunk lies in the arena the thread shares with the engine, and its length. */
+  offsets: number[];
   lengths: number[];
   /** The chunks' SHA-256 digests taken at ingest, hex, back to back. */
   sha256: string;
-  /** The tasks' chunks back to back, in task order: one buffer moved to the thread, not one copied per task. */
-  data: Uint8Array;
 }
 
 export type TaskOutcome =
@@ -57,8 +57,6 @@ export interface WorkerReply {
   errors: Record<number, ErrorRecord>;
   /** The successful outputs back to back, in task order: one buffer to transfer, not one per task. */
   output: Uint8Array;
-  /** The batch's `data` buffer, moved back so that the main thread packs the next batch into it. */
-  spent: ArrayBuffer;
 }
 
 /** The reply's outcomes as one object per task, for the main thread to settle. */

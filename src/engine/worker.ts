@@ -8,6 +8,13 @@ import type { PipelineRecipe, WorkerBatch, WorkerReply } from './messages.ts';
 
 const SHA256_HEX = 64;
 const pipelines = new Map<string, Promise<Pipeline>>();
+/** The engine's chunk arena (see arena.ts), shared with this thread when the pool started it. */
+const arena = new Uint8Array(Piscina.workerData as SharedArrayBuffer);
+/**
+ * Where a batch's chunks are copied before the steps run, grown as batches need and kept. One serves every
+ * batch: the pool runs one task at a time on a thread (piscina's default `concurrentTasksPerWorker`).
+ */
+let scratch = new Uint8Array(0);
 
 const pipelineFor = (recipe: PipelineRecipe): Promise<Pipeline> => {
   let pipeline = pipelines.get(recipe.key);
@@ -20,6 +27,23 @@ const pipelineFor = (recipe: PipelineRecipe): Promise<Pipeline> => {
   return pipeline;
 };
 
+/**
+ * The batch's chunks, copied out of the arena: a step may change its input in place, and the arena's
+ * copy must stay as it was read for a retry.
+ */
+const inputsOf = (batch: WorkerBatch): Uint8Array[] => {
+  const total = batch.lengths.reduce((sum, length) => sum + length, 0);
+  if (scratch.byteLength < total) scratch = new Uint8Array(total);
+  let at = 0;
+  return batch.lengths.map((length, i) => {
+    const offset = batch.offsets[i] as number;
+    const input = scratch.subarray(at, at + length);
+    input.set(arena.subarray(offset, offset + length));
+    at += length;
+    return input;
+  });
+};
+
 /** Runs a batch of tasks through their job's pipeline on this worker thread. */
 export default async function runBatch(batch: WorkerBatch): Promise<WorkerReply> {
   const pipeline = await pipelineFor(batch.recipe);
@@ -28,10 +52,7 @@ export default async function runBatch(batch: WorkerBatch): Promise<WorkerReply>
   const durationsMs: number[] = [];
   const errors: Record<number, ErrorRecord> = {};
   const outputs: Uint8Array[] = [];
-  let offset = 0;
-  for (const [i, length] of batch.lengths.entries()) {
-    const input = batch.data.subarray(offset, offset + length);
-    offset += length;
+  for (const [i, input] of inputsOf(batch).entries()) {
     const attempted = await pipeline.attempt(input, {
       jobId: batch.jobId,
       index: batch.indexes[i] as number,
@@ -50,19 +71,19 @@ export default async function runBatch(batch: WorkerBatch): Promise<WorkerReply>
       errors[i] = attempted.error;
     }
   }
+  // A copy, never a view of `scratch`, which the next batch overwrites.
   const output = concat(outputs);
-  // The input goes back to the main thread's pool: every output above is a copy, never a view of it.
-  return moved({ workerId, lengths, durationsMs, errors, output, spent: batch.data.buffer as ArrayBuffer });
+  return moved({ workerId, lengths, durationsMs, errors, output });
 }
 
 /**
- * The reply with its buffers transferred to the main thread rather than copied into new ones there.
+ * The reply with its output transferred to the main thread rather than copied into a new buffer there.
  * Piscina hands back `reply` itself; the wrapper only tells it what to transfer.
  */
 const moved = (reply: WorkerReply): WorkerReply =>
   Piscina.move({
     get [Piscina.transferableSymbol]() {
-      return [reply.output.buffer, reply.spent];
+      return [reply.output.buffer];
     },
     get [Piscina.valueSymbol]() {
       return reply;
