@@ -51,17 +51,21 @@ export const readOne = async (store: ResultStore, jobId: string, ref: ResultRef)
   throw new MissingResultError(jobId, ref);
 };
 
-/** A finished job's result: its completed tasks' outputs in chunk order, in pieces of half a MiB or more. */
+/**
+ * A finished job's result: its completed tasks' outputs in chunk order, in pieces of half a MiB or more;
+ * from chunk `from` on, for a reader that has the outputs before it.
+ */
 export async function* readJobResult(
   tasks: TaskStore,
   results: ResultStore,
   jobId: string,
+  from = 0,
 ): AsyncGenerator<Uint8Array> {
   const completed = await tasks.listTasks(jobId, TaskState.completed);
   yield* gather(
     results.read(
       jobId,
-      completed.map((task) => task.result ?? ''),
+      completed.filter((task) => task.index >= from).map((task) => task.result ?? ''),
     ),
     1 << 20,
   );

@@ -1,7 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { createEngine } from '../app.ts';
 import { jobRequestFrom } from '../config/job.ts';
@@ -13,6 +10,7 @@ import { registerEmulatorsCommand } from './emulators.ts';
 import { formatStats } from './format.ts';
 import { sizeYoungGeneration } from './heap.ts';
 import { showProgress } from './progress.ts';
+import { ResultWriter } from './result-writer.ts';
 
 export const ExitCode = { ok: 0, chunksFailed: 1, usage: 2, interrupted: 130 } as const;
 
@@ -70,12 +68,20 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
   sizeYoungGeneration(config.chunking.size);
   const source = openInput(input);
   const engine = await createEngine(config);
+  let output: ResultWriter | undefined;
   let interrupted = false;
   const release = onSignal(engine, () => {
     interrupted = true;
   });
   try {
+    output = options.out ? await ResultWriter.open(options.out as string) : undefined;
     const handle = await engine.submit(source, jobRequestFrom(config));
+    if (output) {
+      const writer = output;
+      engine.events.on('output', ({ jobId, index, data }) => {
+        if (jobId === handle.jobId) writer.offer(index, data);
+      });
+    }
     const stopProgress = showProgress(engine, handle.jobId, undefined);
     const view = await Promise.race([handle.done, engine.closed.then(() => undefined)])
       .catch((error: unknown) => {
@@ -99,22 +105,22 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
           .slice(0, 10)
           .join('; ')}${failed.length > 10 ? '; ...' : ''}\n`,
       );
-      if (options.out)
+      if (output)
         process.stderr.write(`fanout: ${options.out} not written: the result would be incomplete\n`);
       return ExitCode.chunksFailed;
     }
-    if (options.out) {
-      // Every chunk has ended: the worker threads go before the result is read back, and their memory
-      // with them. The result comes from the stores, which closing the engine leaves open.
+    if (output) {
+      // Every chunk has ended: the worker threads go before any output is read back, and their memory
+      // with them. The outputs come from the stores, which closing the engine leaves open.
       await engine.close();
-      await mkdir(dirname(options.out as string), { recursive: true });
-      await pipeline(engine.readResult(handle.jobId), createWriteStream(options.out as string));
+      await output.finish((from) => engine.readResult(handle.jobId, from));
       process.stderr.write(`fanout: wrote ${options.out}\n`);
     }
     return ExitCode.ok;
   } finally {
     release();
     await engine.close();
+    await output?.abandon();
   }
 };
 

@@ -66,6 +66,8 @@ export interface EngineEvents {
   attempt: [AttemptEnd & { jobId: string; index: number }];
   duplicate: [{ jobId: string; target: string }];
   redistributed: [{ jobId: string; target: string; from: string }];
+  /** A chunk's output, once its task has completed: a view, for a listener to use or copy at once. */
+  output: [{ jobId: string; index: number; data: Uint8Array }];
 }
 
 export interface JobHandle {
@@ -234,9 +236,9 @@ export class Engine {
     return this.#options.tasks.listTasks(jobId, state);
   }
 
-  /** The concatenated outputs of a finished job's chunks, in chunk order (see `readJobResult`). */
-  readResult(jobId: string): AsyncIterable<Uint8Array> {
-    return readJobResult(this.#options.tasks, this.#options.results, jobId);
+  /** The concatenated outputs of a finished job's chunks, in chunk order, from chunk `from` on (see `readJobResult`). */
+  readResult(jobId: string, from = 0): AsyncIterable<Uint8Array> {
+    return readJobResult(this.#options.tasks, this.#options.results, jobId, from);
   }
 
   /** Messages waiting in each target's queue. */
@@ -491,7 +493,10 @@ export class Engine {
     return result;
   }
 
-  /** Stores the batch's outputs as one unit, then ends each try; the refs go on the completed tasks. */
+  /**
+   * Stores the batch's outputs as one unit, then ends each try; the refs go on the completed tasks, and
+   * the outputs themselves to the `output` listeners.
+   */
   async #settleBatch(target: TargetRun, items: Claimed[], reply: BatchResult): Promise<void> {
     const outputs: Uint8Array[] = [];
     let offset = 0;
@@ -507,7 +512,9 @@ export class Engine {
     await Promise.all(
       items.map((item, i) => {
         const outcome = reply.outcomes[i] as TaskOutcome;
-        const output = outcome.ok ? { ref: refs[stored] as string, bytes: outcome.length } : undefined;
+        const output = outcome.ok
+          ? { ref: refs[stored] as string, data: outputs[stored] as Uint8Array }
+          : undefined;
         if (outcome.ok) stored++;
         return this.#settle(target, item, outcome, output, reply.workerId);
       }),
@@ -518,7 +525,7 @@ export class Engine {
     target: TargetRun,
     { delivery, job, claimId }: Claimed,
     outcome: TaskOutcome,
-    output: { ref: string; bytes: number } | undefined,
+    output: { ref: string; data: Uint8Array } | undefined,
     workerId: string,
   ): Promise<void> {
     const message = delivery.body;
@@ -539,11 +546,13 @@ export class Engine {
         ...key,
         outcome: TaskState.completed,
         now: endedAt,
-        bytesOut: output.bytes,
+        bytesOut: output.data.byteLength,
         result: output.ref,
       });
-      if (finished)
-        this.#ended(job, message, { ...end, outcome: TaskState.completed, bytesOut: output.bytes });
+      if (finished) {
+        this.#ended(job, message, { ...end, outcome: TaskState.completed, bytesOut: output.data.byteLength });
+        this.events.emit('output', { jobId: job.jobId, index: message.index, data: output.data });
+      }
     } else if (!outcome.ok) {
       await this.#fail(target, job, message, key, end, outcome.error);
     }

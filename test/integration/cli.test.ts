@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +134,7 @@ describe('fanout run', () => {
     expect(stderr).toMatch(/fanout: 3 chunks failed: #\d chunk \d is poisoned/);
     expect(stderr).toContain('poisoned.txt not written');
     expect(existsSync(join(dir, 'poisoned.txt'))).toBe(false);
+    expect(readdirSync(dir).filter((name) => name.includes('poisoned'))).toEqual([]);
   });
 
   it.each([
