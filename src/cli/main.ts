@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { createEngine } from '../app.ts';
 import { jobRequestFrom } from '../config/job.ts';
@@ -6,6 +6,7 @@ import { loadConfig } from '../config/load.ts';
 import { ChunkingMode, Strategy } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Engine } from '../engine/engine.ts';
+import { fileBlocks } from '../util/file-blocks.ts';
 import { registerEmulatorsCommand } from './emulators.ts';
 import { formatStats } from './format.ts';
 import { sizeYoungGeneration } from './heap.ts';
@@ -45,7 +46,7 @@ const openInput = (input: string): AsyncIterable<Uint8Array> => {
   if (!statSync(input).isFile()) throw new UsageError(`input ${input} is not a file`);
   if (statSync(input).size === 0)
     throw new UsageError(`input file ${input} is empty; there is nothing to process`);
-  return createReadStream(input, { highWaterMark: 1 << 20 });
+  return fileBlocks(input);
 };
 
 /** On SIGINT/SIGTERM: notes it, then closes the engine, which lets the tries on worker threads finish. */

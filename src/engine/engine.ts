@@ -189,7 +189,9 @@ export class Engine {
 
   /**
    * Starts a job on `input`. Resolves once the job exists; chunks are read as the engine has room
-   * for them, so a large input never sits in memory.
+   * for them, so a large input never sits in memory. Each chunk is copied into the arena before the next
+   * is cut, and the chunker keeps at most one chunk of earlier buffers, so an input may reuse a buffer of
+   * 1 MiB or more two buffers later (see `fileBlocks`).
    */
   async submit(input: AsyncIterable<Uint8Array>, request: JobRequest): Promise<JobHandle> {
     if (this.#closing) throw new UsageError('the engine is shutting down and takes no new jobs');

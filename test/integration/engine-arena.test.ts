@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/app.ts';
 import { jobRequestFrom } from '../../src/config/job.ts';
 import { loadConfig } from '../../src/config/load.ts';
+import { fileBlocks } from '../../src/util/file-blocks.ts';
+import { seededRandom } from '../support/prng.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/steps/', import.meta.url));
 /** 30 lines of 1 KiB: 30 chunks of one line each at a chunk size of 1 KiB. */
@@ -56,6 +58,40 @@ describe("the engine's chunk arena", () => {
       expect(view.stats.retries).toBe(30);
       const expected = LINES.map((line) => Buffer.from(line).reverse());
       expect(result).toEqual(Buffer.concat(expected));
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('cuts a file read in reused 1 MiB blocks into the same bytes, chunks of the largest size included', async () => {
+    // Prepare: lines from a few bytes to 1.5 MiB, so that chunks start in one block and end in the next.
+    const random = seededRandom(11);
+    const lines: Buffer[] = [];
+    for (let bytes = 0; bytes < 7 * 2 ** 20; ) {
+      const length = random() < 0.05 ? Math.floor(random() * 1.5 * 2 ** 20) : Math.floor(random() * 200);
+      const line = Buffer.alloc(length + 1, 97 + (lines.length % 26));
+      line[length] = 0x0a;
+      lines.push(line);
+      bytes += line.byteLength;
+    }
+    const input = Buffer.concat(lines);
+    const path = join(dir, 'input.txt');
+    await writeFile(path, input);
+    const config = loadConfig({
+      env: { FANOUT_CHUNKING_SIZE: String(2 ** 20), FANOUT_PIPELINE: '' },
+      cwd: dir,
+    });
+    const engine = await createEngine(config, { baseDir: dir });
+
+    try {
+      // Act
+      const handle = await engine.submit(fileBlocks(path), jobRequestFrom(config));
+      const view = await handle.done;
+      const result = await collect(engine.readResult(handle.jobId));
+
+      // Assess
+      expect(view.chunksTotal).toBeGreaterThan(7);
+      expect(result.equals(input)).toBe(true);
     } finally {
       await engine.close();
     }
