@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -208,6 +208,27 @@ const filesUnder = async (dir: string): Promise<string[]> =>
         .filter((e) => e.isFile())
         .map((e) => e.name)
     : [];
+
+/** A Node.js older than 22 on this machine, if there is one: the system Node is 20 on many. */
+const OLD_NODE = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => {
+  const probe = spawnSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' });
+  return probe.status === 0 && Number(probe.stdout.split('.')[0]) < 22;
+});
+const BUNDLE = fileURLToPath(new URL('../../dist/fanout.js', import.meta.url));
+
+describe('fanout on an old Node.js', () => {
+  it.skipIf(OLD_NODE === undefined || !existsSync(BUNDLE))(
+    'exits 2 naming the Node.js it needs, instead of failing on what that Node lacks',
+    () => {
+      // Act
+      const { status, stderr } = spawnSync(OLD_NODE as string, [BUNDLE, '--help'], { encoding: 'utf8' });
+
+      // Assess
+      expect(status).toBe(2);
+      expect(stderr).toMatch(/^fanout: needs Node\.js 22\.18\.0 or newer, and this is v2[01]\./);
+    },
+  );
+});
 
 describe('fanout compile cache', () => {
   const { NODE_COMPILE_CACHE: _unset, NODE_DISABLE_COMPILE_CACHE: _on, ...unset } = ENV;
