@@ -11,6 +11,21 @@ async function* outputsFrom(outputs: readonly Uint8Array[], from: number): Async
   yield* outputs.slice(from);
 }
 
+/** Offers the outputs in `order`, then finishes; returns the chunks `finish` asked the store for from. */
+const writeInOrder = async (
+  writer: ResultWriter,
+  order: readonly number[],
+  outputs: readonly Uint8Array[],
+): Promise<number[]> => {
+  const asked: number[] = [];
+  for (const i of order) writer.offer(i, outputs[i] as Uint8Array);
+  await writer.finish((from) => {
+    asked.push(from);
+    return outputsFrom(outputs, from);
+  });
+  return asked;
+};
+
 let dir: string;
 
 beforeEach(async () => {
@@ -25,14 +40,9 @@ describe('ResultWriter', () => {
     const outputs = Array.from({ length: 6 }, (_, i) => outputOf(i));
     const path = join(dir, 'result.bin');
     const writer = await ResultWriter.open(path);
-    const asked: number[] = [];
 
     // Act
-    for (const i of [2, 0, 1, 1, 5, 3, 4, 0]) writer.offer(i, outputs[i] as Uint8Array);
-    await writer.finish((from) => {
-      asked.push(from);
-      return outputsFrom(outputs, from);
-    });
+    const asked = await writeInOrder(writer, [2, 0, 1, 1, 5, 3, 4, 0], outputs);
 
     // Assess
     expect(asked).toEqual([6]);
@@ -44,14 +54,9 @@ describe('ResultWriter', () => {
     const outputs = Array.from({ length: 8 }, (_, i) => outputOf(i, 1000));
     const path = join(dir, 'result.bin');
     const writer = await ResultWriter.open(path, 2500);
-    const asked: number[] = [];
 
     // Act: 0 and 1 are written; 3, 4 and 5 wait for 2 until there are too many of them.
-    for (const i of [0, 1, 3, 4, 5, 2, 6, 7]) writer.offer(i, outputs[i] as Uint8Array);
-    await writer.finish((from) => {
-      asked.push(from);
-      return outputsFrom(outputs, from);
-    });
+    const asked = await writeInOrder(writer, [0, 1, 3, 4, 5, 2, 6, 7], outputs);
 
     // Assess
     expect(asked).toEqual([2]);
