@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { createEngine } from '../app.ts';
 import { jobRequestFrom } from '../config/job.ts';
@@ -42,10 +42,10 @@ const flagsFrom = (options: Record<string, unknown>): Flag[] =>
 
 const openInput = (input: string): AsyncIterable<Uint8Array> => {
   if (input === '-') return process.stdin;
-  if (!existsSync(input)) throw new UsageError(`input file ${input} does not exist`);
-  if (!statSync(input).isFile()) throw new UsageError(`input ${input} is not a file`);
-  if (statSync(input).size === 0)
-    throw new UsageError(`input file ${input} is empty; there is nothing to process`);
+  const stat = statSync(input, { throwIfNoEntry: false });
+  if (stat === undefined) throw new UsageError(`input file ${input} does not exist`);
+  if (!stat.isFile()) throw new UsageError(`input ${input} is not a file`);
+  if (stat.size === 0) throw new UsageError(`input file ${input} is empty; there is nothing to process`);
   return fileBlocks(input);
 };
 
