@@ -122,6 +122,7 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
     release();
     await engine.close();
     await output?.abandon();
+    await engine.discardResults();
   }
 };
 
@@ -143,6 +144,7 @@ const serve = async (options: Record<string, unknown>): Promise<number> => {
       process.stderr.write('fanout: stopping; letting the tries in flight finish...\n');
       await server.close();
       await engine.close();
+      await engine.discardResults();
       resolve();
     };
     process.once('SIGINT', stop);

@@ -274,6 +274,15 @@ export class Engine {
     return this.#closed.promise;
   }
 
+  /**
+   * Deletes the outputs of every job this engine ran. The embedded engine keeps its task records in memory,
+   * so once its process ends nothing can find those outputs again: `fanout run` and `fanout serve` call
+   * this last, after the engine has closed and every result has been read.
+   */
+  async discardResults(): Promise<void> {
+    await Promise.all([...this.#jobs.keys()].map((jobId) => this.#options.results.delete(jobId)));
+  }
+
   async #shutDown(): Promise<void> {
     for (const target of this.#targets.values()) target.wake?.();
     await Promise.all([...this.#targets.values()].map((t) => t.loop));

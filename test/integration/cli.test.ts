@@ -137,6 +137,29 @@ describe('fanout run', () => {
     expect(readdirSync(dir).filter((name) => name.includes('poisoned'))).toEqual([]);
   });
 
+  it('leaves no chunk outputs in .fanout/results once it exits, whether the job completed or failed', async () => {
+    // Prepare
+    const cwd = await mkdtemp(join(tmpdir(), 'fanout-cli-results-'));
+    await writeFile(join(cwd, 'input.txt'), INPUT);
+    const runIn = (pipeline: string) =>
+      new Promise<number | null>((resolve) => {
+        const child = execFile(NODE, [BIN, 'run', 'input.txt', '--pipeline', pipeline, ...SMALL], {
+          cwd,
+          env: ENV,
+        });
+        child.once('exit', resolve);
+      });
+
+    // Act: with seed 2, half poisoning fails chunk 2 of 3, so the failed job has outputs stored too.
+    const codes = [await runIn('validate'), await runIn('validate,chaos:poison=0.5:seed=2')];
+
+    // Assess
+    expect(codes).toEqual([0, 1]);
+    // The store made the folder: the outputs were there while the jobs ran.
+    expect(readdirSync(join(cwd, '.fanout', 'results'))).toEqual([]);
+    await rm(cwd, { recursive: true, force: true });
+  });
+
   it.each([
     {
       name: 'a missing input file',
@@ -355,6 +378,41 @@ describe('fanout serve', () => {
     expect(accepted.status).toBe(202);
     expect(stderr).not.toContain('UsageError');
     expect(code).toBe(0);
+  });
+
+  it("serves a finished job's result, and deletes it from .fanout/results when it stops", async () => {
+    // Prepare
+    const { child, exit } = start(['serve', '--port', '0', '--workers', '1']);
+    server = child;
+    const url = await new Promise<string>((resolve) => {
+      let seen = '';
+      child.stderr?.on('data', (text: string) => {
+        seen += text;
+        const match = /listening on (http:\/\/\S+)/.exec(seen);
+        if (match) resolve(match[1] as string);
+      });
+    });
+    const accepted = await fetch(`${url}/jobs?chunkSize=1024&pipeline=validate,transform:uppercase`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: INPUT,
+    });
+    const { jobId } = (await accepted.json()) as { jobId: string };
+    await expect
+      .poll(async () => ((await (await fetch(`${url}/jobs/${jobId}`)).json()) as JobView).status)
+      .toBe('completed');
+    const result = await (await fetch(`${url}/jobs/${jobId}/result`)).text();
+    const stored = readdirSync(join(dir, '.fanout', 'results'));
+
+    // Act
+    child.kill('SIGTERM');
+    const { code } = await exit;
+
+    // Assess
+    expect(result).toBe(INPUT.toUpperCase());
+    expect(stored).toContain(`${jobId}.results`);
+    expect(code).toBe(0);
+    expect(readdirSync(join(dir, '.fanout', 'results'))).not.toContain(`${jobId}.results`);
   });
 });
 
