@@ -349,12 +349,9 @@ describe('fanout serve', () => {
     if (server?.exitCode === null) server.kill('SIGKILL');
   });
 
-  it('stops cleanly on SIGTERM while a job is still reading its input', async () => {
-    // Prepare
-    const { child, exit } = start(['serve', '--port', '0', '--workers', '1'], {
-      ...ENV,
-      FANOUT_MAX_PENDING_CHUNKS: '1',
-    });
+  /** Starts `fanout serve` on a free port; resolves once it says where it listens. */
+  const serve = async (env: NodeJS.ProcessEnv) => {
+    const { child, exit } = start(['serve', '--port', '0', '--workers', '1'], env);
     server = child;
     const url = await new Promise<string>((resolve) => {
       let seen = '';
@@ -364,6 +361,12 @@ describe('fanout serve', () => {
         if (match) resolve(match[1] as string);
       });
     });
+    return { child, exit, url };
+  };
+
+  it('stops cleanly on SIGTERM while a job is still reading its input', async () => {
+    // Prepare
+    const { child, exit, url } = await serve({ ...ENV, FANOUT_MAX_PENDING_CHUNKS: '1' });
     const accepted = await fetch(`${url}/jobs?chunkSize=1024&pipeline=validate,chaos:delay=300`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain' },
@@ -382,16 +385,7 @@ describe('fanout serve', () => {
 
   it("serves a finished job's result, and deletes it from .fanout/results when it stops", async () => {
     // Prepare
-    const { child, exit } = start(['serve', '--port', '0', '--workers', '1']);
-    server = child;
-    const url = await new Promise<string>((resolve) => {
-      let seen = '';
-      child.stderr?.on('data', (text: string) => {
-        seen += text;
-        const match = /listening on (http:\/\/\S+)/.exec(seen);
-        if (match) resolve(match[1] as string);
-      });
-    });
+    const { child, exit, url } = await serve(ENV);
     const accepted = await fetch(`${url}/jobs?chunkSize=1024&pipeline=validate,transform:uppercase`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain' },
