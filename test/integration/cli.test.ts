@@ -33,18 +33,18 @@ beforeAll(async () => {
 
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-const start = (args: string[], env = ENV): { child: ChildProcess; exit: Promise<Exit> } => {
+const start = (args: string[], env = ENV, cwd = dir): { child: ChildProcess; exit: Promise<Exit> } => {
   let child!: ChildProcess;
   const exit = new Promise<Exit>((resolve) => {
-    child = execFile(NODE, [BIN, ...args], { cwd: dir, env, encoding: 'utf8' }, (_error, stdout, stderr) =>
+    child = execFile(NODE, [BIN, ...args], { cwd, env, encoding: 'utf8' }, (_error, stdout, stderr) =>
       resolve({ code: child.exitCode, stdout, stderr }),
     );
   });
   return { child, exit };
 };
 
-const fanout = (args: string[], stdin = ''): Promise<Exit> => {
-  const { child, exit } = start(args);
+const fanout = (args: string[], stdin = '', cwd = dir): Promise<Exit> => {
+  const { child, exit } = start(args, ENV, cwd);
   child.stdin?.end(stdin);
   return exit;
 };
@@ -141,14 +141,8 @@ describe('fanout run', () => {
     // Prepare
     const cwd = await mkdtemp(join(tmpdir(), 'fanout-cli-results-'));
     await writeFile(join(cwd, 'input.txt'), INPUT);
-    const runIn = (pipeline: string) =>
-      new Promise<number | null>((resolve) => {
-        const child = execFile(NODE, [BIN, 'run', 'input.txt', '--pipeline', pipeline, ...SMALL], {
-          cwd,
-          env: ENV,
-        });
-        child.once('exit', resolve);
-      });
+    const runIn = async (pipeline: string) =>
+      (await fanout(['run', 'input.txt', '--pipeline', pipeline, ...SMALL], '', cwd)).code;
 
     // Act: with seed 2, half poisoning fails chunk 2 of 3, so the failed job has outputs stored too.
     const codes = [await runIn('validate'), await runIn('validate,chaos:poison=0.5:seed=2')];
