@@ -14,7 +14,7 @@ import { type RetryOptions, RetryPolicy } from '../core/retry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import { type AttemptEnd, emptyStats, mergeStats } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
-import type { Delivery, Queue } from '../ports/queue.ts';
+import type { Delivery } from '../ports/queue.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
 import { ChunkArena, MAX_BLOCK } from './arena.ts';
@@ -80,7 +80,7 @@ export interface JobHandle {
 
 interface TargetRun {
   name: string;
-  queue: Queue<TaskMessage>;
+  queue: MemoryQueue<TaskMessage>;
   /** Deliveries being worked on, each one or a few batches: at most `workers`. */
   busy: number;
   workers: number;
@@ -284,7 +284,10 @@ export class Engine {
   }
 
   async #shutDown(): Promise<void> {
-    for (const target of this.#targets.values()) target.wake?.();
+    for (const target of this.#targets.values()) {
+      target.queue.close();
+      target.wake?.();
+    }
     await Promise.all([...this.#targets.values()].map((t) => t.loop));
     while (this.#settling.size > 0) await Promise.all(this.#settling);
     await this.#pool.destroy();

@@ -29,6 +29,7 @@ export class MemoryQueue<T> implements Queue<T> {
   readonly #random: () => number;
   readonly #now: () => number;
   #nextReceipt = 0;
+  #closed = false;
 
   constructor(options: MemoryQueueOptions = {}) {
     this.#duplicateRate = options.duplicateRate ?? 0;
@@ -49,6 +50,7 @@ export class MemoryQueue<T> implements Queue<T> {
   async receive({ max, waitMs, visibilityMs }: ReceiveOptions): Promise<Delivery<T>[]> {
     const until = this.#now() + waitMs;
     for (;;) {
+      if (this.#closed) return [];
       const deliveries = this.#take(max, visibilityMs);
       const now = this.#now();
       if (deliveries.length > 0 || now >= until) return deliveries;
@@ -66,6 +68,16 @@ export class MemoryQueue<T> implements Queue<T> {
     this.#inFlight.delete(receipt);
     if (delayMs > 0) this.#delayed.push(this.#now() + delayMs, held.entry);
     else this.#ready.push(held.entry);
+    this.#wake();
+  }
+
+  /**
+   * Hands out nothing more: a receive that is waiting returns at once with no messages, and so does every
+   * later one. Why: a consumer shutting down would otherwise wait out its long poll on a queue that only
+   * its own process can fill.
+   */
+  close(): void {
+    this.#closed = true;
     this.#wake();
   }
 
