@@ -28,18 +28,22 @@ const pipelineFor = (recipe: PipelineRecipe): Promise<Pipeline> => {
 };
 
 /**
- * The batch's chunks, copied out of the arena: a step may change its input in place, and the arena's
- * copy must stay as it was read for a retry.
+ * The batch's chunks where they lie in the arena, or copied out of it when a step may change its input
+ * in place (see `Pipeline.onlyReadsInput`): the arena's copy must stay as it was read for a retry.
  */
-const inputsOf = (batch: WorkerBatch): Uint8Array[] => {
+const inputsOf = (batch: WorkerBatch, pipeline: Pipeline): Uint8Array[] => {
+  const views = batch.lengths.map((length, i) => {
+    const offset = batch.offsets[i] as number;
+    return arena.subarray(offset, offset + length);
+  });
+  if (pipeline.onlyReadsInput) return views;
   const total = batch.lengths.reduce((sum, length) => sum + length, 0);
   if (scratch.byteLength < total) scratch = new Uint8Array(total);
   let at = 0;
-  return batch.lengths.map((length, i) => {
-    const offset = batch.offsets[i] as number;
-    const input = scratch.subarray(at, at + length);
-    input.set(arena.subarray(offset, offset + length));
-    at += length;
+  return views.map((view) => {
+    const input = scratch.subarray(at, at + view.byteLength);
+    input.set(view);
+    at += view.byteLength;
     return input;
   });
 };
@@ -52,7 +56,7 @@ export default async function runBatch(batch: WorkerBatch): Promise<WorkerReply>
   const durationsMs: number[] = [];
   const errors: Record<number, ErrorRecord> = {};
   const outputs: Uint8Array[] = [];
-  for (const [i, input] of inputsOf(batch).entries()) {
+  for (const [i, input] of inputsOf(batch, pipeline).entries()) {
     const attempted = await pipeline.attempt(input, {
       jobId: batch.jobId,
       index: batch.indexes[i] as number,
@@ -71,7 +75,7 @@ export default async function runBatch(batch: WorkerBatch): Promise<WorkerReply>
       errors[i] = attempted.error;
     }
   }
-  // A copy, never a view of `scratch`, which the next batch overwrites.
+  // A copy, never a view of `scratch` or the arena, which later batches and chunks overwrite.
   const output = concat(outputs);
   return moved({ workerId, lengths, durationsMs, errors, output });
 }

@@ -97,4 +97,19 @@ describe('Pipeline', () => {
     // Assess
     expect(new TextDecoder().decode(output)).toBe('HELLO FANOUT\n');
   });
+
+  it('says it only reads its input when every enabled step is built in', () => {
+    // Prepare
+    const specs = [
+      'validate,transform:uppercase,compress:gzip',
+      'busy:ms=1:enabled=false,validate',
+      'validate,busy:ms=1',
+    ];
+
+    // Act
+    const flags = specs.map((spec) => build(spec).onlyReadsInput);
+
+    // Assess
+    expect(flags).toEqual([true, true, false]);
+  });
 });

@@ -304,3 +304,29 @@ describe('chaos step', () => {
     await expect(delayed).rejects.toMatchObject({ name: 'AbortError' });
   });
 });
+
+describe('every built-in step', () => {
+  // The engine hands built-in steps the chunk where it lies in its arena, not a copy (Pipeline.onlyReadsInput).
+  it.each([
+    'validate',
+    'validate:ndjson',
+    'transform:normalize',
+    'transform:uppercase',
+    'transform:lowercase',
+    'transform:filter:pattern=a',
+    'compress:gzip',
+    'compress:deflate',
+    'compress:brotli',
+    'chaos:delay=1',
+  ])('%s leaves its input as it was', async (spec) => {
+    // Prepare
+    const data = text(' {"a":\t"Mixed  Case"}\r\n{"b":"ÄÖ"}\n');
+    const before = data.slice();
+
+    // Act
+    await run(spec, data);
+
+    // Assess
+    expect(data).toEqual(before);
+  });
+});

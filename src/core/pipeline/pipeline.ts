@@ -1,6 +1,7 @@
 import { type ErrorRecord, FanoutError, StepTimeoutError, toErrorRecord } from '../errors.ts';
 import { buildRun, type ResolvedStep } from './registry.ts';
 import type { StepContext, StepRun } from './step.ts';
+import { BUILT_IN_STEPS } from './steps/index.ts';
 
 interface BuiltStep {
   name: string;
@@ -21,11 +22,20 @@ const isPromise = (value: unknown): value is Promise<Uint8Array> =>
 /** The enabled steps of a pipeline, built once and run on every chunk in order. */
 export class Pipeline {
   readonly #steps: BuiltStep[];
+  /**
+   * True when every enabled step is a built-in one: those never write to their input. A custom step may,
+   * so a runner that must keep the chunk as it was (for a retry) gives such a pipeline a copy.
+   */
+  readonly onlyReadsInput: boolean;
 
   constructor(steps: readonly ResolvedStep[]) {
-    this.#steps = steps
-      .filter((step) => step.spec.enabled)
-      .map((step) => ({ name: step.spec.name, timeoutMs: step.spec.timeoutMs, run: buildRun(step) }));
+    const enabled = steps.filter((step) => step.spec.enabled);
+    this.#steps = enabled.map((step) => ({
+      name: step.spec.name,
+      timeoutMs: step.spec.timeoutMs,
+      run: buildRun(step),
+    }));
+    this.onlyReadsInput = enabled.every((step) => BUILT_IN_STEPS.includes(step.definition));
   }
 
   async run(input: Uint8Array, task: TaskContext): Promise<Uint8Array> {
