@@ -148,6 +148,8 @@ export class Engine {
       minThreads: options.threads,
       maxThreads: options.threads,
       idleTimeout: Number.POSITIVE_INFINITY,
+      // A thread's next batch waits on the thread (worker.ts runs them in turn), not on the main thread.
+      concurrentTasksPerWorker: 2,
       workerData: this.#arena.buffer,
       // Chunks live outside the V8 heap: a larger nursery only grows memory with the input.
       resourceLimits: { maxYoungGenerationSizeMb: 4 },

@@ -10,11 +10,10 @@ const SHA256_HEX = 64;
 const pipelines = new Map<string, Promise<Pipeline>>();
 /** The engine's chunk arena (see arena.ts), shared with this thread when the pool started it. */
 const arena = new Uint8Array(Piscina.workerData as SharedArrayBuffer);
-/**
- * Where a batch's chunks are copied before the steps run, grown as batches need and kept. One serves every
- * batch: the pool runs one task at a time on a thread (piscina's default `concurrentTasksPerWorker`).
- */
+/** Where a batch's chunks are copied before the steps run, grown as batches need and kept: see `inTurn`. */
 let scratch = new Uint8Array(0);
+/** The end of the last batch this thread was given. */
+let previous: Promise<unknown> = Promise.resolve();
 
 const pipelineFor = (recipe: PipelineRecipe): Promise<Pipeline> => {
   let pipeline = pipelines.get(recipe.key);
@@ -48,8 +47,20 @@ const inputsOf = (batch: WorkerBatch, pipeline: Pipeline): Uint8Array[] => {
   });
 };
 
+/**
+ * Runs the batches this thread is given one after another, in the order they came. The pool gives a
+ * thread its next batch while one still runs (engine.ts), so that the thread does not wait a round trip
+ * through the main thread between two; interleaved, each chunk's measured duration would include the
+ * other batch's steps, and both batches would share `scratch`.
+ */
+export default function inTurn(batch: WorkerBatch): Promise<WorkerReply> {
+  const reply = previous.then(() => runBatch(batch));
+  previous = reply.catch(() => {});
+  return reply;
+}
+
 /** Runs a batch of tasks through their job's pipeline on this worker thread. */
-export default async function runBatch(batch: WorkerBatch): Promise<WorkerReply> {
+async function runBatch(batch: WorkerBatch): Promise<WorkerReply> {
   const pipeline = await pipelineFor(batch.recipe);
   const workerId = `${batch.target}-${threadId}`;
   const lengths: number[] = [];

@@ -63,6 +63,35 @@ describe("the engine's chunk arena", () => {
     }
   });
 
+  it('keeps the batches a thread holds apart while a step waits', async () => {
+    // Prepare: one thread holds two batches at once; the custom step makes it copy each batch's chunks.
+    const config = loadConfig({
+      env: {
+        FANOUT_CHUNKING_SIZE: '1024',
+        FANOUT_PIPELINE: 'chaos:delay=5,reverse',
+        FANOUT_THREADS: '1',
+      },
+      cwd: dir,
+    });
+    const engine = await createEngine({ ...config, steps: [`${fixtures}reverse.ts`] }, { baseDir: dir });
+
+    try {
+      // Act
+      const handle = await engine.submit(
+        Readable.from([Buffer.from(LINES.join(''))]),
+        jobRequestFrom(config),
+      );
+      const view = await handle.done;
+      const result = await collect(engine.readResult(handle.jobId));
+
+      // Assess: a batch that started while another waited would have overwritten that one's chunks.
+      expect(view.chunksCompleted).toBe(30);
+      expect(result).toEqual(Buffer.concat(LINES.map((line) => Buffer.from(line).reverse())));
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('cuts a file read in reused 1 MiB blocks into the same bytes, chunks of the largest size included', async () => {
     // Prepare: lines from a few bytes to 1.5 MiB, so that chunks start in one block and end in the next.
     const random = seededRandom(11);
