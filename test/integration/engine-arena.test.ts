@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/app.ts';
 import { jobRequestFrom } from '../../src/config/job.ts';
 import { loadConfig } from '../../src/config/load.ts';
+import type { JobView } from '../../src/engine/job.ts';
 import { fileBlocks } from '../../src/util/file-blocks.ts';
 import { seededRandom } from '../support/prng.ts';
 
@@ -28,68 +29,48 @@ const collect = async (source: AsyncIterable<Uint8Array>): Promise<Buffer> => {
   return Buffer.concat(parts);
 };
 
+/** Runs the 30 lines through a custom step module with 1 KiB chunks; gives the job's view and result. */
+const runLines = async (
+  step: string,
+  env: Record<string, string>,
+): Promise<{ view: JobView; result: Buffer }> => {
+  const config = loadConfig({ env: { FANOUT_CHUNKING_SIZE: '1024', ...env }, cwd: dir });
+  const engine = await createEngine({ ...config, steps: [`${fixtures}${step}.ts`] }, { baseDir: dir });
+  try {
+    const handle = await engine.submit(Readable.from([Buffer.from(LINES.join(''))]), jobRequestFrom(config));
+    const view = await handle.done;
+    return { view, result: await collect(engine.readResult(handle.jobId)) };
+  } finally {
+    await engine.close();
+  }
+};
+
+const REVERSED = Buffer.concat(LINES.map((line) => Buffer.from(line).reverse()));
+
 describe("the engine's chunk arena", () => {
   it('gives every try the chunk as it was read, even after a step changed its input in place', async () => {
     // Prepare
-    const config = loadConfig({
-      env: {
-        FANOUT_CHUNKING_SIZE: '1024',
-        FANOUT_PIPELINE: 'reverse-then-fail',
-        FANOUT_RETRY_BASE_DELAY_MS: '1',
-      },
-      cwd: dir,
-    });
-    const engine = await createEngine(
-      { ...config, steps: [`${fixtures}reverse-then-fail.ts`] },
-      { baseDir: dir },
-    );
+    const env = { FANOUT_PIPELINE: 'reverse-then-fail', FANOUT_RETRY_BASE_DELAY_MS: '1' };
 
-    try {
-      // Act
-      const handle = await engine.submit(
-        Readable.from([Buffer.from(LINES.join(''))]),
-        jobRequestFrom(config),
-      );
-      const view = await handle.done;
-      const result = await collect(engine.readResult(handle.jobId));
+    // Act
+    const { view, result } = await runLines('reverse-then-fail', env);
 
-      // Assess: a second try that got the first try's reversed bytes would give them back in order.
-      expect(view.chunksCompleted).toBe(30);
-      expect(view.stats.retries).toBe(30);
-      const expected = LINES.map((line) => Buffer.from(line).reverse());
-      expect(result).toEqual(Buffer.concat(expected));
-    } finally {
-      await engine.close();
-    }
+    // Assess: a second try that got the first try's reversed bytes would give them back in order.
+    expect(view.chunksCompleted).toBe(30);
+    expect(view.stats.retries).toBe(30);
+    expect(result).toEqual(REVERSED);
   });
 
   it('keeps the batches a thread holds apart while a step waits', async () => {
     // Prepare: one thread holds two batches at once; the custom step makes it copy each batch's chunks.
-    const config = loadConfig({
-      env: {
-        FANOUT_CHUNKING_SIZE: '1024',
-        FANOUT_PIPELINE: 'chaos:delay=5,reverse',
-        FANOUT_THREADS: '1',
-      },
-      cwd: dir,
-    });
-    const engine = await createEngine({ ...config, steps: [`${fixtures}reverse.ts`] }, { baseDir: dir });
+    const env = { FANOUT_PIPELINE: 'chaos:delay=5,reverse', FANOUT_THREADS: '1' };
 
-    try {
-      // Act
-      const handle = await engine.submit(
-        Readable.from([Buffer.from(LINES.join(''))]),
-        jobRequestFrom(config),
-      );
-      const view = await handle.done;
-      const result = await collect(engine.readResult(handle.jobId));
+    // Act
+    const { view, result } = await runLines('reverse', env);
 
-      // Assess: a batch that started while another waited would have overwritten that one's chunks.
-      expect(view.chunksCompleted).toBe(30);
-      expect(result).toEqual(Buffer.concat(LINES.map((line) => Buffer.from(line).reverse())));
-    } finally {
-      await engine.close();
-    }
+    // Assess: a batch that started while another waited would have overwritten that one's chunks.
+    expect(view.chunksCompleted).toBe(30);
+    expect(result).toEqual(REVERSED);
   });
 
   it('cuts a file read in reused 1 MiB blocks into the same bytes, chunks of the largest size included', async () => {
