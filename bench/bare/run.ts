@@ -1,41 +1,52 @@
-// The least a program can do for a fanout job, timed as `fanout run` is: read the input, cut it with the
-// engine's chunker (SHA-256 included), run the same step functions on as many worker threads, write the
-// outputs in chunk order. No queue, task store, balancer, retries, stats or configuration: what is left
-// is the job's own work, so its throughput is about the most any engine could reach on this machine.
-import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
+// The least a program can do for a fanout job, timed as `fanout run` is: read the input straight into
+// memory shared with the worker threads, cut it where the engine's chunker cuts and hash each chunk, run
+// the same step functions on as many threads with one message per batch of about 1 MiB, and write the
+// outputs in chunk order. No queue, task store, balancer, retries, stats or configuration, and no chunk
+// is copied: what is left is the job's own work, so its throughput is about the most any engine could
+// reach on this machine.
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { chunkStream } from '../../src/core/chunker.ts';
-import { ChunkingMode } from '../../src/core/constants.ts';
-import type { BareDone, BareTask } from './worker.ts';
+import { linesCut, sha256Hex } from '../../src/core/chunker.ts';
+import type { BareBatch, BareDone } from './worker.ts';
 
-/** Chunks in flight per thread: enough that a thread never waits for the next, few enough to bound memory. */
-const WINDOW = 16;
-
-const [input, spec, chunkSize, threads, out] = process.argv.slice(2) as [
+const [input, spec, chunkSizeArg, threadsArg, out] = process.argv.slice(2) as [
   string,
   string,
   string,
   string,
   string,
 ];
-const fd = openSync(out, 'w');
+const chunkSize = Number(chunkSizeArg);
+const threads = Number(threadsArg);
+/** Bytes read at a time, after the piece of a chunk the last read left over. */
+const READ = 1 << 20;
+const SLOT = READ + chunkSize;
+/** Batches in flight per thread: one running and the next waiting, so a thread never waits for the main one. */
+const WINDOW = 2;
+const SLOTS = threads * WINDOW + 1;
+
+const shared = new SharedArrayBuffer(SLOT * SLOTS);
+const memory = new Uint8Array(shared);
 const workers = Array.from(
-  { length: Number(threads) },
-  () => new Worker(new URL('./worker.js', import.meta.url), { workerData: { spec } }),
+  { length: threads },
+  () => new Worker(new URL('./worker.js', import.meta.url), { workerData: { spec, shared } }),
 );
 const inFlight = workers.map(() => 0);
+const freeSlots = Array.from({ length: SLOTS }, (_, slot) => slot);
 const finished = new Map<number, Uint8Array>();
 let nextToWrite = 0;
 let bytesOut = 0;
 let freed: (() => void) | undefined;
 const room = (): Promise<void> => new Promise((resolve) => (freed = resolve));
 
+const outFd = openSync(out, 'w');
 for (const [i, worker] of workers.entries()) {
-  worker.on('message', ({ index, output }: BareDone) => {
+  worker.on('message', ({ batch, slot, output }: BareDone) => {
     inFlight[i] = (inFlight[i] as number) - 1;
-    finished.set(index, output);
+    freeSlots.push(slot);
+    finished.set(batch, output);
     for (let done = finished.get(nextToWrite); done !== undefined; done = finished.get(nextToWrite)) {
-      writeSync(fd, done);
+      writeSync(outFd, done);
       bytesOut += done.byteLength;
       finished.delete(nextToWrite++);
     }
@@ -46,24 +57,48 @@ for (const [i, worker] of workers.entries()) {
   });
 }
 
+const inFd = openSync(input, 'r');
 let chunks = 0;
-const source = createReadStream(input, { highWaterMark: 1 << 20 });
-for await (const chunk of chunkStream(source, 'bare', {
-  mode: ChunkingMode.lines,
-  size: Number(chunkSize),
-})) {
-  while (Math.min(...inFlight) >= WINDOW) await room();
-  const at = inFlight.indexOf(Math.min(...inFlight));
-  // A copy of its own: the chunker hands out views of the read buffers, which must not move to a thread.
-  // (Not `slice()`: on a Buffer that is a view too.)
-  const data = new Uint8Array(chunk.data);
-  (workers[at] as Worker).postMessage({ index: chunk.index, sha256: chunk.sha256, data } satisfies BareTask, [
-    data.buffer,
-  ]);
-  inFlight[at] = (inFlight[at] as number) + 1;
-  chunks++;
+let batches = 0;
+/** Where the bytes left over by the last slot's final, unfinished chunk start, and how many there are. */
+let leftAt = 0;
+let left = 0;
+for (let ended = false; !ended; ) {
+  while (freeSlots.length === 0 || Math.min(...inFlight) >= WINDOW) await room();
+  const slot = freeSlots.shift() as number;
+  const base = slot * SLOT;
+  memory.copyWithin(base, leftAt, leftAt + left);
+  let filled = left;
+  for (let read = -1; read !== 0 && filled < SLOT; filled += read) {
+    read = readSync(inFd, memory, base + filled, SLOT - filled, null);
+  }
+  ended = filled < SLOT;
+  const batch: BareBatch = { batch: batches, slot, firstIndex: chunks, offsets: [], lengths: [], sha256: '' };
+  let at = 0;
+  // A chunk is cut once more than a chunk's worth follows its start, as the chunker does; the rest
+  // waits for the next read unless the input has ended.
+  while (filled - at > chunkSize || (ended && filled > at)) {
+    const view = memory.subarray(base + at, base + filled);
+    const length = filled - at > chunkSize ? linesCut(view, chunkSize) : filled - at;
+    batch.offsets.push(base + at);
+    batch.lengths.push(length);
+    batch.sha256 += sha256Hex(view.subarray(0, length));
+    at += length;
+  }
+  leftAt = base + at;
+  left = filled - at;
+  if (batch.offsets.length === 0) {
+    freeSlots.push(slot);
+    continue;
+  }
+  const to = inFlight.indexOf(Math.min(...inFlight));
+  (workers[to] as Worker).postMessage(batch);
+  inFlight[to] = (inFlight[to] as number) + 1;
+  chunks += batch.offsets.length;
+  batches++;
 }
-while (nextToWrite < chunks) await room();
-closeSync(fd);
+closeSync(inFd);
+while (nextToWrite < batches) await room();
+closeSync(outFd);
 await Promise.all(workers.map((worker) => worker.terminate()));
 process.stdout.write(`${JSON.stringify({ chunks, bytesOut })}\n`);

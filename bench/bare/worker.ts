@@ -1,23 +1,39 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { concat } from '../../src/util/bytes.ts';
 import { benchSteps } from '../lib/steps.ts';
 
-export interface BareTask {
-  index: number;
+/** Chunks that lie in the shared memory, one after another, with their SHA-256 in hex, run in order. */
+export interface BareBatch {
+  batch: number;
+  slot: number;
+  firstIndex: number;
+  offsets: number[];
+  lengths: number[];
   sha256: string;
-  data: Uint8Array;
 }
 
 export interface BareDone {
-  index: number;
+  batch: number;
+  slot: number;
   output: Uint8Array;
 }
+
+const SHA256_HEX = 64;
 
 const port = parentPort;
 if (port === null) throw new Error('bench/bare/worker.ts runs only as a worker thread');
 
+const memory = new Uint8Array(workerData.shared as SharedArrayBuffer);
 const runSteps = benchSteps(workerData.spec as string, 'bare');
 
-// The built-in steps are synchronous, so tasks run one at a time, in the order they arrive.
-port.on('message', async ({ index, sha256, data }: BareTask) => {
-  port.postMessage({ index, output: await runSteps(data, index, sha256) } satisfies BareDone);
+// The built-in steps are synchronous, so batches run one at a time, in the order they arrive.
+port.on('message', async ({ batch, slot, firstIndex, offsets, lengths, sha256 }: BareBatch) => {
+  const outputs: Uint8Array[] = [];
+  for (const [i, offset] of offsets.entries()) {
+    const data = memory.subarray(offset, offset + (lengths[i] as number));
+    const hash = sha256.slice(i * SHA256_HEX, (i + 1) * SHA256_HEX);
+    outputs.push(await runSteps(data, firstIndex + i, hash));
+  }
+  const output = concat(outputs);
+  port.postMessage({ batch, slot, output } satisfies BareDone, [output.buffer as ArrayBuffer]);
 });

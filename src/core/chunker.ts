@@ -41,9 +41,10 @@ export const assertChunkSize = (size: number): void => {
 /**
  * Where a `lines` chunk that starts at 0 in `buf` ends: after the last newline within `size` bytes.
  * A line longer than `size` has no such newline; it is cut at `size`, moved back to a UTF-8
- * character boundary, so that no chunk is ever larger than the chunk size.
+ * character boundary, so that no chunk is ever larger than the chunk size. `buf` holds more than
+ * `size` bytes.
  */
-const linesCut = (buf: Uint8Array, size: number): number => {
+export const linesCut = (buf: Uint8Array, size: number): number => {
   const newline = buf.lastIndexOf(NEWLINE, size - 1);
   if (newline >= 0) return newline + 1;
   let cut = size;
