@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { digestAt } from '../../src/engine/messages.ts';
 import { concat } from '../../src/util/bytes.ts';
 import { benchSteps } from '../lib/steps.ts';
 
@@ -18,8 +19,6 @@ export interface BareDone {
   output: Uint8Array;
 }
 
-const SHA256_HEX = 64;
-
 const port = parentPort;
 if (port === null) throw new Error('bench/bare/worker.ts runs only as a worker thread');
 
@@ -31,8 +30,7 @@ port.on('message', async ({ batch, slot, firstIndex, offsets, lengths, sha256 }:
   const outputs: Uint8Array[] = [];
   for (const [i, offset] of offsets.entries()) {
     const data = memory.subarray(offset, offset + (lengths[i] as number));
-    const hash = sha256.slice(i * SHA256_HEX, (i + 1) * SHA256_HEX);
-    outputs.push(await runSteps(data, firstIndex + i, hash));
+    outputs.push(await runSteps(data, firstIndex + i, digestAt(sha256, i)));
   }
   const output = concat(outputs);
   port.postMessage({ batch, slot, output } satisfies BareDone, [output.buffer as ArrayBuffer]);

@@ -43,6 +43,12 @@ export interface WorkerBatch {
   sha256: string;
 }
 
+const SHA256_HEX = 64;
+
+/** The `i`th digest of SHA-256 digests written in hex back to back, as `WorkerBatch.sha256` holds them. */
+export const digestAt = (digests: string, i: number): string =>
+  digests.slice(i * SHA256_HEX, (i + 1) * SHA256_HEX);
+
 export type TaskOutcome =
   | { ok: true; length: number; durationMs: number }
   | { ok: false; error: ErrorRecord; durationMs: number };

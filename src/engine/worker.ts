@@ -4,9 +4,8 @@ import type { ErrorRecord } from '../core/errors.ts';
 import { Pipeline } from '../core/pipeline/pipeline.ts';
 import { StepRegistry } from '../core/pipeline/registry.ts';
 import { concat } from '../util/bytes.ts';
-import type { PipelineRecipe, WorkerBatch, WorkerReply } from './messages.ts';
+import { digestAt, type PipelineRecipe, type WorkerBatch, type WorkerReply } from './messages.ts';
 
-const SHA256_HEX = 64;
 const pipelines = new Map<string, Promise<Pipeline>>();
 /** The engine's chunk arena (see arena.ts), shared with this thread when the pool started it. */
 const arena = new Uint8Array(Piscina.workerData as SharedArrayBuffer);
@@ -71,7 +70,7 @@ async function runBatch(batch: WorkerBatch): Promise<WorkerReply> {
     const attempted = await pipeline.attempt(input, {
       jobId: batch.jobId,
       index: batch.indexes[i] as number,
-      sha256: batch.sha256.slice(i * SHA256_HEX, (i + 1) * SHA256_HEX),
+      sha256: digestAt(batch.sha256, i),
       attempt: batch.attempts[i] as number,
       target: batch.target,
       workerId,
