@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { DynamoDBClient, GetItemCommand, paginateScan } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { defineResources } from '../src/cloud/resources.ts';
+import { defineResources } from '../src/deploy/resources.ts';
 import type { EmulatorMode } from '../src/local/emulator-mode.ts';
 import { awsEmulatorEnvironment } from '../src/local/emulator-state.ts';
 import { awsClientConfig, type Emulator, startMoto } from '../src/local/emulators.ts';

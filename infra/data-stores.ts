@@ -3,7 +3,7 @@ import { AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/a
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { BucketDefinition, Resources } from '../src/cloud/resources.ts';
+import type { BucketDefinition, Resources } from '../src/deploy/resources.ts';
 
 /** A prefix of the data bucket, as the resource definitions name it. */
 type DataPrefix = BucketDefinition['inputsPrefix' | 'resultsPrefix' | 'uploadsPrefix'];

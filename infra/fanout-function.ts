@@ -12,7 +12,7 @@ import {
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { FunctionDefinition, ObservabilityDefinition } from '../src/cloud/resources.ts';
+import type { FunctionDefinition, ObservabilityDefinition } from '../src/deploy/resources.ts';
 import { copyCommands, runtimeModuleDirs } from './runtime-modules.ts';
 
 /** The repository root: the functions' entries, package-lock.json and node_modules are found from it. */

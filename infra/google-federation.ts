@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Role, WebIdentityPrincipal } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import type { FederationDefinition } from '../src/cloud/resources.ts';
+import type { FederationDefinition } from '../src/deploy/resources.ts';
 import type { GoogleConfig } from './config.ts';
 
 /** Google's issuer, which IAM trusts without an OIDC provider of the account's own. */

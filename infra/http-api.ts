@@ -12,7 +12,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ApiDefinition, ObservabilityDefinition } from '../src/cloud/resources.ts';
+import type { ApiDefinition, ObservabilityDefinition } from '../src/deploy/resources.ts';
 import type { ApiAuthorization } from './config.ts';
 
 /** Which function serves a route. */

@@ -14,7 +14,7 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { ObservabilityDefinition } from '../src/cloud/resources.ts';
+import type { ObservabilityDefinition } from '../src/deploy/resources.ts';
 
 /** A function to watch, with what to call it on the dashboard. */
 export interface WatchedFunction {

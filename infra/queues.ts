@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { QueueDefinition, StreamFailuresDefinition } from '../src/cloud/resources.ts';
+import type { QueueDefinition, StreamFailuresDefinition } from '../src/deploy/resources.ts';
 
 /** An AWS target's queue and its dead-letter queue. */
 export interface TargetQueues {

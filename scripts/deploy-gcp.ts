@@ -6,11 +6,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createPubSubClients } from '../src/adapters/gcp/clients.ts';
-import { GcloudError, renderShellScript, runGcpDeploy } from '../src/cloud/deploy-gcp.ts';
-import { bundleGoogleFunction } from '../src/cloud/deploy-gcp-bundle.ts';
-import { DeployInputError, parseDeployGcpInputs } from '../src/cloud/deploy-gcp-inputs.ts';
-import { PROCESSOR_UNIQUE_ID, PROJECT_NUMBER, planGcpDeploy } from '../src/cloud/deploy-gcp-plan.ts';
-import { provisionGcp } from '../src/cloud/provision-gcp.ts';
+import { GcloudError, renderShellScript, runGcpDeploy } from '../src/deploy/deploy-gcp.ts';
+import { bundleGoogleFunction } from '../src/deploy/deploy-gcp-bundle.ts';
+import { DeployInputError, parseDeployGcpInputs } from '../src/deploy/deploy-gcp-inputs.ts';
+import { PROCESSOR_UNIQUE_ID, PROJECT_NUMBER, planGcpDeploy } from '../src/deploy/deploy-gcp-plan.ts';
+import { provisionGcp } from '../src/deploy/provision-gcp.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 

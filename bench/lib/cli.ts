@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { JobView } from '../../src/engine/job.ts';
+import type { JobView } from '../../src/core/job.ts';
 
 /** The bundle `npm run build` makes of bin/fanout.ts: what `npm start` runs. The bench builds it first. */
 export const FANOUT = new URL('../../dist/fanout.js', import.meta.url).pathname;

@@ -1,15 +1,9 @@
 import { TaskState } from '../core/constants.ts';
-import { FanoutError } from '../core/errors.ts';
-import type { ResultRef, ResultStore } from '../ports/result-store.ts';
+import type { ResultRef } from '../core/task.ts';
+import { MissingResultError } from '../ports/errors.ts';
+import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
 import { gather } from '../util/bytes.ts';
-
-export class MissingResultError extends FanoutError {
-  constructor(jobId: string, ref: ResultRef, options?: ErrorOptions) {
-    super(`job ${jobId} has no output at ${ref}`, options);
-    this.name = 'MissingResultError';
-  }
-}
 
 /** A ref as the stores that keep outputs at byte ranges write it: `unit:offset:length`. */
 export interface Span {

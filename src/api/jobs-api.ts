@@ -5,10 +5,9 @@ import type { Config } from '../config/schema.ts';
 import { countChunks } from '../core/chunker.ts';
 import { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
-import type { StatsReport } from '../core/stats/report.ts';
-import type { TaskRecord } from '../core/task.ts';
-import type { JobRequest, JobView } from '../engine/job.ts';
-import { type ApiRequest, type ApiResponse, json, problem } from './http.ts';
+import type { JobRequest } from '../core/job.ts';
+import type { JobService } from '../ports/job-service.ts';
+import { type ApiRequest, type ApiResponse, json, problem } from '../util/http.ts';
 import { BodyTooLargeError, limited, type Spooled, spoolBody } from './spool.ts';
 
 export const INPUT_TYPES = ['text/plain', 'application/x-ndjson', 'application/octet-stream'] as const;
@@ -31,36 +30,6 @@ type Route = {
   pattern: RegExp;
   methods: Record<string, (req: ApiRequest, id: string) => Promise<ApiResponse>>;
 };
-
-/**
- * What the API runs jobs on: the embedded engine, or the cloud (ingest to queues, state in DynamoDB).
- * Reads may be answered from memory or from a store, so they may be promises.
- */
-export interface JobService {
-  /** Checks a request against what the service can run; throws `UsageError` naming what is wrong. */
-  prepare(request: JobRequest): unknown;
-  submit(
-    input: AsyncIterable<Uint8Array>,
-    request: JobRequest,
-  ): Promise<{ jobId: string; ingested: Promise<number> }>;
-  getJob(jobId: string): JobView | undefined | Promise<JobView | undefined>;
-  listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[] | undefined>;
-  readResult(jobId: string): AsyncIterable<Uint8Array>;
-  describe(
-    jobId: string,
-  ):
-    | { request: JobRequest; compression?: string }
-    | undefined
-    | Promise<{ request: JobRequest; compression?: string } | undefined>;
-  stats(): StatsReport | Promise<StatsReport>;
-  /** Chunks accepted and not yet finished: what `Retry-After` is worked out from. */
-  readonly pendingChunks: number;
-  /**
-   * Opens an input named by URI (`s3://bucket/key`) for `POST /jobs` with `{"source": …}`, where a
-   * service reads inputs larger than a request body may be. Throws `UsageError` for one it cannot open.
-   */
-  openSource?(uri: string): Promise<AsyncIterable<Uint8Array>>;
-}
 
 /** The body of `POST /jobs` that names its input instead of carrying it. */
 const SourceBody = z.strictObject({

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { ApiRequest, ApiResponse } from './http.ts';
-import { problem } from './http.ts';
+import type { ApiRequest, ApiResponse } from '../util/http.ts';
+import { problem } from '../util/http.ts';
 
 /** What a function may answer: 6 MB of payload, base64 taking a third more for binary bodies. */
 const MAX_BINARY_RESPONSE_BYTES = 4 * 1024 * 1024;

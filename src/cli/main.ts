@@ -1,11 +1,11 @@
 import { statSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { createEngine } from '../app.ts';
 import { jobRequestFrom } from '../config/job.ts';
 import { loadConfig } from '../config/load.ts';
 import { ChunkingMode, Strategy } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Engine } from '../engine/engine.ts';
+import { createEngine } from '../engine/from-config.ts';
 import { fileBlocks } from '../util/file-blocks.ts';
 import { registerEmulatorsCommand } from './emulators.ts';
 import { formatStats } from './format.ts';

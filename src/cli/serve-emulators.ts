@@ -1,7 +1,7 @@
 import { EnvironmentError } from '../cloud/errors.ts';
-import { defineGcpResources } from '../cloud/gcp-resources.ts';
-import { defineResources } from '../cloud/resources.ts';
 import { UsageError } from '../core/errors.ts';
+import { defineGcpResources } from '../deploy/gcp-resources.ts';
+import { defineResources } from '../deploy/resources.ts';
 
 /**
  * `fanout serve --mode emulators`: the AWS functions on the local AWS emulator, and the Google function

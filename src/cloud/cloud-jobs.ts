@@ -1,23 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { readJobResult } from '../adapters/result-reading.ts';
-import type { JobService } from '../api/jobs-api.ts';
 import { type Chunk, chunkStream } from '../core/chunker.ts';
 import { MiB, type TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
+import { type JobRequest, type JobView, jobView, prepareJob } from '../core/job.ts';
 import { outputCompression, type ResolvedStep, type StepRegistry } from '../core/pipeline/registry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import { emptyStats, type StatsData } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
-import { type JobRequest, type JobView, jobView, prepareJob } from '../engine/job.ts';
+import type { JobService } from '../ports/job-service.ts';
 import type { ResultStore } from '../ports/result-store.ts';
+import type { StatsReader } from '../ports/stats-reader.ts';
 import type { TaskStore } from '../ports/task-store.ts';
 import type { Router } from './router.ts';
-
-/** Where the stats function keeps what it aggregated from the table's stream. */
-export interface StatsReader {
-  jobStats(jobId: string): Promise<{ data: StatsData } | undefined>;
-  overall(): Promise<StatsData>;
-}
 
 export interface CloudJobsOptions {
   registry: StepRegistry;

@@ -1,8 +1,8 @@
 import { UsageError } from '../core/errors.ts';
+import type { JobRequest } from '../core/job.ts';
 import { Pipeline } from '../core/pipeline/pipeline.ts';
 import type { StepRegistry } from '../core/pipeline/registry.ts';
 import { type RetryOptions, RetryPolicy } from '../core/retry.ts';
-import type { JobRequest } from '../engine/job.ts';
 import type { TaskStore } from '../ports/task-store.ts';
 
 /** What a processor needs to run a job's chunks: built once per container from the job's record. */

@@ -1,9 +1,9 @@
 import type { DynamoDBBatchItemFailure, DynamoDBRecord } from 'aws-lambda';
 import type { ApplyResult, DynamoStatsStore } from '../adapters/aws/dynamo-stats-store.ts';
-import { type ApiResponse, json, problem } from '../api/http.ts';
 import { FanoutError } from '../core/errors.ts';
 import { summarize } from '../core/stats/report.ts';
-import type { StatsDelta } from './stats-summary.ts';
+import type { StatsDelta } from '../core/stats/summary.ts';
+import { type ApiResponse, json, problem } from '../util/http.ts';
 import { streamDelta } from './stream-deltas.ts';
 
 const STATS_PATH = '/stats';

@@ -2,8 +2,8 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { FanoutError } from '../core/errors.ts';
+import type { StatsDelta } from '../core/stats/summary.ts';
 import { type TaskImage, taskTransitionStats } from '../core/stats/task-transition.ts';
-import type { StatsDelta } from './stats-summary.ts';
 
 const JOB_PREFIX = 'JOB#';
 const TASK_PREFIX = 'TASK#';

@@ -1,9 +1,9 @@
 import { assertChunkSize } from '../core/chunker.ts';
 import { ChunkingMode, Strategy } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
+import type { JobRequest } from '../core/job.ts';
 import { parsePipelineSpec, toStepSpec } from '../core/pipeline/spec.ts';
 import type { StepSpec } from '../core/pipeline/step.ts';
-import type { JobRequest } from '../engine/job.ts';
 import type { Config } from './schema.ts';
 
 /** The options one job may set for itself: HTTP query parameters, all text. */

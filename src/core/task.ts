@@ -1,7 +1,9 @@
-import type { ResultRef } from '../ports/result-store.ts';
 import { TaskState } from './constants.ts';
 import type { ErrorRecord } from './errors.ts';
 import { FanoutError } from './errors.ts';
+
+/** Where one stored output lies. Opaque: only the result store that handed it out reads it. */
+export type ResultRef = string;
 
 /** One try of a task on a target. */
 export interface Attempt {

@@ -1,18 +1,10 @@
 import type { ChunkingMode } from '../core/constants.ts';
 import type { ErrorRecord } from '../core/errors.ts';
 import type { StepSpec } from '../core/pipeline/step.ts';
+import type { TryMessage } from '../core/settlement.ts';
 
-/** What travels through a target's queue: one try of one chunk. */
-export interface TaskMessage {
-  jobId: string;
-  index: number;
-  attempt: number;
-  /** The target that ran the previous try, when this is a retry. */
-  previousTarget?: string;
-  /** When the balancer chose the target for this try, ms since the epoch. */
-  routedAt: number;
-  sha256: string;
-  bytes: number;
+/** What travels through a target's queue: one try of one chunk, with the chunk itself. */
+export interface TaskMessage extends TryMessage {
   /** The chunk, in its block of the engine's arena: the same view for every try. */
   data: Uint8Array;
 }

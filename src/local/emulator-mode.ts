@@ -16,10 +16,10 @@ import type {
 } from 'aws-lambda';
 import { createPubSubClients } from '../adapters/gcp/clients.ts';
 import { EnvironmentError } from '../cloud/errors.ts';
-import type { GcpResources } from '../cloud/gcp-resources.ts';
-import { type ProvisionedAws, provisionAws } from '../cloud/provision.ts';
-import { type ProvisionedGcp, provisionGcp } from '../cloud/provision-gcp.ts';
-import type { Resources } from '../cloud/resources.ts';
+import type { GcpResources } from '../deploy/gcp-resources.ts';
+import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
+import { type ProvisionedGcp, provisionGcp } from '../deploy/provision-gcp.ts';
+import type { Resources } from '../deploy/resources.ts';
 import { EMULATOR_HOST } from './emulators.ts';
 import { PayloadTooLargeError, toHttpApiEvent, writeHttpApiResult } from './http-api-event.ts';
 import { invokeLambda } from './lambda-context.ts';

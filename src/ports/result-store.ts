@@ -1,5 +1,4 @@
-/** Where one stored output lies. Opaque: only the store that handed it out reads it. */
-export type ResultRef = string;
+import type { ResultRef } from '../core/task.ts';
 
 /**
  * Where chunk outputs go. Outputs that finish together are stored together (one object, one append), so

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ApiResponse } from '../api/http.ts';
 import { JobsApi } from '../api/jobs-api.ts';
 import type { Config } from '../config/schema.ts';
 import type { Engine } from '../engine/engine.ts';
+import type { ApiResponse } from '../util/http.ts';
 import { createMetrics } from './metrics.ts';
 
 const REJECTIONS = new Set([400, 413, 415, 429, 503]);

@@ -7,8 +7,8 @@ import { DynamoHealthStore } from '../../src/adapters/aws/dynamo-health-store.ts
 import { DynamoTaskStore } from '../../src/adapters/aws/dynamo-task-store.ts';
 import { S3ResultStore } from '../../src/adapters/aws/s3-result-store.ts';
 import { SqsQueue } from '../../src/adapters/aws/sqs-queue.ts';
-import { taskTableInput } from '../../src/cloud/provision.ts';
-import { defineResources } from '../../src/cloud/resources.ts';
+import { taskTableInput } from '../../src/deploy/provision.ts';
+import { defineResources } from '../../src/deploy/resources.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
 import { describeHealthStoreContract } from './health-store.contract.ts';
 import { type ContractMessage, describeQueueContract } from './queue.contract.ts';

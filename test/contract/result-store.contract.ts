@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MissingResultError, readOne } from '../../src/adapters/result-reading.ts';
+import { readOne } from '../../src/adapters/result-reading.ts';
 import { MiB } from '../../src/core/constants.ts';
+import { MissingResultError } from '../../src/ports/errors.ts';
 import type { ResultStore } from '../../src/ports/result-store.ts';
 import { freshSubjectPerTest } from './fresh-subject.ts';
 

@@ -5,10 +5,10 @@ import { MemoryResultStore } from '../../src/adapters/local/memory-result-store.
 import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
 import { readOne } from '../../src/adapters/result-reading.ts';
 import { TaskState } from '../../src/core/constants.ts';
+import type { JobView } from '../../src/core/job.ts';
 import { parsePipelineSpec } from '../../src/core/pipeline/spec.ts';
 import type { TaskRecord } from '../../src/core/task.ts';
 import { Engine } from '../../src/engine/engine.ts';
-import type { JobView } from '../../src/engine/job.ts';
 
 const CHUNK_SIZE = 1024;
 const LINES = 700_000;

@@ -4,12 +4,12 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ResultStore } from '../../src/adapters/aws/s3-result-store.ts';
 import { createPubSubClients, type PubSubClients } from '../../src/adapters/gcp/clients.ts';
-import { defineGcpResources } from '../../src/cloud/gcp-resources.ts';
 import type { ChunkMessage } from '../../src/cloud/messages.ts';
-import { defineResources } from '../../src/cloud/resources.ts';
 import { TaskState } from '../../src/core/constants.ts';
 import type { StatsReport } from '../../src/core/stats/report.ts';
 import type { TaskRecord } from '../../src/core/task.ts';
+import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
+import { defineResources } from '../../src/deploy/resources.ts';
 import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
 import { emulatorEnvironment, PUBSUB_PROJECT_ID } from '../../src/local/emulator-state.ts';
 import {

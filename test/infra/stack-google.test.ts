@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineGcpResources } from '../../src/cloud/gcp-resources.ts';
-import { defineResources } from '../../src/cloud/resources.ts';
+import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
+import { defineResources } from '../../src/deploy/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
 import { assetOf, GOOGLE_CONTEXT, importHandler, type Synthesized, single, synthesize } from './synth.ts';
 

@@ -1,6 +1,6 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineResources } from '../../src/cloud/resources.ts';
+import { defineResources } from '../../src/deploy/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
 import { importHandler, NO_BUNDLING, type Synthesized, single, synthesize } from './synth.ts';
 

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine } from '../../src/app.ts';
 import { jobRequestFrom } from '../../src/config/job.ts';
 import { loadConfig } from '../../src/config/load.ts';
+import { createEngine } from '../../src/engine/from-config.ts';
 
 /** 40 lines of 1 KiB: 40 chunks of one line each at a chunk size of 1 KiB. */
 const INPUT = Array.from({ length: 40 }, (_, i) => `${`line ${i}`.padEnd(1023, '.')}\n`).join('');

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { usesGlibc } from '../../src/cli/malloc-arenas.ts';
-import type { JobView } from '../../src/engine/job.ts';
+import type { JobView } from '../../src/core/job.ts';
 
 const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/fanout.ts', import.meta.url));

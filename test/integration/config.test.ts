@@ -2,13 +2,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine } from '../../src/app.ts';
 import { ConfigError } from '../../src/config/errors.ts';
 import { jobRequestFrom } from '../../src/config/job.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { UsageError } from '../../src/core/errors.ts';
 import type { Engine } from '../../src/engine/engine.ts';
+import { createEngine } from '../../src/engine/from-config.ts';
 
 let dir: string;
 

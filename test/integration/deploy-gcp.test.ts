@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { parse } from 'yaml';
-import { GcloudError, renderShellScript, runGcpDeploy } from '../../src/cloud/deploy-gcp.ts';
-import { bundleGoogleFunction } from '../../src/cloud/deploy-gcp-bundle.ts';
-import { DeployInputError, parseDeployGcpInputs } from '../../src/cloud/deploy-gcp-inputs.ts';
-import { type GcloudArgs, planGcpDeploy } from '../../src/cloud/deploy-gcp-plan.ts';
-import { provisionGcp } from '../../src/cloud/provision-gcp.ts';
+import { GcloudError, renderShellScript, runGcpDeploy } from '../../src/deploy/deploy-gcp.ts';
+import { bundleGoogleFunction } from '../../src/deploy/deploy-gcp-bundle.ts';
+import { DeployInputError, parseDeployGcpInputs } from '../../src/deploy/deploy-gcp-inputs.ts';
+import { type GcloudArgs, planGcpDeploy } from '../../src/deploy/deploy-gcp-plan.ts';
+import { provisionGcp } from '../../src/deploy/provision-gcp.ts';
 import { pubsubForThisFile } from '../support/pubsub.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';

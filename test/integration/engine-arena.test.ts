@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine } from '../../src/app.ts';
 import { jobRequestFrom } from '../../src/config/job.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import type { JobView } from '../../src/engine/job.ts';
+import type { JobView } from '../../src/core/job.ts';
+import { createEngine } from '../../src/engine/from-config.ts';
 import { fileBlocks } from '../../src/util/file-blocks.ts';
 import { seededRandom } from '../support/prng.ts';
 

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
+import type { JobView } from '../../src/core/job.ts';
 import type { Engine } from '../../src/engine/engine.ts';
-import type { JobView } from '../../src/engine/job.ts';
+import { createEngine } from '../../src/engine/from-config.ts';
 import { type LocalServer, startLocalServer } from '../../src/server/local-server.ts';
 
 const MAX_BODY_BYTES = 4096;

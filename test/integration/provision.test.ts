@@ -8,8 +8,8 @@ import {
 import { GetBucketLifecycleConfigurationCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { provisionAws, taskTableInput } from '../../src/cloud/provision.ts';
-import { defineResources } from '../../src/cloud/resources.ts';
+import { provisionAws, taskTableInput } from '../../src/deploy/provision.ts';
+import { defineResources } from '../../src/deploy/resources.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
 
 let moto: Moto;

@@ -18,14 +18,14 @@ import type {
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoStatsStore } from '../../src/adapters/aws/dynamo-stats-store.ts';
 import { DynamoTaskStore } from '../../src/adapters/aws/dynamo-task-store.ts';
-import { taskTableInput } from '../../src/cloud/provision.ts';
-import { defineResources } from '../../src/cloud/resources.ts';
 import { StatsFunction } from '../../src/cloud/stats-function.ts';
 import { streamDelta } from '../../src/cloud/stream-deltas.ts';
 import type { ErrorRecord } from '../../src/core/errors.ts';
 import { summarize } from '../../src/core/stats/report.ts';
 import { mergeStats, StatsCollector } from '../../src/core/stats/stats.ts';
 import type { ClaimRequest } from '../../src/core/task.ts';
+import { taskTableInput } from '../../src/deploy/provision.ts';
+import { defineResources } from '../../src/deploy/resources.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
 
 const TABLE = 'fanout-stats-test';

@@ -10,8 +10,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { provisionAws } from '../../src/cloud/provision.ts';
-import { defineResources } from '../../src/cloud/resources.ts';
+import { provisionAws } from '../../src/deploy/provision.ts';
+import { defineResources } from '../../src/deploy/resources.ts';
 import {
   type StreamBatchHandler,
   StreamEventSource,

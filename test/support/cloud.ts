@@ -2,7 +2,6 @@ import { MemoryHealthStore } from '../../src/adapters/local/memory-health-store.
 import { MemoryQueue } from '../../src/adapters/local/memory-queue.ts';
 import { MemoryResultStore } from '../../src/adapters/local/memory-result-store.ts';
 import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
-import type { StatsReader } from '../../src/cloud/cloud-jobs.ts';
 import { JobPlans } from '../../src/cloud/job-plans.ts';
 import type { ChunkDelivery, ChunkMessage } from '../../src/cloud/messages.ts';
 import { ChunkProcessor, type DeliveryResult } from '../../src/cloud/processor.ts';
@@ -11,12 +10,12 @@ import { TargetHealth } from '../../src/cloud/target-health.ts';
 import { Balancer } from '../../src/core/balancer.ts';
 import { sha256Hex } from '../../src/core/chunker.ts';
 import { ChunkingMode, Strategy, TaskState } from '../../src/core/constants.ts';
+import type { JobRequest } from '../../src/core/job.ts';
 import { StepRegistry } from '../../src/core/pipeline/registry.ts';
 import { parsePipelineSpec } from '../../src/core/pipeline/spec.ts';
 import { emptyStats, mergeStats, StatsCollector, type StatsData } from '../../src/core/stats/stats.ts';
-import type { TaskRecord } from '../../src/core/task.ts';
-import type { JobRequest } from '../../src/engine/job.ts';
-import type { ResultRef } from '../../src/ports/result-store.ts';
+import type { ResultRef, TaskRecord } from '../../src/core/task.ts';
+import type { StatsReader } from '../../src/ports/stats-reader.ts';
 
 export type Target = 'aws' | 'gcp';
 export const TARGETS: readonly Target[] = ['aws', 'gcp'];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineResources, ResourceOptionsError } from '../../src/cloud/resources.ts';
+import { defineResources, ResourceOptionsError } from '../../src/deploy/resources.ts';
 
 describe('defineResources', () => {
   it('names every resource after the default prefix and the one default target', () => {

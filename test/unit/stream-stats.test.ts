@@ -1,14 +1,14 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { StreamRecordError, streamDelta } from '../../src/cloud/stream-deltas.ts';
+import { emptyStats, mergeStats, StatsCollector, type StatsData } from '../../src/core/stats/stats.ts';
 import {
   applyDeltas,
   compareSequenceNumbers,
   emptySummary,
   type StatsDelta,
-} from '../../src/cloud/stats-summary.ts';
-import { StreamRecordError, streamDelta } from '../../src/cloud/stream-deltas.ts';
-import { emptyStats, mergeStats, StatsCollector, type StatsData } from '../../src/core/stats/stats.ts';
+} from '../../src/core/stats/summary.ts';
 import { type TaskImage, taskTransitionStats } from '../../src/core/stats/task-transition.ts';
 
 const STREAM = 'arn:aws:dynamodb:us-east-1:000000000000:table/fanout/stream/2026-01-01T00:00:00.000';

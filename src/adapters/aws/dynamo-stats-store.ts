@@ -1,6 +1,8 @@
 import { setTimeout } from 'node:timers/promises';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { FanoutError } from '../../core/errors.ts';
+import { emptyStats, mergeStats, type StatsData } from '../../core/stats/stats.ts';
 import {
   applyDeltas,
   emptySummary,
@@ -8,9 +10,7 @@ import {
   type JobSummary,
   type StatsDelta,
   type SummaryUpdate,
-} from '../../cloud/stats-summary.ts';
-import { FanoutError } from '../../core/errors.ts';
-import { emptyStats, mergeStats, type StatsData } from '../../core/stats/stats.ts';
+} from '../../core/stats/summary.ts';
 
 const KEYS = {
   jobSk: 'JOB',

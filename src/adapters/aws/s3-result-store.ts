@@ -7,9 +7,11 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { ResultRef, ResultStore } from '../../ports/result-store.ts';
+import type { ResultRef } from '../../core/task.ts';
+import { MissingResultError } from '../../ports/errors.ts';
+import type { ResultStore } from '../../ports/result-store.ts';
 import { concat } from '../../util/bytes.ts';
-import { coveringRanges, formatSpan, MissingResultError, parseSpan, type Span } from '../result-reading.ts';
+import { coveringRanges, formatSpan, parseSpan, type Span } from '../result-reading.ts';
 
 /** Outputs that lie near each other are fetched in ranged GETs of up to this many bytes. */
 const MAX_READ_BYTES = 8 * 1024 * 1024;

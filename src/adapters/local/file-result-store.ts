@@ -1,7 +1,9 @@
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ResultRef, ResultStore } from '../../ports/result-store.ts';
-import { formatSpan, MissingResultError, parseSpan } from '../result-reading.ts';
+import type { ResultRef } from '../../core/task.ts';
+import { MissingResultError } from '../../ports/errors.ts';
+import type { ResultStore } from '../../ports/result-store.ts';
+import { formatSpan, parseSpan } from '../result-reading.ts';
 
 interface Pending {
   outputs: readonly Uint8Array[];

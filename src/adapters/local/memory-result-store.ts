@@ -1,5 +1,6 @@
-import type { ResultRef, ResultStore } from '../../ports/result-store.ts';
-import { MissingResultError } from '../result-reading.ts';
+import type { ResultRef } from '../../core/task.ts';
+import { MissingResultError } from '../../ports/errors.ts';
+import type { ResultStore } from '../../ports/result-store.ts';
 
 /** Chunk outputs in memory: for tests and small jobs. A ref is the output's position in its job's list. */
 export class MemoryResultStore implements ResultStore {

@@ -1,16 +1,13 @@
-import type { TargetLoad } from '../core/balancer.ts';
-import type { ChunkerOptions } from '../core/chunker.ts';
-import type { Strategy } from '../core/constants.ts';
-import { JobStatus } from '../core/constants.ts';
-import { UsageError } from '../core/errors.ts';
-import type { ResolvedStep, StepRegistry } from '../core/pipeline/registry.ts';
-import type { StepSpec } from '../core/pipeline/step.ts';
-import type { RetryPolicy } from '../core/retry.ts';
-import { type StatsReport, summarize } from '../core/stats/report.ts';
-import { StatsCollector, type StatsData } from '../core/stats/stats.ts';
-import type { PipelineRecipe } from './messages.ts';
+import type { TargetLoad } from './balancer.ts';
+import type { ChunkerOptions } from './chunker.ts';
+import { JobStatus, type Strategy } from './constants.ts';
+import { UsageError } from './errors.ts';
+import type { ResolvedStep, StepRegistry } from './pipeline/registry.ts';
+import type { StepSpec } from './pipeline/step.ts';
+import { type StatsReport, summarize } from './stats/report.ts';
+import type { StatsData } from './stats/stats.ts';
 
-/** What one job asks for. Every field has been checked by `Engine.prepare`. */
+/** What one job asks for. Every field has been checked by `prepareJob`. */
 export interface JobRequest {
   pipeline: StepSpec[];
   chunking: ChunkerOptions;
@@ -84,64 +81,3 @@ export const jobView = (
     stats: summarize(data, loads),
   };
 };
-
-/** A job's life in the engine: its counts and the promise that settles when its last chunk ends. */
-export class JobRun {
-  readonly stats = new StatsCollector();
-  readonly createdAt = Date.now();
-  updatedAt = this.createdAt;
-  total: number | undefined;
-  finished = 0;
-  failed = 0;
-  readonly #done = Promise.withResolvers<void>();
-  readonly jobId: string;
-  readonly request: JobRequest;
-  readonly recipe: PipelineRecipe;
-  readonly retry: RetryPolicy;
-  readonly compression: string | undefined;
-
-  constructor(
-    jobId: string,
-    request: JobRequest,
-    recipe: PipelineRecipe,
-    retry: RetryPolicy,
-    compression?: string,
-  ) {
-    this.jobId = jobId;
-    this.request = request;
-    this.recipe = recipe;
-    this.retry = retry;
-    this.compression = compression;
-    // A job that ends in an ingest error rejects `done`; nobody may be listening yet.
-    this.#done.promise.catch(() => {});
-  }
-
-  get done(): Promise<void> {
-    return this.#done.promise;
-  }
-
-  get isFinished(): boolean {
-    return this.total !== undefined && this.finished === this.total;
-  }
-
-  ingested(total: number): void {
-    this.total = total;
-    this.touch();
-    if (this.isFinished) this.#done.resolve();
-  }
-
-  taskFinished(failed: boolean): void {
-    this.finished++;
-    if (failed) this.failed++;
-    this.touch();
-    if (this.isFinished) this.#done.resolve();
-  }
-
-  abort(error: unknown): void {
-    this.#done.reject(error);
-  }
-
-  touch(): void {
-    this.updatedAt = Date.now();
-  }
-}

@@ -1,5 +1,5 @@
-import { JobStatus } from '../core/constants.ts';
-import { emptyStats, mergeStats, type StatsData } from '../core/stats/stats.ts';
+import { JobStatus } from '../constants.ts';
+import { emptyStats, mergeStats, type StatsData } from './stats.ts';
 
 /** What one stream record adds to a job's summary. */
 export interface StatsDelta {

@@ -1,0 +1,65 @@
+import type { JobRequest } from '../core/job.ts';
+import type { RetryPolicy } from '../core/retry.ts';
+import { StatsCollector } from '../core/stats/stats.ts';
+import type { PipelineRecipe } from './messages.ts';
+
+/** A job's life in the engine: its counts and the promise that settles when its last chunk ends. */
+export class JobRun {
+  readonly stats = new StatsCollector();
+  readonly createdAt = Date.now();
+  updatedAt = this.createdAt;
+  total: number | undefined;
+  finished = 0;
+  failed = 0;
+  readonly #done = Promise.withResolvers<void>();
+  readonly jobId: string;
+  readonly request: JobRequest;
+  readonly recipe: PipelineRecipe;
+  readonly retry: RetryPolicy;
+  readonly compression: string | undefined;
+
+  constructor(
+    jobId: string,
+    request: JobRequest,
+    recipe: PipelineRecipe,
+    retry: RetryPolicy,
+    compression?: string,
+  ) {
+    this.jobId = jobId;
+    this.request = request;
+    this.recipe = recipe;
+    this.retry = retry;
+    this.compression = compression;
+    // A job that ends in an ingest error rejects `done`; nobody may be listening yet.
+    this.#done.promise.catch(() => {});
+  }
+
+  get done(): Promise<void> {
+    return this.#done.promise;
+  }
+
+  get isFinished(): boolean {
+    return this.total !== undefined && this.finished === this.total;
+  }
+
+  ingested(total: number): void {
+    this.total = total;
+    this.touch();
+    if (this.isFinished) this.#done.resolve();
+  }
+
+  taskFinished(failed: boolean): void {
+    this.finished++;
+    if (failed) this.failed++;
+    this.touch();
+    if (this.isFinished) this.#done.resolve();
+  }
+
+  abort(error: unknown): void {
+    this.#done.reject(error);
+  }
+
+  touch(): void {
+    this.updatedAt = Date.now();
+  }
+}

@@ -1,0 +1,103 @@
+import type { EventEmitter } from 'node:events';
+import type { Balancer } from '../core/balancer.ts';
+import { TaskState } from '../core/constants.ts';
+import type { Settlement } from '../core/settlement.ts';
+import type { AttemptEnd } from '../core/stats/stats.ts';
+import { type Ran, TryLifecycle } from '../lifecycle/try-lifecycle.ts';
+import type { ResultStore } from '../ports/result-store.ts';
+import type { TaskStore } from '../ports/task-store.ts';
+import type { Admission } from './admission.ts';
+import { VISIBILITY_MS } from './dispatch.ts';
+import type { JobRun } from './job-run.ts';
+import type { TaskMessage } from './messages.ts';
+
+export interface EngineEvents {
+  attempt: [AttemptEnd & { jobId: string; index: number }];
+  duplicate: [{ jobId: string; target: string }];
+  redistributed: [{ jobId: string; target: string; from: string }];
+  /** A chunk's output, once its task has completed: a view, for a listener to use or copy at once. */
+  output: [{ jobId: string; index: number; data: Uint8Array }];
+}
+
+/** What of the engine the lifecycle of its tries reaches. */
+export interface EngineParts {
+  tasks: TaskStore;
+  results: ResultStore;
+  jobs: ReadonlyMap<string, JobRun>;
+  balancer: Balancer;
+  admission: Admission;
+  events: EventEmitter<EngineEvents>;
+  /** Routes a try through the balancer, waiting for a breaker to half-open if every one is open. */
+  send(job: JobRun, message: TaskMessage, avoid: string | undefined, delayMs: number): Promise<void>;
+}
+
+type EngineRan = Ran<TaskMessage, JobRun>;
+
+/**
+ * The try lifecycle of one engine target, with what only the engine does on the way: count each try in
+ * its job's stats, tell listeners, report health to its balancer, and give a finished chunk's block back.
+ */
+export const targetLifecycle = (target: string, parts: EngineParts): TryLifecycle<TaskMessage, JobRun> =>
+  new TryLifecycle<TaskMessage, JobRun>({
+    target,
+    workerId: target,
+    tasks: parts.tasks,
+    results: parts.results,
+    leaseMs: VISIBILITY_MS,
+    jobs: (jobId) => parts.jobs.get(jobId),
+    claimId: (delivery) => `${target}:${delivery.id}`,
+    followUps: {
+      retry: (job, next, delayMs, avoid) => parts.send(job, next, avoid, delayMs),
+      // The engine keeps a try that failed for good in its task store, where `GET /jobs/{id}/tasks` lists it.
+      deadLetter: async () => {},
+    },
+    health: (name, reports) => {
+      for (const { outcome, sentAt } of reports) parts.balancer.release(name, outcome, sentAt);
+    },
+    hooks: {
+      taken: ({ job, delivery: { message }, startedAt }) => {
+        job.stats.attemptStarted(target, message.attempt, message.previousTarget, startedAt);
+        if (message.previousTarget !== undefined && message.previousTarget !== target) {
+          parts.events.emit('redistributed', { jobId: job.jobId, target, from: message.previousTarget });
+        }
+        job.touch();
+      },
+      dropped: ({ message }, job) => {
+        job?.stats.duplicateDropped();
+        parts.events.emit('duplicate', { jobId: message.jobId, target });
+      },
+      ended: (ran, settlement, endedAt) => ended(parts, target, ran, settlement, endedAt),
+    },
+  });
+
+const ended = (
+  parts: EngineParts,
+  target: string,
+  ran: EngineRan,
+  { state }: Settlement,
+  endedAt: number,
+): void => {
+  const { job, delivery } = ran.taken;
+  const { message } = delivery;
+  const end = {
+    jobId: job.jobId,
+    index: message.index,
+    target,
+    attempt: message.attempt,
+    startedAt: endedAt - ran.durationMs,
+    endedAt,
+    durationMs: ran.durationMs,
+    bytesIn: message.bytes,
+    outcome: state,
+    ...(ran.ok ? { bytesOut: ran.output.byteLength } : { retryable: ran.error.retryable }),
+  };
+  job.stats.attemptEnded(end);
+  parts.events.emit('attempt', end);
+  if (state === TaskState.retrying) {
+    job.touch();
+    return;
+  }
+  job.taskFinished(state === TaskState.failed);
+  if (ran.ok) parts.events.emit('output', { jobId: job.jobId, index: message.index, data: ran.output });
+  parts.admission.release(message.data);
+};

@@ -1,0 +1,34 @@
+import type { TaskState } from '../core/constants.ts';
+import type { JobRequest, JobView } from '../core/job.ts';
+import type { StatsReport } from '../core/stats/report.ts';
+import type { TaskRecord } from '../core/task.ts';
+
+/**
+ * What the API runs jobs on: the embedded engine, or the cloud (ingest to queues, state in DynamoDB).
+ * Reads may be answered from memory or from a store, so they may be promises.
+ */
+export interface JobService {
+  /** Checks a request against what the service can run; throws `UsageError` naming what is wrong. */
+  prepare(request: JobRequest): unknown;
+  submit(
+    input: AsyncIterable<Uint8Array>,
+    request: JobRequest,
+  ): Promise<{ jobId: string; ingested: Promise<number> }>;
+  getJob(jobId: string): JobView | undefined | Promise<JobView | undefined>;
+  listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[] | undefined>;
+  readResult(jobId: string): AsyncIterable<Uint8Array>;
+  describe(
+    jobId: string,
+  ):
+    | { request: JobRequest; compression?: string }
+    | undefined
+    | Promise<{ request: JobRequest; compression?: string } | undefined>;
+  stats(): StatsReport | Promise<StatsReport>;
+  /** Chunks accepted and not yet finished: what `Retry-After` is worked out from. */
+  readonly pendingChunks: number;
+  /**
+   * Opens an input named by URI (`s3://bucket/key`) for `POST /jobs` with `{"source": …}`, where a
+   * service reads inputs larger than a request body may be. Throws `UsageError` for one it cannot open.
+   */
+  openSource?(uri: string): Promise<AsyncIterable<Uint8Array>>;
+}
