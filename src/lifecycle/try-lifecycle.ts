@@ -137,10 +137,12 @@ export class TryLifecycle<M extends TryMessage, J extends TryJob> {
     const taken = await this.#take(deliveries, results);
     const units = taken.length > 0 ? await run(taken) : [];
     const ran = units.flat();
-    await this.#options.health(
-      this.target,
-      ran.map((item) => ({ outcome: healthOf(item), sentAt: item.taken.delivery.message.routedAt })),
-    );
+    if (ran.length > 0) {
+      await this.#options.health(
+        this.target,
+        ran.map((item) => ({ outcome: healthOf(item), sentAt: item.taken.delivery.message.routedAt })),
+      );
+    }
     afterRun?.();
     const refs = await this.#store(units);
     // An output that could not be stored is not recorded: the delivery comes back and takes its try over.
