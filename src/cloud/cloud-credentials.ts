@@ -2,7 +2,7 @@ import { fromWebToken } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { AwsClient, GoogleAuth } from 'google-auth-library';
 import { z } from 'zod';
-import { EnvironmentError } from './errors.ts';
+import { EnvironmentError } from '../config/errors.ts';
 
 /**
  * The only external-account configuration accepted: AWS-sourced Workload Identity Federation. Checked

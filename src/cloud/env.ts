@@ -1,4 +1,4 @@
-import { EnvironmentError } from './errors.ts';
+import { EnvironmentError } from '../config/errors.ts';
 
 /**
  * Typed reads of the variables the stack sets on each function. `FANOUT_*` names are configuration keys

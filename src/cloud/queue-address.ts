@@ -1,4 +1,4 @@
-import { EnvironmentError } from './errors.ts';
+import { EnvironmentError } from '../config/errors.ts';
 
 /** Where a target's tries are sent: an SQS queue by its URL, or a Pub/Sub topic with its subscription. */
 export type QueueAddress =

@@ -15,7 +15,7 @@ import type {
   SQSEvent,
 } from 'aws-lambda';
 import { createPubSubClients } from '../adapters/gcp/clients.ts';
-import { EnvironmentError } from '../cloud/errors.ts';
+import { EnvironmentError } from '../config/errors.ts';
 import type { GcpResources } from '../deploy/gcp-resources.ts';
 import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
 import { type ProvisionedGcp, provisionGcp } from '../deploy/provision-gcp.ts';

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCredentialsFromEnv, googleAuthFromEnv } from '../../src/cloud/cloud-credentials.ts';
-import { EnvironmentError } from '../../src/cloud/errors.ts';
+import { EnvironmentError } from '../../src/config/errors.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/fanout-gcp-processor';
