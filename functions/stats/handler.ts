@@ -10,10 +10,11 @@ import type {
   DynamoDBBatchResponse,
   DynamoDBStreamEvent,
 } from 'aws-lambda';
-import { DEFAULT_JOB_TTL_SECONDS, DynamoStatsStore } from '../../src/adapters/aws/dynamo-stats-store.ts';
+import { DynamoStatsStore } from '../../src/adapters/aws/dynamo-stats-store.ts';
 import { toHttpApiResult } from '../../src/api/lambda-http.ts';
 import { numberEnv, requiredEnv } from '../../src/cloud/env.ts';
 import { StatsFunction, UnsupportedEventError } from '../../src/cloud/stats-function.ts';
+import { DEFAULT_JOB_TTL_SECONDS } from '../../src/core/constants.ts';
 import { observability } from '../shared/powertools.ts';
 
 type StatsEvent = DynamoDBStreamEvent | APIGatewayProxyEventV2;

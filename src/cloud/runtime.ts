@@ -15,6 +15,7 @@ import { EnvironmentError } from '../config/errors.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { Balancer } from '../core/balancer.ts';
+import { DEFAULT_JOB_TTL_SECONDS } from '../core/constants.ts';
 import { StepRegistry } from '../core/pipeline/registry.ts';
 import type { Queue } from '../ports/queue.ts';
 import { awsCredentialsFromEnv, googleAuthFromEnv } from './cloud-credentials.ts';
@@ -77,7 +78,7 @@ export class CloudRuntime {
     const table = requiredEnv('TABLE_NAME', env);
     const bucket = requiredEnv('BUCKET_NAME', env);
     this.tasks = new DynamoTaskStore(this.dynamo, table, {
-      ttlSeconds: numberEnv('JOB_TTL_SECONDS', 7 * 86_400, env),
+      jobTtlSeconds: numberEnv('JOB_TTL_SECONDS', DEFAULT_JOB_TTL_SECONDS, env),
     });
     this.inputs = new S3ResultStore(this.s3, bucket, 'inputs/');
     this.results = new S3ResultStore(this.s3, bucket, 'results/');
