@@ -37,7 +37,7 @@ const json = <T extends z.ZodType>(schema: T) =>
  * The only external-account configuration accepted: AWS-sourced Workload Identity Federation. Checked
  * before use, because a credential configuration can make the client fetch from any URL it names.
  */
-export const AwsExternalAccount = z.looseObject({
+const AwsExternalAccount = z.looseObject({
   type: z.literal('external_account'),
   audience: z.string().startsWith('//iam.googleapis.com/'),
   subject_token_type: z.literal('urn:ietf:params:aws:token-type:aws4_request'),
@@ -48,7 +48,6 @@ export const AwsExternalAccount = z.looseObject({
   }),
   service_account_impersonation_url: z.url().optional(),
 });
-export type AwsExternalAccount = z.output<typeof AwsExternalAccount>;
 
 /**
  * Every variable a function of a deployment reads. The deployers (the CDK stack, the Google deploy plan,
@@ -85,7 +84,12 @@ export const FunctionEnvironment = z.object({
    * @default the configuration's `targets`
    */
   FANOUT_TARGETS: text
-    .transform((names) => names.split(',').map((name) => name.trim()))
+    .transform((names) =>
+      names
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(targetName).min(1))
     .optional(),
   /** The target this processor consumes; it is also where the processor's retries may go. Read by the processors. */
