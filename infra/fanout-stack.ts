@@ -3,6 +3,8 @@ import type { IGrantable, Role } from 'aws-cdk-lib/aws-iam';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
+import { type FunctionDeployment, functionEnvironment } from '../src/config/function-env.ts';
+import { topicPath } from '../src/config/queue-address.ts';
 import type { StackConfig } from './config.ts';
 import { DataStores } from './data-stores.ts';
 import { FanoutFunction, PUBSUB_RUNTIME_MODULES } from './fanout-function.ts';
@@ -32,31 +34,32 @@ export class FanoutStack extends Stack {
     const data = new DataStores(this, 'Data', resources);
     const queues = new Queues(this, 'Queues', resources);
 
-    const queueAddresses: Record<string, string> = Object.fromEntries(
-      queues.targets.map(({ definition, queue }) => [definition.target, queue.queueUrl]),
-    );
-    for (const target of google?.resources.targets ?? []) {
-      queueAddresses[target.target] = `projects/${google?.project}/topics/${target.topic}`;
-    }
-    const environment = {
-      TABLE_NAME: data.table.tableName,
-      BUCKET_NAME: data.bucket.bucketName,
-      JOB_TTL_SECONDS: String(resources.jobTtlSeconds),
-      QUEUES: this.toJsonString(queueAddresses),
+    const queueAddresses: Record<string, string> = Object.fromEntries([
+      ...queues.targets.map(({ definition, queue }) => [definition.target, queue.queueUrl]),
+      ...(google === undefined
+        ? []
+        : google.resources.targets.map(({ target, topic }) => [target, topicPath(google.project, topic)])),
+    ]);
+    const deployment: FunctionDeployment = {
+      tableName: data.table.tableName,
+      bucketName: data.bucket.bucketName,
+      queues: queueAddresses,
+      jobTtlSeconds: resources.jobTtlSeconds,
       ...(google !== undefined && {
-        GOOGLE_CLOUD_PROJECT: google.project,
-        GCP_CREDENTIALS: externalAccountCredentials(google),
+        googleProject: google.project,
+        gcpCredentials: externalAccountCredentials(google),
       }),
     };
-    const common = { observability: resources.observability, environment };
     // Ingest and the processors publish to Pub/Sub when a target is on Google Cloud.
-    const publisher = { ...common, runtimeModules: google !== undefined ? PUBSUB_RUNTIME_MODULES : [] };
+    const runtimeModules = google !== undefined ? PUBSUB_RUNTIME_MODULES : [];
     const sendToTargets = (grantee: IGrantable) => {
       for (const { queue } of queues.targets) queue.grantSendMessages(grantee);
     };
 
     const ingest = new FanoutFunction(this, 'Ingest', {
-      ...publisher,
+      observability: resources.observability,
+      runtimeModules,
+      environment: functionEnvironment(deployment, { name: 'ingest' }),
       entry: 'ingest/handler.ts',
       definition: resources.functions.ingest,
       serviceName: 'ingest',
@@ -69,7 +72,8 @@ export class FanoutStack extends Stack {
 
     const processors = queues.targets.map(({ definition, queue, deadLetters }) => {
       const processor = new FanoutFunction(this, `Process-${definition.target}`, {
-        ...publisher,
+        observability: resources.observability,
+        runtimeModules,
         entry: 'process-aws/handler.ts',
         definition: {
           name: definition.processorName,
@@ -77,12 +81,12 @@ export class FanoutStack extends Stack {
           timeoutSeconds: resources.processor.timeoutSeconds,
         },
         serviceName: 'process-aws',
-        environment: {
-          ...environment,
-          TARGET: definition.target,
-          DEAD_LETTER: deadLetters.queueUrl,
-          LEASE_MS: String(resources.processor.leaseMs),
-        },
+        environment: functionEnvironment(deployment, {
+          name: 'processor',
+          target: definition.target,
+          deadLetter: deadLetters.queueUrl,
+          leaseMs: resources.processor.leaseMs,
+        }),
         description: `Fanout processor of target ${definition.target}: runs each chunk's pipeline`,
       });
       processor.function.addEventSource(
@@ -102,7 +106,8 @@ export class FanoutStack extends Stack {
     });
 
     const stats = new FanoutFunction(this, 'Stats', {
-      ...common,
+      observability: resources.observability,
+      environment: functionEnvironment(deployment, { name: 'stats' }),
       entry: 'stats/handler.ts',
       definition: resources.functions.stats,
       serviceName: 'stats',

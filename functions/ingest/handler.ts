@@ -9,7 +9,7 @@ import { observability } from '../shared/powertools.ts';
 
 const { logger, metrics } = observability('ingest');
 
-const runtime = await CloudRuntime.fromEnv();
+const runtime = await CloudRuntime.fromEnv('ingest');
 const api = new JobsApi(await runtime.jobs(), runtime.config, {
   // API Gateway stops bodies at 10 MB; larger inputs come as {"source": "s3://…"}.
   maxBodyBytes: 10 * 1024 * 1024,

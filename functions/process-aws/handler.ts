@@ -11,8 +11,8 @@ import { observability } from '../shared/powertools.ts';
 
 const { logger, metrics } = observability('process-aws');
 
-const runtime = await CloudRuntime.fromEnv();
-const processor = await runtime.processor(process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'process-aws');
+const runtime = await CloudRuntime.fromEnv('processor');
+const processor = await runtime.processor(runtime.environment.AWS_LAMBDA_LOG_STREAM_NAME ?? 'process-aws');
 const batch = new BatchProcessor(EventType.SQS);
 
 const toDelivery = (record: SQSRecord): ChunkDelivery | undefined => {

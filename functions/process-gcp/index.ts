@@ -12,8 +12,8 @@ interface MessagePublishedData {
   deliveryAttempt?: number;
 }
 
-const runtime = await CloudRuntime.fromEnv();
-const processor = await runtime.processor(process.env.K_REVISION ?? 'process-gcp');
+const runtime = await CloudRuntime.fromEnv('processor');
+const processor = await runtime.processor(runtime.environment.K_REVISION ?? 'process-gcp');
 
 const log = (severity: 'WARNING' | 'ERROR', message: string, fields: Record<string, unknown>): void => {
   console.error(JSON.stringify({ severity, message, ...fields }));

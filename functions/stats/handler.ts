@@ -10,10 +10,10 @@ import type {
   DynamoDBBatchResponse,
   DynamoDBStreamEvent,
 } from 'aws-lambda';
-import { DEFAULT_JOB_TTL_SECONDS, DynamoStatsStore } from '../../src/adapters/aws/dynamo-stats-store.ts';
+import { DynamoStatsStore } from '../../src/adapters/aws/dynamo-stats-store.ts';
 import { toHttpApiResult } from '../../src/api/lambda-http.ts';
-import { numberEnv, requiredEnv } from '../../src/cloud/env.ts';
 import { StatsFunction, UnsupportedEventError } from '../../src/cloud/stats-function.ts';
+import { parseFunctionEnvironment } from '../../src/config/function-env.ts';
 import { observability } from '../shared/powertools.ts';
 
 type StatsEvent = DynamoDBStreamEvent | APIGatewayProxyEventV2;
@@ -24,10 +24,9 @@ const { logger, metrics } = observability('stats');
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
+const { TABLE_NAME, JOB_TTL_SECONDS } = parseFunctionEnvironment('stats');
 const stats = new StatsFunction(
-  new DynamoStatsStore(documents, requiredEnv('TABLE_NAME'), {
-    jobTtlSeconds: numberEnv('JOB_TTL_SECONDS', DEFAULT_JOB_TTL_SECONDS),
-  }),
+  new DynamoStatsStore(documents, TABLE_NAME, { jobTtlSeconds: JOB_TTL_SECONDS }),
 );
 
 const isStreamEvent = (event: StatsEvent): event is DynamoDBStreamEvent =>

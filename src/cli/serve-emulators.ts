@@ -1,4 +1,4 @@
-import { EnvironmentError } from '../cloud/errors.ts';
+import { EnvironmentError } from '../config/errors.ts';
 import { UsageError } from '../core/errors.ts';
 import { defineGcpResources } from '../deploy/gcp-resources.ts';
 import { defineResources } from '../deploy/resources.ts';

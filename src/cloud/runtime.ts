@@ -11,19 +11,18 @@ import { SqsQueue } from '../adapters/aws/sqs-queue.ts';
 import { createPubSubClients, type PubSubClients } from '../adapters/gcp/clients.ts';
 import { PubSubQueue } from '../adapters/gcp/pubsub-queue.ts';
 import { balancerOptions, breakerOptions, retryOptions } from '../config/core-options.ts';
+import { type EnvironmentOf, parseFunctionEnvironment } from '../config/function-env.ts';
 import { loadConfig } from '../config/load.ts';
+import type { QueueAddress } from '../config/queue-address.ts';
 import type { Config } from '../config/schema.ts';
 import { Balancer } from '../core/balancer.ts';
 import { StepRegistry } from '../core/pipeline/registry.ts';
 import type { Queue } from '../ports/queue.ts';
 import { awsCredentialsFromEnv, googleAuthFromEnv } from './cloud-credentials.ts';
 import { CloudJobs } from './cloud-jobs.ts';
-import { numberEnv, recordEnv, requiredEnv } from './env.ts';
-import { EnvironmentError } from './errors.ts';
 import { JobPlans } from './job-plans.ts';
 import type { ChunkMessage } from './messages.ts';
 import { ChunkProcessor } from './processor.ts';
-import { parseQueueAddress, type QueueAddress } from './queue-address.ts';
 import { Router } from './router.ts';
 import { TargetHealth } from './target-health.ts';
 
@@ -33,22 +32,21 @@ import { TargetHealth } from './target-health.ts';
  */
 const PUBLISH_TIMEOUT_MS = 5000;
 
-/** The queues `QUEUES` and `DEAD_LETTER` name, read once. */
-interface QueueAddresses {
-  queues: ReadonlyMap<string, QueueAddress>;
-  deadLetter?: QueueAddress;
-}
+/** The functions that run on the cloud runtime; the stats function needs none of it. */
+type RuntimeFunction = 'ingest' | 'processor';
 
 /**
- * What one function container sees, on either cloud, built once from its environment: the stack sets
- * the resource names (`TABLE_NAME`, `BUCKET_NAME`, `QUEUES`, …) and `FANOUT_*` settings tune the jobs as
- * everywhere else. The AWS clients take their endpoint from the standard `AWS_ENDPOINT_URL` and the
- * Pub/Sub client from `PUBSUB_EMULATOR_HOST`, so the same code runs against the clouds and the emulators.
- * Credentials across clouds come from federation (see `cloud-credentials.ts`), never from stored keys.
+ * What one function container sees, on either cloud, built once from its environment: the deployment
+ * sets the resource names (`TABLE_NAME`, `BUCKET_NAME`, `QUEUES`, …; see `config/function-env.ts`) and
+ * `FANOUT_*` settings tune the jobs as everywhere else. The AWS clients take their endpoint from the
+ * standard `AWS_ENDPOINT_URL` and the Pub/Sub client from `PUBSUB_EMULATOR_HOST`, so the same code runs
+ * against the clouds and the emulators. Credentials across clouds come from federation (see
+ * `cloud-credentials.ts`), never from stored keys.
  */
-export class CloudRuntime {
+export class CloudRuntime<F extends RuntimeFunction = RuntimeFunction> {
   readonly config: Config;
-  readonly env: NodeJS.ProcessEnv;
+  /** The function's variables, parsed. */
+  readonly environment: EnvironmentOf<F>;
   readonly dynamo: DynamoDBDocumentClient;
   readonly sqs: SQSClient;
   readonly s3: S3Client;
@@ -58,51 +56,57 @@ export class CloudRuntime {
   readonly stats: DynamoStatsStore;
   readonly router: Router;
   readonly #pubsub: PubSubClients | undefined;
-  readonly #deadLetter: QueueAddress | undefined;
 
-  private constructor(env: NodeJS.ProcessEnv, addresses: QueueAddresses, pubsub: PubSubClients | undefined) {
-    this.env = env;
+  private constructor(
+    env: NodeJS.ProcessEnv,
+    environment: EnvironmentOf<F>,
+    pubsub: PubSubClients | undefined,
+  ) {
+    const {
+      TABLE_NAME,
+      BUCKET_NAME,
+      QUEUES,
+      JOB_TTL_SECONDS,
+      AWS_ENDPOINT_URL,
+    }: EnvironmentOf<RuntimeFunction> = environment;
+    this.environment = environment;
     this.#pubsub = pubsub;
-    this.#deadLetter = addresses.deadLetter;
     this.config = loadConfig({ env });
-    const credentials = awsCredentialsFromEnv(env);
+    const credentials = awsCredentialsFromEnv(environment);
     const aws = { ...(credentials !== undefined && { credentials }) };
-    // An emulator serves every bucket under one host name.
-    const emulated = Boolean(env.AWS_ENDPOINT_URL);
     this.dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(aws), {
       marshallOptions: { removeUndefinedValues: true },
     });
     this.sqs = new SQSClient(aws);
-    this.s3 = new S3Client({ ...aws, forcePathStyle: emulated });
-    const table = requiredEnv('TABLE_NAME', env);
-    const bucket = requiredEnv('BUCKET_NAME', env);
-    this.tasks = new DynamoTaskStore(this.dynamo, table, {
-      ttlSeconds: numberEnv('JOB_TTL_SECONDS', 7 * 86_400, env),
-    });
-    this.inputs = new S3ResultStore(this.s3, bucket, 'inputs/');
-    this.results = new S3ResultStore(this.s3, bucket, 'results/');
-    this.stats = new DynamoStatsStore(this.dynamo, table);
-    this.router = this.#router(addresses.queues, new DynamoHealthStore(this.dynamo, table));
+    // An emulator serves every bucket under one host name.
+    this.s3 = new S3Client({ ...aws, forcePathStyle: AWS_ENDPOINT_URL !== undefined });
+    this.tasks = new DynamoTaskStore(this.dynamo, TABLE_NAME, { jobTtlSeconds: JOB_TTL_SECONDS });
+    this.inputs = new S3ResultStore(this.s3, BUCKET_NAME, 'inputs/');
+    this.results = new S3ResultStore(this.s3, BUCKET_NAME, 'results/');
+    this.stats = new DynamoStatsStore(this.dynamo, TABLE_NAME);
+    this.router = this.#router(QUEUES, new DynamoHealthStore(this.dynamo, TABLE_NAME));
   }
 
-  /** Reads the environment; Pub/Sub clients are made only when a queue is a Pub/Sub topic. */
-  static async fromEnv(env: NodeJS.ProcessEnv = process.env): Promise<CloudRuntime> {
-    const queues = new Map(
-      Object.entries(recordEnv('QUEUES', env)).map(([target, address]) => [
-        target,
-        parseQueueAddress('QUEUES', address),
-      ]),
-    );
-    const deadLetter = env.DEAD_LETTER ? parseQueueAddress('DEAD_LETTER', env.DEAD_LETTER) : undefined;
-    const usesPubSub = [...queues.values(), deadLetter].some((address) => address?.kind === 'pubsub');
-    const auth = googleAuthFromEnv(env);
+  /**
+   * Reads function `fn`'s variables from the environment (an {@link EnvironmentError} names every bad
+   * one); Pub/Sub clients are made only when a queue is a Pub/Sub topic.
+   */
+  static async fromEnv<F extends RuntimeFunction>(
+    fn: F,
+    env: NodeJS.ProcessEnv = process.env,
+  ): Promise<CloudRuntime<F>> {
+    const environment = parseFunctionEnvironment(fn, env);
+    const { QUEUES, GOOGLE_CLOUD_PROJECT }: EnvironmentOf<RuntimeFunction> = environment;
+    const deadLetter = 'DEAD_LETTER' in environment ? [environment.DEAD_LETTER] : [];
+    const usesPubSub = [...Object.values(QUEUES), ...deadLetter].some(({ kind }) => kind === 'pubsub');
+    const auth = googleAuthFromEnv(environment);
     const pubsub = usesPubSub
       ? await createPubSubClients({
-          ...(env.GOOGLE_CLOUD_PROJECT && { projectId: env.GOOGLE_CLOUD_PROJECT }),
+          ...(GOOGLE_CLOUD_PROJECT !== undefined && { projectId: GOOGLE_CLOUD_PROJECT }),
           ...(auth !== undefined && { auth }),
         })
       : undefined;
-    return new CloudRuntime(env, { queues, ...(deadLetter && { deadLetter }) }, pubsub);
+    return new CloudRuntime(env, environment, pubsub);
   }
 
   registry(): Promise<StepRegistry> {
@@ -122,15 +126,10 @@ export class CloudRuntime {
   }
 
   /** The processor of the target named by `TARGET`, whose dead letters go to `DEAD_LETTER`. */
-  async processor(workerId: string): Promise<ChunkProcessor> {
-    const target = requiredEnv('TARGET', this.env);
-    if (!this.router.targets.includes(target)) {
-      throw new EnvironmentError(
-        `TARGET ${target} is not one of the targets in QUEUES (${this.router.targets.join(', ')}); a processor sends retries to its own target too`,
-      );
-    }
+  async processor(this: CloudRuntime<'processor'>, workerId: string): Promise<ChunkProcessor> {
+    const { TARGET, DEAD_LETTER, LEASE_MS } = this.environment;
     return new ChunkProcessor({
-      target,
+      target: TARGET,
       workerId,
       tasks: this.tasks,
       inputs: this.inputs,
@@ -138,10 +137,8 @@ export class CloudRuntime {
       // Each job's own maxAttempts replaces the configured one.
       plans: new JobPlans(this.tasks, await this.registry(), retryOptions(this.config)),
       router: this.router,
-      deadLetters: this.#queue(
-        this.#deadLetter ?? parseQueueAddress('DEAD_LETTER', requiredEnv('DEAD_LETTER', this.env)),
-      ),
-      leaseMs: numberEnv('LEASE_MS', 300_000, this.env),
+      deadLetters: this.#queue(DEAD_LETTER),
+      leaseMs: LEASE_MS,
     });
   }
 
@@ -152,9 +149,11 @@ export class CloudRuntime {
     });
   }
 
-  #router(addresses: ReadonlyMap<string, QueueAddress>, health: DynamoHealthStore): Router {
+  #router(addresses: Readonly<Record<string, QueueAddress>>, health: DynamoHealthStore): Router {
     const { config } = this;
-    const queues = new Map([...addresses].map(([target, address]) => [target, this.#queue(address)]));
+    const queues = new Map(
+      Object.entries(addresses).map(([target, address]) => [target, this.#queue(address)]),
+    );
     const balancer = new Balancer(
       [...queues.keys()].map((name) => ({
         name,

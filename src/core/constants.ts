@@ -2,6 +2,12 @@
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
 
+/**
+ * How long a job, its tasks and its summary are kept after their last write, in seconds: the table's TTL
+ * attribute. Seven days, the seed configuration's `job_status_ttl`.
+ */
+export const DEFAULT_JOB_TTL_SECONDS = 7 * 24 * 60 * 60;
+
 /** Limits that every entry point (CLI, HTTP, config file) enforces the same way. */
 export const LIMITS = {
   minChunkSize: 1 * KiB,

@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { type FunctionDeployment, functionEnvironment } from '../config/function-env.ts';
+import { topicPath } from '../config/queue-address.ts';
 import type { DeployGcpInputs } from './deploy-gcp-inputs.ts';
 
 /** gcloud's arguments, without `gcloud` itself. `${NAME}` in an argument is a value captured earlier. */
@@ -92,15 +94,23 @@ export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployS
   const roleArn = (role: string) => `arn:aws:sts::${inputs.awsAccountId}:assumed-role/${role}`;
   const publishers = resources.federation.publisherRoleNames.map(roleArn);
   const source = join(workDir, 'function');
-  const topicPath = (topic: string) => `projects/${project}/topics/${topic}`;
-  const queues = {
-    ...Object.fromEntries(
-      resources.queues.map((queue) => [
+  const deployment: FunctionDeployment = {
+    tableName: resources.table.name,
+    bucketName: resources.bucket.name,
+    queues: Object.fromEntries([
+      ...resources.queues.map((queue) => [
         queue.target,
         `https://sqs.${inputs.awsRegion}.amazonaws.com/${inputs.awsAccountId}/${queue.name}`,
       ]),
-    ),
-    ...Object.fromEntries(gcp.targets.map((target) => [target.target, topicPath(target.topic)])),
+      ...gcp.targets.map((target) => [target.target, topicPath(project, target.topic)]),
+    ]),
+    jobTtlSeconds: resources.jobTtlSeconds,
+    googleProject: project,
+    awsRole: {
+      region: inputs.awsRegion,
+      arn: `arn:aws:iam::${inputs.awsAccountId}:role/${inputs.awsRoleName}`,
+      audience: resources.federation.audience,
+    },
   };
 
   const steps: DeployStep[] = [
@@ -251,19 +261,12 @@ export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployS
         kind: 'env-file',
         title: `the environment of ${name}`,
         path: envFile,
-        values: {
-          TABLE_NAME: resources.table.name,
-          BUCKET_NAME: resources.bucket.name,
-          JOB_TTL_SECONDS: String(resources.jobTtlSeconds),
-          QUEUES: JSON.stringify(queues),
-          GOOGLE_CLOUD_PROJECT: project,
-          TARGET: target.target,
-          DEAD_LETTER: topicPath(target.deadLetterTopic),
-          LEASE_MS: String(gcp.processor.leaseMs),
-          AWS_REGION: inputs.awsRegion,
-          AWS_ROLE_ARN: `arn:aws:iam::${inputs.awsAccountId}:role/${inputs.awsRoleName}`,
-          AWS_WEB_IDENTITY_AUDIENCE: resources.federation.audience,
-        },
+        values: functionEnvironment(deployment, {
+          name: 'processor',
+          target: target.target,
+          deadLetter: topicPath(project, target.deadLetterTopic),
+          leaseMs: gcp.processor.leaseMs,
+        }),
       },
       {
         // `functions deploy` creates the function or updates it to this source and configuration.
@@ -326,7 +329,7 @@ export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployS
           'update',
           target.subscription,
           at,
-          `--push-endpoint=\${${url}}/${topicPath(target.topic)}`,
+          `--push-endpoint=\${${url}}/${topicPath(project, target.topic)}`,
           `--push-auth-service-account=${email(sa.pushInvoker)}`,
           `--push-auth-token-audience=\${${url}}`,
         ],

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { targetName } from '../config/schema.ts';
+import { DEFAULT_JOB_TTL_SECONDS } from '../core/constants.ts';
 import { FanoutError } from '../core/errors.ts';
 
 /** Options of {@link defineResources} that break a naming rule or a service limit; the message names the option. */
@@ -261,7 +262,7 @@ export interface Resources {
   api: ApiDefinition;
   observability: ObservabilityDefinition;
   federation: FederationDefinition;
-  /** How long job, task and stats items live after their last write. @default 604800 (7 days) */
+  /** How long job, task and stats items live after their last write. @default DEFAULT_JOB_TTL_SECONDS (604800, 7 days) */
   jobTtlSeconds: number;
 }
 
@@ -345,6 +346,6 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
       audience: `${prefix}-aws-web-identity`,
       publisherRoleNames: [`${prefix}-ingest`, ...awsTargets.map((target) => processorName(prefix, target))],
     },
-    jobTtlSeconds: 7 * DAY_SECONDS,
+    jobTtlSeconds: DEFAULT_JOB_TTL_SECONDS,
   };
 };

@@ -15,7 +15,13 @@ import type {
   SQSEvent,
 } from 'aws-lambda';
 import { createPubSubClients } from '../adapters/gcp/clients.ts';
-import { EnvironmentError } from '../cloud/errors.ts';
+import { EnvironmentError } from '../config/errors.ts';
+import {
+  type DeployedFunction,
+  type FunctionDeployment,
+  functionEnvironment,
+} from '../config/function-env.ts';
+import { topicPath } from '../config/queue-address.ts';
 import type { GcpResources } from '../deploy/gcp-resources.ts';
 import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
 import { type ProvisionedGcp, provisionGcp } from '../deploy/provision-gcp.ts';
@@ -45,9 +51,16 @@ export interface EmulatorModeOptions {
   onError?: (error: unknown) => void;
 }
 
+/** The handlers of functions/ that emulator mode runs, by their folder. */
+type HandlerName = 'ingest' | 'process-aws' | 'stats' | 'process-gcp';
+
+/** What each handler was loaded with: the environment its function holds when deployed. */
+export type FunctionEnvironments = Partial<Record<HandlerName, Record<string, string>>>;
+
 export interface EmulatorMode {
   url: string;
   provisioned: ProvisionedAws;
+  environments: FunctionEnvironments;
   /** Present when the Google side runs. */
   provisionedGcp?: ProvisionedGcp;
   stop: () => Promise<void>;
@@ -61,7 +74,8 @@ type Handler<E, R> = (event: E, context: Context) => Promise<R>;
  * the processor fed by an SQS event source and the stats function by a stream event source, and the
  * ingest function behind a local HTTP API. With `gcp`, the Google function runs too, under
  * functions-framework's own server, fed by a push subscription of the Pub/Sub emulator. The handlers read
- * their settings from `process.env`, as in a function, so this sets them there before loading each one.
+ * their settings from `process.env`, as in a function, so this sets there what `functionEnvironment`
+ * gives each one, as the stack and the Google deploy plan do, before loading it.
  */
 export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<EmulatorMode> => {
   const { resources } = options;
@@ -92,47 +106,57 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
   const provisioned = await provisionAws(resources, { sqs, dynamo, s3 });
   const pubsub = gcpTarget && (await createPubSubClients({ projectId: process.env.PUBSUB_PROJECT_ID }));
   const project = pubsub ? await pubsub.subscriber.getProjectId() : '';
-  const topicPath = (topic: string) => `projects/${project}/topics/${topic}`;
-  Object.assign(process.env, {
-    TABLE_NAME: resources.table.name,
-    BUCKET_NAME: provisioned.bucket,
-    QUEUES: JSON.stringify({
+  const deployment: FunctionDeployment = {
+    tableName: resources.table.name,
+    bucketName: provisioned.bucket,
+    queues: {
       ...provisioned.queueUrls,
-      ...(gcpTarget && { [gcpTarget.target]: topicPath(gcpTarget.topic) }),
-    }),
-    JOB_TTL_SECONDS: String(resources.jobTtlSeconds),
-    FANOUT_TARGETS: [queue.target, ...(gcpTarget ? [gcpTarget.target] : [])].join(','),
+      ...(gcpTarget && { [gcpTarget.target]: topicPath(project, gcpTarget.topic) }),
+    },
+    jobTtlSeconds: resources.jobTtlSeconds,
+    ...(gcpTarget && { googleProject: project }),
+  };
+  const environments: FunctionEnvironments = {};
+  let loaded: Record<string, string> = {};
+  // A handler reads its variables as it loads, as in a function of its own: each loads with its own alone.
+  const loadWith = async <T>(handler: HandlerName, fn: DeployedFunction, load: () => Promise<T>) => {
+    for (const variable of Object.keys(loaded)) delete process.env[variable];
+    loaded = functionEnvironment(deployment, fn);
+    environments[handler] = loaded;
+    Object.assign(process.env, loaded);
+    return load();
+  };
+  const ingest = await loadWith('ingest', { name: 'ingest' }, async () => {
+    const { handler } = await import('../../functions/ingest/handler.ts');
+    return handler as Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
   });
-  const ingest = (await import('../../functions/ingest/handler.ts')).handler as Handler<
-    APIGatewayProxyEventV2,
-    APIGatewayProxyStructuredResultV2
-  >;
-  // Each processor reads its target from the environment as it loads, as in a function of its own.
-  Object.assign(process.env, {
-    TARGET: queue.target,
-    DEAD_LETTER: provisioned.deadLetterUrls[queue.target],
-    LEASE_MS: String(resources.processor.leaseMs),
+  const awsProcessor: DeployedFunction = {
+    name: 'processor',
+    target: queue.target,
+    deadLetter: provisioned.deadLetterUrls[queue.target] as string,
+    leaseMs: resources.processor.leaseMs,
+  };
+  const processAws = await loadWith('process-aws', awsProcessor, async () => {
+    const { handler } = await import('../../functions/process-aws/handler.ts');
+    return handler as Handler<SQSEvent, SQSBatchResponse>;
   });
-  const processAws = (await import('../../functions/process-aws/handler.ts')).handler as Handler<
-    SQSEvent,
-    SQSBatchResponse
-  >;
-  const stats = (await import('../../functions/stats/handler.ts')).handler as Handler<
-    DynamoDBStreamEvent,
-    DynamoDBBatchResponse
-  >;
+  const stats = await loadWith('stats', { name: 'stats' }, async () => {
+    const { handler } = await import('../../functions/stats/handler.ts');
+    return handler as Handler<DynamoDBStreamEvent, DynamoDBBatchResponse>;
+  });
   let gcpFunction: Server | undefined;
   let provisionedGcp: ProvisionedGcp | undefined;
   if (gcpTarget !== undefined && options.gcp !== undefined && pubsub) {
-    Object.assign(process.env, {
-      TARGET: gcpTarget.target,
-      DEAD_LETTER: topicPath(gcpTarget.deadLetterTopic),
-      LEASE_MS: String(options.gcp.processor.leaseMs),
-    });
-    await import('../../functions/process-gcp/index.ts');
+    const gcpProcessor: DeployedFunction = {
+      name: 'processor',
+      target: gcpTarget.target,
+      deadLetter: topicPath(project, gcpTarget.deadLetterTopic),
+      leaseMs: options.gcp.processor.leaseMs,
+    };
+    await loadWith('process-gcp', gcpProcessor, () => import('../../functions/process-gcp/index.ts'));
     gcpFunction = await listen(getTestServer('processGcp'), 0, EMULATOR_HOST);
     // The topic in the push URL is what functions-framework names as the CloudEvent's source.
-    const pushEndpoint = `${serverUrl(gcpFunction)}/${topicPath(gcpTarget.topic)}`;
+    const pushEndpoint = `${serverUrl(gcpFunction)}/${topicPath(project, gcpTarget.topic)}`;
     provisionedGcp = await provisionGcp(options.gcp, pubsub.pubsub, {
       pushEndpoints: { [gcpTarget.target]: pushEndpoint },
     });
@@ -181,6 +205,7 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
   return {
     url: serverUrl(server),
     provisioned,
+    environments,
     ...(provisionedGcp && { provisionedGcp }),
     stop: async () => {
       await closeServer(server);

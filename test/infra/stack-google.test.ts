@@ -2,10 +2,22 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GoogleConfig, readStackConfig } from '../../infra/config.ts';
+import { externalAccountCredentials } from '../../infra/google-federation.ts';
+import { functionEnvironment } from '../../src/config/function-env.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
-import { assetOf, GOOGLE_CONTEXT, importHandler, type Synthesized, single, synthesize } from './synth.ts';
+import {
+  assetOf,
+  environmentWithStandIns,
+  GOOGLE_CONTEXT,
+  importHandler,
+  powertoolsVariables,
+  type Synthesized,
+  single,
+  synthesize,
+} from './synth.ts';
 
 const resources = defineResources();
 const gcp = defineGcpResources();
@@ -139,6 +151,54 @@ describe('the stack with a Google project in the context', () => {
         '',
         ['{"aws":"', { Ref: queue }, `","gcp":"projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp"}`],
       ],
+    });
+  });
+
+  it('gives each function exactly the environment functionEnvironment builds, and Powertools’ settings', () => {
+    // Prepare
+    const google = readStackConfig(GOOGLE_CONTEXT).google as GoogleConfig;
+    const standIns = {
+      [single(withGoogle.template, 'AWS::DynamoDB::Table').logicalId]: 'TABLE',
+      [single(withGoogle.template, 'AWS::S3::Bucket', { BucketName: resources.bucket.name }).logicalId]:
+        'BUCKET',
+      [single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws' }).logicalId]: 'QUEUE_URL',
+      [single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws-dlq' }).logicalId]:
+        'DEAD_LETTER_URL',
+    };
+    const deployment = {
+      tableName: 'TABLE',
+      bucketName: 'BUCKET',
+      queues: { aws: 'QUEUE_URL', gcp: `projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp` },
+      jobTtlSeconds: resources.jobTtlSeconds,
+      googleProject: GOOGLE_CONTEXT.gcpProject,
+      gcpCredentials: externalAccountCredentials(google),
+    };
+    const processor = {
+      name: 'processor',
+      target: 'aws',
+      deadLetter: 'DEAD_LETTER_URL',
+      leaseMs: resources.processor.leaseMs,
+    } as const;
+
+    // Act
+    const [ingest, processAws, stats] = [
+      resources.functions.ingest.name,
+      'fanout-process-aws',
+      resources.functions.stats.name,
+    ].map((name) => environmentWithStandIns(withGoogle.template, name, standIns));
+
+    // Assess
+    expect(ingest).toEqual({
+      ...functionEnvironment(deployment, { name: 'ingest' }),
+      ...powertoolsVariables('ingest'),
+    });
+    expect(processAws).toEqual({
+      ...functionEnvironment(deployment, processor),
+      ...powertoolsVariables('process-aws'),
+    });
+    expect(stats).toEqual({
+      ...functionEnvironment(deployment, { name: 'stats' }),
+      ...powertoolsVariables('stats'),
     });
   });
 

@@ -1,8 +1,17 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { functionEnvironment } from '../../src/config/function-env.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
-import { importHandler, NO_BUNDLING, type Synthesized, single, synthesize } from './synth.ts';
+import {
+  environmentWithStandIns,
+  importHandler,
+  NO_BUNDLING,
+  powertoolsVariables,
+  type Synthesized,
+  single,
+  synthesize,
+} from './synth.ts';
 
 const resources = defineResources();
 
@@ -67,33 +76,46 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     }
   });
 
-  it('sets the runtime contract on every function, and the target, dead-letter queue and lease on the processor', () => {
+  it('gives each function exactly the environment functionEnvironment builds, and Powertools’ settings', () => {
     // Prepare
-    const table = single(aws.template, 'AWS::DynamoDB::Table').logicalId;
-    const bucket = single(aws.template, 'AWS::S3::Bucket', { BucketName: resources.bucket.name }).logicalId;
-    const queue = queueNamed(aws.template, 'fanout-aws').logicalId;
-    const deadLetters = queueNamed(aws.template, 'fanout-aws-dlq').logicalId;
+    const standIns = {
+      [single(aws.template, 'AWS::DynamoDB::Table').logicalId]: 'TABLE',
+      [single(aws.template, 'AWS::S3::Bucket', { BucketName: resources.bucket.name }).logicalId]: 'BUCKET',
+      [queueNamed(aws.template, 'fanout-aws').logicalId]: 'QUEUE_URL',
+      [queueNamed(aws.template, 'fanout-aws-dlq').logicalId]: 'DEAD_LETTER_URL',
+    };
+    const deployment = {
+      tableName: 'TABLE',
+      bucketName: 'BUCKET',
+      queues: { aws: 'QUEUE_URL' },
+      jobTtlSeconds: resources.jobTtlSeconds,
+    };
+    const processor = {
+      name: 'processor',
+      target: 'aws',
+      deadLetter: 'DEAD_LETTER_URL',
+      leaseMs: resources.processor.leaseMs,
+    } as const;
 
     // Act
-    const processor = functionNamed(aws.template, 'fanout-process-aws').properties;
-    const ingest = functionNamed(aws.template, resources.functions.ingest.name).properties;
+    const [ingest, processAws, stats] = [
+      resources.functions.ingest.name,
+      'fanout-process-aws',
+      resources.functions.stats.name,
+    ].map((name) => environmentWithStandIns(aws.template, name, standIns));
 
     // Assess
-    for (const fn of [processor, ingest]) {
-      const variables = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
-      expect(variables).toMatchObject({
-        TABLE_NAME: { Ref: table },
-        BUCKET_NAME: { Ref: bucket },
-        JOB_TTL_SECONDS: String(resources.jobTtlSeconds),
-        QUEUES: { 'Fn::Join': ['', ['{"aws":"', { Ref: queue }, '"}']] },
-      });
-      expect(variables).not.toHaveProperty('GCP_CREDENTIALS');
-      expect(variables).not.toHaveProperty('GOOGLE_CLOUD_PROJECT');
-    }
-    expect((processor.Environment as { Variables: unknown }).Variables).toMatchObject({
-      TARGET: 'aws',
-      DEAD_LETTER: { Ref: deadLetters },
-      LEASE_MS: String(resources.processor.leaseMs),
+    expect(ingest).toEqual({
+      ...functionEnvironment(deployment, { name: 'ingest' }),
+      ...powertoolsVariables('ingest'),
+    });
+    expect(processAws).toEqual({
+      ...functionEnvironment(deployment, processor),
+      ...powertoolsVariables('process-aws'),
+    });
+    expect(stats).toEqual({
+      ...functionEnvironment(deployment, { name: 'stats' }),
+      ...powertoolsVariables('stats'),
     });
   });
 

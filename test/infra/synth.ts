@@ -100,6 +100,37 @@ export const assetOf = (synthesized: Synthesized, functionName: string): string 
   return join(synthesized.outdir, `asset.${S3Key.replace(/\.zip$/, '')}`);
 };
 
+/** What every function of the stack holds besides its own environment, for Powertools and Node.js. */
+export const powertoolsVariables = (serviceName: string) => ({
+  POWERTOOLS_SERVICE_NAME: serviceName,
+  POWERTOOLS_METRICS_NAMESPACE: 'Fanout',
+  NODE_OPTIONS: '--enable-source-maps',
+});
+
+/**
+ * A function's environment as the template has it, with each `Ref` to a resource replaced by its
+ * stand-in in `standIns` (by logical id) and each `Fn::Join` joined: plain strings to compare.
+ */
+export const environmentWithStandIns = (
+  template: Template,
+  functionName: string,
+  standIns: Record<string, string>,
+): Record<string, string> => {
+  const resolve = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const intrinsic = value as { Ref?: string; 'Fn::Join'?: [string, unknown[]] };
+    if (intrinsic.Ref !== undefined && intrinsic.Ref in standIns) return standIns[intrinsic.Ref] as string;
+    if (intrinsic['Fn::Join'] !== undefined) {
+      const [separator, parts] = intrinsic['Fn::Join'];
+      return parts.map(resolve).join(separator);
+    }
+    throw new Error(`no stand-in for ${JSON.stringify(value)} in the environment of ${functionName}`);
+  };
+  const { Variables } = single(template, 'AWS::Lambda::Function', { FunctionName: functionName }).properties
+    .Environment as { Variables: Record<string, unknown> };
+  return Object.fromEntries(Object.entries(Variables).map(([name, value]) => [name, resolve(value)]));
+};
+
 /** Stand-ins for the variables the template sets from other resources (names, queue URLs). */
 const DEPLOYED_NAMES = {
   TABLE_NAME: 'tasks',

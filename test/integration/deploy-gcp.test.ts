@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { parse } from 'yaml';
+import { functionEnvironment } from '../../src/config/function-env.ts';
+import { DEFAULT_JOB_TTL_SECONDS } from '../../src/core/constants.ts';
 import { GcloudError, renderShellScript, runGcpDeploy } from '../../src/deploy/deploy-gcp.ts';
 import { bundleGoogleFunction } from '../../src/deploy/deploy-gcp-bundle.ts';
 import { DeployInputError, parseDeployGcpInputs } from '../../src/deploy/deploy-gcp-inputs.ts';
@@ -183,7 +185,7 @@ describe('the deploy:gcp plan', () => {
     ]);
   });
 
-  it('deploys the function on nodejs22 with entry point processGcp, private, as its own service account, with the runtime contract', () => {
+  it('deploys the function on nodejs22 with entry point processGcp, private, as its own service account, with its environment file', () => {
     // Prepare
     const deploy = gcloudSteps.find((step) => step.args.includes('deploy'));
     const envFile = steps.find((step) => step.kind === 'env-file');
@@ -198,22 +200,39 @@ describe('the deploy:gcp plan', () => {
     expect(args).toContain('--no-allow-unauthenticated');
     expect(flag(args, 'service-account')).toBe(`fanout-processor@${PROJECT}.iam.gserviceaccount.com`);
     expect(flag(args, 'env-vars-file')).toBe(envFile?.kind === 'env-file' ? envFile.path : 'none');
-    expect(envFile?.kind === 'env-file' && envFile.values).toEqual({
-      TABLE_NAME: 'fanout-tasks',
-      BUCKET_NAME: 'fanout-data',
-      JOB_TTL_SECONDS: '604800',
-      QUEUES: JSON.stringify({
+  });
+
+  it('gives the function exactly the environment functionEnvironment builds for the Google processor', () => {
+    // Prepare
+    const deployment = {
+      tableName: 'fanout-tasks',
+      bucketName: 'fanout-data',
+      queues: {
         aws: 'https://sqs.eu-west-1.amazonaws.com/123456789012/fanout-aws',
         gcp: `projects/${PROJECT}/topics/fanout-gcp`,
-      }),
-      GOOGLE_CLOUD_PROJECT: PROJECT,
-      TARGET: 'gcp',
-      DEAD_LETTER: `projects/${PROJECT}/topics/fanout-gcp-dlq`,
-      LEASE_MS: '60000',
-      AWS_REGION: 'eu-west-1',
-      AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/fanout-from-gcp',
-      AWS_WEB_IDENTITY_AUDIENCE: inputs.resources.federation.audience,
-    });
+      },
+      jobTtlSeconds: DEFAULT_JOB_TTL_SECONDS,
+      googleProject: PROJECT,
+      awsRole: {
+        region: 'eu-west-1',
+        arn: 'arn:aws:iam::123456789012:role/fanout-from-gcp',
+        audience: inputs.resources.federation.audience,
+      },
+    };
+    const processor = {
+      name: 'processor',
+      target: 'gcp',
+      deadLetter: `projects/${PROJECT}/topics/fanout-gcp-dlq`,
+      leaseMs: 60_000,
+    } as const;
+
+    // Act
+    const envFile = steps.find((step) => step.kind === 'env-file');
+
+    // Assess
+    expect(envFile?.kind === 'env-file' && envFile.values).toEqual(
+      functionEnvironment(deployment, processor),
+    );
   });
 
   it('pushes the subscription to the function with an OIDC token of the invoker, which alone may invoke it', () => {

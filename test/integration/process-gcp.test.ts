@@ -11,6 +11,7 @@ import { DynamoTaskStore } from '../../src/adapters/aws/dynamo-task-store.ts';
 import { S3ResultStore } from '../../src/adapters/aws/s3-result-store.ts';
 import { readOne } from '../../src/adapters/result-reading.ts';
 import type { ChunkMessage } from '../../src/cloud/messages.ts';
+import { functionEnvironment } from '../../src/config/function-env.ts';
 import { TaskState } from '../../src/core/constants.ts';
 import { type ProvisionedAws, provisionAws } from '../../src/deploy/provision.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
@@ -38,12 +39,20 @@ beforeAll(async () => {
   provisioned = await provisionAws(resources, { sqs, dynamo, s3 });
   Object.assign(process.env, {
     ...awsEmulatorEnvironment(moto.endpoint),
-    TABLE_NAME: resources.table.name,
-    BUCKET_NAME: provisioned.bucket,
-    QUEUES: JSON.stringify(provisioned.queueUrls),
-    TARGET: 'gcp',
-    DEAD_LETTER: provisioned.deadLetterUrls.gcp,
-    FANOUT_TARGETS: 'aws,gcp',
+    ...functionEnvironment(
+      {
+        tableName: resources.table.name,
+        bucketName: provisioned.bucket,
+        queues: provisioned.queueUrls,
+        jobTtlSeconds: resources.jobTtlSeconds,
+      },
+      {
+        name: 'processor',
+        target: 'gcp',
+        deadLetter: provisioned.deadLetterUrls.gcp as string,
+        leaseMs: resources.processor.leaseMs,
+      },
+    ),
     FANOUT_RETRY_MAX_DELAY_MS: '1000',
   });
   // functions-framework registers the function as its module loads, as the Cloud Functions runtime does.

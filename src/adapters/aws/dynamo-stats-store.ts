@@ -1,6 +1,7 @@
 import { setTimeout } from 'node:timers/promises';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DEFAULT_JOB_TTL_SECONDS } from '../../core/constants.ts';
 import { FanoutError } from '../../core/errors.ts';
 import { emptyStats, mergeStats, type StatsData } from '../../core/stats/stats.ts';
 import {
@@ -21,7 +22,6 @@ const KEYS = {
 /** Cancellation reasons that mean another writer got there first: read again and retry. */
 const CONTENTION = new Set(['ConditionalCheckFailed', 'TransactionConflict']);
 const BACKOFF_BASE_MS = 10;
-export const DEFAULT_JOB_TTL_SECONDS = 7 * 24 * 3600;
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<TransactWriteCommand['input']['TransactItems']>[number];
@@ -35,7 +35,7 @@ const toSummary = ({ pk: _pk, sk: _sk, version: _version, updatedAt: _at, ...sum
 export interface DynamoStatsStoreOptions {
   /**
    * How long a finished job and its summary are kept, in seconds (their `expiresAt`, for DynamoDB's TTL).
-   * @default 604800 (7 days)
+   * @default DEFAULT_JOB_TTL_SECONDS (604800, 7 days)
    */
   jobTtlSeconds?: number;
   /**
@@ -92,14 +92,14 @@ const groupByJob = (deltas: readonly StatsDelta[]): Map<string, StatsDelta[]> =>
 export class DynamoStatsStore {
   readonly #client: DynamoDBDocumentClient;
   readonly #table: string;
-  readonly #ttlSeconds: number;
+  readonly #jobTtlSeconds: number;
   readonly #maxAttempts: number;
   readonly #now: () => number;
 
   constructor(client: DynamoDBDocumentClient, tableName: string, options: DynamoStatsStoreOptions = {}) {
     this.#client = client;
     this.#table = tableName;
-    this.#ttlSeconds = options.jobTtlSeconds ?? DEFAULT_JOB_TTL_SECONDS;
+    this.#jobTtlSeconds = options.jobTtlSeconds ?? DEFAULT_JOB_TTL_SECONDS;
     this.#maxAttempts = options.maxWriteAttempts ?? 10;
     this.#now = options.now ?? Date.now;
   }
@@ -146,7 +146,7 @@ export class DynamoStatsStore {
       ]);
       const now = this.#now();
       const current = summary ? toSummary(summary) : emptySummary(jobId);
-      const update = applyDeltas(current, deltas, now, this.#ttlSeconds);
+      const update = applyDeltas(current, deltas, now, this.#jobTtlSeconds);
       if (update.applied === 0) return update;
       const overallStats = mergeStats(
         (overall?.stats as StatsData | undefined) ?? emptyStats(),

@@ -9,7 +9,7 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { TaskState } from '../../core/constants.ts';
+import { DEFAULT_JOB_TTL_SECONDS, TaskState } from '../../core/constants.ts';
 import {
   type Attempt,
   type ClaimAndFinishRequest,
@@ -46,25 +46,25 @@ export interface DynamoTaskStoreOptions {
   /**
    * How long a job and its tasks are kept after their last write: the table's TTL attribute `expiresAt`
    * is set on each, so finished jobs expire (the seed configuration's `job_status_ttl`).
-   * @default no expiry
+   * @default DEFAULT_JOB_TTL_SECONDS (604800, 7 days)
    */
-  ttlSeconds?: number;
+  jobTtlSeconds?: number;
 }
 
 export class DynamoTaskStore implements TaskStore {
   readonly #client: DynamoDBDocumentClient;
   readonly #table: string;
-  readonly #ttlSeconds: number | undefined;
+  readonly #jobTtlSeconds: number;
 
   constructor(client: DynamoDBDocumentClient, tableName: string, options: DynamoTaskStoreOptions = {}) {
     this.#client = client;
     this.#table = tableName;
-    this.#ttlSeconds = options.ttlSeconds;
+    this.#jobTtlSeconds = options.jobTtlSeconds ?? DEFAULT_JOB_TTL_SECONDS;
   }
 
-  /** The TTL attribute for an item written at `now`, when the store expires items. */
-  #expiry(now: number): { expiresAt?: number } {
-    return this.#ttlSeconds === undefined ? {} : { expiresAt: Math.floor(now / 1000) + this.#ttlSeconds };
+  /** The TTL attribute of an item written at `now`, in epoch seconds. */
+  #expiresAt(now: number): number {
+    return Math.floor(now / 1000) + this.#jobTtlSeconds;
   }
 
   async createJob(job: JobRecord): Promise<void> {
@@ -72,7 +72,7 @@ export class DynamoTaskStore implements TaskStore {
       await this.#client.send(
         new PutCommand({
           TableName: this.#table,
-          Item: { pk: pk(job.jobId), sk: JOB_SK, ...job, ...this.#expiry(job.createdAt) },
+          Item: { pk: pk(job.jobId), sk: JOB_SK, ...job, expiresAt: this.#expiresAt(job.createdAt) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -227,8 +227,7 @@ export class DynamoTaskStore implements TaskStore {
     if (request.bytesOut !== undefined) update.add('bytesOut = :bytesOut', { ':bytesOut': request.bytesOut });
     if (request.result !== undefined)
       update.add('#result = :result', { ':result': request.result }, { '#result': 'result' });
-    const { expiresAt } = this.#expiry(request.now);
-    if (expiresAt !== undefined) update.add('expiresAt = :expiresAt', { ':expiresAt': expiresAt });
+    update.add('expiresAt = :expiresAt', { ':expiresAt': this.#expiresAt(request.now) });
   }
 
   /** Sends an update; false when its condition failed. */
