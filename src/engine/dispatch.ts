@@ -1,5 +1,6 @@
 import { MemoryQueue } from '../adapters/local/memory-queue.ts';
-import type { TryLifecycle } from '../lifecycle/try-lifecycle.ts';
+import type { Delivered, TryLifecycle } from '../lifecycle/try-lifecycle.ts';
+import type { Delivery } from '../ports/queue.ts';
 import type { JobRun } from './job-run.ts';
 import type { TaskMessage } from './messages.ts';
 import type { ThreadRunner } from './threads.ts';
@@ -7,6 +8,17 @@ import type { ThreadRunner } from './threads.ts';
 /** Visibility of a message being processed: far longer than any batch, so only a lost one comes back. */
 export const VISIBILITY_MS = 10 * 60_000;
 const IDLE_POLL_MS = 50;
+
+/**
+ * A delivery of the engine's queue as the try lifecycle takes it. Never a redelivery in the lifecycle's
+ * sense: the engine sends a try's follow-up in the same process that recorded the try, so no follow-up
+ * can be lost between the two, and resending one would route a second copy of the next try.
+ */
+export const engineDelivery = (delivery: Delivery<TaskMessage>): Delivered<TaskMessage> => ({
+  id: delivery.receipt,
+  message: delivery.body,
+  redelivered: false,
+});
 
 export interface DispatchOptions {
   /** Tries this target runs at once: its capacity, which the balancer's load is measured against. */
@@ -80,12 +92,7 @@ export class TargetDispatch {
         this.#busy--;
         this.#wake?.();
       };
-      const delivered = deliveries.map((d) => ({
-        id: d.receipt,
-        message: d.body,
-        redelivered: d.receiveCount > 1,
-      }));
-      this.#options.track(this.#process(delivered, free).finally(free));
+      this.#options.track(this.#process(deliveries.map(engineDelivery), free).finally(free));
     }
   }
 
@@ -93,10 +100,7 @@ export class TargetDispatch {
    * The slot is free once the tries have run: settling may wait (a retry waits for a breaker to let work
    * through), and the probe it waits for may be in this very queue, so the loop must go on pulling.
    */
-  async #process(
-    deliveries: { id: string; message: TaskMessage; redelivered: boolean }[],
-    free: () => void,
-  ): Promise<void> {
+  async #process(deliveries: Delivered<TaskMessage>[], free: () => void): Promise<void> {
     const results = await this.#lifecycle.process(
       deliveries,
       (taken) => this.#runner.run(this.name, taken),
