@@ -97,6 +97,22 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
+  async failJob(jobId: string, reason: string, at: number): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: pk(jobId), sk: JOB_SK },
+          UpdateExpression: 'SET failed = :failed',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':failed': { reason, at } },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   async getJob(jobId: string): Promise<JobRecord | undefined> {
     const { Item } = await this.#client.send(
       new GetCommand({ TableName: this.#table, Key: { pk: pk(jobId), sk: JOB_SK }, ConsistentRead: true }),
