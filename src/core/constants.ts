@@ -30,6 +30,8 @@ export const JobStatus = {
   processing: 'processing',
   completed: 'completed',
   completedWithFailures: 'completed_with_failures',
+  /** The job failed as a whole: its input could not be read or sent to any target. */
+  failed: 'failed',
 } as const;
 export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
 
