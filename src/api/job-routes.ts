@@ -219,6 +219,9 @@ export class JobRoutes {
       status: 200,
       headers: { 'content-type': type },
       body: this.#service.readResult(id),
+      ...(job?.outputsAt !== undefined && {
+        elsewhere: `job ${id}'s chunk outputs lie under ${job.outputsAt}, one object per stored batch: the result is the outputs of its tasks in index order, and each completed task's result ref in GET /jobs/${id}/tasks (object:offset:length) says where its output is`,
+      }),
     };
   }
 

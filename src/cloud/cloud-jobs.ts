@@ -9,7 +9,7 @@ import { type StatsReport, summarize } from '../core/stats/report.ts';
 import { emptyStats, type StatsData } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
 import { NoTargetAvailableError } from '../ports/errors.ts';
-import type { JobService } from '../ports/job-service.ts';
+import type { JobDescription, JobService } from '../ports/job-service.ts';
 import { PROBE_JOB_ID, type Readiness } from '../ports/readiness.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { StatsReader } from '../ports/stats-reader.ts';
@@ -31,6 +31,8 @@ export interface CloudJobsOptions {
    * @default 8 MiB
    */
   segmentBytes?: number;
+  /** Where a job's outputs can be read outside the API, such as `s3://bucket/results/id/`. */
+  outputsAt?: (jobId: string) => string;
 }
 
 /** An error's message and its causes', as a failed job's reason. */
@@ -167,12 +169,17 @@ export class CloudJobs implements JobService {
     return readJobResult(this.#options.tasks, this.#options.results, jobId);
   }
 
-  async describe(jobId: string): Promise<{ request: JobRequest; compression?: string } | undefined> {
+  async describe(jobId: string): Promise<JobDescription | undefined> {
     const record = await this.#options.tasks.getJob(jobId);
     if (record === undefined) return undefined;
     const request = record.options as unknown as JobRequest;
     const compression = outputCompression(this.prepare(request));
-    return { request, ...(compression && { compression }) };
+    const { outputsAt } = this.#options;
+    return {
+      request,
+      ...(compression && { compression }),
+      ...(outputsAt && { outputsAt: outputsAt(jobId) }),
+    };
   }
 
   /** The stats the stats function keeps, with each target's shared breaker. */

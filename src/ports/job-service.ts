@@ -4,6 +4,15 @@ import type { StatsReport } from '../core/stats/report.ts';
 import type { TaskRecord } from '../core/task.ts';
 import type { Readiness } from './readiness.ts';
 
+/** What a job was asked to do, and how and where its result can be read. */
+export interface JobDescription {
+  request: JobRequest;
+  /** The result's compression, when the pipeline compresses. */
+  compression?: string;
+  /** Where its chunk outputs can be read outside the API (`s3://bucket/results/id/`), where they can. */
+  outputsAt?: string;
+}
+
 /**
  * What the API runs jobs on: the embedded engine, or the cloud (ingest to queues, state in DynamoDB).
  * Reads may be answered from memory or from a store, so they may be promises.
@@ -22,12 +31,7 @@ export interface JobService {
   getJob(jobId: string): JobView | undefined | Promise<JobView | undefined>;
   listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[] | undefined>;
   readResult(jobId: string): AsyncIterable<Uint8Array>;
-  describe(
-    jobId: string,
-  ):
-    | { request: JobRequest; compression?: string }
-    | undefined
-    | Promise<{ request: JobRequest; compression?: string } | undefined>;
+  describe(jobId: string): JobDescription | undefined | Promise<JobDescription | undefined>;
   stats(): StatsReport | Promise<StatsReport>;
   /** Probes the stores and the targets' queues through their ports, with each target's breaker. */
   readiness(): Promise<Readiness>;

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MemoryQueue } from '../../src/adapters/local/memory-queue.ts';
 import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
 import { JobsApi, type JobsApiOptions } from '../../src/api/jobs-api.ts';
+import { toHttpApiResult } from '../../src/api/lambda-http.ts';
 import { CloudJobs } from '../../src/cloud/cloud-jobs.ts';
 import type { ChunkMessage } from '../../src/cloud/messages.ts';
 import { Router } from '../../src/cloud/router.ts';
@@ -63,6 +65,7 @@ const subject = (
     results: rig.results,
     router: overrides.router?.(rig) ?? rig.router,
     stats,
+    outputsAt: (jobId) => `s3://fanout-data/results/${jobId}/`,
   });
   const api = new JobsApi(service, CONFIG, {
     maxBodyBytes: 8 * MiB,
@@ -281,6 +284,29 @@ describe('GET /jobs/{id} and its result', () => {
     expect(view.status).toBe(JobStatus.completed);
     expect(result.headers['content-type']).toBe('text/plain');
     expect(await text(result)).toBe(LINES.toUpperCase());
+  });
+
+  it('answers a result too large for a function with 501 naming the job and where its outputs lie', async () => {
+    // Prepare
+    const s = subject();
+    const accepted = await s.api.handle(
+      request('POST', '/jobs', {
+        body: randomBytes(5 * MiB),
+        type: 'application/octet-stream',
+        query: 'chunking=bytes&chunkSize=1048576&pipeline=compress:gzip:level=1',
+      }),
+    );
+    const { jobId } = jsonOf<{ jobId: string }>(accepted);
+    await processAll(s, jobId);
+
+    // Act
+    const result = await toHttpApiResult(await get(s.api, `/jobs/${jobId}/result`));
+
+    // Assess
+    expect(result.statusCode).toBe(501);
+    expect(JSON.parse(result.body as string).detail).toContain(
+      `job ${jobId}'s chunk outputs lie under s3://fanout-data/results/${jobId}/`,
+    );
   });
 
   it('answers an unknown task state with 400 naming the known ones', async () => {
