@@ -4,7 +4,7 @@ export const MiB = 1024 * KiB;
 
 /**
  * How long a job, its tasks and its summary are kept after their last write, in seconds: the table's TTL
- * attribute. Seven days, the seed configuration's `job_status_ttl`.
+ * attribute. Seven days, unless the stack sets `JOB_TTL_SECONDS`.
  */
 export const DEFAULT_JOB_TTL_SECONDS = 7 * 24 * 60 * 60;
 

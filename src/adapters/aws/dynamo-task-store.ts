@@ -45,7 +45,7 @@ const isConditionFailure = (error: unknown): boolean => error instanceof Conditi
 export interface DynamoTaskStoreOptions {
   /**
    * How long a job and its tasks are kept after their last write: the table's TTL attribute `expiresAt`
-   * is set on each, so finished jobs expire (the seed configuration's `job_status_ttl`).
+   * is set on each, so finished jobs expire.
    * @default DEFAULT_JOB_TTL_SECONDS (604800, 7 days)
    */
   jobTtlSeconds?: number;
