@@ -84,6 +84,11 @@ export class DataStores extends Construct {
     this.#grantObjects(grantee, 's3:GetObject', prefixes);
   }
 
+  /** `s3:ListBucket` on the bucket: what HeadBucket, the readiness probe of the bucket, needs. */
+  grantBucketProbe(grantee: IGrantable): void {
+    Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.bucket.bucketArn] });
+  }
+
   /** `s3:PutObject` under the prefixes (single-request puts; the stores never upload in parts). */
   grantObjectWrites(grantee: IGrantable, ...prefixes: DataPrefix[]): void {
     this.#grantObjects(grantee, 's3:PutObject', prefixes);

@@ -68,6 +68,7 @@ export class FanoutStack extends Stack {
     data.grantTableData(ingest.role);
     data.grantObjectWrites(ingest.role, resources.bucket.inputsPrefix);
     data.grantObjectReads(ingest.role, resources.bucket.resultsPrefix, resources.bucket.uploadsPrefix);
+    data.grantBucketProbe(ingest.role);
     sendToTargets(ingest.role);
 
     const processors = queues.targets.map(({ definition, queue, deadLetters }) => {
@@ -111,7 +112,7 @@ export class FanoutStack extends Stack {
       entry: 'stats/handler.ts',
       definition: resources.functions.stats,
       serviceName: 'stats',
-      description: "Fanout stats: folds the table's stream into job summaries; serves GET /stats",
+      description: "Fanout stats: folds the table's stream into job summaries",
     });
     stats.function.addEventSource(
       new DynamoEventSource(data.table, {
@@ -142,7 +143,7 @@ export class FanoutStack extends Stack {
       definition: resources.api,
       authorization: props.config.authorization,
       observability: resources.observability,
-      handlers: { ingest: ingest.function, stats: stats.function },
+      ingest: ingest.function,
     });
 
     new Monitoring(this, 'Monitoring', {

@@ -15,18 +15,21 @@ import { Construct } from 'constructs';
 import type { ApiDefinition, ObservabilityDefinition } from '../src/deploy/resources.ts';
 import type { ApiAuthorization } from './config.ts';
 
-/** Which function serves a route. */
-export type RouteHandler = 'ingest' | 'stats';
-
-/** The routes of the HTTP API contract (`src/api/jobs-api.ts`) that the functions serve. */
-export const HTTP_ROUTES: readonly { method: HttpMethod; path: string; handler: RouteHandler }[] = [
-  { method: HttpMethod.POST, path: '/jobs', handler: 'ingest' },
-  { method: HttpMethod.GET, path: '/jobs/{id}', handler: 'ingest' },
-  { method: HttpMethod.GET, path: '/jobs/{id}/result', handler: 'ingest' },
-  { method: HttpMethod.GET, path: '/jobs/{id}/tasks', handler: 'ingest' },
-  { method: HttpMethod.GET, path: '/health', handler: 'ingest' },
-  // The stats function keeps the overall stats, so it answers for them itself.
-  { method: HttpMethod.GET, path: '/stats', handler: 'stats' },
+/**
+ * The routes of the HTTP API contract (`src/api/jobs-api.ts`), all served by the ingest function: it
+ * reads the stats the stats function keeps, and knows the targets' breakers. `/health` is the old name of
+ * `/health/live`; `/metrics` answers where the cloud's metrics are.
+ */
+export const HTTP_ROUTES: readonly { method: HttpMethod; path: string }[] = [
+  { method: HttpMethod.POST, path: '/jobs' },
+  { method: HttpMethod.GET, path: '/jobs/{id}' },
+  { method: HttpMethod.GET, path: '/jobs/{id}/result' },
+  { method: HttpMethod.GET, path: '/jobs/{id}/tasks' },
+  { method: HttpMethod.GET, path: '/health' },
+  { method: HttpMethod.GET, path: '/health/live' },
+  { method: HttpMethod.GET, path: '/health/ready' },
+  { method: HttpMethod.GET, path: '/stats' },
+  { method: HttpMethod.GET, path: '/metrics' },
 ];
 
 // One JSON object a request; $context.identity.userArn names the IAM caller of a signed request.
@@ -49,7 +52,7 @@ export interface FanoutHttpApiProps {
   definition: ApiDefinition;
   authorization: ApiAuthorization;
   observability: ObservabilityDefinition;
-  handlers: Record<RouteHandler, IFunction>;
+  ingest: IFunction;
 }
 
 /**
@@ -86,16 +89,9 @@ export class FanoutHttpApi extends Construct {
       throttle: { rateLimit: definition.throttleRateLimit, burstLimit: definition.throttleBurstLimit },
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: ACCESS_LOG_FORMAT },
     });
-    const integrations = {
-      ingest: new HttpLambdaIntegration('Ingest', props.handlers.ingest),
-      stats: new HttpLambdaIntegration('Stats', props.handlers.stats),
-    };
+    const integration = new HttpLambdaIntegration('Ingest', props.ingest);
     for (const route of HTTP_ROUTES) {
-      this.api.addRoutes({
-        path: route.path,
-        methods: [route.method],
-        integration: integrations[route.handler],
-      });
+      this.api.addRoutes({ path: route.path, methods: [route.method], integration });
     }
   }
 }

@@ -5,7 +5,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { JobsApi } from '../../src/api/jobs-api.ts';
 import { fromHttpApiEvent, toHttpApiResult } from '../../src/api/lambda-http.ts';
 import { CloudRuntime } from '../../src/cloud/runtime.ts';
-import { observability } from '../shared/powertools.ts';
+import { METRICS_NAMESPACE, observability } from '../shared/powertools.ts';
 
 const { logger, metrics } = observability('ingest');
 
@@ -15,6 +15,9 @@ const api = new JobsApi(await runtime.jobs(), runtime.config, {
   maxBodyBytes: 10 * 1024 * 1024,
   // One request at a time in a function container; several at once under `fanout serve --mode emulators`.
   maxIngestingJobs: runtime.config.server.max_ingesting_jobs,
+  metrics: {
+    elsewhere: `the cloud serves no Prometheus metrics: its AWS functions publish CloudWatch metrics through Powertools to namespace ${METRICS_NAMESPACE} (chunks_<outcome> from the processors; recordsApplied, recordsFailed and jobsFinished from the stats function), which the stack's dashboard shows beside the API's, the queues' and the functions' own; GET /stats gives the job counts and each target's breaker`,
+  },
 });
 
 const serve = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {

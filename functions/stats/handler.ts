@@ -4,20 +4,11 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyStructuredResultV2,
-  DynamoDBBatchResponse,
-  DynamoDBStreamEvent,
-} from 'aws-lambda';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoStatsStore } from '../../src/adapters/aws/dynamo-stats-store.ts';
-import { toHttpApiResult } from '../../src/api/lambda-http.ts';
 import { StatsFunction, UnsupportedEventError } from '../../src/cloud/stats-function.ts';
 import { parseFunctionEnvironment } from '../../src/config/function-env.ts';
 import { observability } from '../shared/powertools.ts';
-
-type StatsEvent = DynamoDBStreamEvent | APIGatewayProxyEventV2;
-type StatsResult = DynamoDBBatchResponse | APIGatewayProxyStructuredResultV2;
 
 const { logger, metrics } = observability('stats');
 
@@ -29,13 +20,12 @@ const stats = new StatsFunction(
   new DynamoStatsStore(documents, TABLE_NAME, { jobTtlSeconds: JOB_TTL_SECONDS }),
 );
 
-const isStreamEvent = (event: StatsEvent): event is DynamoDBStreamEvent =>
+const isStreamEvent = (event: unknown): event is DynamoDBStreamEvent =>
+  typeof event === 'object' &&
+  event !== null &&
   'Records' in event &&
   Array.isArray(event.Records) &&
-  event.Records.every((record) => record.eventSource === 'aws:dynamodb');
-
-const isHttpEvent = (event: StatsEvent): event is APIGatewayProxyEventV2 =>
-  'requestContext' in event && typeof event.requestContext?.http?.method === 'string';
+  event.Records.every((record) => record?.eventSource === 'aws:dynamodb');
 
 const aggregate = async ({ Records }: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   const result = await stats.aggregate(Records);
@@ -54,17 +44,11 @@ const aggregate = async ({ Records }: DynamoDBStreamEvent): Promise<DynamoDBBatc
   return { batchItemFailures: result.batchItemFailures };
 };
 
-const respond = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  metrics.addMetric('statsRequests', MetricUnit.Count, 1);
-  return toHttpApiResult(await stats.request(event.requestContext.http.method, event.rawPath));
-};
-
-/** The stats function: DynamoDB stream batches of the table, and `GET /stats` from the HTTP API. */
-export const handler = middy<StatsEvent, StatsResult>()
+/** The stats function: DynamoDB stream batches of the table. */
+export const handler = middy<unknown, DynamoDBBatchResponse>()
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics))
   .handler(async (event) => {
     if (isStreamEvent(event)) return aggregate(event);
-    if (isHttpEvent(event)) return respond(event);
-    throw new UnsupportedEventError(Object.keys(event));
+    throw new UnsupportedEventError(Object.keys(event ?? {}));
   });

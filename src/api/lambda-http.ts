@@ -34,7 +34,7 @@ export const toHttpApiResult = async (response: ApiResponse): Promise<APIGateway
           501,
           'result-too-large',
           'Result too large for a function answer',
-          `the result is larger than the ${MAX_BINARY_RESPONSE_BYTES} bytes a function may answer; read the job's outputs from its results/ prefix in the bucket`,
+          `the result is larger than the ${MAX_BINARY_RESPONSE_BYTES} bytes a function may answer; ${response.elsewhere ?? 'no other place to read it is known'}`,
         ),
       );
     }

@@ -177,7 +177,7 @@ const program = (): Command => {
     .option('--max-attempts <n>', 'tries per chunk, the first included')
     .addOption(new Option('--strategy <name>', 'balancing strategy').choices(Object.values(Strategy)))
     .option('--targets <names>', 'comma-separated targets, e.g. aws,gcp')
-    .option('--workers <n>', 'worker threads per target')
+    .option('--workers <n>', 'tries each target runs at once: its slots on the shared worker threads')
     .option('--step <module...>', 'custom step module(s) to load')
     .option('-o, --out <file>', 'write the result (chunk outputs in order) to this file')
     .option('--json', 'print the final job and its stats as one JSON object on stdout')
@@ -200,7 +200,7 @@ const program = (): Command => {
     .option('--port <port>', 'port to listen on (0 picks a free one)')
     .option('--host <host>', 'address to listen on')
     .option('--targets <names>', 'comma-separated targets, e.g. aws,gcp')
-    .option('--workers <n>', 'worker threads per target')
+    .option('--workers <n>', 'tries each target runs at once: its slots on the shared worker threads')
     .option('--step <module...>', 'custom step module(s) to load')
     .action(async (options: Record<string, unknown>) => {
       process.exitCode = await serve(options);

@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { readJobResult } from '../adapters/result-reading.ts';
 import { type Chunk, chunkStream } from '../core/chunker.ts';
 import { MiB, type TaskState } from '../core/constants.ts';
-import { UsageError } from '../core/errors.ts';
+import { TargetUnavailableError, UsageError } from '../core/errors.ts';
 import { type JobRequest, type JobView, jobView, prepareJob } from '../core/job.ts';
 import { outputCompression, type ResolvedStep, type StepRegistry } from '../core/pipeline/registry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import { emptyStats, type StatsData } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
-import type { JobService } from '../ports/job-service.ts';
+import { NoTargetAvailableError } from '../ports/errors.ts';
+import type { JobDescription, JobService } from '../ports/job-service.ts';
+import { PROBE_JOB_ID, type Readiness } from '../ports/readiness.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { StatsReader } from '../ports/stats-reader.ts';
 import type { TaskStore } from '../ports/task-store.ts';
@@ -29,7 +31,17 @@ export interface CloudJobsOptions {
    * @default 8 MiB
    */
   segmentBytes?: number;
+  /** Where a job's outputs can be read outside the API, such as `s3://bucket/results/id/`. */
+  outputsAt?: (jobId: string) => string;
 }
+
+/** An error's message and its causes', as a failed job's reason. */
+const reasonOf = (error: unknown): string => {
+  const messages: string[] = [];
+  for (let e: unknown = error; e !== undefined && messages.length < 3; e = (e as Error).cause)
+    messages.push(e instanceof Error ? e.message : String(e));
+  return messages.join(': ');
+};
 
 /**
  * Jobs on the cloud path: ingest packs chunks into segment objects and sends one message per chunk to
@@ -53,13 +65,43 @@ export class CloudJobs implements JobService {
     return prepareJob(this.#options.registry, this.#options.router.targets, request);
   }
 
+  /**
+   * Turns a job away before recording it when every breaker of its targets is open. A job whose input
+   * cannot be read or sent after it was recorded is marked failed with the reason, so that it never looks
+   * queued until it expires; the chunks sent before that still run.
+   */
   async submit(
     input: AsyncIterable<Uint8Array>,
     request: JobRequest,
   ): Promise<{ jobId: string; ingested: Promise<number> }> {
     this.prepare(request);
+    const { router, tasks } = this.#options;
+    const { targets } = request;
+    if (!(await router.accepts(targets)))
+      throw new NoTargetAvailableError(targets, router.retryAfterMs(targets));
     const jobId = randomUUID();
-    await this.#options.tasks.createJob({ jobId, createdAt: Date.now(), options: { ...request } });
+    await tasks.createJob({ jobId, createdAt: Date.now(), options: { ...request } });
+    const progress = { sent: 0 };
+    try {
+      const total = await this.#ingest(jobId, input, request, progress);
+      return { jobId, ingested: Promise.resolve(total) };
+    } catch (error) {
+      const reason = `its input stopped after ${progress.sent} chunks were sent: ${reasonOf(error)}`;
+      // The store may be what failed; the error that stopped the input is the one to report.
+      await tasks.failJob(jobId, reason, Date.now()).catch(() => {});
+      if (error instanceof TargetUnavailableError) {
+        throw new NoTargetAvailableError(targets, router.retryAfterMs(targets), { jobId, cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async #ingest(
+    jobId: string,
+    input: AsyncIterable<Uint8Array>,
+    request: JobRequest,
+    progress: { sent: number },
+  ): Promise<number> {
     const limit = this.#options.segmentBytes ?? 8 * MiB;
     let segment: Chunk[] = [];
     let bytes = 0;
@@ -70,13 +112,14 @@ export class CloudJobs implements JobService {
       total++;
       if (bytes >= limit) {
         await this.#enqueue(jobId, segment, request);
+        progress.sent += segment.length;
         segment = [];
         bytes = 0;
       }
     }
     if (segment.length > 0) await this.#enqueue(jobId, segment, request);
     await this.#options.tasks.setJobTotal(jobId, total);
-    return { jobId, ingested: Promise.resolve(total) };
+    return total;
   }
 
   async #enqueue(jobId: string, chunks: readonly Chunk[], request: JobRequest): Promise<void> {
@@ -105,8 +148,16 @@ export class CloudJobs implements JobService {
     ]);
     if (record === undefined) return undefined;
     const data = withPending(stats?.data ?? emptyStats(), record.chunksTotal);
-    const updatedAt = data.lastAt ?? record.createdAt;
-    return jobView({ ...record, updatedAt, total: record.chunksTotal }, data);
+    const updatedAt = Math.max(data.lastAt ?? record.createdAt, record.failed?.at ?? 0);
+    return jobView(
+      {
+        ...record,
+        updatedAt,
+        total: record.chunksTotal,
+        ...(record.failed && { failure: record.failed.reason }),
+      },
+      data,
+    );
   }
 
   async listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[] | undefined> {
@@ -118,16 +169,36 @@ export class CloudJobs implements JobService {
     return readJobResult(this.#options.tasks, this.#options.results, jobId);
   }
 
-  async describe(jobId: string): Promise<{ request: JobRequest; compression?: string } | undefined> {
+  async describe(jobId: string): Promise<JobDescription | undefined> {
     const record = await this.#options.tasks.getJob(jobId);
     if (record === undefined) return undefined;
     const request = record.options as unknown as JobRequest;
     const compression = outputCompression(this.prepare(request));
-    return { request, ...(compression && { compression }) };
+    const { outputsAt } = this.#options;
+    return {
+      request,
+      ...(compression && { compression }),
+      ...(outputsAt && { outputsAt: outputsAt(jobId) }),
+    };
   }
 
+  /** The stats the stats function keeps, with each target's shared breaker. */
   async stats(): Promise<StatsReport> {
-    return summarize(await this.#options.stats.overall());
+    const [data, breakers] = await Promise.all([
+      this.#options.stats.overall(),
+      this.#options.router.breakers(),
+    ]);
+    return summarize(data, breakers);
+  }
+
+  /** The task table, both prefixes of the bucket and every target's queue, probed as the ports allow. */
+  readiness(): Promise<Readiness> {
+    const { tasks, inputs, results, router } = this.#options;
+    return router.readiness({
+      tasks: () => tasks.getJob(PROBE_JOB_ID),
+      inputs: () => inputs.probe(),
+      results: () => results.probe(),
+    });
   }
 }
 

@@ -1,7 +1,9 @@
 import type { Balancer } from '../core/balancer.ts';
 import type { Strategy } from '../core/constants.ts';
 import { TargetUnavailableError } from '../core/errors.ts';
+import type { TargetNow } from '../core/stats/report.ts';
 import type { Queue } from '../ports/queue.ts';
+import { probe, type Readiness, readiness } from '../ports/readiness.ts';
 import type { ChunkMessage } from './messages.ts';
 import type { TargetHealth, TargetOutcome } from './target-health.ts';
 
@@ -32,6 +34,42 @@ export class Router {
 
   get targets(): string[] {
     return [...this.#queues.keys()];
+  }
+
+  /** Whether any of the targets takes work now, as the shared breakers say. */
+  async accepts(among: readonly string[]): Promise<boolean> {
+    await this.#health.refresh();
+    return this.#balancer.accepts(among);
+  }
+
+  /** How long until work among the targets may be tried again (see `Balancer.retryAfterMs`). */
+  retryAfterMs(among: readonly string[]): number {
+    return this.#balancer.retryAfterMs(among);
+  }
+
+  /**
+   * Each target's shared breaker. No work in flight: a function sees only its own, which is none once
+   * its sends have left.
+   */
+  async breakers(): Promise<TargetNow[]> {
+    await this.#health.refresh();
+    return this.#balancer
+      .loads()
+      .map(({ name, breaker, breakerOpened }) => ({ name, breaker, breakerOpened }));
+  }
+
+  /** The stores' probes, with each target's queue probed and its shared breaker. */
+  async readiness(stores: Record<string, () => Promise<unknown>>): Promise<Readiness> {
+    // Bounded as a probe is: a health store that does not answer leaves this function's own breakers.
+    await probe(() => this.#health.refresh());
+    return readiness(
+      stores,
+      this.#balancer.loads().map(({ name, breaker }) => ({
+        name,
+        breaker,
+        probe: () => (this.#queues.get(name) as Queue<ChunkMessage>).probe(),
+      })),
+    );
   }
 
   /** Records how tries on a target ended, for its breaker here and wherever breakers are shared. */
@@ -76,10 +114,17 @@ export class Router {
     const others = among.filter((name) => !failures.some((f) => f.target === name));
     if (others.length === 0)
       throw new TargetUnavailableError(among.join(', '), { cause: failures[0]?.error });
-    await this.send(
-      failures.flatMap((f) => f.sent),
-      others,
-      strategy,
-    );
+    try {
+      await this.send(
+        failures.flatMap((f) => f.sent),
+        others,
+        strategy,
+      );
+    } catch (error) {
+      // Named by every target that refused, not only the last one tried.
+      if (error instanceof TargetUnavailableError)
+        throw new TargetUnavailableError(among.join(', '), { cause: error.cause });
+      throw error;
+    }
   }
 }

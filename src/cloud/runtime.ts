@@ -122,6 +122,7 @@ export class CloudRuntime<F extends RuntimeFunction = RuntimeFunction> {
       router: this.router,
       stats: this.stats,
       openSource: (uri) => openS3Source(this.s3, uri),
+      outputsAt: (jobId) => this.results.location(jobId),
     });
   }
 

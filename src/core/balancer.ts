@@ -1,4 +1,4 @@
-import { type BreakerOptions, CircuitBreaker } from './breaker.ts';
+import { type BreakerOptions, BreakerState, CircuitBreaker } from './breaker.ts';
 import { Strategy } from './constants.ts';
 
 export interface TargetOptions {
@@ -42,7 +42,7 @@ export interface TargetLoad {
   name: string;
   inFlight: number;
   load: number;
-  breaker: string;
+  breaker: BreakerState;
   breakerOpened: number;
 }
 
@@ -123,6 +123,24 @@ export class Balancer {
   nextProbeAt(among?: readonly string[]): number {
     const targets = this.#targets.filter((t) => among === undefined || among.includes(t.name));
     return Math.min(...targets.map((t) => t.breaker.reopensAt));
+  }
+
+  /** Whether any of the targets takes work now (a closed breaker, or a half-open one with a probe free). */
+  accepts(among: readonly string[]): boolean {
+    return this.#targets.some((t) => among.includes(t.name) && t.breaker.canAccept());
+  }
+
+  /**
+   * How long until work among the targets may be tried again: until the first open breaker lets a probe
+   * through, or one reset timeout for a target whose breaker is not open (it refused the work all the same).
+   */
+  retryAfterMs(among: readonly string[], now = Date.now()): number {
+    const waits = this.#targets
+      .filter((t) => among.includes(t.name))
+      .map(({ breaker }) =>
+        breaker.state === BreakerState.open ? breaker.reopensAt - now : breaker.options.resetTimeoutMs,
+      );
+    return Math.max(0, Math.min(...waits));
   }
 
   /** A target's breaker: where a breaker shared across processes is read from and written back to. */

@@ -4,7 +4,7 @@ export const MiB = 1024 * KiB;
 
 /**
  * How long a job, its tasks and its summary are kept after their last write, in seconds: the table's TTL
- * attribute. Seven days, the seed configuration's `job_status_ttl`.
+ * attribute. Seven days, unless the stack sets `JOB_TTL_SECONDS`.
  */
 export const DEFAULT_JOB_TTL_SECONDS = 7 * 24 * 60 * 60;
 
@@ -30,6 +30,8 @@ export const JobStatus = {
   processing: 'processing',
   completed: 'completed',
   completedWithFailures: 'completed_with_failures',
+  /** The job failed as a whole: its input could not be read or sent to any target. */
+  failed: 'failed',
 } as const;
 export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
 

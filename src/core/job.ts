@@ -1,10 +1,9 @@
-import type { TargetLoad } from './balancer.ts';
 import type { ChunkerOptions } from './chunker.ts';
 import { JobStatus, type Strategy } from './constants.ts';
 import { UsageError } from './errors.ts';
 import type { ResolvedStep, StepRegistry } from './pipeline/registry.ts';
 import type { StepSpec } from './pipeline/step.ts';
-import { type StatsReport, summarize } from './stats/report.ts';
+import { type StatsReport, summarize, type TargetNow } from './stats/report.ts';
 import type { StatsData } from './stats/stats.ts';
 
 /** What one job asks for. Every field has been checked by `prepareJob`. */
@@ -47,28 +46,33 @@ export interface JobView {
   percentComplete: number;
   createdAt: string;
   updatedAt: string;
+  /** Why the job failed as a whole, when it did. */
+  error?: string;
   stats: StatsReport;
 }
 
 /**
- * A job as the API shows it, from its counts: finished once its total is known and every chunk ended,
- * queued until its first try. The engine and the cloud path both show jobs this way.
+ * A job as the API shows it, from its counts: failed when it failed as a whole (`failure`), finished once
+ * its total is known and every chunk ended, queued until its first try. The engine and the cloud path
+ * both show jobs this way.
  */
 export const jobView = (
-  job: { jobId: string; createdAt: number; updatedAt: number; total: number | undefined },
+  job: { jobId: string; createdAt: number; updatedAt: number; total: number | undefined; failure?: string },
   data: StatsData,
-  loads: readonly TargetLoad[] = [],
+  loads: readonly TargetNow[] = [],
 ): JobView => {
-  const { total } = job;
+  const { total, failure } = job;
   const done = data.states.completed + data.states.failed;
   const status =
-    total !== undefined && done === total
-      ? data.states.failed > 0
-        ? JobStatus.completedWithFailures
-        : JobStatus.completed
-      : data.attempts === 0
-        ? JobStatus.queued
-        : JobStatus.processing;
+    failure !== undefined
+      ? JobStatus.failed
+      : total !== undefined && done === total
+        ? data.states.failed > 0
+          ? JobStatus.completedWithFailures
+          : JobStatus.completed
+        : data.attempts === 0
+          ? JobStatus.queued
+          : JobStatus.processing;
   return {
     jobId: job.jobId,
     status,
@@ -78,6 +82,7 @@ export const jobView = (
     percentComplete: total ? Math.floor((done / total) * 1000) / 10 : 0,
     createdAt: new Date(job.createdAt).toISOString(),
     updatedAt: new Date(job.updatedAt).toISOString(),
+    ...(failure !== undefined && { error: failure }),
     stats: summarize(data, loads),
   };
 };

@@ -13,6 +13,8 @@ import { type RetryOptions, RetryPolicy } from '../core/retry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import { emptyStats, mergeStats } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
+import { NoTargetAvailableError } from '../ports/errors.ts';
+import { PROBE_JOB_ID, type Readiness, readiness } from '../ports/readiness.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
 import { Admission } from './admission.ts';
@@ -144,11 +146,16 @@ export class Engine {
    * Starts a job on `input`. Resolves once the job exists; chunks are read as the engine has room
    * for them, so a large input never sits in memory. Each chunk is copied into the arena before the next
    * is cut, and the chunker keeps at most one chunk of earlier buffers, so an input may reuse a buffer of
-   * 1 MiB or more two buffers later (see `fileBlocks`).
+   * 1 MiB or more two buffers later (see `fileBlocks`). A job whose targets' breakers are all open is
+   * turned away with `NoTargetAvailableError`; one under way waits for a breaker to half-open instead.
    */
   async submit(input: AsyncIterable<Uint8Array>, request: JobRequest): Promise<JobHandle> {
     if (this.#closing) throw new UsageError('the engine is shutting down and takes no new jobs');
     const steps = this.prepare(request);
+    const { targets } = request;
+    if (!this.#balancer.accepts(targets)) {
+      throw new NoTargetAvailableError(targets, this.#balancer.retryAfterMs(targets));
+    }
     const jobId = randomUUID();
     const job = new JobRun(
       jobId,
@@ -201,6 +208,18 @@ export class Engine {
     const targets = [...this.#targets.values()];
     const depths = await Promise.all(targets.map((t) => t.queue.depth()));
     return Object.fromEntries(targets.map((t, i) => [t.name, depths[i] ?? 0]));
+  }
+
+  /** The task and result stores and each target's queue, probed, with each target's breaker. */
+  readiness(): Promise<Readiness> {
+    const { tasks, results } = this.#options;
+    return readiness(
+      { tasks: () => tasks.getJob(PROBE_JOB_ID), results: () => results.probe() },
+      this.#balancer.loads().map(({ name, breaker }) => {
+        const queue = (this.#targets.get(name) as TargetDispatch).queue;
+        return { name, breaker, probe: () => queue.probe() };
+      }),
+    );
   }
 
   /** Stats over every job, with the current load of each target. */

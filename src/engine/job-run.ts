@@ -9,6 +9,8 @@ export class JobRun {
   readonly createdAt = Date.now();
   updatedAt = this.createdAt;
   total: number | undefined;
+  /** Why the job failed as a whole: its input could not be read. */
+  failure: string | undefined;
   finished = 0;
   failed = 0;
   readonly #done = Promise.withResolvers<void>();
@@ -56,6 +58,8 @@ export class JobRun {
   }
 
   abort(error: unknown): void {
+    this.failure = `its input stopped: ${error instanceof Error ? error.message : String(error)}`;
+    this.touch();
     this.#done.reject(error);
   }
 

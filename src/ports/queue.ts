@@ -35,4 +35,9 @@ export interface Queue<T> {
    * queue, where one released with a delay may count as handed out until its delay has passed.
    */
   depth(): Promise<number>;
+  /**
+   * Resolves once the queue answers and takes sends; rejects with why not (gone, unreachable, not
+   * allowed). One request, and no message is moved: cheap enough for a readiness check.
+   */
+  probe(): Promise<void>;
 }

@@ -10,4 +10,6 @@ export interface ResultStore {
   /** The outputs behind `refs`, in that order; fails with `MissingResultError` at the first that is gone. */
   read(jobId: string, refs: readonly ResultRef[]): AsyncIterable<Uint8Array>;
   delete(jobId: string): Promise<void>;
+  /** Resolves once the store answers; rejects with why not. Cheap and stores nothing: for a readiness check. */
+  probe(): Promise<void>;
 }

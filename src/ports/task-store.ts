@@ -15,6 +15,8 @@ export interface JobRecord {
   chunksTotal?: number;
   /** The options the job runs with, as given (pipeline spec, chunking, targets, ...). */
   options: Record<string, unknown>;
+  /** Set when the job failed as a whole (its input could not be read or sent): why, and when. */
+  failed?: { reason: string; at: number };
 }
 
 /**
@@ -26,6 +28,8 @@ export interface TaskStore {
   createJob(job: JobRecord): Promise<void>;
   setJobTotal(jobId: string, chunksTotal: number): Promise<void>;
   getJob(jobId: string): Promise<JobRecord | undefined>;
+  /** Marks a job failed as a whole, with the reason; a job the store does not know stays unknown. */
+  failJob(jobId: string, reason: string, at: number): Promise<void>;
   /** Records new tasks as pending; a task that already exists is left as it is. */
   putTasks(tasks: readonly TaskRecord[]): Promise<void>;
   claim(request: ClaimRequest): Promise<ClaimResult>;

@@ -12,6 +12,8 @@ export interface ApiResponse {
   status: number;
   headers: Record<string, string>;
   body?: string | Uint8Array | AsyncIterable<Uint8Array>;
+  /** Where else the body can be read, for a front end that cannot carry one this large (a function). */
+  elsewhere?: string;
 }
 
 const PROBLEM_TYPE = 'urn:fanout:problem:';

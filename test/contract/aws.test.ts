@@ -43,14 +43,22 @@ describeQueueContract(
       cleanup: () => moto.reset(),
     };
   },
-  { visibilityGranularityMs: 1000 },
+  {
+    visibilityGranularityMs: 1000,
+    missing: () =>
+      new SqsQueue<ContractMessage>(sqs, `${moto.endpoint}/123456789012/contract-${crypto.randomUUID()}`),
+  },
 );
 
-describeResultStoreContract('S3ResultStore on moto', async () => {
-  const bucket = `contract-${crypto.randomUUID()}`;
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  return { store: new S3ResultStore(s3, bucket), cleanup: () => moto.reset() };
-});
+describeResultStoreContract(
+  'S3ResultStore on moto',
+  async () => {
+    const bucket = `contract-${crypto.randomUUID()}`;
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    return { store: new S3ResultStore(s3, bucket), cleanup: () => moto.reset() };
+  },
+  () => new S3ResultStore(s3, `contract-${crypto.randomUUID()}`),
+);
 
 /** A task table of its own, as the stack defines it, and a document client for it. */
 const createTaskTable = async (): Promise<{ client: DynamoDBDocumentClient; table: string }> => {

@@ -40,6 +40,10 @@ const makeQueue = (deadLetter: boolean) => async () => {
 // Ack deadlines are whole seconds, as SQS's visibility timeouts are.
 describeQueueContract('PubSubQueue on the Pub/Sub emulator', makeQueue(false), {
   visibilityGranularityMs: 1000,
+  missing: () => {
+    const name = `contract-${crypto.randomUUID()}`;
+    return new PubSubQueue<ContractMessage>(clients, { topic: name, subscription: name });
+  },
 });
 
 // receiveCount from Pub/Sub's deliveryAttempt, which it counts only under a dead-letter policy.

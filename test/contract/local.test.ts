@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FileResultStore } from '../../src/adapters/local/file-result-store.ts';
 import { MemoryHealthStore } from '../../src/adapters/local/memory-health-store.ts';
 import { MemoryQueue } from '../../src/adapters/local/memory-queue.ts';
@@ -19,14 +20,19 @@ describeHealthStoreContract('MemoryHealthStore', async () => ({ store: new Memor
 
 describeResultStoreContract('MemoryResultStore', async () => ({ store: new MemoryResultStore() }));
 
-describeResultStoreContract('FileResultStore', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'fanout-result-store-'));
-  const store = new FileResultStore(dir);
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+describeResultStoreContract(
+  'FileResultStore',
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fanout-result-store-'));
+    const store = new FileResultStore(dir);
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  // A directory inside a regular file cannot be made.
+  () => new FileResultStore(join(fileURLToPath(import.meta.url), 'results')),
+);

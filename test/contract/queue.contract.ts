@@ -30,6 +30,8 @@ export interface QueueContractOptions {
    * @default 5000
    */
   settleMs?: number;
+  /** A queue of this kind that does not exist, for its probe to fail on. @default none: never unreachable */
+  missing?: () => Queue<ContractMessage>;
 }
 
 /**
@@ -288,6 +290,29 @@ export const describeQueueContract = (
 
       // Assess
       await expectDepth(1);
+    });
+
+    it('answers a probe without handing out or hiding any message', async () => {
+      // Prepare
+      await queue.send([{ body: message(1) }]);
+
+      // Act
+      await queue.probe();
+      const deliveries = await receiveMessages(1, VISIBILITY_MS);
+
+      // Assess
+      expect(deliveries.map((delivery) => [delivery.body, delivery.receiveCount])).toEqual([[message(1), 1]]);
+    });
+
+    it.runIf(options.missing)('fails a probe of a queue that does not exist', async () => {
+      // Prepare
+      const missing = (options.missing as () => Queue<ContractMessage>)();
+
+      // Act
+      const probed = missing.probe();
+
+      // Assess
+      await expect(probed).rejects.toThrow();
     });
 
     it('neither loses nor duplicates any of 50 messages sent in batches', async () => {

@@ -30,6 +30,8 @@ const asBuffer = (data: Uint8Array | undefined): Buffer | undefined =>
 export const describeResultStoreContract = (
   name: string,
   makeStore: () => Promise<ResultStoreUnderTest>,
+  /** A store of this kind whose backing (a bucket, a directory) cannot exist, for its probe to fail on. */
+  missing?: () => ResultStore,
 ): void => {
   describe(`ResultStore contract: ${name}`, { timeout: 30_000 }, () => {
     let store: ResultStore;
@@ -189,6 +191,22 @@ export const describeResultStoreContract = (
       expect(sha256(stored[1] as Buffer)).toBe(sha256(large));
       expect(stored[0]).toEqual(text('a'));
       expect(stored[2]).toEqual(text('b'));
+    });
+
+    it('answers a probe', async () => {
+      // Act
+      const probed = store.probe();
+
+      // Assess
+      await expect(probed).resolves.toBeUndefined();
+    });
+
+    it.runIf(missing)('fails a probe where its backing does not exist', async () => {
+      // Act
+      const probed = (missing as () => ResultStore)().probe();
+
+      // Assess
+      await expect(probed).rejects.toThrow();
     });
 
     it('keeps jobs independent: deleting one leaves the other readable', async () => {

@@ -185,6 +185,30 @@ export const describeTaskStoreContract = (
         expect(before?.chunksTotal).toBeUndefined();
         expect(after).toEqual({ ...jobRecord(), chunksTotal: 42 });
       });
+
+      it('marks a job failed with the reason and time given, keeping the rest of its record', async () => {
+        // Prepare
+        await store.createJob(jobRecord());
+
+        // Act
+        await store.failJob(jobId, 'its input stopped: no target', T0 + 2000);
+        const stored = await store.getJob(jobId);
+
+        // Assess
+        expect(stored).toEqual({
+          ...jobRecord(),
+          failed: { reason: 'its input stopped: no target', at: T0 + 2000 },
+        });
+      });
+
+      it('leaves a job it does not know unknown when asked to fail it', async () => {
+        // Act
+        await store.failJob(jobId, 'no such job', T0);
+        const stored = await store.getJob(jobId);
+
+        // Assess
+        expect(stored).toBeUndefined();
+      });
     });
 
     describe('tasks', () => {

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ResultStore } from '../../src/adapters/aws/s3-result-store.ts';
@@ -290,5 +290,62 @@ describe('the AWS path on moto', () => {
       // A first delivery is recorded at its end: the unread chunk has no record until it comes back.
       expect(await taskOf(11)).toBeUndefined();
     });
+  });
+});
+
+// Last in the file: these take the queue away, then moto itself.
+describe('readiness, and ingest when no target can take a chunk', () => {
+  it('is ready while the table, the bucket and the queue answer', async () => {
+    // Act
+    const response = await fetch(`${mode.url}/health/ready`);
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      status: 'ready',
+      stores: { tasks: { ok: true }, inputs: { ok: true }, results: { ok: true } },
+      targets: { aws: { queue: { ok: true }, breaker: 'closed', accepting: true } },
+    });
+  });
+
+  it('answers POST /jobs with 503 once the queue is gone, and the job it recorded says it failed', async () => {
+    // Prepare
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl() }));
+
+    // Act
+    const response = await post(`pipeline=validate&chunkSize=${CHUNK_SIZE}`, input(3));
+    const problem = (await response.json()) as { type: string; jobId: string; detail: string };
+    const job = await getJson<{ status: string; error: string }>(`/jobs/${problem.jobId}`);
+    const ready = await fetch(`${mode.url}/health/ready`);
+
+    // Assess
+    expect(response.status).toBe(503);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(problem.type).toBe('urn:fanout:problem:no-target-available');
+    expect(problem.detail).toMatch(/the job is marked failed/);
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatch(/^its input stopped after 0 chunks were sent: target aws is unavailable: /);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { detail: string }).detail).toMatch(/^not ready: target aws: queue: /);
+  });
+
+  it('is live but not ready once moto has stopped: the task table does not answer', async () => {
+    // Prepare
+    await moto.stop();
+
+    // Act
+    const [live, ready] = await Promise.all([
+      fetch(`${mode.url}/health/live`),
+      fetch(`${mode.url}/health/ready`),
+    ]);
+
+    // Assess
+    expect(live.status).toBe(200);
+    expect(ready.status).toBe(503);
+    expect(ready.headers.get('content-type')).toBe('application/problem+json');
+    const problem = (await ready.json()) as { detail: string; stores: Record<string, { ok: boolean }> };
+    expect(problem.stores.tasks?.ok).toBe(false);
+    expect(problem.detail).toMatch(/store tasks: /);
   });
 });

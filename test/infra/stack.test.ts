@@ -269,15 +269,14 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     }
   });
 
-  it('serves the jobs API from ingest and GET /stats from the stats function, every route behind IAM', () => {
+  it('serves every route of the API from ingest, behind IAM', () => {
     // Prepare
-    const integrationOf = (fn: string) =>
-      single(aws.template, 'AWS::ApiGatewayV2::Integration', {
-        IntegrationUri: { 'Fn::GetAtt': [functionNamed(aws.template, fn).logicalId, 'Arn'] },
-        PayloadFormatVersion: '2.0',
-      }).logicalId;
-    const ingest = integrationOf(resources.functions.ingest.name);
-    const stats = integrationOf(resources.functions.stats.name);
+    const ingest = single(aws.template, 'AWS::ApiGatewayV2::Integration', {
+      IntegrationUri: {
+        'Fn::GetAtt': [functionNamed(aws.template, resources.functions.ingest.name).logicalId, 'Arn'],
+      },
+      PayloadFormatVersion: '2.0',
+    }).logicalId;
 
     // Act
     const routes = Object.values(aws.template.findResources('AWS::ApiGatewayV2::Route')).map(
@@ -291,14 +290,44 @@ describe('the AWS-only stack (no Google project in the context)', () => {
         .sort(),
     ).toEqual(
       [
-        ['GET /health', 'AWS_IAM', ingest],
-        ['GET /jobs/{id}', 'AWS_IAM', ingest],
-        ['GET /jobs/{id}/result', 'AWS_IAM', ingest],
-        ['GET /jobs/{id}/tasks', 'AWS_IAM', ingest],
-        ['GET /stats', 'AWS_IAM', stats],
-        ['POST /jobs', 'AWS_IAM', ingest],
-      ].sort(),
+        'GET /health',
+        'GET /health/live',
+        'GET /health/ready',
+        'GET /jobs/{id}',
+        'GET /jobs/{id}/result',
+        'GET /jobs/{id}/tasks',
+        'GET /metrics',
+        'GET /stats',
+        'POST /jobs',
+      ].map((key) => [key, 'AWS_IAM', ingest]),
     );
+    aws.template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
+  });
+
+  it('lets ingest probe the bucket for readiness (HeadBucket needs s3:ListBucket) and no other role', () => {
+    // Prepare
+    const bucket = single(aws.template, 'AWS::S3::Bucket', { BucketName: resources.bucket.name }).logicalId;
+    const ingestRole = (
+      functionNamed(aws.template, resources.functions.ingest.name).properties.Role as {
+        'Fn::GetAtt': [string, string];
+      }
+    )['Fn::GetAtt'][0];
+
+    // Act
+    const listers = Object.values(aws.template.findResources('AWS::IAM::Policy'))
+      .filter(({ Properties }) =>
+        [Properties.PolicyDocument.Statement]
+          .flat()
+          .some(
+            (statement: { Action: string | string[]; Resource: unknown }) =>
+              [statement.Action].flat().includes('s3:ListBucket') &&
+              JSON.stringify(statement.Resource) === JSON.stringify({ 'Fn::GetAtt': [bucket, 'Arn'] }),
+          ),
+      )
+      .flatMap(({ Properties }) => Properties.Roles.map((role: { Ref: string }) => role.Ref));
+
+    // Assess
+    expect(listers).toEqual([ingestRole]);
   });
 
   it('throttles the API stage and writes its access logs to a log group kept for the configured days', () => {
@@ -406,7 +435,7 @@ describe('the stack with a JWT authorizer', () => {
       Audience: ['fanout-api', 'fanout-cli'],
     });
     const routes = Object.values(jwt.template.findResources('AWS::ApiGatewayV2::Route'));
-    expect(routes).toHaveLength(6);
+    expect(routes).toHaveLength(9);
     for (const route of routes) {
       expect(route.Properties).toMatchObject({
         AuthorizationType: 'JWT',

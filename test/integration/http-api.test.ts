@@ -329,18 +329,27 @@ describe('GET /stats, /health and /metrics', () => {
     expect(Object.keys(after.targets).sort()).toEqual(['aws', 'gcp']);
   });
 
-  it('reports health with every target', async () => {
-    // Prepare
-    const url = `${server.url}/health`;
-
+  it.each(['/health/live', '/health'])('answers %s with ok', async (path) => {
     // Act
-    const response = await fetch(url);
+    const response = await fetch(server.url + path);
 
     // Assess
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { status: string; targets: Record<string, unknown> };
-    expect(body.status).toBe('ok');
-    expect(Object.keys(body.targets).sort()).toEqual(['aws', 'gcp']);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('answers /health/ready with the stores and every target’s queue and breaker', async () => {
+    // Act
+    const response = await fetch(`${server.url}/health/ready`);
+
+    // Assess
+    expect(response.status).toBe(200);
+    const target = { queue: { ok: true }, breaker: 'closed', accepting: true };
+    expect(await response.json()).toEqual({
+      status: 'ready',
+      stores: { tasks: { ok: true }, results: { ok: true } },
+      targets: { aws: target, gcp: target },
+    });
   });
 
   it('exposes Prometheus metrics counting processed chunks by target', async () => {
@@ -358,6 +367,110 @@ describe('GET /stats, /health and /metrics', () => {
     const text = await response.text();
     expect(text).toMatch(/^fanout_chunks_processed_total\{target="(aws|gcp)"\} \d+$/m);
     expect(processedChunks(text) - before).toBe(3);
+  });
+});
+
+describe('a server whose targets are all down', () => {
+  let downDir: string;
+  let downEngine: Engine;
+  let down: LocalServer;
+
+  /** Runs a job of two chunks on one target in an outage of it: its breaker opens on the second failure. */
+  const takeDown = async (target: string): Promise<void> => {
+    const response = await fetch(
+      `${down.url}/jobs?targets=${target}&pipeline=chaos:target=${target}&maxAttempts=1&chunkSize=${CHUNK_SIZE}`,
+      { method: 'POST', headers: { 'content-type': 'text/plain' }, body: fixedLines(64, (i) => `line ${i}`) },
+    );
+    const { jobId } = (await response.json()) as Accepted;
+    for (let poll = 0; poll < 500; poll++) {
+      const view = (await (await fetch(`${down.url}/jobs/${jobId}`)).json()) as JobView;
+      if (view.status === 'completed_with_failures') return;
+      await sleep(20);
+    }
+    throw new Error(`job ${jobId} did not end in time`);
+  };
+
+  beforeAll(async () => {
+    downDir = await mkdtemp(join(tmpdir(), 'fanout-http-down-'));
+    const config = loadConfig({
+      env: {},
+      cwd: downDir,
+      flags: [
+        { path: ['workers_per_target'], value: 1, flag: '--workers' },
+        { path: ['results_dir'], value: join(downDir, 'results'), flag: '--results-dir' },
+        { path: ['breaker', 'failure_threshold'], value: 2, flag: 'breaker.failure_threshold' },
+        { path: ['breaker', 'reset_timeout_ms'], value: 60_000, flag: 'breaker.reset_timeout_ms' },
+      ],
+    });
+    downEngine = await createEngine(config, { baseDir: downDir });
+    down = await startLocalServer(downEngine, config, { port: 0 });
+    await takeDown('aws');
+    await takeDown('gcp');
+  });
+
+  afterAll(async () => {
+    await down?.close();
+    await downEngine?.close();
+    await rm(downDir, { recursive: true, force: true });
+  });
+
+  it('answers POST /jobs with 503, Retry-After until a breaker lets a probe through, and records no job', async () => {
+    // Prepare
+    const tasksBefore = downEngine.stats().tasks;
+
+    // Act
+    const response = await fetch(`${down.url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: TEXT,
+    });
+
+    // Assess
+    const problem = await expectProblem(
+      response,
+      503,
+      /no target of aws, gcp takes work now: every breaker is open/,
+    );
+    expect(problem).toMatchObject({
+      type: 'urn:fanout:problem:no-target-available',
+      targets: ['aws', 'gcp'],
+    });
+    const retryAfter = Number(response.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(30);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(downEngine.stats().tasks).toBe(tasksBefore);
+  });
+
+  it('is live but not ready, naming each target’s open breaker', async () => {
+    // Act
+    const [live, ready] = await Promise.all([
+      fetch(`${down.url}/health/live`),
+      fetch(`${down.url}/health/ready`),
+    ]);
+
+    // Assess
+    expect(live.status).toBe(200);
+    const problem = await expectProblem(
+      ready,
+      503,
+      'not ready: target aws: breaker open; target gcp: breaker open',
+    );
+    expect(problem.stores).toEqual({ tasks: { ok: true }, results: { ok: true } });
+  });
+
+  it('shows each target’s open breaker and load in /stats', async () => {
+    // Act
+    const stats = (await (await fetch(`${down.url}/stats`)).json()) as JobView['stats'];
+
+    // Assess
+    for (const target of ['aws', 'gcp']) {
+      expect(stats.targets[target]).toMatchObject({
+        breaker: 'open',
+        breakerOpened: 1,
+        inFlight: 0,
+        load: 0,
+      });
+    }
   });
 });
 

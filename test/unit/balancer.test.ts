@@ -246,6 +246,45 @@ describe('Balancer with breakers', () => {
   });
 });
 
+describe('Balancer.accepts and retryAfterMs', () => {
+  it('accepts work while one of the targets asked about has a breaker that is not open', () => {
+    // Prepare
+    const { balancer, fail } = fragile(['aws', 'gcp']);
+    fail('aws');
+
+    // Act
+    const answers = [balancer.accepts(['aws', 'gcp']), balancer.accepts(['aws']), balancer.accepts(['gcp'])];
+
+    // Assess
+    expect(answers).toEqual([true, false, true]);
+  });
+
+  it('says to retry when the first open breaker among the targets lets a probe through', () => {
+    // Prepare
+    const { balancer, clock, fail } = fragile(['aws', 'gcp']);
+    fail('aws');
+    clock.now += 1_000;
+    fail('gcp');
+
+    // Act
+    const wait = balancer.retryAfterMs(['aws', 'gcp'], clock.now);
+
+    // Assess
+    expect(wait).toBe(4_000);
+  });
+
+  it('says to retry after one reset timeout when no breaker is open (the targets refused all the same)', () => {
+    // Prepare
+    const { balancer, clock } = fragile(['aws', 'gcp']);
+
+    // Act
+    const wait = balancer.retryAfterMs(['aws', 'gcp'], clock.now);
+
+    // Assess
+    expect(wait).toBe(5_000);
+  });
+});
+
 describe('Balancer.release', () => {
   it('takes the work off the in-flight count of its target', () => {
     // Prepare

@@ -100,6 +100,18 @@ describe('Router: a queue that refuses sends', () => {
     // Assess
     await expect(sending).rejects.toBeInstanceOf(TargetUnavailableError);
   });
+
+  it('names every target that refused, though it tried them one after the other', async () => {
+    // Prepare
+    const queues = { aws: new DownQueue(), gcp: new DownQueue() };
+    const { router } = routerOver(queues, new MemoryHealthStore());
+
+    // Act
+    const sending = router.send(routes(1), TARGETS, 'round_robin');
+
+    // Assess
+    await expect(sending).rejects.toThrow('target aws, gcp is unavailable');
+  });
 });
 
 describe('Router: breakers shared across functions', () => {

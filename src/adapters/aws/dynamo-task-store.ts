@@ -45,7 +45,7 @@ const isConditionFailure = (error: unknown): boolean => error instanceof Conditi
 export interface DynamoTaskStoreOptions {
   /**
    * How long a job and its tasks are kept after their last write: the table's TTL attribute `expiresAt`
-   * is set on each, so finished jobs expire (the seed configuration's `job_status_ttl`).
+   * is set on each, so finished jobs expire.
    * @default DEFAULT_JOB_TTL_SECONDS (604800, 7 days)
    */
   jobTtlSeconds?: number;
@@ -90,6 +90,22 @@ export class DynamoTaskStore implements TaskStore {
           UpdateExpression: 'SET chunksTotal = :total',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':total': chunksTotal },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async failJob(jobId: string, reason: string, at: number): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: pk(jobId), sk: JOB_SK },
+          UpdateExpression: 'SET failed = :failed',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':failed': { reason, at } },
         }),
       );
     } catch (error) {

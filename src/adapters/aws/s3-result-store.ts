@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
@@ -89,6 +90,23 @@ export class S3ResultStore implements ResultStore {
         throw new MissingResultError(jobId, formatSpan({ unit, offset, length }), { cause: error });
       }
       throw error;
+    }
+  }
+
+  /** Where a job's outputs lie, as an `s3://` URI: one object per `put`. */
+  location(jobId: string): string {
+    return `s3://${this.#bucket}/${this.#prefix}${jobId}/`;
+  }
+
+  /** HeadBucket: the bucket exists and this caller may use it (it needs `s3:ListBucket`). */
+  async probe(): Promise<void> {
+    try {
+      await this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
+    } catch (error) {
+      // A HEAD answer has no body: the SDK's message for a 404 or 403 is only "UnknownError".
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const why = status === undefined ? (error as Error).message : `HTTP ${status} ${(error as Error).name}`;
+      throw new Error(`bucket ${this.#bucket}: ${why}`, { cause: error });
     }
   }
 

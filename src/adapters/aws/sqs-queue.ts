@@ -98,6 +98,13 @@ export class SqsQueue<T> implements Queue<T> {
     );
   }
 
+  /** GetQueueAttributes, which `grantSendMessages` allows: fails for a queue that is gone. */
+  async probe(): Promise<void> {
+    await this.#client.send(
+      new GetQueueAttributesCommand({ QueueUrl: this.#url, AttributeNames: ['QueueArn'] }),
+    );
+  }
+
   async depth(): Promise<number> {
     const result = await this.#client.send(
       new GetQueueAttributesCommand({

@@ -16,6 +16,14 @@ export class PubSubPublishError extends FanoutError {
   }
 }
 
+/** The caller lacks a permission on a topic that the queue needs. */
+export class PubSubPermissionError extends FanoutError {
+  constructor(topic: string, permission: string) {
+    super(`this caller may not use ${topic}: ${permission} is not granted`);
+    this.name = 'PubSubPermissionError';
+  }
+}
+
 /** A Pub/Sub answer provisioning cannot go on from, or an existing resource it will not change on its own. */
 export class PubSubProvisioningError extends FanoutError {
   constructor(message: string, options?: ErrorOptions) {

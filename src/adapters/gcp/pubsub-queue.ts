@@ -1,7 +1,7 @@
 import type { BatchPublishOptions, PubSub, Topic, v1 } from '@google-cloud/pubsub';
 import { type Codec, jsonCodec } from '../../ports/codec.ts';
 import type { Delivery, OutgoingMessage, Queue, ReceiveOptions } from '../../ports/queue.ts';
-import { PubSubDecodeError, PubSubPublishError } from './errors.ts';
+import { PubSubDecodeError, PubSubPermissionError, PubSubPublishError } from './errors.ts';
 
 /** Pub/Sub's own limits, and how this adapter works within them. */
 export const PUBSUB = {
@@ -21,6 +21,9 @@ export const PUBSUB = {
 
 /** The gRPC status a pull cut off by its own deadline ends with. */
 const DEADLINE_EXCEEDED = 4;
+/** The gRPC status of a method a server does not implement: the emulator's answer to IAM calls. */
+const UNIMPLEMENTED = 12;
+const PUBLISH = 'pubsub.topics.publish';
 
 /** Publisher batching of the handwritten client. @default { maxMessages: 100, maxMilliseconds: 10 } */
 const DEFAULT_BATCHING: BatchPublishOptions = { maxMessages: 100, maxMilliseconds: 10 };
@@ -206,6 +209,23 @@ export class PubSubQueue<T> implements Queue<T> {
       await this.#modifyAckDeadline(ackIds, 0);
     }
     return seen.size;
+  }
+
+  /**
+   * TestIamPermissions on the topic, which every caller may make: it fails for a topic that is gone, and
+   * answers whether this caller may publish, with no permission beyond the publisher's. The emulator has
+   * no IAM, so there a GetTopic stands in.
+   */
+  async probe(): Promise<void> {
+    let allowed: Record<string, boolean>;
+    try {
+      [allowed] = await this.#topic.iam.testPermissions(PUBLISH);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== UNIMPLEMENTED) throw error;
+      await this.#topic.getMetadata();
+      return;
+    }
+    if (!allowed[PUBLISH]) throw new PubSubPermissionError(this.#names.topic, PUBLISH);
   }
 
   /** One pull: waiting up to `waitMs` for a first message, or returning at once when it is undefined. */

@@ -1,4 +1,5 @@
-import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResultRef } from '../../core/task.ts';
 import { MissingResultError } from '../../ports/errors.ts';
@@ -83,6 +84,12 @@ export class FileResultStore implements ResultStore {
       await (await job.handle).close();
     }
     await rm(this.#path(jobId), { force: true });
+  }
+
+  /** The directory exists (as the first write would make it) and this process may write there. */
+  async probe(): Promise<void> {
+    await mkdir(this.#dir, { recursive: true });
+    await access(this.#dir, constants.W_OK);
   }
 
   /** Closes every open file; the store can still be read from afterwards, reopening nothing. */

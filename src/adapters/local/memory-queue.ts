@@ -86,6 +86,9 @@ export class MemoryQueue<T> implements Queue<T> {
     return this.#ready.length - this.#head + this.#delayed.size;
   }
 
+  /** In this process: it always answers, and takes sends even once closed. */
+  async probe(): Promise<void> {}
+
   #take(max: number, visibilityMs: number): Delivery<T>[] {
     this.#promote();
     const deliveries: Delivery<T>[] = [];

@@ -28,4 +28,7 @@ export class MemoryResultStore implements ResultStore {
   async delete(jobId: string): Promise<void> {
     this.#results.delete(jobId);
   }
+
+  /** In this process: it always answers. */
+  async probe(): Promise<void> {}
 }

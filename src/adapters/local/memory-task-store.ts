@@ -33,6 +33,11 @@ export class MemoryTaskStore implements TaskStore {
     return job && { ...job };
   }
 
+  async failJob(jobId: string, reason: string, at: number): Promise<void> {
+    const job = this.#jobs.get(jobId);
+    if (job) job.failed = { reason, at };
+  }
+
   async putTasks(tasks: readonly TaskRecord[]): Promise<void> {
     for (const task of tasks) {
       const list = this.#tasks.get(task.jobId);

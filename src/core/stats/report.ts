@@ -58,7 +58,14 @@ export const summarizeDurations = (data: SketchData): DurationSummary => {
   };
 };
 
-export const summarize = (data: StatsData, loads: readonly TargetLoad[] = []): StatsReport => {
+/**
+ * What is known of a target now: its breaker always, its work in flight only where one process sees all
+ * of it (the engine; a cloud function sees only its own).
+ */
+export type TargetNow = Pick<TargetLoad, 'name' | 'breaker' | 'breakerOpened'> &
+  Partial<Pick<TargetLoad, 'inFlight' | 'load'>>;
+
+export const summarize = (data: StatsData, loads: readonly TargetNow[] = []): StatsReport => {
   const finished = data.states.completed + data.states.failed;
   const elapsedMs = data.firstAt !== undefined && data.lastAt !== undefined ? data.lastAt - data.firstAt : 0;
   const perSecond = (n: number) => (elapsedMs > 0 ? round((n * 1000) / elapsedMs, 1) : 0);
@@ -75,12 +82,9 @@ export const summarize = (data: StatsData, loads: readonly TargetLoad[] = []): S
       permanentFailures: t?.permanentFailures ?? 0,
       redistributedIn: t?.redistributedIn ?? 0,
       durationMs: summarizeDurations(t?.durations ?? new DurationSketch().toJSON()),
-      ...(load && {
-        inFlight: load.inFlight,
-        load: round(load.load),
-        breaker: load.breaker,
-        breakerOpened: load.breakerOpened,
-      }),
+      ...(load?.inFlight !== undefined && { inFlight: load.inFlight }),
+      ...(load?.load !== undefined && { load: round(load.load) }),
+      ...(load && { breaker: load.breaker, breakerOpened: load.breakerOpened }),
     };
   }
   return {

@@ -1,0 +1,253 @@
+import { createReadStream } from 'node:fs';
+import { z } from 'zod';
+import { jobRequestFrom } from '../config/job.ts';
+import type { Config } from '../config/schema.ts';
+import { countChunks } from '../core/chunker.ts';
+import { JobStatus, TaskState } from '../core/constants.ts';
+import { UsageError } from '../core/errors.ts';
+import type { JobRequest } from '../core/job.ts';
+import type { JobService } from '../ports/job-service.ts';
+import { type ApiRequest, type ApiResponse, json, problem } from '../util/http.ts';
+import type { Route } from './route.ts';
+import { BodyTooLargeError, limited, type Spooled, spoolBody } from './spool.ts';
+
+const INPUT_TYPES = ['text/plain', 'application/x-ndjson', 'application/octet-stream'] as const;
+const COMPRESSED_TYPES: Record<string, string> = {
+  gzip: 'application/gzip',
+  deflate: 'application/zlib',
+  brotli: 'application/x-brotli',
+};
+const TASK_STATES = Object.values(TaskState) as string[];
+
+/** The body of `POST /jobs` that names its input instead of carrying it. */
+const SourceBody = z.strictObject({
+  source: z.string().regex(/^s3:\/\/[^/]+\/.+/, 'an s3://bucket/key URI'),
+});
+const MAX_SOURCE_BODY_BYTES = 64 * 1024;
+
+export interface JobRoutesOptions {
+  maxBodyBytes: number;
+  /** Jobs still reading their input before a new one is turned away with 503. */
+  maxIngestingJobs: number;
+}
+
+/** `/jobs` and what lies under it: submitting a job, and reading its status, tasks and result. */
+export class JobRoutes {
+  readonly #service: JobService;
+  readonly #config: Config;
+  readonly #options: JobRoutesOptions;
+  #ingesting = 0;
+
+  constructor(service: JobService, config: Config, options: JobRoutesOptions) {
+    this.#service = service;
+    this.#config = config;
+    this.#options = options;
+  }
+
+  routes(): Route[] {
+    return [
+      { pattern: /^\/jobs\/?$/, methods: { POST: (req) => this.#createJob(req) } },
+      { pattern: /^\/jobs\/([^/]+)\/?$/, methods: { GET: (_, id) => this.#getJob(id) } },
+      { pattern: /^\/jobs\/([^/]+)\/result\/?$/, methods: { GET: (_, id) => this.#getResult(id) } },
+      { pattern: /^\/jobs\/([^/]+)\/tasks\/?$/, methods: { GET: (req, id) => this.#getTasks(req, id) } },
+    ];
+  }
+
+  async #createJob(req: ApiRequest): Promise<ApiResponse> {
+    const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (mediaType === 'application/json' && this.#service.openSource) return this.#createJobFromSource(req);
+    if (!(INPUT_TYPES as readonly string[]).includes(mediaType)) {
+      const accepted = [
+        ...INPUT_TYPES,
+        ...(this.#service.openSource ? ['application/json {"source": "s3://…"}'] : []),
+      ];
+      return problem(
+        415,
+        'unsupported-media-type',
+        'Unsupported media type',
+        `Content-Type ${mediaType || '(none)'} is not accepted; send one of ${accepted.join(', ')}`,
+      );
+    }
+    const request: JobRequest = {
+      ...jobRequestFrom(this.#config, Object.fromEntries(req.query)),
+      contentType: mediaType,
+    };
+    this.#service.prepare(request);
+    const declared = Number(req.headers['content-length']);
+    if (declared > this.#options.maxBodyBytes) return this.#tooLarge();
+    if (this.#ingesting >= this.#options.maxIngestingJobs) {
+      return problem(
+        503,
+        'busy',
+        'Busy',
+        `${this.#ingesting} jobs are still reading their input; try again shortly`,
+        {},
+        {
+          'retry-after': String(await this.#retryAfterSeconds()),
+        },
+      );
+    }
+    // A job counts from the first byte of its upload until its last chunk is enqueued.
+    this.#ingesting++;
+    let spooled: Spooled | undefined;
+    let handedOver = false;
+    try {
+      spooled = await spoolBody(req.body, this.#options.maxBodyBytes);
+      if (spooled.bytes === 0) {
+        return problem(
+          400,
+          'empty-body',
+          'Empty body',
+          'the request body is empty; send the data to process',
+        );
+      }
+      const chunksTotal = await countChunks(createReadStream(spooled.path), request.chunking);
+      const handle = await this.#service.submit(
+        createReadStream(spooled.path, { highWaterMark: 1 << 20 }),
+        request,
+      );
+      handedOver = true;
+      const accepted = spooled;
+      handle.ingested
+        .finally(() => {
+          this.#ingesting--;
+          return accepted.remove();
+        })
+        .catch(() => {});
+      return this.#accepted(handle.jobId, chunksTotal);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) return this.#tooLarge();
+      throw error;
+    } finally {
+      if (!handedOver) {
+        this.#ingesting--;
+        await spooled?.remove();
+      }
+    }
+  }
+
+  /** A job whose input is an object the service reads itself; it answers once the input is enqueued. */
+  async #createJobFromSource(req: ApiRequest): Promise<ApiResponse> {
+    const request = jobRequestFrom(this.#config, Object.fromEntries(req.query));
+    this.#service.prepare(request);
+    const pieces: Uint8Array[] = [];
+    try {
+      for await (const piece of limited(req.body, MAX_SOURCE_BODY_BYTES)) pieces.push(piece);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) return this.#tooLarge(MAX_SOURCE_BODY_BYTES);
+      throw error;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(pieces).toString('utf8'));
+    } catch {
+      throw new UsageError('the body is not JSON; send {"source": "s3://bucket/key"}');
+    }
+    const parsed = SourceBody.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UsageError(
+        `body ${issue?.path.join('.') || ''}: ${issue?.message}; send {"source": "s3://bucket/key"}`,
+      );
+    }
+    const source = await (this.#service.openSource as NonNullable<JobService['openSource']>)(
+      parsed.data.source,
+    );
+    const handle = await this.#service.submit(source, request);
+    const chunksTotal = await handle.ingested;
+    if (chunksTotal === 0)
+      throw new UsageError(`${parsed.data.source} is empty; there is nothing to process`);
+    return this.#accepted(handle.jobId, chunksTotal);
+  }
+
+  #accepted(jobId: string, chunksTotal: number): ApiResponse {
+    const statusUrl = `/jobs/${jobId}`;
+    return json(
+      202,
+      { jobId, status: 'queued', chunksTotal, statusUrl, resultUrl: `${statusUrl}/result` },
+      { location: statusUrl },
+    );
+  }
+
+  async #getJob(id: string): Promise<ApiResponse> {
+    const view = await this.#service.getJob(id);
+    return view ? json(200, view) : unknownJob(id);
+  }
+
+  async #getResult(id: string): Promise<ApiResponse> {
+    const view = await this.#service.getJob(id);
+    if (!view) return unknownJob(id);
+    if (view.status === JobStatus.queued || view.status === JobStatus.processing) {
+      return problem(
+        409,
+        'job-running',
+        'Job still running',
+        `job ${id} is ${view.status}, ${view.percentComplete}% complete`,
+        {
+          jobStatus: view.status,
+        },
+      );
+    }
+    if (view.status === JobStatus.failed) {
+      return problem(
+        409,
+        'job-failed',
+        'Job failed',
+        `job ${id} failed, so it has no result: ${view.error}`,
+        {
+          jobStatus: view.status,
+        },
+      );
+    }
+    if (view.chunksFailed > 0) {
+      const failed = (await this.#service.listTasks(id, TaskState.failed)) ?? [];
+      return problem(
+        409,
+        'job-failed-chunks',
+        'Job has failed chunks',
+        `job ${id} has ${failed.length} failed chunks, so its result is incomplete`,
+        {
+          failedChunks: failed.map((t) => t.index),
+        },
+      );
+    }
+    const job = await this.#service.describe(id);
+    const type = job?.compression
+      ? (COMPRESSED_TYPES[job.compression] ?? 'application/octet-stream')
+      : (job?.request.contentType ?? 'application/octet-stream');
+    return {
+      status: 200,
+      headers: { 'content-type': type },
+      body: this.#service.readResult(id),
+      ...(job?.outputsAt !== undefined && {
+        elsewhere: `job ${id}'s chunk outputs lie under ${job.outputsAt}, one object per stored batch: the result is the outputs of its tasks in index order, and each completed task's result ref in GET /jobs/${id}/tasks (object:offset:length) says where its output is`,
+      }),
+    };
+  }
+
+  async #getTasks(req: ApiRequest, id: string): Promise<ApiResponse> {
+    const status = req.query.get('status') ?? undefined;
+    if (status !== undefined && !TASK_STATES.includes(status)) {
+      throw new UsageError(`status must be one of ${TASK_STATES.join(', ')}, got "${status}"`);
+    }
+    const tasks = await this.#service.listTasks(id, status as TaskState | undefined);
+    return tasks ? json(200, { jobId: id, tasks }) : unknownJob(id);
+  }
+
+  async #retryAfterSeconds(): Promise<number> {
+    const rate = (await this.#service.stats()).throughput.chunksPerSecond;
+    return rate > 0 ? Math.min(60, Math.max(1, Math.ceil(this.#service.pendingChunks / rate))) : 5;
+  }
+
+  #tooLarge(limit = this.#options.maxBodyBytes): ApiResponse {
+    return problem(
+      413,
+      'body-too-large',
+      'Body too large',
+      `the body is larger than the limit of ${limit} bytes; raise server.max_body_bytes or split the input`,
+    );
+  }
+}
+
+const unknownJob = (id: string): ApiResponse =>
+  problem(404, 'unknown-job', 'Unknown job', `there is no job ${id}`);
