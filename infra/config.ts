@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { ResourceOptionsError } from '../src/deploy/errors.ts';
 import { defineGcpResources, type GcpResources } from '../src/deploy/gcp-resources.ts';
-import { defineResources, ResourceOptionsError, type Resources } from '../src/deploy/resources.ts';
+import { defineResources, type Resources } from '../src/deploy/resources.ts';
 
 /** The stack's context is wrong; the message names every bad key, one a line. */
 export class StackConfigError extends Error {

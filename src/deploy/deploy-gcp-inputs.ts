@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { FanoutError } from '../core/errors.ts';
+import { ResourceOptionsError } from './errors.ts';
 import { defineGcpResources, type GcpResources } from './gcp-resources.ts';
-import { defineResources, ResourceOptionsError, type Resources } from './resources.ts';
+import { defineResources, type Resources } from './resources.ts';
 
 /** Inputs of `npm run deploy:gcp` that are missing or wrong; the message names every one. */
 export class DeployInputError extends FanoutError {

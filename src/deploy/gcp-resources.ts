@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { parseResourceOptions, type ResourceOptionsError, resourcePrefix, targetNames } from './resources.ts';
+import type { ResourceOptionsError } from './errors.ts';
+import { parseResourceOptions, resourcePrefix, targetNames } from './resources.ts';
 
 const DAY_SECONDS = 24 * 60 * 60;
 

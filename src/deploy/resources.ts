@@ -1,15 +1,7 @@
 import { z } from 'zod';
 import { targetName } from '../config/schema.ts';
 import { DEFAULT_JOB_TTL_SECONDS } from '../core/constants.ts';
-import { FanoutError } from '../core/errors.ts';
-
-/** Options of {@link defineResources} that break a naming rule or a service limit; the message names the option. */
-export class ResourceOptionsError extends FanoutError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ResourceOptionsError';
-  }
-}
+import { ResourceOptionsError } from './errors.ts';
 
 const DAY_SECONDS = 24 * 60 * 60;
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PubSubProvisioningError } from '../../src/adapters/gcp/errors.ts';
 import { PubSubQueue } from '../../src/adapters/gcp/pubsub-queue.ts';
+import { ResourceOptionsError } from '../../src/deploy/errors.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { provisionGcp } from '../../src/deploy/provision-gcp.ts';
-import { ResourceOptionsError } from '../../src/deploy/resources.ts';
 import { pubsubForThisFile } from '../support/pubsub.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';

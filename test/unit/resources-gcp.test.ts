@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ResourceOptionsError } from '../../src/deploy/errors.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
-import { ResourceOptionsError } from '../../src/deploy/resources.ts';
 
 describe('defineGcpResources for the deploy', () => {
   it('names one function per target, the service accounts and the workload identity pool after the prefix', () => {

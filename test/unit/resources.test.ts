@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defineResources, ResourceOptionsError } from '../../src/deploy/resources.ts';
+import { ResourceOptionsError } from '../../src/deploy/errors.ts';
+import { defineResources } from '../../src/deploy/resources.ts';
 
 describe('defineResources', () => {
   it('names every resource after the default prefix and the one default target', () => {
