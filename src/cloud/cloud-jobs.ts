@@ -8,9 +8,10 @@ import { outputCompression, type ResolvedStep, type StepRegistry } from '../core
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import { emptyStats, type StatsData } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
+import { PROBE_JOB_ID } from '../lifecycle/readiness.ts';
 import { NoTargetAvailableError } from '../ports/errors.ts';
 import type { JobDescription, JobService } from '../ports/job-service.ts';
-import { PROBE_JOB_ID, type Readiness } from '../ports/readiness.ts';
+import type { Readiness } from '../ports/readiness.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { StatsReader } from '../ports/stats-reader.ts';
 import type { TaskStore } from '../ports/task-store.ts';

@@ -2,8 +2,9 @@ import type { Balancer } from '../core/balancer.ts';
 import type { Strategy } from '../core/constants.ts';
 import { TargetUnavailableError } from '../core/errors.ts';
 import type { TargetNow } from '../core/stats/report.ts';
+import { probe, readiness } from '../lifecycle/readiness.ts';
 import type { Queue } from '../ports/queue.ts';
-import { probe, type Readiness, readiness } from '../ports/readiness.ts';
+import type { Readiness } from '../ports/readiness.ts';
 import type { ChunkMessage } from './messages.ts';
 import type { TargetHealth, TargetOutcome } from './target-health.ts';
 

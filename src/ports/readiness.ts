@@ -1,11 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { BreakerState } from '../core/breaker.ts';
-
-/** A job id no job has: reading it is a task store's probe, one key lookup. */
-export const PROBE_JOB_ID = 'readiness-probe';
-
-/** How long a probe may take before it counts as failed: a readiness check answers, never hangs. */
-export const PROBE_TIMEOUT_MS = 3000;
+import type { BreakerState } from '../core/breaker.ts';
 
 /** How one dependency answered its probe; `error` says why it did not. */
 export interface Probe {
@@ -26,40 +19,3 @@ export interface Readiness {
   stores: Record<string, Probe>;
   targets: Record<string, TargetReadiness>;
 }
-
-/** Runs one probe, bounded by `timeoutMs`. */
-export const probe = async (check: () => Promise<unknown>, timeoutMs = PROBE_TIMEOUT_MS): Promise<Probe> => {
-  const timer = new AbortController();
-  const timedOut = sleep(timeoutMs, undefined, { signal: timer.signal }).then(() => {
-    throw new Error(`no answer within ${timeoutMs} ms`);
-  });
-  try {
-    await Promise.race([check(), timedOut]);
-    return { ok: true };
-  } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.message || error.name : String(error) };
-  } finally {
-    timer.abort();
-  }
-};
-
-/** Probes the stores and the targets' queues at once, and puts each target's breaker beside its queue. */
-export const readiness = async (
-  stores: Record<string, () => Promise<unknown>>,
-  targets: readonly { name: string; probe: () => Promise<unknown>; breaker: BreakerState }[],
-): Promise<Readiness> => {
-  const [storeProbes, queueProbes] = await Promise.all([
-    Promise.all(Object.values(stores).map((check) => probe(check))),
-    Promise.all(targets.map((target) => probe(target.probe))),
-  ]);
-  const byTarget = targets.map((target, i): [string, TargetReadiness] => {
-    const queue = queueProbes[i] as Probe;
-    const accepting = queue.ok && target.breaker !== BreakerState.open;
-    return [target.name, { queue, breaker: target.breaker, accepting }];
-  });
-  return {
-    ready: storeProbes.every((p) => p.ok) && byTarget.some(([, t]) => t.accepting),
-    stores: Object.fromEntries(Object.keys(stores).map((name, i) => [name, storeProbes[i] as Probe])),
-    targets: Object.fromEntries(byTarget),
-  };
-};

@@ -101,7 +101,8 @@ describe('TryLifecycle.process: taking a try', () => {
     expect(rig.runs).toEqual([]);
     expect(rig.dropped).toEqual([{ id: 'd0', jobId: undefined }]);
     expect(await rig.tasks.getTask('expired', 0)).toBeUndefined();
-    expect(rig.health).toEqual([[]]);
+    // A batch that ran nothing says nothing of its target.
+    expect(rig.health).toEqual([]);
   });
 
   it('answers duplicate to a first delivery whose try another delivery holds, and runs nothing', async () => {
