@@ -4,16 +4,14 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GoogleConfig, readStackConfig } from '../../infra/config.ts';
 import { externalAccountCredentials } from '../../infra/google-federation.ts';
-import { functionEnvironment } from '../../src/config/function-env.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
 import {
   assetOf,
-  environmentWithStandIns,
+  expectEnvironmentsBuiltFor,
   GOOGLE_CONTEXT,
   importHandler,
-  powertoolsVariables,
   type Synthesized,
   single,
   synthesize,
@@ -173,33 +171,9 @@ describe('the stack with a Google project in the context', () => {
       googleProject: GOOGLE_CONTEXT.gcpProject,
       gcpCredentials: externalAccountCredentials(google),
     };
-    const processor = {
-      name: 'processor',
-      target: 'aws',
-      deadLetter: 'DEAD_LETTER_URL',
-      leaseMs: resources.processor.leaseMs,
-    } as const;
 
-    // Act
-    const [ingest, processAws, stats] = [
-      resources.functions.ingest.name,
-      'fanout-process-aws',
-      resources.functions.stats.name,
-    ].map((name) => environmentWithStandIns(withGoogle.template, name, standIns));
-
-    // Assess
-    expect(ingest).toEqual({
-      ...functionEnvironment(deployment, { name: 'ingest' }),
-      ...powertoolsVariables('ingest'),
-    });
-    expect(processAws).toEqual({
-      ...functionEnvironment(deployment, processor),
-      ...powertoolsVariables('process-aws'),
-    });
-    expect(stats).toEqual({
-      ...functionEnvironment(deployment, { name: 'stats' }),
-      ...powertoolsVariables('stats'),
-    });
+    // Act and Assess
+    expectEnvironmentsBuiltFor(withGoogle.template, resources, deployment, standIns);
   });
 
   it.each([resources.functions.ingest.name, 'fanout-process-aws'])(

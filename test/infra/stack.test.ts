@@ -1,13 +1,11 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionEnvironment } from '../../src/config/function-env.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
 import {
-  environmentWithStandIns,
+  expectEnvironmentsBuiltFor,
   importHandler,
   NO_BUNDLING,
-  powertoolsVariables,
   type Synthesized,
   single,
   synthesize,
@@ -90,33 +88,9 @@ describe('the AWS-only stack (no Google project in the context)', () => {
       queues: { aws: 'QUEUE_URL' },
       jobTtlSeconds: resources.jobTtlSeconds,
     };
-    const processor = {
-      name: 'processor',
-      target: 'aws',
-      deadLetter: 'DEAD_LETTER_URL',
-      leaseMs: resources.processor.leaseMs,
-    } as const;
 
-    // Act
-    const [ingest, processAws, stats] = [
-      resources.functions.ingest.name,
-      'fanout-process-aws',
-      resources.functions.stats.name,
-    ].map((name) => environmentWithStandIns(aws.template, name, standIns));
-
-    // Assess
-    expect(ingest).toEqual({
-      ...functionEnvironment(deployment, { name: 'ingest' }),
-      ...powertoolsVariables('ingest'),
-    });
-    expect(processAws).toEqual({
-      ...functionEnvironment(deployment, processor),
-      ...powertoolsVariables('process-aws'),
-    });
-    expect(stats).toEqual({
-      ...functionEnvironment(deployment, { name: 'stats' }),
-      ...powertoolsVariables('stats'),
-    });
+    // Act and Assess
+    expectEnvironmentsBuiltFor(aws.template, resources, deployment, standIns);
   });
 
   it('feeds the processor from its queue in batches from the definitions, reporting item failures, at bounded concurrency', () => {

@@ -9,6 +9,8 @@ import { expect } from 'vitest';
 import { addFanoutStack } from '../../infra/fanout-app.ts';
 import { PROJECT_ROOT } from '../../infra/fanout-function.ts';
 import type { FanoutStack } from '../../infra/fanout-stack.ts';
+import { type FunctionDeployment, functionEnvironment } from '../../src/config/function-env.ts';
+import type { Resources } from '../../src/deploy/resources.ts';
 
 /** A Google deployment as `npm run deploy:gcp` reports it: what `cdk deploy -c …` is given. */
 export const GOOGLE_CONTEXT = {
@@ -171,4 +173,33 @@ export const importHandler = async (
     env,
   });
   return stdout.trim();
+};
+
+/**
+ * Checks that ingest, the AWS processor and stats each have exactly the environment `functionEnvironment`
+ * builds for `deployment`, plus Powertools' settings; `standIns` name the template's resource references.
+ */
+export const expectEnvironmentsBuiltFor = (
+  template: Template,
+  resources: Resources,
+  deployment: FunctionDeployment,
+  standIns: Record<string, string>,
+): void => {
+  const processor = {
+    name: 'processor',
+    target: 'aws',
+    deadLetter: 'DEAD_LETTER_URL',
+    leaseMs: resources.processor.leaseMs,
+  } as const;
+  const expected = [
+    [resources.functions.ingest.name, 'ingest', functionEnvironment(deployment, { name: 'ingest' })],
+    ['fanout-process-aws', 'process-aws', functionEnvironment(deployment, processor)],
+    [resources.functions.stats.name, 'stats', functionEnvironment(deployment, { name: 'stats' })],
+  ] as const;
+  for (const [name, service, environment] of expected) {
+    expect(environmentWithStandIns(template, name, standIns)).toEqual({
+      ...environment,
+      ...powertoolsVariables(service),
+    });
+  }
 };
