@@ -17,7 +17,7 @@ export const PLAN = {
   repeats: QUICK ? 1 : 3,
   targets: DEFAULTS.targets.length,
   workersPerTarget: DEFAULTS.workers_per_target,
-  // The ceiling gets exactly as many threads as `fanout run` starts, picked by the rule of src/app.ts.
+  // The ceiling gets exactly as many threads as `fanout run` starts, picked by the rule of src/engine/from-config.ts.
   threads: DEFAULTS.threads || availableParallelism(),
   sizes: QUICK
     ? { main: 32 * MiB, memorySmall: 16 * MiB, memoryLarge: 64 * MiB }
