@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { usesGlibc } from '../../src/cli/malloc-arenas.ts';
 import type { JobView } from '../../src/core/job.ts';
 
 const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
@@ -282,57 +281,6 @@ describe('fanout compile cache', () => {
     expect(code).toBe(0);
     expect((await filesUnder(chosen)).length).toBeGreaterThan(0);
     expect(await filesUnder(join(temp, 'node-compile-cache'))).toEqual([]);
-  });
-});
-
-/** Whether the process has started its engine's worker threads, i.e. is past start-up. */
-const hasWorkerThreads = async (pid: number): Promise<boolean> => {
-  try {
-    const threads = await readdir(`/proc/${pid}/task`);
-    const names = await Promise.all(threads.map((tid) => readFile(`/proc/${pid}/task/${tid}/comm`, 'utf8')));
-    return names.some((name) => name.startsWith('WorkerThread'));
-  } catch {
-    // A thread listed a moment ago may be gone: while the process replaces itself, all of them go.
-    return false;
-  }
-};
-
-/** The environment of a running `fanout run -` once it is past start-up. */
-const environmentOnceStarted = async (pid: number): Promise<string[]> => {
-  while (!(await hasWorkerThreads(pid))) await new Promise((resolve) => setTimeout(resolve, 20));
-  return (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
-};
-
-describe.runIf(process.platform === 'linux' && usesGlibc())('fanout on glibc', () => {
-  const { MALLOC_ARENA_MAX: _unset, ...unset } = ENV;
-
-  it('runs with malloc arenas capped at 2, in the process it was started as, its stdin intact', async () => {
-    // Prepare
-    const { child, exit } = start(['run', '-', '--json', ...SMALL], unset);
-
-    // Act
-    const environment = await environmentOnceStarted(child.pid as number);
-    child.stdin?.end(INPUT);
-    const { code, stdout } = await exit;
-
-    // Assess
-    expect(environment).toContain('MALLOC_ARENA_MAX=2');
-    expect(code).toBe(0);
-    expect((JSON.parse(stdout) as JobView).chunksCompleted).toBe(3);
-  });
-
-  it('keeps a MALLOC_ARENA_MAX the user set', async () => {
-    // Prepare
-    const { child, exit } = start(['run', '-', '--json', ...SMALL], { ...unset, MALLOC_ARENA_MAX: '4' });
-
-    // Act
-    const environment = await environmentOnceStarted(child.pid as number);
-    child.stdin?.end(INPUT);
-    const { code } = await exit;
-
-    // Assess
-    expect(environment).toContain('MALLOC_ARENA_MAX=4');
-    expect(code).toBe(0);
   });
 });
 
