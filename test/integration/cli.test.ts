@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -217,14 +217,6 @@ describe('fanout run', () => {
   });
 });
 
-/** The files under `dir`, at any depth; none when it does not exist. */
-const filesUnder = async (dir: string): Promise<string[]> =>
-  existsSync(dir)
-    ? (await readdir(dir, { recursive: true, withFileTypes: true }))
-        .filter((e) => e.isFile())
-        .map((e) => e.name)
-    : [];
-
 /** A Node.js older than 22 on this machine, if there is one: the system Node is 20 on many. */
 const OLD_NODE = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => {
   const probe = spawnSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' });
@@ -244,44 +236,6 @@ describe('fanout on an old Node.js', () => {
       expect(stderr).toMatch(/^fanout: needs Node\.js 22\.18\.0 or newer, and this is v2[01]\./);
     },
   );
-});
-
-describe('fanout compile cache', () => {
-  const { NODE_COMPILE_CACHE: _unset, NODE_DISABLE_COMPILE_CACHE: _on, ...unset } = ENV;
-
-  it('keeps compiled code under the temp directory, so that the next run does not parse it again', async () => {
-    // Prepare
-    const temp = await mkdtemp(join(dir, 'tmp-'));
-    const { child, exit } = start(['run', '-', '--json', ...SMALL], { ...unset, TMPDIR: temp });
-
-    // Act
-    child.stdin?.end(INPUT);
-    const { code } = await exit;
-
-    // Assess
-    expect(code).toBe(0);
-    expect((await filesUnder(join(temp, 'node-compile-cache'))).length).toBeGreaterThan(0);
-  });
-
-  it('keeps a NODE_COMPILE_CACHE the user set', async () => {
-    // Prepare
-    const temp = await mkdtemp(join(dir, 'tmp-'));
-    const chosen = join(temp, 'chosen');
-    const { child, exit } = start(['run', '-', '--json', ...SMALL], {
-      ...unset,
-      TMPDIR: temp,
-      NODE_COMPILE_CACHE: chosen,
-    });
-
-    // Act
-    child.stdin?.end(INPUT);
-    const { code } = await exit;
-
-    // Assess
-    expect(code).toBe(0);
-    expect((await filesUnder(chosen)).length).toBeGreaterThan(0);
-    expect(await filesUnder(join(temp, 'node-compile-cache'))).toEqual([]);
-  });
 });
 
 describe('fanout serve', () => {
