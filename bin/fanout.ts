@@ -1,12 +1,9 @@
 #!/usr/bin/env node
-import { enableCompileCache } from '../src/cli/compile-cache.ts';
-import { capMallocArenas } from '../src/cli/malloc-arenas.ts';
 import { exitUnlessSupportedNode } from '../src/cli/node-version.ts';
+import { tuneProcess } from '../src/cli/tuning.ts';
 
 exitUnlessSupportedNode();
-enableCompileCache();
-capMallocArenas();
-// Loaded only now, so that a process about to be replaced has not loaded the CLI for nothing.
-await import('../src/cli/heap.ts');
+tuneProcess();
+// Imported only now: the compile cache holds only the modules loaded after it is enabled.
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv);

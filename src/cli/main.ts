@@ -9,9 +9,9 @@ import { createEngine } from '../engine/from-config.ts';
 import { fileBlocks } from '../util/file-blocks.ts';
 import { registerEmulatorsCommand } from './emulators.ts';
 import { formatStats } from './format.ts';
-import { sizeYoungGeneration } from './heap.ts';
 import { showProgress } from './progress.ts';
 import { ResultWriter } from './result-writer.ts';
+import { tuneForChunkSize } from './tuning.ts';
 
 export const ExitCode = { ok: 0, chunksFailed: 1, usage: 2, interrupted: 130 } as const;
 
@@ -66,7 +66,7 @@ const onSignal = (engine: Engine, noted: () => void): (() => void) => {
 
 const run = async (input: string, options: Record<string, unknown>): Promise<number> => {
   const config = loadConfig({ file: options.config as string | undefined, flags: flagsFrom(options) });
-  sizeYoungGeneration(config.chunking.size);
+  tuneForChunkSize(config.chunking.size);
   const source = openInput(input);
   const engine = await createEngine(config);
   let output: ResultWriter | undefined;

@@ -8,7 +8,7 @@ import { type Config, ConfigSchema, DEFAULTS } from './schema.ts';
 export const DEFAULT_CONFIG_FILE = 'fanout.config.yaml';
 const ENV_PREFIX = 'FANOUT_';
 /** Variables with the prefix that are not settings. */
-const ENV_NOT_SETTINGS = new Set(['FANOUT_CONFIG']);
+const ENV_NOT_SETTINGS = new Set(['FANOUT_CONFIG', 'FANOUT_TUNING']);
 
 type Tree = { [key: string]: unknown };
 const isTree = (value: unknown): value is Tree =>

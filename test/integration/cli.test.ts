@@ -1,12 +1,11 @@
 import { type ChildProcess, execFile, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { usesGlibc } from '../../src/cli/malloc-arenas.ts';
 import type { JobView } from '../../src/core/job.ts';
 
 const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
@@ -218,14 +217,6 @@ describe('fanout run', () => {
   });
 });
 
-/** The files under `dir`, at any depth; none when it does not exist. */
-const filesUnder = async (dir: string): Promise<string[]> =>
-  existsSync(dir)
-    ? (await readdir(dir, { recursive: true, withFileTypes: true }))
-        .filter((e) => e.isFile())
-        .map((e) => e.name)
-    : [];
-
 /** A Node.js older than 22 on this machine, if there is one: the system Node is 20 on many. */
 const OLD_NODE = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => {
   const probe = spawnSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' });
@@ -245,95 +236,6 @@ describe('fanout on an old Node.js', () => {
       expect(stderr).toMatch(/^fanout: needs Node\.js 22\.18\.0 or newer, and this is v2[01]\./);
     },
   );
-});
-
-describe('fanout compile cache', () => {
-  const { NODE_COMPILE_CACHE: _unset, NODE_DISABLE_COMPILE_CACHE: _on, ...unset } = ENV;
-
-  it('keeps compiled code under the temp directory, so that the next run does not parse it again', async () => {
-    // Prepare
-    const temp = await mkdtemp(join(dir, 'tmp-'));
-    const { child, exit } = start(['run', '-', '--json', ...SMALL], { ...unset, TMPDIR: temp });
-
-    // Act
-    child.stdin?.end(INPUT);
-    const { code } = await exit;
-
-    // Assess
-    expect(code).toBe(0);
-    expect((await filesUnder(join(temp, 'node-compile-cache'))).length).toBeGreaterThan(0);
-  });
-
-  it('keeps a NODE_COMPILE_CACHE the user set', async () => {
-    // Prepare
-    const temp = await mkdtemp(join(dir, 'tmp-'));
-    const chosen = join(temp, 'chosen');
-    const { child, exit } = start(['run', '-', '--json', ...SMALL], {
-      ...unset,
-      TMPDIR: temp,
-      NODE_COMPILE_CACHE: chosen,
-    });
-
-    // Act
-    child.stdin?.end(INPUT);
-    const { code } = await exit;
-
-    // Assess
-    expect(code).toBe(0);
-    expect((await filesUnder(chosen)).length).toBeGreaterThan(0);
-    expect(await filesUnder(join(temp, 'node-compile-cache'))).toEqual([]);
-  });
-});
-
-/** Whether the process has started its engine's worker threads, i.e. is past start-up. */
-const hasWorkerThreads = async (pid: number): Promise<boolean> => {
-  try {
-    const threads = await readdir(`/proc/${pid}/task`);
-    const names = await Promise.all(threads.map((tid) => readFile(`/proc/${pid}/task/${tid}/comm`, 'utf8')));
-    return names.some((name) => name.startsWith('WorkerThread'));
-  } catch {
-    // A thread listed a moment ago may be gone: while the process replaces itself, all of them go.
-    return false;
-  }
-};
-
-/** The environment of a running `fanout run -` once it is past start-up. */
-const environmentOnceStarted = async (pid: number): Promise<string[]> => {
-  while (!(await hasWorkerThreads(pid))) await new Promise((resolve) => setTimeout(resolve, 20));
-  return (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
-};
-
-describe.runIf(process.platform === 'linux' && usesGlibc())('fanout on glibc', () => {
-  const { MALLOC_ARENA_MAX: _unset, ...unset } = ENV;
-
-  it('runs with malloc arenas capped at 2, in the process it was started as, its stdin intact', async () => {
-    // Prepare
-    const { child, exit } = start(['run', '-', '--json', ...SMALL], unset);
-
-    // Act
-    const environment = await environmentOnceStarted(child.pid as number);
-    child.stdin?.end(INPUT);
-    const { code, stdout } = await exit;
-
-    // Assess
-    expect(environment).toContain('MALLOC_ARENA_MAX=2');
-    expect(code).toBe(0);
-    expect((JSON.parse(stdout) as JobView).chunksCompleted).toBe(3);
-  });
-
-  it('keeps a MALLOC_ARENA_MAX the user set', async () => {
-    // Prepare
-    const { child, exit } = start(['run', '-', '--json', ...SMALL], { ...unset, MALLOC_ARENA_MAX: '4' });
-
-    // Act
-    const environment = await environmentOnceStarted(child.pid as number);
-    child.stdin?.end(INPUT);
-    const { code } = await exit;
-
-    // Assess
-    expect(environment).toContain('MALLOC_ARENA_MAX=4');
-    expect(code).toBe(0);
-  });
 });
 
 describe('fanout serve', () => {
