@@ -22,7 +22,10 @@ const api = new JobsApi(await runtime.jobs(), runtime.config, {
 
 const serve = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
   const response = await api.handle(fromHttpApiEvent(event));
-  if (response.status >= 500)
+  // A 503 is the API working as meant (busy, not ready, no target); only other 5xx are faults.
+  if (response.status === 503)
+    logger.warn('request turned away', { status: response.status, path: event.rawPath });
+  else if (response.status >= 500)
     logger.error('request failed', { status: response.status, path: event.rawPath });
   return toHttpApiResult(response);
 };
