@@ -8,7 +8,7 @@ import { outputCompression, type ResolvedStep, type StepRegistry } from '../core
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import { emptyStats, type StatsData } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
-import { PROBE_JOB_ID } from '../lifecycle/readiness.ts';
+import { taskStoreProbe } from '../lifecycle/readiness.ts';
 import { NoTargetAvailableError } from '../ports/errors.ts';
 import type { JobDescription, JobService } from '../ports/job-service.ts';
 import type { Readiness } from '../ports/readiness.ts';
@@ -196,7 +196,7 @@ export class CloudJobs implements JobService {
   readiness(): Promise<Readiness> {
     const { tasks, inputs, results, router } = this.#options;
     return router.readiness({
-      tasks: () => tasks.getJob(PROBE_JOB_ID),
+      tasks: taskStoreProbe(tasks),
       inputs: () => inputs.probe(),
       results: () => results.probe(),
     });

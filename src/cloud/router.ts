@@ -63,14 +63,7 @@ export class Router {
   async readiness(stores: Record<string, () => Promise<unknown>>): Promise<Readiness> {
     // Bounded as a probe is: a health store that does not answer leaves this function's own breakers.
     await probe(() => this.#health.refresh());
-    return readiness(
-      stores,
-      this.#balancer.loads().map(({ name, breaker }) => ({
-        name,
-        breaker,
-        probe: () => (this.#queues.get(name) as Queue<ChunkMessage>).probe(),
-      })),
-    );
+    return readiness(stores, this.#balancer, (name) => this.#queues.get(name) as Queue<ChunkMessage>);
   }
 
   /** Records how tries on a target ended, for its breaker here and wherever breakers are shared. */

@@ -13,7 +13,7 @@ import { type RetryOptions, RetryPolicy } from '../core/retry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import { emptyStats, mergeStats } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
-import { PROBE_JOB_ID, readiness } from '../lifecycle/readiness.ts';
+import { readiness, taskStoreProbe } from '../lifecycle/readiness.ts';
 import { NoTargetAvailableError } from '../ports/errors.ts';
 import type { Readiness } from '../ports/readiness.ts';
 import type { ResultStore } from '../ports/result-store.ts';
@@ -215,11 +215,9 @@ export class Engine {
   readiness(): Promise<Readiness> {
     const { tasks, results } = this.#options;
     return readiness(
-      { tasks: () => tasks.getJob(PROBE_JOB_ID), results: () => results.probe() },
-      this.#balancer.loads().map(({ name, breaker }) => {
-        const queue = (this.#targets.get(name) as TargetDispatch).queue;
-        return { name, breaker, probe: () => queue.probe() };
-      }),
+      { tasks: taskStoreProbe(tasks), results: () => results.probe() },
+      this.#balancer,
+      (name) => (this.#targets.get(name) as TargetDispatch).queue,
     );
   }
 

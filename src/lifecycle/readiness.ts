@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Balancer } from '../core/balancer.ts';
 import { BreakerState } from '../core/breaker.ts';
 import type { Probe, Readiness, TargetReadiness } from '../ports/readiness.ts';
+import type { TaskStore } from '../ports/task-store.ts';
 
 /** A job id no job has: reading it is a task store's probe, one key lookup. */
 export const PROBE_JOB_ID = 'readiness-probe';
@@ -24,14 +26,23 @@ export const probe = async (check: () => Promise<unknown>, timeoutMs = PROBE_TIM
   }
 };
 
-/** Probes the stores and the targets' queues at once, and puts each target's breaker beside its queue. */
+/** A task store's probe: one key lookup of a job no job has. */
+export const taskStoreProbe = (tasks: Pick<TaskStore, 'getJob'>) => (): Promise<unknown> =>
+  tasks.getJob(PROBE_JOB_ID);
+
+/**
+ * Probes the stores and every target's queue at once, and puts each target's breaker, as the balancer
+ * holds it, beside its queue.
+ */
 export const readiness = async (
   stores: Record<string, () => Promise<unknown>>,
-  targets: readonly { name: string; probe: () => Promise<unknown>; breaker: BreakerState }[],
+  balancer: Pick<Balancer, 'loads'>,
+  queueOf: (target: string) => { probe(): Promise<unknown> },
 ): Promise<Readiness> => {
+  const targets = balancer.loads();
   const [storeProbes, queueProbes] = await Promise.all([
     Promise.all(Object.values(stores).map((check) => probe(check))),
-    Promise.all(targets.map((target) => probe(target.probe))),
+    Promise.all(targets.map((target) => probe(() => queueOf(target.name).probe()))),
   ]);
   const byTarget = targets.map((target, i): [string, TargetReadiness] => {
     const queue = queueProbes[i] as Probe;
