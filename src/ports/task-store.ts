@@ -4,8 +4,50 @@ import type {
   ClaimRequest,
   ClaimResult,
   FinishRequest,
+  ResultRef,
   TaskRecord,
 } from '../core/task.ts';
+
+/**
+ * How far a job's ingest has gone, written at the end of each ingest step and read by the next: a step
+ * that is stopped half-way leaves the last checkpoint, and the next step resumes from it.
+ */
+export interface IngestCheckpoint {
+  /** Where the input lies: the stored body's ref, or the `s3://` source it names. */
+  source: string;
+  /** Bytes of the decoded input read, up to the end of the last chunk enqueued. */
+  offset: number;
+  /** Chunks enqueued: the next chunk's index. */
+  chunks: number;
+  /** Segments written: the next segment's number. */
+  segments: number;
+  /** Steps that moved the checkpoint; a step may move it only from the count it read (a fence). */
+  steps: number;
+  /** When a step last moved it: what tells an ingest that is alive from one that died. */
+  updatedAt: number;
+}
+
+/** One chunk of a segment, as ingest sent it. */
+export interface SegmentChunk {
+  sha256: string;
+  bytes: number;
+  /** Where the chunk lies in the input store. */
+  input: ResultRef;
+}
+
+/**
+ * The chunks of one segment of a job's input, recorded before their messages are sent: what a delivery is
+ * checked against, and what a try that was never delivered is sent again from.
+ */
+export interface SegmentRecord {
+  jobId: string;
+  segment: number;
+  /** The first chunk's index; a segment's chunks are consecutive. */
+  firstIndex: number;
+  /** When its messages were sent (or about to be). */
+  sentAt: number;
+  chunks: SegmentChunk[];
+}
 
 /** A job as its store keeps it: what it was asked to do and how far its input has been read. */
 export interface JobRecord {
@@ -17,6 +59,8 @@ export interface JobRecord {
   options: Record<string, unknown>;
   /** Set when the job failed as a whole (its input could not be read or sent): why, and when. */
   failed?: { reason: string; at: number };
+  /** While its input is being split and enqueued in steps: how far that has gone. */
+  ingest?: IngestCheckpoint;
 }
 
 /**
@@ -43,4 +87,19 @@ export interface TaskStore {
   getTask(jobId: string, index: number): Promise<TaskRecord | undefined>;
   /** A job's tasks in index order, optionally only those in one state. */
   listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[]>;
+  /**
+   * Moves a job's ingest checkpoint to `next`, only if the step count it holds is still `previousSteps`
+   * (0 for a job with no checkpoint yet); false when another step moved it first or the job is unknown.
+   */
+  checkpoint(jobId: string, previousSteps: number, next: IngestCheckpoint): Promise<boolean>;
+  /** Records a segment's chunks; writing the same segment again replaces it. */
+  putSegment(segment: SegmentRecord): Promise<void>;
+  /** The segment that holds chunk `index`, when ingest recorded one. */
+  segmentOf(jobId: string, index: number): Promise<SegmentRecord | undefined>;
+  /** A job's segments in index order. */
+  listSegments(jobId: string): Promise<SegmentRecord[]>;
+  /** Jobs created and not retired yet, oldest first: the ones that may still have work waiting. */
+  listActiveJobs(): Promise<JobRecord[]>;
+  /** Takes a job off the active list, once nothing of it can be waiting any more. */
+  retireJob(jobId: string): Promise<void>;
 }

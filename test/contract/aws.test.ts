@@ -11,6 +11,7 @@ import { taskTableInput } from '../../src/deploy/provision.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
 import { describeHealthStoreContract } from './health-store.contract.ts';
+import { describeJobLedgerContract } from './job-ledger.contract.ts';
 import { type ContractMessage, describeQueueContract } from './queue.contract.ts';
 import { describeResultStoreContract } from './result-store.contract.ts';
 import { describeTaskStoreContract } from './task-store.contract.ts';
@@ -82,6 +83,11 @@ describeTaskStoreContract(
     concurrencyUntestableBecause: 'moto does not apply conditional writes atomically under concurrency',
   },
 );
+
+describeJobLedgerContract('DynamoTaskStore on moto', async () => {
+  const { client, table } = await createTaskTable();
+  return { store: new DynamoTaskStore(client, table), cleanup: () => moto.reset() };
+});
 
 describeHealthStoreContract(
   'DynamoHealthStore on moto',

@@ -8,6 +8,7 @@ import { MemoryQueue } from '../../src/adapters/local/memory-queue.ts';
 import { MemoryResultStore } from '../../src/adapters/local/memory-result-store.ts';
 import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
 import { describeHealthStoreContract } from './health-store.contract.ts';
+import { describeJobLedgerContract } from './job-ledger.contract.ts';
 import { type ContractMessage, describeQueueContract } from './queue.contract.ts';
 import { describeResultStoreContract } from './result-store.contract.ts';
 import { describeTaskStoreContract } from './task-store.contract.ts';
@@ -15,6 +16,8 @@ import { describeTaskStoreContract } from './task-store.contract.ts';
 describeQueueContract('MemoryQueue', async () => ({ queue: new MemoryQueue<ContractMessage>() }));
 
 describeTaskStoreContract('MemoryTaskStore', async () => ({ store: new MemoryTaskStore() }));
+
+describeJobLedgerContract('MemoryTaskStore', async () => ({ store: new MemoryTaskStore() }));
 
 describeHealthStoreContract('MemoryHealthStore', async () => ({ store: new MemoryHealthStore() }));
 

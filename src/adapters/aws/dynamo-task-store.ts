@@ -20,7 +20,8 @@ import {
   startedAttempt,
   type TaskRecord,
 } from '../../core/task.ts';
-import type { JobRecord, TaskStore } from '../../ports/task-store.ts';
+import type { IngestCheckpoint, JobRecord, SegmentRecord, TaskStore } from '../../ports/task-store.ts';
+import { DynamoJobLedger } from './dynamo-job-ledger.ts';
 import {
   type Item,
   ItemUpdate,
@@ -55,11 +56,13 @@ export class DynamoTaskStore implements TaskStore {
   readonly #client: DynamoDBDocumentClient;
   readonly #table: string;
   readonly #jobTtlSeconds: number;
+  readonly #ledger: DynamoJobLedger;
 
   constructor(client: DynamoDBDocumentClient, tableName: string, options: DynamoTaskStoreOptions = {}) {
     this.#client = client;
     this.#table = tableName;
     this.#jobTtlSeconds = options.jobTtlSeconds ?? DEFAULT_JOB_TTL_SECONDS;
+    this.#ledger = new DynamoJobLedger(client, tableName, (now) => this.#expiresAt(now));
   }
 
   /** The TTL attribute of an item written at `now`, in epoch seconds. */
@@ -79,6 +82,31 @@ export class DynamoTaskStore implements TaskStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
+    await this.#ledger.activate(job);
+  }
+
+  checkpoint(jobId: string, previousSteps: number, next: IngestCheckpoint): Promise<boolean> {
+    return this.#ledger.checkpoint(jobId, previousSteps, next);
+  }
+
+  putSegment(segment: SegmentRecord): Promise<void> {
+    return this.#ledger.putSegment(segment);
+  }
+
+  segmentOf(jobId: string, index: number): Promise<SegmentRecord | undefined> {
+    return this.#ledger.segmentOf(jobId, index);
+  }
+
+  listSegments(jobId: string): Promise<SegmentRecord[]> {
+    return this.#ledger.listSegments(jobId);
+  }
+
+  listActiveJobs(): Promise<JobRecord[]> {
+    return this.#ledger.listActiveJobs();
+  }
+
+  retireJob(jobId: string): Promise<void> {
+    return this.#ledger.retireJob(jobId);
   }
 
   async setJobTotal(jobId: string, chunksTotal: number): Promise<void> {

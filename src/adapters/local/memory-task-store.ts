@@ -9,17 +9,22 @@ import {
   type FinishRequest,
   type TaskRecord,
 } from '../../core/task.ts';
-import type { JobRecord, TaskStore } from '../../ports/task-store.ts';
+import type { IngestCheckpoint, JobRecord, SegmentRecord, TaskStore } from '../../ports/task-store.ts';
 
 /** Tasks and jobs in this process's memory. Each call runs to completion on the event loop: atomic. */
 export class MemoryTaskStore implements TaskStore {
   readonly #jobs = new Map<string, JobRecord>();
   readonly #tasks = new Map<string, TaskRecord[]>();
+  /** Each job's segments by their first chunk's index. */
+  readonly #segments = new Map<string, Map<number, SegmentRecord>>();
+  readonly #active = new Set<string>();
 
   async createJob(job: JobRecord): Promise<void> {
     if (!this.#jobs.has(job.jobId)) {
       this.#jobs.set(job.jobId, { ...job });
       this.#tasks.set(job.jobId, []);
+      this.#segments.set(job.jobId, new Map());
+      this.#active.add(job.jobId);
     }
   }
 
@@ -77,6 +82,41 @@ export class MemoryTaskStore implements TaskStore {
   async listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[]> {
     const tasks = (this.#tasks.get(jobId) ?? []).filter((task) => task !== undefined);
     return state === undefined ? tasks : tasks.filter((task) => task.state === state);
+  }
+
+  async checkpoint(jobId: string, previousSteps: number, next: IngestCheckpoint): Promise<boolean> {
+    const job = this.#jobs.get(jobId);
+    if (job === undefined || (job.ingest?.steps ?? 0) !== previousSteps) return false;
+    job.ingest = { ...next };
+    return true;
+  }
+
+  async putSegment(segment: SegmentRecord): Promise<void> {
+    const segments = this.#segments.get(segment.jobId);
+    if (segments === undefined) throw new RangeError(`job ${segment.jobId} does not exist`);
+    segments.set(segment.firstIndex, structuredClone(segment));
+  }
+
+  async segmentOf(jobId: string, index: number): Promise<SegmentRecord | undefined> {
+    let holder: SegmentRecord | undefined;
+    for (const segment of this.#segments.get(jobId)?.values() ?? [])
+      if (segment.firstIndex <= index && (holder === undefined || segment.firstIndex > holder.firstIndex))
+        holder = segment;
+    return holder && index < holder.firstIndex + holder.chunks.length ? structuredClone(holder) : undefined;
+  }
+
+  async listSegments(jobId: string): Promise<SegmentRecord[]> {
+    const segments = [...(this.#segments.get(jobId)?.values() ?? [])];
+    return structuredClone(segments.sort((a, b) => a.firstIndex - b.firstIndex));
+  }
+
+  async listActiveJobs(): Promise<JobRecord[]> {
+    const jobs = [...this.#active].map((jobId) => ({ ...(this.#jobs.get(jobId) as JobRecord) }));
+    return jobs.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async retireJob(jobId: string): Promise<void> {
+    this.#active.delete(jobId);
   }
 
   #set(task: TaskRecord): void {
