@@ -21,8 +21,9 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node22.18',
-  // piscina starts its own worker script by a path relative to its package.
-  external: ['piscina'],
+  // piscina starts its own worker script by a path relative to its package; google-gax reads .proto
+  // files from beside its own code. Both load from node_modules.
+  external: ['piscina', '@google-cloud/pubsub', '@google-cloud/functions-framework', 'google-gax'],
   // The CommonJS dependencies bundled here (commander, yaml, ...) call require().
   banner: { js: "import { createRequire as __fanoutRequire } from 'node:module';\nconst require = __fanoutRequire(import.meta.url);" },
   sourcemap: 'linked',
