@@ -46,7 +46,7 @@ const StepConfig = z.strictObject({
   step: z.string().min(1),
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
   enabled: z.boolean().default(true),
-  timeout_ms: positiveInt.optional(),
+  timeout_ms: positiveInt.max(LIMITS.maxStepTimeoutMs).optional(),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -73,7 +73,7 @@ export const ConfigSchema = z.strictObject({
     half_open_probes: positiveInt,
   }),
   retry: z.strictObject({
-    max_attempts: positiveInt,
+    max_attempts: positiveInt.max(LIMITS.maxAttempts),
     base_delay_ms: nonNegativeInt,
     factor: z.number().min(1),
     max_delay_ms: nonNegativeInt,
