@@ -3,13 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-
-export class BodyTooLargeError extends Error {
-  constructor(limit: number) {
-    super(`the body is larger than the limit of ${limit} bytes`);
-    this.name = 'BodyTooLargeError';
-  }
-}
+import { BodyTooLargeError } from './errors.ts';
 
 export interface Spooled {
   path: string;

@@ -531,7 +531,7 @@ describe('a bad POST /jobs', () => {
       body: TEXT,
       query: '?maxAttempts=0',
       status: 400,
-      detail: /maxAttempts must be a whole number of at least 1, got 0/,
+      detail: /maxAttempts must be a whole number from 1 to 100, got 0/,
     },
     {
       name: 'an unknown target',
