@@ -34,6 +34,15 @@ const send = async (res: import('node:http').ServerResponse, response: ApiRespon
   else await pipeline(Readable.from(body), res);
 };
 
+/**
+ * A request target's path and query, taken apart by hand: `new URL` reads a path that starts with `//`
+ * as a host, and throws on it.
+ */
+const splitTarget = (target: string): [string, string] => {
+  const mark = target.indexOf('?');
+  return mark < 0 ? [target, ''] : [target.slice(0, mark), target.slice(mark + 1)];
+};
+
 /** What to answer a request Node's parser refused before any handler saw it; undefined to just hang up. */
 const parserRefusal = (code: string | undefined): ApiResponse | undefined => {
   if (code === 'HPE_HEADER_OVERFLOW') {
@@ -116,13 +125,13 @@ export const startLocalServer = async (
       try {
         const method = req.method ?? 'GET';
         const headers = lowerCaseHeaders(req);
-        const url = new URL(req.url ?? '/', 'http://localhost');
+        const [path = '/', query = ''] = splitTarget(req.url ?? '/');
         const response =
           guard.answer(method, headers) ??
           (await api.handle({
             method,
-            path: url.pathname,
-            query: url.searchParams,
+            path,
+            query: new URLSearchParams(query),
             headers,
             body: paced(req, pace),
           }));
