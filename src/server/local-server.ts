@@ -126,8 +126,9 @@ export const startLocalServer = async (
         const method = req.method ?? 'GET';
         const headers = lowerCaseHeaders(req);
         const [path = '/', query = ''] = splitTarget(req.url ?? '/');
+        const settled = guard.answer(method, headers);
         const response =
-          guard.answer(method, headers) ??
+          settled ??
           (await api.handle({
             method,
             path,
@@ -138,7 +139,9 @@ export const startLocalServer = async (
         Object.assign(response.headers, guard.corsHeaders(headers));
         if (method !== 'GET' && REJECTIONS.has(response.status)) {
           metrics.rejected.inc({ reason: String(response.status) });
-          // Whatever is left of a rejected upload is not read; close the connection instead of draining it.
+        }
+        if (method !== 'GET' && (settled !== undefined || REJECTIONS.has(response.status))) {
+          // Whatever is left of the body is not read; close the connection instead of draining it.
           res.setHeader('connection', 'close');
         }
         await send(res, response);

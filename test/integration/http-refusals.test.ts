@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -196,6 +196,32 @@ describe('a listed origin', () => {
       'access-control-max-age': '600',
       vary: 'Origin',
     });
+  });
+
+  it('gets its preflight answered on a connection the client can keep using', async () => {
+    // Prepare: one kept-alive socket; a preflight that carries a body, as a careless client might.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const over = (method: string, path: string, headers: Record<string, string>, body = '') =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+
+    // Act
+    const preflight = await over(
+      'OPTIONS',
+      '/jobs',
+      { origin: LISTED, 'access-control-request-method': 'POST' },
+      'a body',
+    );
+    const next = await over('GET', '/health', {}).finally(() => agent.destroy());
+
+    // Assess
+    expect([preflight, next]).toEqual([204, 200]);
   });
 
   it('may POST a job and read the answer', async () => {
