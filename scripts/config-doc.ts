@@ -61,6 +61,17 @@ const DESCRIPTIONS: Record<string, string> = {
     '`fanout serve`: larger `POST /jobs` bodies get 413 (256 MiB). The ingest function has its own limit, 10 MiB.',
   'server.max_ingesting_jobs':
     '`fanout serve` and the ingest function: jobs still reading their input before a new one gets 503 with `Retry-After`.',
+  'server.allowed_origins':
+    '`fanout serve`: origins (`https://app.example`) whose web pages may call the API: their CORS preflights are answered and their requests get `Access-Control-Allow-Origin`. Any other origin gets 403 on a state-changing request ([http-api.md](http-api.md#what-the-server-refuses-and-why)).',
+  'server.allowed_hosts':
+    '`fanout serve`: names besides `localhost`, `127.0.0.1`, `[::1]` and the bound host that the `Host` header may carry; any other gets 421 (DNS rebinding).',
+  'server.headers_timeout_ms':
+    "`fanout serve`: a client that has not sent its request's headers by then gets 408.",
+  'server.request_timeout_ms':
+    '`fanout serve`: a client that has not sent its whole request (body included) by then gets 408; `0` for no limit.',
+  'server.min_upload_bytes_per_second':
+    '`fanout serve`: an upload whose average rate stays below this after `upload_grace_ms` gets 408, so slow clients cannot hold the ingest slots; `0` for no minimum.',
+  'server.upload_grace_ms': '`fanout serve`: how long an upload may run before its rate is checked.',
 };
 
 /** The part of a JSON Schema that `z.toJSONSchema` writes for this schema. */

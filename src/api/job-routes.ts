@@ -8,8 +8,9 @@ import { UsageError } from '../core/errors.ts';
 import type { JobRequest } from '../core/job.ts';
 import type { JobService } from '../ports/job-service.ts';
 import { type ApiRequest, type ApiResponse, json, problem } from '../util/http.ts';
+import { BodyTooLargeError } from './errors.ts';
 import type { Route } from './route.ts';
-import { BodyTooLargeError, limited, type Spooled, spoolBody } from './spool.ts';
+import { limited, type Spooled, spoolBody } from './spool.ts';
 
 const INPUT_TYPES = ['text/plain', 'application/x-ndjson', 'application/octet-stream'] as const;
 const COMPRESSED_TYPES: Record<string, string> = {

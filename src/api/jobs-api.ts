@@ -3,6 +3,7 @@ import { UsageError } from '../core/errors.ts';
 import { NoTargetAvailableError } from '../ports/errors.ts';
 import type { JobService } from '../ports/job-service.ts';
 import { type ApiRequest, type ApiResponse, problem } from '../util/http.ts';
+import { UploadTooSlowError } from './errors.ts';
 import { JobRoutes, type JobRoutesOptions } from './job-routes.ts';
 import type { Route } from './route.ts';
 import { type MetricsSource, serviceRoutes } from './service-routes.ts';
@@ -12,6 +13,15 @@ const decodePathPart = (part: string): string => {
     return decodeURIComponent(part);
   } catch {
     throw new UsageError(`${part} in the path is not valid percent-encoding`);
+  }
+};
+
+/** A parameter given twice has no one meaning: which one wins differs between readers, so none does. */
+const refuseDuplicatedParameters = (query: URLSearchParams): void => {
+  const seen = new Set<string>();
+  for (const name of query.keys()) {
+    if (seen.has(name)) throw new UsageError(`query parameter ${name} is given more than once; give it once`);
+    seen.add(name);
   }
 };
 
@@ -69,10 +79,14 @@ export class JobsApi {
         );
       }
       try {
+        refuseDuplicatedParameters(req.query);
         return await handler(req, decodePathPart(match[1] ?? ''));
       } catch (error) {
         if (error instanceof UsageError) return problem(400, 'bad-request', 'Bad request', error.message);
         if (error instanceof NoTargetAvailableError) return noTarget(error);
+        if (error instanceof UploadTooSlowError) {
+          return problem(408, 'upload-too-slow', 'Upload too slow', `${error.message}; send the body faster`);
+        }
         throw error;
       }
     }

@@ -3,13 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-
-export class BodyTooLargeError extends Error {
-  constructor(limit: number) {
-    super(`the body is larger than the limit of ${limit} bytes`);
-    this.name = 'BodyTooLargeError';
-  }
-}
+import { removeOrphans } from '../util/orphans.ts';
+import { BodyTooLargeError } from './errors.ts';
 
 export interface Spooled {
   path: string;
@@ -27,12 +22,15 @@ export async function* limited(body: AsyncIterable<Uint8Array>, limit: number): 
   }
 }
 
+/** Removes the spool directories of processes that are gone (killed before they could remove them). */
+export const removeOrphanSpools = (): Promise<string[]> => removeOrphans(tmpdir(), /^fanout-body-(\d+)-/);
+
 /**
  * Writes a request body to a temporary file, stopping at `limit` bytes. A job starts only from a body
  * that has arrived whole and within the limit, so a bad or cut-off upload never enqueues anything.
  */
 export const spoolBody = async (body: AsyncIterable<Uint8Array>, limit: number): Promise<Spooled> => {
-  const dir = await mkdtemp(join(tmpdir(), 'fanout-body-'));
+  const dir = await mkdtemp(join(tmpdir(), `fanout-body-${process.pid}-`));
   const remove = () => rm(dir, { recursive: true, force: true });
   const path = join(dir, 'body');
   const file = createWriteStream(path);

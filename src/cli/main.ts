@@ -1,11 +1,14 @@
 import { statSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { removeOrphanSpools } from '../api/spool.ts';
 import { jobRequestFrom } from '../config/job.ts';
 import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
 import { ChunkingMode, Strategy } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
+import { parseNumberText } from '../core/pipeline/number-text.ts';
 import type { Engine } from '../engine/engine.ts';
-import { createEngine } from '../engine/from-config.ts';
+import { createEngine, removeOrphanResults } from '../engine/from-config.ts';
 import { fileBlocks } from '../util/file-blocks.ts';
 import { registerEmulatorsCommand } from './emulators.ts';
 import { formatStats } from './format.ts';
@@ -18,7 +21,7 @@ export const ExitCode = { ok: 0, chunksFailed: 1, usage: 2, interrupted: 130 } a
 type Flag = { path: string[]; value: unknown; flag: string };
 
 /** A number flag as given: NaN for text, so that validation names the flag instead of guessing. */
-const number = (text: string): number => (/^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : Number.NaN);
+const number = (text: string): number => parseNumberText(text.trim()) ?? Number.NaN;
 
 const FLAG_PATHS: Record<string, { path: string[]; flag: string; parse?: (text: string) => unknown }> = {
   pipeline: { path: ['pipeline'], flag: '--pipeline' },
@@ -64,8 +67,18 @@ const onSignal = (engine: Engine, noted: () => void): (() => void) => {
   };
 };
 
+/** Removes what earlier processes, killed before they could clean up, left: spooled bodies, results. */
+const removeLeftovers = async (config: Config, out?: string): Promise<void> => {
+  await Promise.all([
+    removeOrphanSpools(),
+    removeOrphanResults(config),
+    out === undefined ? [] : ResultWriter.removeOrphans(out),
+  ]);
+};
+
 const run = async (input: string, options: Record<string, unknown>): Promise<number> => {
   const config = loadConfig({ file: options.config as string | undefined, flags: flagsFrom(options) });
+  await removeLeftovers(config, options.out as string | undefined);
   tuneForChunkSize(config.chunking.size);
   const source = openInput(input);
   const engine = await createEngine(config);
@@ -133,6 +146,7 @@ const serve = async (options: Record<string, unknown>): Promise<number> => {
     return ExitCode.ok;
   }
   const config = loadConfig({ file: options.config as string | undefined, flags: flagsFrom(options) });
+  await removeLeftovers(config);
   const engine = await createEngine(config);
   engine.prepare(jobRequestFrom(config));
   // Loaded here, not up front: `run` has no use for the server or prom-client, and their memory.

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createWriteStream, statSync, type WriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { removeOrphans } from '../util/orphans.ts';
 
 /** Outputs held ahead of the next one to write, or written and not yet taken by the file, at most. */
 export const HELD_BYTES = 16 * 1024 * 1024;
@@ -37,6 +38,12 @@ export class ResultWriter {
     this.#stream.on('error', (error) => {
       this.#error = error;
     });
+  }
+
+  /** Removes the partial files that processes now gone left next to `path`. */
+  static removeOrphans(path: string): Promise<string[]> {
+    const name = basename(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return removeOrphans(dirname(path), new RegExp(`^\\.${name}\\.(\\d+)\\.partial$`));
   }
 
   static async open(path: string, heldBytes = HELD_BYTES): Promise<ResultWriter> {

@@ -2,6 +2,7 @@ import { assertChunkSize } from '../core/chunker.ts';
 import { ChunkingMode, Strategy } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import type { JobRequest } from '../core/job.ts';
+import { parseNumberText } from '../core/pipeline/number-text.ts';
 import { parsePipelineSpec, toStepSpec } from '../core/pipeline/spec.ts';
 import type { StepSpec } from '../core/pipeline/step.ts';
 import type { Config } from './schema.ts';
@@ -18,8 +19,11 @@ export const JOB_OPTIONS = [
 export type JobOverrides = Partial<Record<(typeof JOB_OPTIONS)[number], string>>;
 
 const wholeNumber = (name: string, text: string): number => {
-  if (!/^\d+$/.test(text)) throw new UsageError(`${name} must be a whole number, got "${text}"`);
-  return Number(text);
+  const value = parseNumberText(text);
+  if (value === undefined || !Number.isSafeInteger(value) || value < 0) {
+    throw new UsageError(`${name} must be a whole number, got "${text}"`);
+  }
+  return value;
 };
 
 const oneOf = <T extends string>(name: string, text: string, allowed: Record<string, T>): T => {

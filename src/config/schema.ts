@@ -31,7 +31,18 @@ export const DEFAULTS = {
   max_pending_chunks: 1024,
   max_pending_bytes: 16 * MiB,
   results_dir: '.fanout/results',
-  server: { host: '127.0.0.1', port: 3000, max_body_bytes: 256 * MiB, max_ingesting_jobs: 4 },
+  server: {
+    host: '127.0.0.1',
+    port: 3000,
+    max_body_bytes: 256 * MiB,
+    max_ingesting_jobs: 4,
+    allowed_origins: [] as string[],
+    allowed_hosts: [] as string[],
+    headers_timeout_ms: 10_000,
+    request_timeout_ms: 300_000,
+    min_upload_bytes_per_second: 16 * KiB,
+    upload_grace_ms: 10_000,
+  },
 };
 
 const positiveInt = z.number().int().positive();
@@ -46,7 +57,7 @@ const StepConfig = z.strictObject({
   step: z.string().min(1),
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
   enabled: z.boolean().default(true),
-  timeout_ms: positiveInt.optional(),
+  timeout_ms: positiveInt.max(LIMITS.maxStepTimeoutMs).optional(),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -73,7 +84,7 @@ export const ConfigSchema = z.strictObject({
     half_open_probes: positiveInt,
   }),
   retry: z.strictObject({
-    max_attempts: positiveInt,
+    max_attempts: positiveInt.max(LIMITS.maxAttempts),
     base_delay_ms: nonNegativeInt,
     factor: z.number().min(1),
     max_delay_ms: nonNegativeInt,
@@ -87,6 +98,16 @@ export const ConfigSchema = z.strictObject({
     port: z.number().int().min(0).max(65535),
     max_body_bytes: positiveInt,
     max_ingesting_jobs: positiveInt,
+    allowed_origins: z.array(
+      z
+        .string()
+        .regex(/^https?:\/\/[^/?#\s]+$/, 'an origin is scheme://host[:port], no path: https://app.example'),
+    ),
+    allowed_hosts: z.array(z.string().regex(/^[^\s/:]+$/, 'a host name, without port or path')),
+    headers_timeout_ms: positiveInt,
+    request_timeout_ms: nonNegativeInt,
+    min_upload_bytes_per_second: nonNegativeInt,
+    upload_grace_ms: nonNegativeInt,
   }),
 });
 

@@ -12,6 +12,10 @@ export const DEFAULT_JOB_TTL_SECONDS = 7 * 24 * 60 * 60;
 export const LIMITS = {
   minChunkSize: 1 * KiB,
   maxChunkSize: 1 * MiB,
+  /** A job's tries per chunk, at most: beyond a few dozen, retrying only hides a chunk that cannot pass. */
+  maxAttempts: 100,
+  /** A step's timeout, at most: 15 minutes, the longest a Lambda function may run. */
+  maxStepTimeoutMs: 15 * 60 * 1000,
 } as const;
 
 /** The states a task moves through; see `task.ts` for the allowed transitions. */

@@ -1,5 +1,5 @@
 import type { ChunkerOptions } from './chunker.ts';
-import { JobStatus, type Strategy } from './constants.ts';
+import { JobStatus, LIMITS, type Strategy } from './constants.ts';
 import { UsageError } from './errors.ts';
 import type { ResolvedStep, StepRegistry } from './pipeline/registry.ts';
 import type { StepSpec } from './pipeline/step.ts';
@@ -30,8 +30,11 @@ export const prepareJob = (
       `targets must be a non-empty subset of ${knownTargets.join(', ')}; got ${request.targets.join(', ') || 'none'}`,
     );
   }
-  if (!Number.isInteger(request.maxAttempts) || request.maxAttempts < 1) {
-    throw new UsageError(`maxAttempts must be a whole number of at least 1, got ${request.maxAttempts}`);
+  const { maxAttempts } = request;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > LIMITS.maxAttempts) {
+    throw new UsageError(
+      `maxAttempts must be a whole number from 1 to ${LIMITS.maxAttempts}, got ${maxAttempts}`,
+    );
   }
   return steps;
 };

@@ -29,3 +29,7 @@ export const createEngine = (
     results: new FileResultStore(resolve(baseDir, config.results_dir)),
     ...overrides,
   });
+
+/** Removes the result files that engines of processes now gone left in the configured directory. */
+export const removeOrphanResults = (config: Config, baseDir = process.cwd()): Promise<string[]> =>
+  FileResultStore.removeOrphans(resolve(baseDir, config.results_dir));

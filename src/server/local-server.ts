@@ -1,13 +1,16 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { Readable } from 'node:stream';
+import { createServer, type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { JobsApi } from '../api/jobs-api.ts';
+import { paced } from '../api/upload-pace.ts';
 import type { Config } from '../config/schema.ts';
 import type { Engine } from '../engine/engine.ts';
-import type { ApiResponse } from '../util/http.ts';
+import { type ApiResponse, problem } from '../util/http.ts';
 import { createMetrics } from './metrics.ts';
+import { RequestGuard } from './request-guard.ts';
 
-const REJECTIONS = new Set([400, 413, 415, 429, 503]);
+const REJECTIONS = new Set([400, 403, 408, 413, 415, 421, 429, 503]);
 
 export interface LocalServer {
   server: Server;
@@ -31,6 +34,61 @@ const send = async (res: import('node:http').ServerResponse, response: ApiRespon
   else await pipeline(Readable.from(body), res);
 };
 
+/**
+ * A request target's path and query, taken apart by hand: `new URL` reads a path that starts with `//`
+ * as a host, and throws on it.
+ */
+const splitTarget = (target: string): [string, string] => {
+  const mark = target.indexOf('?');
+  return mark < 0 ? [target, ''] : [target.slice(0, mark), target.slice(mark + 1)];
+};
+
+/** What to answer a request Node's parser refused before any handler saw it; undefined to just hang up. */
+const parserRefusal = (code: string | undefined): ApiResponse | undefined => {
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return problem(
+      431,
+      'headers-too-large',
+      'Request headers too large',
+      'the request headers are larger than the server takes (16 KiB)',
+    );
+  }
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return problem(
+      408,
+      'request-timeout',
+      'Request timeout',
+      'the request did not arrive whole in time; see server.headers_timeout_ms and server.request_timeout_ms',
+    );
+  }
+  if (code?.startsWith('HPE_'))
+    return problem(
+      400,
+      'malformed-request',
+      'Malformed request',
+      `the request is not valid HTTP/1.1 (${code})`,
+    );
+  return undefined;
+};
+
+/** A whole HTTP/1.1 answer as bytes, for a socket that has no response object. */
+const rawAnswer = ({ status, headers, body }: ApiResponse & { body: string }): string =>
+  [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+    ...Object.entries({ ...headers, 'content-length': Buffer.byteLength(body), connection: 'close' }).map(
+      ([name, value]) => `${name}: ${value}`,
+    ),
+    '',
+    body,
+  ].join('\r\n');
+
+const answerClientError = (error: NodeJS.ErrnoException, socket: Duplex): void => {
+  const refusal = parserRefusal(error.code);
+  const response = (socket as { _httpMessage?: { headersSent: boolean } })._httpMessage;
+  if (refusal === undefined || !socket.writable || response?.headersSent) socket.destroy();
+  else socket.end(rawAnswer(refusal as ApiResponse & { body: string }));
+};
+
 /** The local HTTP server: Node's own `http` in front of `JobsApi`, with Prometheus metrics. */
 export const startLocalServer = async (
   engine: Engine,
@@ -46,36 +104,63 @@ export const startLocalServer = async (
       body: await metrics.registry.metrics(),
     }),
   });
-  const server = createServer(async (req, res) => {
-    try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const response = await api.handle({
-        method: req.method ?? 'GET',
-        path: url.pathname,
-        query: url.searchParams,
-        headers: lowerCaseHeaders(req),
-        body: req,
-      });
-      if (req.method === 'POST' && REJECTIONS.has(response.status)) {
-        metrics.rejected.inc({ reason: String(response.status) });
-        // Whatever is left of a rejected upload is not read; close the connection instead of draining it.
-        res.setHeader('connection', 'close');
-      }
-      await send(res, response);
-    } catch (error) {
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/problem+json' });
-        res.end(
-          JSON.stringify({
-            type: 'urn:fanout:problem:internal',
-            title: 'Internal error',
-            status: 500,
-            detail: (error as Error).message,
-          }),
-        );
-      } else res.destroy(error as Error);
-    }
+  const { headers_timeout_ms, request_timeout_ms, min_upload_bytes_per_second, upload_grace_ms } =
+    config.server;
+  const pace = { minBytesPerSecond: min_upload_bytes_per_second, graceMs: upload_grace_ms };
+  const guard = new RequestGuard({
+    host,
+    port: () => (server.address() as AddressInfo).port,
+    allowedHosts: config.server.allowed_hosts,
+    allowedOrigins: config.server.allowed_origins,
   });
+  const server = createServer(
+    {
+      headersTimeout:
+        request_timeout_ms > 0 ? Math.min(headers_timeout_ms, request_timeout_ms) : headers_timeout_ms,
+      requestTimeout: request_timeout_ms,
+      // Node checks the two timeouts at this interval; its default, 30 s, would stretch a short timeout.
+      connectionsCheckingInterval: Math.min(1_000, headers_timeout_ms),
+    },
+    async (req, res) => {
+      try {
+        const method = req.method ?? 'GET';
+        const headers = lowerCaseHeaders(req);
+        const [path = '/', query = ''] = splitTarget(req.url ?? '/');
+        const settled = guard.answer(method, headers);
+        const response =
+          settled ??
+          (await api.handle({
+            method,
+            path,
+            query: new URLSearchParams(query),
+            headers,
+            body: paced(req, pace),
+          }));
+        Object.assign(response.headers, guard.corsHeaders(headers));
+        if (method !== 'GET' && REJECTIONS.has(response.status)) {
+          metrics.rejected.inc({ reason: String(response.status) });
+        }
+        if (method !== 'GET' && (settled !== undefined || REJECTIONS.has(response.status))) {
+          // Whatever is left of the body is not read; close the connection instead of draining it.
+          res.setHeader('connection', 'close');
+        }
+        await send(res, response);
+      } catch (error) {
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'application/problem+json' });
+          res.end(
+            JSON.stringify({
+              type: 'urn:fanout:problem:internal',
+              title: 'Internal error',
+              status: 500,
+              detail: (error as Error).message,
+            }),
+          );
+        } else res.destroy(error as Error);
+      }
+    },
+  );
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const address = server.address();
   const bound = typeof address === 'object' && address ? address.port : port;

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -224,6 +224,62 @@ const OLD_NODE = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => {
 });
 const BUNDLE = fileURLToPath(new URL('../../dist/fanout.js', import.meta.url));
 
+describe('fanout run and fanout serve at start', () => {
+  /** The id of a process that has ended, so that no process runs under it (barring reuse, soon after). */
+  const deadPid = (): number => spawnSync(NODE, ['-e', '']).pid as number;
+
+  it.each(['run', 'serve'])(
+    'fanout %s removes the spool and result files of processes that are gone, not of live ones',
+    async (command) => {
+      // Prepare: a private temporary directory, so that other servers' spools are not in the way.
+      const temp = await mkdtemp(join(tmpdir(), 'fanout-leftovers-'));
+      const results = join(dir, '.fanout', 'results');
+      const [dead, live] = [deadPid(), process.pid];
+      const leftovers = {
+        spools: [dead, live].map((pid) => join(temp, `fanout-body-${pid}-aBc123`)),
+        results: [dead, live].map((pid) => join(results, `job-${command}.${pid}.results`)),
+        partials: [dead, live].map((pid) => join(dir, `.out-${command}.txt.${pid}.partial`)),
+      };
+      for (const spool of leftovers.spools) {
+        await mkdir(spool, { recursive: true });
+        await writeFile(join(spool, 'body'), 'a body');
+      }
+      await mkdir(results, { recursive: true });
+      for (const path of [...leftovers.results, ...leftovers.partials]) await writeFile(path, 'left');
+      const env = { ...ENV, TMPDIR: temp };
+
+      // Act
+      if (command === 'run') {
+        const { code } = await new Promise<Exit>((resolve) => {
+          const { child, exit } = start(['run', 'input.txt', '--out', `out-${command}.txt`, ...SMALL], env);
+          child.stdin?.end();
+          void exit.then(resolve);
+        });
+        expect(code).toBe(0);
+      } else {
+        const { child, exit } = start(['serve', '--port', '0', '--workers', '1'], env);
+        await new Promise<void>((resolve) => {
+          let seen = '';
+          child.stderr?.on('data', (text: string) => {
+            seen += text;
+            if (seen.includes('listening on')) resolve();
+          });
+        });
+        child.kill('SIGTERM');
+        await exit;
+      }
+
+      // Assess
+      const kept = (paths: string[]) => paths.map((path) => existsSync(path));
+      expect(kept(leftovers.spools)).toEqual([false, true]);
+      expect(kept(leftovers.results)).toEqual([false, true]);
+      if (command === 'run') expect(kept(leftovers.partials)).toEqual([false, true]);
+      await rm(temp, { recursive: true, force: true });
+      for (const path of [...leftovers.results, ...leftovers.partials]) await rm(path, { force: true });
+    },
+  );
+});
+
 describe('fanout on an old Node.js', () => {
   it.skipIf(OLD_NODE === undefined || !existsSync(BUNDLE))(
     'exits 2 naming the Node.js it needs, instead of failing on what that Node lacks',
@@ -300,9 +356,9 @@ describe('fanout serve', () => {
 
     // Assess
     expect(result).toBe(INPUT.toUpperCase());
-    expect(stored).toContain(`${jobId}.results`);
+    expect(stored).toContain(`${jobId}.${child.pid}.results`);
     expect(code).toBe(0);
-    expect(readdirSync(join(dir, '.fanout', 'results'))).not.toContain(`${jobId}.results`);
+    expect(readdirSync(join(dir, '.fanout', 'results'))).not.toContain(`${jobId}.${child.pid}.results`);
   });
 });
 

@@ -365,15 +365,15 @@ describe('jobRequestFrom', () => {
     expect(build).toThrow(`maxAttempts must be a whole number, got "${maxAttempts}"`);
   });
 
-  it('rejects maxAttempts "0" before a job starts', () => {
+  it.each(['0', '101'])('rejects maxAttempts "%s" before a job starts, naming the bounds', (maxAttempts) => {
     // Prepare
-    const request = jobRequestFrom(config, { maxAttempts: '0' });
+    const request = jobRequestFrom(config, { maxAttempts });
 
     // Act
     const prepare = () => engine.prepare(request);
 
     // Assess
-    expect(prepare).toThrow(/maxAttempts must be a whole number of at least 1, got 0/);
+    expect(prepare).toThrow(`maxAttempts must be a whole number from 1 to 100, got ${maxAttempts}`);
   });
 
   it('lists the allowed values of a bad strategy', () => {

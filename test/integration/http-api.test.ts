@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -531,7 +532,7 @@ describe('a bad POST /jobs', () => {
       body: TEXT,
       query: '?maxAttempts=0',
       status: 400,
-      detail: /maxAttempts must be a whole number of at least 1, got 0/,
+      detail: /maxAttempts must be a whole number from 1 to 100, got 0/,
     },
     {
       name: 'an unknown target',
@@ -626,6 +627,31 @@ describe('requests the API does not serve', () => {
     expect(response.status).toBeLessThan(500);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
   });
+
+  it.each(['//', '//?targets=', '//jobs', '/jobs?x=1#frag'])(
+    'answers %s with a 4xx problem, not a 500',
+    async (path) => {
+      // Prepare
+      const request = () =>
+        new Promise<{ status: number; type: string }>((resolve, reject) => {
+          const { hostname, port } = new URL(server.url);
+          const req = httpRequest({ host: hostname, port, path, method: 'POST', agent: false }, (res) => {
+            res.resume();
+            resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']) });
+          });
+          req.on('error', reject);
+          req.end();
+        });
+
+      // Act
+      const { status, type } = await request();
+
+      // Assess
+      expect(status).toBeGreaterThanOrEqual(400);
+      expect(status).toBeLessThan(500);
+      expect(type).toBe('application/problem+json');
+    },
+  );
 
   it('answers 404 to an unknown path', async () => {
     // Prepare

@@ -43,6 +43,17 @@ describe('StepRegistry.resolve', () => {
     { spec: 'compress:gzip:algorithm=brotli', message: /step compress: parameter algorithm is given twice/ },
     { spec: 'transform:normalize,validate', message: /validate must come before transform/ },
     { spec: 'compress:gzip,validate', message: /validate must come before compress/ },
+    {
+      spec: 'compress:gzip:level=0x3',
+      message: /parameter level: "0x3" is not a number: write decimal digits/,
+    },
+    { spec: 'compress:gzip:level=1e0', message: /parameter level: "1e0" is not a number/ },
+    { spec: 'compress:gzip:level=%206', message: /parameter level: " 6" is not a number/ },
+    { spec: 'compress:gzip:level=6%20', message: /parameter level: "6 " is not a number/ },
+    { spec: 'chaos:fail=+0.5', message: /parameter fail: "\+0.5" is not a number/ },
+    { spec: 'chaos:fail=.5', message: /parameter fail: ".5" is not a number/ },
+    { spec: 'chaos:seed=', message: /parameter seed: "" is not a number/ },
+    { spec: 'chaos:seed=Infinity', message: /parameter seed: "Infinity" is not a number/ },
   ])('rejects $spec with a message naming the step or parameter', ({ spec, message }) => {
     // Prepare
     const resolve = () => resolveSpec(spec);

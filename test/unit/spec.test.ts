@@ -97,6 +97,17 @@ describe('parsePipelineSpec', () => {
     { spec: 'validate:timeout=soon', message: /step validate: timeout .*got soon/ },
     { spec: 'validate:enabled=yes', message: /step validate: enabled must be true or false, got yes/ },
     { spec: 'chaos:target=%E0%A4%A', message: /step chaos: %E0%A4%A is not valid percent-encoding/ },
+    { spec: 'compress:gzip:__proto__=x', message: /step compress: "__proto__" is not a parameter name/ },
+    { spec: 'compress:gzip:constructor.x=1', message: /"constructor.x" is not a parameter name/ },
+    { spec: 'validate:timeout=0x3e8', message: /step validate: timeout .*got 0x3e8/ },
+    { spec: 'validate:timeout=1e3', message: /step validate: timeout .*got 1e3/ },
+    { spec: 'validate:timeout=%201000', message: /step validate: timeout .*got {2}1000/ },
+    { spec: 'validate:timeout=+1000', message: /step validate: timeout .*got \+1000/ },
+    {
+      spec: 'validate:timeout=900001',
+      message: /timeout must be a whole number of milliseconds from 1 to 900000/,
+    },
+    { spec: 'validate:timeout=2147483648', message: /from 1 to 900000, got 2147483648/ },
   ])('rejects $spec with a message naming the step or parameter', ({ spec, message }) => {
     // Prepare
     const parse = () => parsePipelineSpec(spec);
@@ -155,6 +166,8 @@ describe('toStepSpec', () => {
     { params: { timeout: -5 }, message: /step compress: timeout .*got -5/ },
     { params: { timeout: '' }, message: /step compress: timeout .*got $/ },
     { params: { enabled: 1 }, message: /step compress: enabled must be true or false, got 1/ },
+    { params: { timeout: 900_001 }, message: /step compress: timeout .* from 1 to 900000, got 900001/ },
+    { params: JSON.parse('{"__proto__": "x"}'), message: /"__proto__" is not a parameter name/ },
   ])('rejects $params', ({ params, message }) => {
     // Prepare
     const build = () => toStepSpec('compress', params);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ResultRef } from '../../core/task.ts';
 import { MissingResultError } from '../../ports/errors.ts';
 import type { ResultStore } from '../../ports/result-store.ts';
+import { removeOrphans } from '../../util/orphans.ts';
 import { formatSpan, parseSpan } from '../result-reading.ts';
 
 interface Pending {
@@ -133,7 +134,13 @@ export class FileResultStore implements ResultStore {
     }
   }
 
+  /** The owner's pid is in the name, so that a later process can tell a dead one's files from a live one's. */
   #path(jobId: string): string {
-    return join(this.#dir, `${jobId}.results`);
+    return join(this.#dir, `${jobId}.${process.pid}.results`);
+  }
+
+  /** Removes the result files that processes now gone left in `dir`. */
+  static removeOrphans(dir: string): Promise<string[]> {
+    return removeOrphans(dir, /^[A-Za-z0-9_-]{1,128}\.(\d+)\.results$/);
   }
 }

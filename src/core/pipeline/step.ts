@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NUMBER_TEXT_RULE, parseNumberText } from './number-text.ts';
 
 /** What a step knows about the task it runs for. */
 export interface StepContext {
@@ -53,11 +54,20 @@ export interface StepSpec {
 export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 
 /**
- * A number parameter: a number from a config file, or its text from a spec. Unlike `z.coerce`, empty text
- * is an error rather than 0.
+ * A number parameter: a number from a config file, or its text from a spec in the grammar of
+ * `parseNumberText`. Text outside it (`0x10`, `1e3`, ` 5`, empty) is an error, never a guess.
  */
 export const numberParam = () =>
-  z.preprocess(
-    (value) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value),
-    z.number(),
-  );
+  z.preprocess((value, ctx) => {
+    if (typeof value !== 'string') return value;
+    const number = parseNumberText(value);
+    if (number === undefined) {
+      ctx.issues.push({
+        code: 'custom',
+        input: value,
+        message: `"${value}" is not a number: write ${NUMBER_TEXT_RULE}`,
+      });
+      return z.NEVER;
+    }
+    return number;
+  }, z.number());
