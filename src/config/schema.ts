@@ -31,7 +31,7 @@ export const DEFAULTS = {
   max_pending_chunks: 1024,
   max_pending_bytes: 16 * MiB,
   step_stop_grace_ms: 1000,
-  shutdown_grace_ms: 10_000,
+  shutdown_grace_ms: 5000,
   results_dir: '.fanout/results',
   server: { host: '127.0.0.1', port: 3000, max_body_bytes: 256 * MiB, max_ingesting_jobs: 4 },
 };
