@@ -53,6 +53,10 @@ const DESCRIPTIONS: Record<string, string> = {
     'Embedded: chunks held between ingest and the end of their task, across jobs; ingest waits at this bound.',
   max_pending_bytes:
     'Embedded: the bytes those chunks may hold (16 MiB); ingest waits at this bound too. The shared chunk memory is 2 × this + 1 MiB.',
+  step_stop_grace_ms:
+    "Embedded: how long a try may run past its deadline (the sum of its steps' timeouts) before its worker thread is ended and replaced, so that a step that never yields cannot hold a thread ([pipelines.md](pipelines.md#errors-retries-and-timeouts)).",
+  shutdown_grace_ms:
+    'Embedded: on SIGTERM or SIGINT, how long the tries on worker threads may take to end before the threads are ended; a try cut short is recorded as crashed (retryable).',
   results_dir:
     "Embedded: where chunk outputs are kept while the process runs; `fanout run` and `fanout serve` delete their jobs' files as they exit.",
   'server.host': '`fanout serve`: the address to listen on. `--host`.',

@@ -36,7 +36,8 @@ const toDelivery = (record: SQSRecord): ChunkDelivery | undefined => {
  */
 const processBatch = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   const deliveries = event.Records.map(toDelivery).filter((d) => d !== undefined);
-  const outcomes = await processor.process(deliveries);
+  // Chunks there is no time left for are left to SQS, which hands them out again.
+  const outcomes = await processor.process(deliveries, () => context.getRemainingTimeInMillis());
   const counts = new Map<string, number>();
   for (const outcome of outcomes.values()) counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
   for (const [outcome, count] of counts) metrics.addMetric(`chunks_${outcome}`, MetricUnit.Count, count);

@@ -8,8 +8,11 @@ export type MetricsSource = (() => Promise<{ contentType: string; body: string }
 
 const live = async (): Promise<ApiResponse> => json(200, { status: 'ok' });
 
-/** What keeps a service from being ready: each store that did not answer, each target that takes no work. */
-const notReadyBecause = ({ stores, targets }: Readiness): string[] => [
+/**
+ * What keeps a service from being ready: each store that did not answer, each target that takes no work,
+ * each thread stuck in a try past its deadline.
+ */
+const notReadyBecause = ({ stores, targets, stuck }: Readiness): string[] => [
   ...Object.entries(stores)
     .filter(([, store]) => !store.ok)
     .map(([name, store]) => `store ${name}: ${store.error}`),
@@ -20,6 +23,10 @@ const notReadyBecause = ({ stores, targets }: Readiness): string[] => [
         ? `target ${name}: breaker ${target.breaker}`
         : `target ${name}: queue: ${target.queue.error}`,
     ),
+  ...stuck.map(
+    (late) =>
+      `thread ${late.thread}: try ${late.attempt} of chunk ${late.index} of job ${late.jobId} runs ${late.overdueMs} ms past its deadline`,
+  ),
 ];
 
 /**
@@ -33,11 +40,12 @@ export const serviceRoutes = (service: JobService, metrics: MetricsSource): Rout
     methods: {
       GET: async () => {
         const readiness = await service.readiness();
-        const { stores, targets } = readiness;
+        const { stores, targets, stuck } = readiness;
         if (readiness.ready) return json(200, { status: 'ready', stores, targets });
         return problem(503, 'not-ready', 'Not ready', `not ready: ${notReadyBecause(readiness).join('; ')}`, {
           stores,
           targets,
+          ...(stuck.length > 0 && { stuck }),
         });
       },
     },

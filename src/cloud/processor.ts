@@ -33,6 +33,12 @@ export interface ProcessorOptions {
   leaseMs: number;
 }
 
+/** What a function keeps in hand beyond a job's longest step timeout before it takes another chunk. */
+export const TIME_LEFT_MARGIN_MS = 5000;
+
+/** How long the function running a batch has left, in milliseconds. */
+export type TimeLeft = () => number;
+
 type CloudTaken = Taken<ChunkMessage, JobPlan>;
 type CloudRan = Ran<ChunkMessage, JobPlan>;
 
@@ -77,17 +83,23 @@ export class ChunkProcessor {
     return this.#options.target;
   }
 
-  process(deliveries: readonly ChunkDelivery[]): Promise<Map<string, DeliveryResult>> {
-    return this.#lifecycle.process(deliveries, (taken) => this.#run(taken));
+  /**
+   * Takes a batch of deliveries through their tries. With `timeLeft`, a chunk after the first is taken
+   * only while the function has more time left than the chunk's job's longest step timeout plus
+   * {@link TIME_LEFT_MARGIN_MS}; the chunks left are answered `retry`, for their queue to hand out again.
+   */
+  process(deliveries: readonly ChunkDelivery[], timeLeft?: TimeLeft): Promise<Map<string, DeliveryResult>> {
+    return this.#lifecycle.process(deliveries, (taken) => this.#run(taken, mayTake(timeLeft)));
   }
 
   /**
-   * Reads each job's chunks together, then runs them one by one. A chunk that cannot be read is left
-   * unfinished, to come back. One unit per job: its outputs are stored as one object.
+   * Reads each job's chunks together, then runs them one by one. A chunk that cannot be read, or that
+   * there is no time left for, is left unfinished, to come back. One unit per job: its outputs are stored
+   * as one object.
    */
-  async #run(taken: readonly CloudTaken[]): Promise<CloudRan[][]> {
+  async #run(taken: readonly CloudTaken[], mayTake: (plan: JobPlan) => boolean): Promise<CloudRan[][]> {
     const units: CloudRan[][] = [];
-    for (const group of groupByJob(taken)) units.push(await this.#runGroup(group));
+    for (const group of groupByJob(taken)) units.push(await this.#runGroup(group, mayTake));
     return units;
   }
 
@@ -95,16 +107,20 @@ export class ChunkProcessor {
    * Reads the group's chunks together; when that fails, each one on its own, so a chunk that cannot be
    * read stays unsettled (to come back) without holding back the others.
    */
-  async #runGroup(group: readonly CloudTaken[]): Promise<CloudRan[]> {
-    const jobId = (group[0] as CloudTaken).job.jobId;
+  async #runGroup(group: readonly CloudTaken[], mayTake: (plan: JobPlan) => boolean): Promise<CloudRan[]> {
+    const plan = (group[0] as CloudTaken).job;
+    const { jobId } = plan;
     const { inputs } = this.#options;
     const ran: CloudRan[] = [];
     try {
       const refs = group.map((item) => item.delivery.message.input);
-      for await (const input of inputs.read(jobId, refs))
+      for await (const input of inputs.read(jobId, refs)) {
+        if (!mayTake(plan)) return ran;
         ran.push(await this.#runOne(group[ran.length] as CloudTaken, input));
+      }
     } catch {
       for (const item of group.slice(ran.length)) {
+        if (!mayTake(plan)) return ran;
         const input = await readOne(inputs, jobId, item.delivery.message.input).catch(() => undefined);
         if (input !== undefined) ran.push(await this.#runOne(item, input));
       }
@@ -128,6 +144,24 @@ export class ChunkProcessor {
       : { taken, ok: false, error: attempted.error, durationMs: attempted.durationMs };
   }
 }
+
+/**
+ * Whether the function may take another chunk of `plan`: the first chunk always (a function whose
+ * timeout is under the margin still makes progress), the others while the time left exceeds the job's
+ * longest step timeout plus the margin. Once it says no, it says no to every job of the batch.
+ */
+const mayTake = (timeLeft: TimeLeft | undefined): ((plan: JobPlan) => boolean) => {
+  let taken = 0;
+  let stopped = false;
+  return (plan) => {
+    if (timeLeft !== undefined && taken > 0) {
+      stopped ||= timeLeft() < plan.pipeline.longestStepTimeoutMs + TIME_LEFT_MARGIN_MS;
+    }
+    if (stopped) return false;
+    taken++;
+    return true;
+  };
+};
 
 /** A permanent failure says nothing of the target: the shared breakers hear only the rest. */
 const isSignal = (report: HealthReport): report is HealthReport & { outcome: 'success' | 'failure' } =>

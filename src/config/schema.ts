@@ -30,6 +30,8 @@ export const DEFAULTS = {
   },
   max_pending_chunks: 1024,
   max_pending_bytes: 16 * MiB,
+  step_stop_grace_ms: 1000,
+  shutdown_grace_ms: 5000,
   results_dir: '.fanout/results',
   server: {
     host: '127.0.0.1',
@@ -92,6 +94,8 @@ export const ConfigSchema = z.strictObject({
   }),
   max_pending_chunks: positiveInt,
   max_pending_bytes: positiveInt,
+  step_stop_grace_ms: nonNegativeInt,
+  shutdown_grace_ms: nonNegativeInt,
   results_dir: z.string().min(1),
   server: z.strictObject({
     host: z.string().min(1),

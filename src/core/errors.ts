@@ -36,6 +36,17 @@ export class StepTimeoutError extends RetryableError {
   }
 }
 
+/** A try that ran past its timeout without yielding, so it could only be stopped with its thread. */
+export class TryStoppedError extends RetryableError {
+  constructor(timeoutMs: number, options?: ErrorOptions) {
+    super(
+      `stopped after its timeout of ${timeoutMs} ms: it never yielded, so its worker thread was ended`,
+      options,
+    );
+    this.name = 'TryStoppedError';
+  }
+}
+
 export class TransientError extends RetryableError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);

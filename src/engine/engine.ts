@@ -53,6 +53,10 @@ export interface EngineOptions {
   baseDir: string;
   tasks: TaskStore;
   results: ResultStore;
+  /** How long a try may run past its deadline (the sum of its steps' timeouts) before its thread is ended. */
+  stopGraceMs: number;
+  /** How long closing waits for the tries on worker threads to end before it ends the threads. */
+  shutdownGraceMs: number;
   /** Fault injection for tests: the chance that a queue hands a message out twice. */
   duplicateRate?: number;
 }
@@ -95,7 +99,7 @@ export class Engine {
       options.breaker,
     );
     this.#admission = new Admission(options);
-    this.#runner = new ThreadRunner(options.threads, this.#admission.arena.buffer);
+    this.#runner = new ThreadRunner(options.threads, this.#admission.arena.buffer, options.stopGraceMs);
     for (const target of options.targets) {
       const lifecycle = targetLifecycle(target.name, {
         tasks: options.tasks,
@@ -211,13 +215,14 @@ export class Engine {
     return Object.fromEntries(targets.map((t, i) => [t.name, depths[i] ?? 0]));
   }
 
-  /** The task and result stores and each target's queue, probed, with each target's breaker. */
+  /** The task and result stores and each target's queue, probed, with each target's breaker and stuck tries. */
   readiness(): Promise<Readiness> {
     const { tasks, results } = this.#options;
     return readiness(
       { tasks: taskStoreProbe(tasks), results: () => results.probe() },
       this.#balancer,
       (name) => (this.#targets.get(name) as TargetDispatch).queue,
+      this.#runner.stuck(),
     );
   }
 
@@ -234,8 +239,9 @@ export class Engine {
   }
 
   /**
-   * Stops taking work, lets the tries already on worker threads finish and record their outcome,
-   * then stops the threads. Chunks still queued are not run.
+   * Stops taking work, lets the tries already on worker threads finish and record their outcome for up
+   * to `shutdownGraceMs`, then ends the threads: a try still running then is recorded as crashed. Chunks
+   * still queued are not run.
    */
   async close(): Promise<void> {
     if (!this.#closing) {
@@ -257,8 +263,14 @@ export class Engine {
   async #shutDown(): Promise<void> {
     this.#admission.stop();
     await Promise.all([...this.#targets.values()].map((t) => t.stop()));
-    while (this.#settling.size > 0) await Promise.all(this.#settling);
+    const grace = new AbortController();
+    await Promise.race([
+      this.#settled(),
+      sleep(this.#options.shutdownGraceMs, undefined, { signal: grace.signal }).catch(() => {}),
+    ]);
+    grace.abort();
     await this.#runner.destroy();
+    await this.#settled();
     this.#admission.close();
   }
 
@@ -317,6 +329,10 @@ export class Engine {
     let largest = 1;
     for (const job of this.#unfinished) largest = Math.max(largest, job.request.chunking.size);
     return Math.min(MAX_BATCH_TASKS, Math.max(1, Math.floor(MAX_BATCH_BYTES / largest)));
+  }
+
+  async #settled(): Promise<void> {
+    while (this.#settling.size > 0) await Promise.all(this.#settling);
   }
 
   #track(work: Promise<void>): void {

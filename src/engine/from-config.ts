@@ -23,6 +23,8 @@ export const createEngine = (
     retry: retryOptions(config),
     maxPendingChunks: config.max_pending_chunks,
     maxPendingBytes: config.max_pending_bytes,
+    stopGraceMs: config.step_stop_grace_ms,
+    shutdownGraceMs: config.shutdown_grace_ms,
     stepModules: config.steps,
     baseDir,
     tasks: new MemoryTaskStore(),

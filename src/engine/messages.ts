@@ -22,6 +22,8 @@ export interface PipelineRecipe {
  * array of numbers costs a fraction of posting an object per task, which is most of a small task's cost.
  */
 export interface WorkerBatch {
+  /** The batch's number, for the deadline board (deadlines.ts). */
+  id: number;
   recipe: PipelineRecipe;
   target: string;
   jobId: string;
@@ -33,6 +35,14 @@ export interface WorkerBatch {
   lengths: number[];
   /** The chunks' SHA-256 digests taken at ingest, hex, back to back. */
   sha256: string;
+}
+
+/** What every worker thread shares with the main thread from its start. */
+export interface WorkerData {
+  /** The chunk arena (arena.ts). */
+  arena: SharedArrayBuffer;
+  /** The deadline board (deadlines.ts). */
+  deadlines: SharedArrayBuffer;
 }
 
 const SHA256_HEX = 64;

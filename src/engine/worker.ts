@@ -4,11 +4,21 @@ import type { ErrorRecord } from '../core/errors.ts';
 import { Pipeline } from '../core/pipeline/pipeline.ts';
 import { StepRegistry } from '../core/pipeline/registry.ts';
 import { concat } from '../util/bytes.ts';
-import { digestAt, type PipelineRecipe, type WorkerBatch, type WorkerReply } from './messages.ts';
+import { DeadlineBoard } from './deadlines.ts';
+import {
+  digestAt,
+  type PipelineRecipe,
+  type WorkerBatch,
+  type WorkerData,
+  type WorkerReply,
+} from './messages.ts';
 
 const pipelines = new Map<string, Promise<Pipeline>>();
+const shared = Piscina.workerData as WorkerData;
 /** The engine's chunk arena (see arena.ts), shared with this thread when the pool started it. */
-const arena = new Uint8Array(Piscina.workerData as SharedArrayBuffer);
+const arena = new Uint8Array(shared.arena);
+/** Where this thread says which try it runs until when, for the main thread to stop one that overruns. */
+const deadlines = new DeadlineBoard(shared.deadlines);
 /** Where a batch's chunks are copied before the steps run, grown as batches need and kept: see `inTurn`. */
 let scratch = new Uint8Array(0);
 /** The end of the last batch this thread was given. */
@@ -67,6 +77,10 @@ async function runBatch(batch: WorkerBatch): Promise<WorkerReply> {
   const errors: Record<number, ErrorRecord> = {};
   const outputs: Uint8Array[] = [];
   for (const [i, input] of inputsOf(batch, pipeline).entries()) {
+    const startedAt = Date.now();
+    // A pipeline without steps has no timeout, and nothing in it can overrun.
+    if (pipeline.timeoutMs > 0)
+      deadlines.started(threadId, batch.id, i, startedAt, startedAt + pipeline.timeoutMs);
     const attempted = await pipeline.attempt(input, {
       jobId: batch.jobId,
       index: batch.indexes[i] as number,
@@ -85,6 +99,7 @@ async function runBatch(batch: WorkerBatch): Promise<WorkerReply> {
       errors[i] = attempted.error;
     }
   }
+  deadlines.idle(threadId);
   // A copy, never a view of `scratch` or the arena, which later batches and chunks overwrite.
   const output = concat(outputs);
   return moved({ workerId, lengths, durationsMs, errors, output });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Balancer } from '../core/balancer.ts';
 import { BreakerState } from '../core/breaker.ts';
-import type { Probe, Readiness, TargetReadiness } from '../ports/readiness.ts';
+import type { Probe, Readiness, StuckTry, TargetReadiness } from '../ports/readiness.ts';
 import type { TaskStore } from '../ports/task-store.ts';
 
 /** A job id no job has: reading it is a task store's probe, one key lookup. */
@@ -32,12 +32,13 @@ export const taskStoreProbe = (tasks: Pick<TaskStore, 'getJob'>) => (): Promise<
 
 /**
  * Probes the stores and every target's queue at once, and puts each target's breaker, as the balancer
- * holds it, beside its queue.
+ * holds it, beside its queue. A try `stuck` on a thread keeps the service from being ready.
  */
 export const readiness = async (
   stores: Record<string, () => Promise<unknown>>,
   balancer: Pick<Balancer, 'loads'>,
   queueOf: (target: string) => { probe(): Promise<unknown> },
+  stuck: readonly StuckTry[] = [],
 ): Promise<Readiness> => {
   const targets = balancer.loads();
   const [storeProbes, queueProbes] = await Promise.all([
@@ -50,8 +51,9 @@ export const readiness = async (
     return [target.name, { queue, breaker: target.breaker, accepting }];
   });
   return {
-    ready: storeProbes.every((p) => p.ok) && byTarget.some(([, t]) => t.accepting),
+    ready: storeProbes.every((p) => p.ok) && byTarget.some(([, t]) => t.accepting) && stuck.length === 0,
     stores: Object.fromEntries(Object.keys(stores).map((name, i) => [name, storeProbes[i] as Probe])),
     targets: Object.fromEntries(byTarget),
+    stuck: [...stuck],
   };
 };

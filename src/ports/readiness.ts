@@ -13,9 +13,22 @@ export interface TargetReadiness {
   accepting: boolean;
 }
 
-/** Ready: every store answers, and at least one target takes work. */
+/** A try running past its deadline on a worker thread that has not been ended yet. */
+export interface StuckTry {
+  /** The thread, named as in a try's history: `{target}-{threadId}`. */
+  thread: string;
+  jobId: string;
+  index: number;
+  attempt: number;
+  /** How long past its deadline (the sum of its steps' timeouts) it runs. */
+  overdueMs: number;
+}
+
+/** Ready: every store answers, at least one target takes work, and no thread is stuck. */
 export interface Readiness {
   ready: boolean;
   stores: Record<string, Probe>;
   targets: Record<string, TargetReadiness>;
+  /** The embedded engine's stuck tries; none on the cloud, whose functions their platform stops. */
+  stuck: StuckTry[];
 }

@@ -275,7 +275,7 @@ describe('the AWS path on moto', () => {
       // Act
       const result = (await handler(
         event,
-        createLambdaContext({ functionName: 'process-aws', timeoutMs: 5000 }),
+        createLambdaContext({ functionName: 'process-aws', timeoutMs: 60_000 }),
       )) as SQSBatchResponse;
       const taskOf = (index: number) =>
         getJson<{ tasks: TaskRecord[] }>(`/jobs/${jobId}/tasks`).then((r) =>

@@ -54,6 +54,8 @@ describe('a chaotic 20,000-chunk job in the embedded engine', () => {
       retry: { maxAttempts: 12, baseDelayMs: 5, factor: 2, maxDelayMs: 200, redistribute: true },
       maxPendingChunks: 256,
       maxPendingBytes: 16 * 2 ** 20,
+      stopGraceMs: 1000,
+      shutdownGraceMs: 10_000,
       stepModules: [],
       baseDir: process.cwd(),
       tasks,

@@ -495,6 +495,14 @@ describe('a bad POST /jobs', () => {
       detail: /step compress: parameter level/,
     },
     {
+      name: 'a filter pattern RE2 cannot run (a backreference)',
+      type: 'text/plain',
+      body: TEXT,
+      query: `?pipeline=${encodeURIComponent(`transform:filter:pattern=${encodeURIComponent('(a)\\1')}`)}`,
+      status: 400,
+      detail: /step transform: parameter pattern: not an RE2 regular expression \(.*invalid escape sequence/,
+    },
+    {
       name: 'a text step on bytes chunking',
       type: 'text/plain',
       body: TEXT,

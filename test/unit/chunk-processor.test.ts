@@ -545,3 +545,35 @@ describe("ChunkProcessor.process: the target's shared breaker", () => {
     expect(rig.balancer.breaker('gcp').state).toBe('open');
   });
 });
+
+describe('ChunkProcessor.process: a function running out of time', () => {
+  it('leaves the chunks after the time left falls under the margin to come back, recording nothing for them', async () => {
+    // Prepare: a 1 s step timeout, so a chunk is taken while more than 1 s + 5 s is left
+    const rig = cloudRig();
+    const messages = await stageJob(rig, 'job-late', jobRequest('transform:uppercase:timeout=1000'), [
+      'one\n',
+      'two\n',
+      'three\n',
+      'four\n',
+    ]);
+    const left = [6000, 5999];
+    const timeLeft = () => left.shift() ?? 0;
+
+    // Act
+    const results = await rig.processors.aws.process(
+      messages.map((message) => deliver(message)),
+      timeLeft,
+    );
+
+    // Assess
+    expect([...results.values()]).toEqual(['completed', 'completed', 'retry', 'retry']);
+    const tasks = await rig.tasks.listTasks('job-late');
+    expect(tasks.map((task) => [task.index, task.state, task.attempts.length])).toEqual([
+      [0, 'completed', 1],
+      [1, 'completed', 1],
+    ]);
+    expect(rig.results.puts).toEqual([{ jobId: 'job-late', count: 2 }]);
+    expect(await drain(rig.queues.aws)).toEqual([]);
+    expect(await drain(rig.queues.gcp)).toEqual([]);
+  });
+});

@@ -134,6 +134,32 @@ describe('transform step', () => {
     expect(decoded(output)).toBe('error 2\nerror 5\n');
   });
 
+  it('filter runs a backtracking pattern on a long line to its end (RE2, linear time)', async () => {
+    // Prepare
+    const data = text(`${'a'.repeat(50_000)}b\nxaa\n`);
+
+    // Act
+    const output = await run('transform:filter:pattern=(a+)+$', data);
+
+    // Assess
+    expect(decoded(output)).toBe('xaa\n');
+  });
+
+  it.each([
+    ['a backreference', '(a)\\1', /invalid escape sequence/],
+    ['a lookahead', 'a(?=b)', /unsupported Perl syntax/],
+  ])('filter refuses %s, which RE2 cannot run, naming the parameter', (_name, pattern, reason) => {
+    // Prepare
+    const spec = parsePipelineSpec(`transform:filter:pattern=${encodeURIComponent(pattern)}`);
+
+    // Act
+    const resolve = () => StepRegistry.builtIn().resolve(spec);
+
+    // Assess
+    expect(resolve).toThrow(/step transform: parameter pattern: not an RE2 regular expression/);
+    expect(resolve).toThrow(reason);
+  });
+
   it('filter gives an empty chunk when no line matches', async () => {
     // Prepare
     const data = text('ok 1\nok 2\n');

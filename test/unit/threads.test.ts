@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/core/chunker.ts';
 import { KiB, MiB } from '../../src/core/constants.ts';
@@ -11,25 +12,29 @@ import type { Taken } from '../../src/lifecycle/try-lifecycle.ts';
 import { decode, encode, jobRequest } from '../support/cloud.ts';
 
 const TARGET = 'aws';
+const SPIN_STEP = fileURLToPath(new URL('../support/steps/spin.ts', import.meta.url));
+/** A try is stopped 200 ms (its timeout) + 100 ms (the grace) after it started, or a little later. */
+const SPIN_TIMEOUT_MS = 200;
+const STOP_GRACE_MS = 100;
 
 let arena: ChunkArena;
 let runner: ThreadRunner;
 
 beforeAll(() => {
   arena = new ChunkArena(4 * MiB);
-  runner = new ThreadRunner(1, arena.buffer);
+  runner = new ThreadRunner(1, arena.buffer, STOP_GRACE_MS);
 });
 
 afterAll(async () => {
   await runner.destroy();
 });
 
-const jobRun = (jobId: string, pipeline: string): JobRun => {
+const jobRun = (jobId: string, pipeline: string, modules: string[] = []): JobRun => {
   const request = jobRequest(pipeline);
   const recipe = {
     key: JSON.stringify([request.pipeline, request.chunking.mode]),
     steps: request.pipeline,
-    modules: [],
+    modules,
     mode: request.chunking.mode,
   };
   return new JobRun(jobId, request, recipe, new RetryPolicy());
@@ -155,5 +160,70 @@ describe('ThreadRunner.run', () => {
       expect(ran.ok ? undefined : ran.error).toMatchObject({ name: 'WorkerCrashedError', retryable: true });
     }
     expect(next?.map((ran) => ran.ok && decode(ran.output))).toEqual(['STILL HERE\n']);
+  });
+
+  it('stops a try that never yields once past its timeout, ends its thread, and runs the others again', async () => {
+    // Prepare: a runaway between two good tries, and a batch of another job queued on the same thread
+    const spinning = jobRun('job-spin', `spin:timeout=${SPIN_TIMEOUT_MS}`, [SPIN_STEP]);
+    const items = [taken(spinning, 0, encode('good 0\n')), taken(spinning, 1, encode('spin 1\n'))];
+    items.push(taken(spinning, 2, encode('good 2\n')));
+    const queued = jobRun('job-queued', 'transform:uppercase');
+    const behind = [taken(queued, 0, encode('behind\n'))];
+    const started = performance.now();
+
+    // Act
+    const [unit, behindUnit] = await runner.run(TARGET, [...items, ...behind]);
+    const elapsedMs = performance.now() - started;
+    const [later] = await runner.run(TARGET, [taken(queued, 1, encode('later\n'))]);
+    released(items);
+
+    // Assess
+    expect(elapsedMs).toBeGreaterThanOrEqual(SPIN_TIMEOUT_MS + STOP_GRACE_MS);
+    expect(unit?.map((ran) => [ran.taken.delivery.message.index, ran.ok])).toEqual([
+      [0, true],
+      [1, false],
+      [2, true],
+    ]);
+    expect(unit?.map((ran) => ran.taken.delivery.message.attempt)).toEqual([1, 1, 1]);
+    expect(unit?.filter((ran) => ran.ok).map((ran) => decode(ran.output))).toEqual(['good 0\n', 'good 2\n']);
+    const stopped = unit?.[1];
+    expect(stopped?.ok ? undefined : stopped?.error).toEqual({
+      name: 'TryStoppedError',
+      message: `stopped after its timeout of ${SPIN_TIMEOUT_MS} ms: it never yielded, so its worker thread was ended`,
+      retryable: true,
+    });
+    expect(stopped?.durationMs).toBeGreaterThanOrEqual(SPIN_TIMEOUT_MS + STOP_GRACE_MS);
+    expect(behindUnit?.map((ran) => ran.ok && decode(ran.output))).toEqual(['BEHIND\n']);
+    expect(later?.map((ran) => ran.ok && decode(ran.output))).toEqual(['LATER\n']);
+    expect(later?.[0]?.workerId).not.toBe(stopped?.workerId);
+    expect(runner.stuck()).toEqual([]);
+  });
+
+  it('names a try running past its deadline as stuck until its thread is ended', async () => {
+    // Prepare
+    const spinning = jobRun('job-stuck', `spin:timeout=${SPIN_TIMEOUT_MS}`, [SPIN_STEP]);
+    const items = [taken(spinning, 7, encode('spin 7\n'))];
+    const patient = new ThreadRunner(1, arena.buffer, 60_000);
+
+    // Act
+    const running = patient.run(TARGET, items);
+    await expect.poll(() => patient.stuck().length, { timeout: 5000 }).toBe(1);
+    const stuck = patient.stuck();
+    await patient.destroy();
+    const [unit] = await running;
+    released(items);
+
+    // Assess
+    expect(stuck).toEqual([
+      {
+        thread: expect.stringMatching(/^aws-\d+$/),
+        jobId: 'job-stuck',
+        index: 7,
+        attempt: 1,
+        overdueMs: expect.any(Number),
+      },
+    ]);
+    expect(unit?.[0]).toMatchObject({ ok: false, error: { name: 'WorkerCrashedError' } });
+    expect(patient.stuck()).toEqual([]);
   });
 });

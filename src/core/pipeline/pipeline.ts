@@ -27,6 +27,13 @@ export class Pipeline {
    * so a runner that must keep the chunk as it was (for a retry) gives such a pipeline a copy.
    */
   readonly onlyReadsInput: boolean;
+  /**
+   * The longest a try may take: every step's timeout in turn. A step that yields fails at its own timeout;
+   * a runner that can stop one that never yields (the engine's worker threads) stops it after this.
+   */
+  readonly timeoutMs: number;
+  /** The longest timeout of one step: 0 for a pipeline without steps. */
+  readonly longestStepTimeoutMs: number;
 
   constructor(steps: readonly ResolvedStep[]) {
     const enabled = steps.filter((step) => step.spec.enabled);
@@ -36,6 +43,8 @@ export class Pipeline {
       run: buildRun(step),
     }));
     this.onlyReadsInput = enabled.every((step) => BUILT_IN_STEPS.includes(step.definition));
+    this.timeoutMs = this.#steps.reduce((sum, step) => sum + step.timeoutMs, 0);
+    this.longestStepTimeoutMs = Math.max(0, ...this.#steps.map((step) => step.timeoutMs));
   }
 
   async run(input: Uint8Array, task: TaskContext): Promise<Uint8Array> {

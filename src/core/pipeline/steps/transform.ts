@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { defineStep, type StepRun } from '../step.ts';
 import { decodeText, encodeText, mapLines } from './text.ts';
@@ -8,24 +9,25 @@ const normalizeLine = (line: string): string =>
     .replace(/[ \t]+/g, ' ')
     .normalize('NFC');
 
-const compilePattern = (pattern: string): RegExp => new RegExp(pattern, 'u');
+/**
+ * A user's pattern runs on RE2 (linear in the line's length), never on the backtracking `RegExp`: a pattern
+ * like `(a+)+$` would otherwise hold a thread for ever on one long line.
+ */
+const compilePattern = (pattern: string): RE2JS => RE2JS.compile(pattern);
 
 const params = z
   .strictObject({
     op: z.enum(['normalize', 'uppercase', 'lowercase', 'filter']),
     pattern: z
       .string()
-      .refine(
-        (pattern) => {
-          try {
-            compilePattern(pattern);
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { message: 'not a valid regular expression' },
-      )
+      .superRefine((pattern, context) => {
+        try {
+          compilePattern(pattern);
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          context.addIssue({ code: 'custom', message: `not an RE2 regular expression (${reason})` });
+        }
+      })
       .optional(),
   })
   .refine((p) => (p.op === 'filter') === (p.pattern !== undefined), {
