@@ -36,7 +36,7 @@ describe('StepRegistry.resolve', () => {
     { spec: 'compress:zstd', message: /step compress: parameter algorithm/ },
     { spec: 'transform:filter', message: /step transform: parameter pattern: pattern=<regex> is required/ },
     { spec: 'transform:uppercase:pattern=x', message: /step transform: parameter pattern/ },
-    { spec: 'transform:filter:pattern=(', message: /parameter pattern: not a valid regular expression/ },
+    { spec: 'transform:filter:pattern=(', message: /parameter pattern: not an RE2 regular expression/ },
     { spec: 'chaos:fail=2', message: /step chaos: parameter fail/ },
     { spec: 'chaos:boom', message: /step chaos: unexpected bare value "boom"/ },
     { spec: 'compress:gzip:9', message: /step compress: unexpected bare value "9"/ },
