@@ -19,6 +19,12 @@ export type IngestStepMessage = z.infer<typeof IngestStepMessage>;
  */
 export type IngestStepOutcome = 'ended' | 'handed-over' | 'fenced' | 'idle' | 'failed';
 
+/**
+ * Chunks in one segment at most, whatever their size: a segment's record is one DynamoDB item (at most
+ * 400 KB), and a chunk takes about 120 bytes of it.
+ */
+export const MAX_SEGMENT_CHUNKS = 1000;
+
 /** Time a step keeps in hand beyond twice its slowest segment, to send the next step and end. */
 const MARGIN_MS = 1000;
 
@@ -29,7 +35,8 @@ export interface IngestStepsOptions {
   /** Where the next step goes when this one stops before the input's end. */
   steps: Queue<IngestStepMessage>;
   /**
-   * Bytes of chunks packed into one segment: the unit a step writes, sends and checkpoints.
+   * Bytes of chunks packed into one segment (the unit a step writes, sends and checkpoints), which holds
+   * at most `MAX_SEGMENT_CHUNKS` chunks.
    * @default 8 MiB
    */
   segmentBytes?: number;
@@ -82,7 +89,7 @@ export class IngestSteps {
       for await (const chunk of chunkStream(input, jobId, request.chunking, at.chunks)) {
         segment.push(chunk);
         bytes += chunk.bytes;
-        if (bytes < limit) continue;
+        if (bytes < limit && segment.length < MAX_SEGMENT_CHUNKS) continue;
         const started = Date.now();
         const next = await this.#segment(job, at, segment);
         if (next === undefined) return 'fenced';

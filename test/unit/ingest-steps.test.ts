@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_SEGMENT_CHUNKS } from '../../src/cloud/ingest-steps.ts';
 import type { Router } from '../../src/cloud/router.ts';
 import { ChunkingMode, KiB } from '../../src/core/constants.ts';
 import type { JobRequest } from '../../src/core/job.ts';
@@ -117,6 +118,22 @@ describe('IngestSteps', () => {
     expect(job?.ingest).toMatchObject({ offset: 20 * KiB, chunks: 20, segments: 5, steps: 6 });
     // The fenced step sent no next step.
     expect(await runIngestSteps(rig)).toEqual(['idle']);
+  });
+
+  it(`closes a segment at ${MAX_SEGMENT_CHUNKS} chunks, however few bytes they hold`, async () => {
+    // Prepare
+    const rig = cloudRig();
+    await begin(rig, Buffer.alloc((MAX_SEGMENT_CHUNKS + 5) * KiB, 'x'), request('bytes'));
+
+    // Act
+    await runIngestSteps(rig);
+
+    // Assess
+    const segments = await rig.tasks.listSegments('job-1');
+    expect(segments.map((s) => [s.firstIndex, s.chunks.length])).toEqual([
+      [0, MAX_SEGMENT_CHUNKS],
+      [MAX_SEGMENT_CHUNKS, 5],
+    ]);
   });
 
   it('does nothing for a job that is unknown, ingested or failed', async () => {
