@@ -260,7 +260,7 @@ describe('the AWS path on moto', () => {
       const accepted = (await response.json()) as { jobId: string; status: string };
       console.info(`2 MB POST /jobs answered in ${answeredMs.toFixed(0)} ms`);
       const retry = await postWithKey(TWO_MB);
-      const other = await postWithKey(TWO_MB.toLowerCase());
+      const other = await postWithKey(TWO_MB.toUpperCase());
       const ingested = await waitFor(async () => {
         const job = await getJson<{ chunksTotal: number | null }>(`/jobs/${accepted.jobId}`);
         return typeof job.chunksTotal === 'number' ? job : undefined;
