@@ -94,6 +94,11 @@ export class DataStores extends Construct {
     this.#grantObjects(grantee, 's3:PutObject', prefixes);
   }
 
+  /** `s3:DeleteObject` under the prefixes: for the ingest step, which deletes a body it has read whole. */
+  grantObjectDeletes(grantee: IGrantable, ...prefixes: DataPrefix[]): void {
+    this.#grantObjects(grantee, 's3:DeleteObject', prefixes);
+  }
+
   #grantObjects(grantee: IGrantable, action: string, prefixes: DataPrefix[]): void {
     Grant.addToPrincipal({
       grantee,

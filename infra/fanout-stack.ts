@@ -19,7 +19,7 @@ export interface FanoutStackProps extends StackProps {
 }
 
 /**
- * The AWS side of a deployment: the HTTP API and the ingest, stats and processor functions, the queues,
+ * The AWS side of a deployment: the HTTP API and the ingest, ingest-step, stats and processor functions, the queues,
  * the task table and the data bucket, the dashboard and alarms, and, when a Google project is configured,
  * the role the Google functions assume and the credential configuration the AWS functions publish to
  * Pub/Sub with. Every name and limit comes from `defineResources` / `defineGcpResources`.
@@ -45,6 +45,7 @@ export class FanoutStack extends Stack {
       bucketName: data.bucket.bucketName,
       queues: queueAddresses,
       jobTtlSeconds: resources.jobTtlSeconds,
+      ingestSteps: queues.ingestSteps.queueUrl,
       ...(google !== undefined && {
         googleProject: google.project,
         gcpCredentials: externalAccountCredentials(google),
@@ -63,13 +64,43 @@ export class FanoutStack extends Stack {
       entry: 'ingest/handler.ts',
       definition: resources.functions.ingest,
       serviceName: 'ingest',
-      description: 'Fanout HTTP API: cuts inputs into chunks and sends them to the targets',
+      description: 'Fanout HTTP API: stores inputs and records jobs; the ingest steps enqueue them',
     });
     data.grantTableData(ingest.role);
     data.grantObjectWrites(ingest.role, resources.bucket.inputsPrefix);
     data.grantObjectReads(ingest.role, resources.bucket.resultsPrefix, resources.bucket.uploadsPrefix);
     data.grantBucketProbe(ingest.role);
+    // Readiness probes each target's queue (GetQueueAttributes, which this grant holds).
     sendToTargets(ingest.role);
+    queues.ingestSteps.grantSendMessages(ingest.role);
+
+    const { ingestSteps: steps } = resources;
+    const ingestStep = new FanoutFunction(this, 'IngestStep', {
+      observability: resources.observability,
+      runtimeModules,
+      environment: functionEnvironment(deployment, { name: 'ingest-step' }),
+      entry: 'ingest-step/handler.ts',
+      definition: {
+        name: steps.functionName,
+        memoryMb: steps.memoryMb,
+        timeoutSeconds: steps.timeoutSeconds,
+      },
+      serviceName: 'ingest-step',
+      description: "Fanout ingest step: splits a job's input from its checkpoint and sends its chunks",
+    });
+    ingestStep.function.addEventSource(
+      new SqsEventSource(queues.ingestSteps, {
+        batchSize: 1,
+        maxConcurrency: steps.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    data.grantTableData(ingestStep.role);
+    data.grantObjectReads(ingestStep.role, resources.bucket.inputsPrefix, resources.bucket.uploadsPrefix);
+    data.grantObjectWrites(ingestStep.role, resources.bucket.inputsPrefix);
+    data.grantObjectDeletes(ingestStep.role, resources.bucket.inputsPrefix);
+    sendToTargets(ingestStep.role);
+    queues.ingestSteps.grantSendMessages(ingestStep.role);
 
     const processors = queues.targets.map(({ definition, queue, deadLetters }) => {
       const processor = new FanoutFunction(this, `Process-${definition.target}`, {
@@ -152,17 +183,21 @@ export class FanoutStack extends Stack {
       table: data.table,
       functions: [
         { label: 'ingest', function: ingest.function },
+        { label: 'ingest-step', function: ingestStep.function },
         ...processors.map(({ target, processor }) => ({
           label: `process-${target}`,
           function: processor.function,
         })),
         { label: 'stats', function: stats.function },
       ],
-      queues: queues.targets.map(({ definition, queue, deadLetters }) => ({
-        target: definition.target,
-        queue,
-        deadLetters,
-      })),
+      queues: [
+        ...queues.targets.map(({ definition, queue, deadLetters }) => ({
+          target: definition.target,
+          queue,
+          deadLetters,
+        })),
+        { target: 'ingest-steps', queue: queues.ingestSteps, deadLetters: queues.ingestStepDeadLetters },
+      ],
       streamFailures: queues.streamFailures,
     });
 
@@ -170,6 +205,7 @@ export class FanoutStack extends Stack {
       queues,
       bucketUsers: [
         ingest.role,
+        ingestStep.role,
         ...processors.map(({ processor }) => processor.role),
         ...(this.googleFunctionRole !== undefined ? [this.googleFunctionRole] : []),
       ],

@@ -1,7 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { QueueDefinition, StreamFailuresDefinition } from '../src/deploy/resources.ts';
+import type {
+  IngestStepsDefinition,
+  QueueDefinition,
+  StreamFailuresDefinition,
+} from '../src/deploy/resources.ts';
 
 /** An AWS target's queue and its dead-letter queue. */
 export interface TargetQueues {
@@ -13,15 +17,24 @@ export interface TargetQueues {
 // SQS-managed encryption: encrypted at rest with no KMS key for every producer and consumer to be granted.
 const secure = { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true } as const;
 
-/** Per AWS target, a queue that redrives to its dead-letter queue; and where the stats stream's failures go. */
+/**
+ * Per AWS target, a queue that redrives to its dead-letter queue; the queue of ingest steps and its
+ * dead-letter queue; and where the stats stream's failures go.
+ */
 export class Queues extends Construct {
   readonly targets: TargetQueues[];
+  readonly ingestSteps: Queue;
+  readonly ingestStepDeadLetters: Queue;
   readonly streamFailures: Queue;
 
   constructor(
     scope: Construct,
     id: string,
-    props: { queues: QueueDefinition[]; streamFailures: StreamFailuresDefinition },
+    props: {
+      queues: QueueDefinition[];
+      ingestSteps: IngestStepsDefinition;
+      streamFailures: StreamFailuresDefinition;
+    },
   ) {
     super(scope, id);
     this.targets = props.queues.map((definition) => {
@@ -38,6 +51,19 @@ export class Queues extends Construct {
         deadLetterQueue: { queue: deadLetters, maxReceiveCount: definition.maxReceiveCount },
       });
       return { definition, queue, deadLetters };
+    });
+    const steps = props.ingestSteps;
+    this.ingestStepDeadLetters = new Queue(this, 'IngestStepDeadLetters', {
+      ...secure,
+      queueName: steps.deadLetterName,
+      retentionPeriod: Duration.seconds(steps.deadLetterRetentionSeconds),
+    });
+    this.ingestSteps = new Queue(this, 'IngestSteps', {
+      ...secure,
+      queueName: steps.queueName,
+      visibilityTimeout: Duration.seconds(steps.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.seconds(steps.messageRetentionSeconds),
+      deadLetterQueue: { queue: this.ingestStepDeadLetters, maxReceiveCount: steps.maxReceiveCount },
     });
     this.streamFailures = new Queue(this, 'StreamFailures', {
       ...secure,

@@ -2,15 +2,16 @@ import { createReadStream } from 'node:fs';
 import { z } from 'zod';
 import { jobRequestFrom } from '../config/job.ts';
 import type { Config } from '../config/schema.ts';
-import { countChunks } from '../core/chunker.ts';
+import { sha256Hex } from '../core/chunker.ts';
 import { JobStatus, TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import type { JobRequest } from '../core/job.ts';
 import type { JobService } from '../ports/job-service.ts';
 import { type ApiRequest, type ApiResponse, json, problem } from '../util/http.ts';
 import { BodyTooLargeError } from './errors.ts';
+import { idempotencyKeyOf, requestFingerprint, type Started, startIdempotently } from './idempotency.ts';
 import type { Route } from './route.ts';
-import { limited, type Spooled, spoolBody } from './spool.ts';
+import { fileSha256, limited, type Spooled, spoolBody } from './spool.ts';
 
 const INPUT_TYPES = ['text/plain', 'application/x-ndjson', 'application/octet-stream'] as const;
 const COMPRESSED_TYPES: Record<string, string> = {
@@ -56,11 +57,13 @@ export class JobRoutes {
 
   async #createJob(req: ApiRequest): Promise<ApiResponse> {
     const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-    if (mediaType === 'application/json' && this.#service.openSource) return this.#createJobFromSource(req);
+    const key = idempotencyKeyOf(req);
+    if (mediaType === 'application/json' && this.#service.submitSource)
+      return this.#createJobFromSource(req, key);
     if (!(INPUT_TYPES as readonly string[]).includes(mediaType)) {
       const accepted = [
         ...INPUT_TYPES,
-        ...(this.#service.openSource ? ['application/json {"source": "s3://…"}'] : []),
+        ...(this.#service.submitSource ? ['application/json {"source": "s3://…"}'] : []),
       ];
       return problem(
         415,
@@ -102,20 +105,24 @@ export class JobRoutes {
           'the request body is empty; send the data to process',
         );
       }
-      const chunksTotal = await countChunks(createReadStream(spooled.path), request.chunking);
-      const handle = await this.#service.submit(
-        createReadStream(spooled.path, { highWaterMark: 1 << 20 }),
-        request,
-      );
-      handedOver = true;
-      const accepted = spooled;
-      handle.ingested
-        .finally(() => {
-          this.#ingesting--;
-          return accepted.remove();
-        })
-        .catch(() => {});
-      return this.#accepted(handle.jobId, chunksTotal);
+      const body = spooled;
+      const start = async (): Promise<Started> => {
+        const handle = await this.#service.submit(
+          createReadStream(body.path, { highWaterMark: 1 << 20 }),
+          request,
+        );
+        handedOver = true;
+        handle.ingested
+          .finally(() => {
+            this.#ingesting--;
+            return body.remove();
+          })
+          .catch(() => {});
+        return accepted(handle.jobId);
+      };
+      if (key === undefined) return (await start()).response;
+      const fingerprint = requestFingerprint(req, mediaType, await fileSha256(body.path));
+      return await startIdempotently(this.#service, key, fingerprint, start);
     } catch (error) {
       if (error instanceof BodyTooLargeError) return this.#tooLarge();
       throw error;
@@ -127,8 +134,8 @@ export class JobRoutes {
     }
   }
 
-  /** A job whose input is an object the service reads itself; it answers once the input is enqueued. */
-  async #createJobFromSource(req: ApiRequest): Promise<ApiResponse> {
+  /** A job whose input is an object the service reads itself. */
+  async #createJobFromSource(req: ApiRequest, key: string | undefined): Promise<ApiResponse> {
     const request = jobRequestFrom(this.#config, Object.fromEntries(req.query));
     this.#service.prepare(request);
     const pieces: Uint8Array[] = [];
@@ -151,23 +158,12 @@ export class JobRoutes {
         `body ${issue?.path.join('.') || ''}: ${issue?.message}; send {"source": "s3://bucket/key"}`,
       );
     }
-    const source = await (this.#service.openSource as NonNullable<JobService['openSource']>)(
-      parsed.data.source,
-    );
-    const handle = await this.#service.submit(source, request);
-    const chunksTotal = await handle.ingested;
-    if (chunksTotal === 0)
-      throw new UsageError(`${parsed.data.source} is empty; there is nothing to process`);
-    return this.#accepted(handle.jobId, chunksTotal);
-  }
-
-  #accepted(jobId: string, chunksTotal: number): ApiResponse {
-    const statusUrl = `/jobs/${jobId}`;
-    return json(
-      202,
-      { jobId, status: 'queued', chunksTotal, statusUrl, resultUrl: `${statusUrl}/result` },
-      { location: statusUrl },
-    );
+    const service = this.#service as Required<Pick<JobService, 'submitSource'>>;
+    const start = async (): Promise<Started> =>
+      accepted((await service.submitSource(parsed.data.source, request)).jobId);
+    if (key === undefined) return (await start()).response;
+    const fingerprint = requestFingerprint(req, 'application/json', sha256Hex(Buffer.concat(pieces)));
+    return startIdempotently(this.#service, key, fingerprint, start);
   }
 
   async #getJob(id: string): Promise<ApiResponse> {
@@ -178,7 +174,11 @@ export class JobRoutes {
   async #getResult(id: string): Promise<ApiResponse> {
     const view = await this.#service.getJob(id);
     if (!view) return unknownJob(id);
-    if (view.status === JobStatus.queued || view.status === JobStatus.processing) {
+    if (
+      view.status === JobStatus.ingesting ||
+      view.status === JobStatus.queued ||
+      view.status === JobStatus.processing
+    ) {
       return problem(
         409,
         'job-running',
@@ -249,6 +249,19 @@ export class JobRoutes {
     );
   }
 }
+
+/** The answer to a job started: its input is the service's, and it is being split and enqueued. */
+const accepted = (jobId: string): Started => {
+  const statusUrl = `/jobs/${jobId}`;
+  return {
+    jobId,
+    response: json(
+      202,
+      { jobId, status: JobStatus.ingesting, chunksTotal: null, statusUrl, resultUrl: `${statusUrl}/result` },
+      { location: statusUrl },
+    ),
+  };
+};
 
 const unknownJob = (id: string): ApiResponse =>
   problem(404, 'unknown-job', 'Unknown job', `there is no job ${id}`);

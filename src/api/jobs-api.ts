@@ -29,21 +29,17 @@ export interface JobsApiOptions extends JobRoutesOptions {
   metrics: MetricsSource;
 }
 
-/** No target could take a job's chunks: the client may send the job again once one can. */
+/** No target can take a job's chunks: the client may send the job again once one can. */
 const noTarget = (error: NoTargetAvailableError): ApiResponse => {
   const seconds = Math.max(1, Math.ceil(error.retryAfterMs / 1000));
   const targets = error.targets.join(', ');
-  const { jobId } = error;
-  const detail =
-    jobId === undefined
-      ? `no target of ${targets} takes work now: every breaker is open; no job was recorded; send it again in ${seconds} s`
-      : `no target of ${targets} could take the chunks of job ${jobId}, so the job is marked failed (GET /jobs/${jobId} says why); send the input again in ${seconds} s`;
+  const detail = `no target of ${targets} takes work now: every breaker is open; no job was recorded; send it again in ${seconds} s`;
   return problem(
     503,
     'no-target-available',
     'No target available',
     detail,
-    { targets: error.targets, ...(jobId !== undefined && { jobId, statusUrl: `/jobs/${jobId}` }) },
+    { targets: error.targets },
     { 'retry-after': String(seconds) },
   );
 };

@@ -1,4 +1,5 @@
-import { createWriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,4 +42,11 @@ export const spoolBody = async (body: AsyncIterable<Uint8Array>, limit: number):
     throw error;
   }
   return { path, bytes: file.bytesWritten, remove };
+};
+
+/** The SHA-256 of a spooled body, read back from its file. */
+export const fileSha256 = async (path: string): Promise<string> => {
+  const digest = createHash('sha256');
+  for await (const piece of createReadStream(path)) digest.update(piece as Buffer);
+  return digest.digest('hex');
 };

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readJobResult } from '../adapters/result-reading.ts';
-import { type Chunk, chunkStream } from '../core/chunker.ts';
-import { MiB, type TaskState } from '../core/constants.ts';
-import { TargetUnavailableError, UsageError } from '../core/errors.ts';
+import type { TaskState } from '../core/constants.ts';
+import { UsageError } from '../core/errors.ts';
 import { type JobRequest, type JobView, jobView, prepareJob } from '../core/job.ts';
 import { outputCompression, type ResolvedStep, type StepRegistry } from '../core/pipeline/registry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
@@ -10,44 +9,38 @@ import { emptyStats, type StatsData } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
 import { taskStoreProbe } from '../lifecycle/readiness.ts';
 import { NoTargetAvailableError } from '../ports/errors.ts';
+import type { IdempotencyStore } from '../ports/idempotency-store.ts';
+import type { InputStore } from '../ports/input-store.ts';
 import type { JobDescription, JobService } from '../ports/job-service.ts';
 import type { Readiness } from '../ports/readiness.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { StatsReader } from '../ports/stats-reader.ts';
 import type { TaskStore } from '../ports/task-store.ts';
+import { type IngestSteps, reasonOf } from './ingest-steps.ts';
 import type { Router } from './router.ts';
 
 export interface CloudJobsOptions {
   registry: StepRegistry;
   tasks: TaskStore;
-  /** Where chunks wait for their processor: consecutive chunks packed into segments. */
-  inputs: ResultStore;
+  /** Where a job's input is kept: a request's body, or the object it names, and the segments cut from it. */
+  inputs: InputStore;
+  /** The segments, as the processors read their chunks: probed for readiness. */
+  segments: ResultStore;
   results: ResultStore;
   router: Router;
+  /** Where a job's input is split and enqueued, in steps, once it is stored. */
+  ingestSteps: IngestSteps;
+  idempotency: IdempotencyStore;
   stats: StatsReader;
-  /** Opens an input named by URI, for inputs larger than a request body. */
-  openSource?: (uri: string) => Promise<AsyncIterable<Uint8Array>>;
-  /**
-   * Bytes of chunks packed into one input object before their messages are sent.
-   * @default 8 MiB
-   */
-  segmentBytes?: number;
   /** Where a job's outputs can be read outside the API, such as `s3://bucket/results/id/`. */
   outputsAt?: (jobId: string) => string;
 }
 
-/** An error's message and its causes', as a failed job's reason. */
-const reasonOf = (error: unknown): string => {
-  const messages: string[] = [];
-  for (let e: unknown = error; e !== undefined && messages.length < 3; e = (e as Error).cause)
-    messages.push(e instanceof Error ? e.message : String(e));
-  return messages.join(': ');
-};
-
 /**
- * Jobs on the cloud path: ingest packs chunks into segment objects and sends one message per chunk to
- * the target the balancer picks; everything else is read back from the task table and the stats the
- * stats function aggregated. Ingest returns once the whole input is enqueued, as a function must.
+ * Jobs on the cloud path: ingest stores the input and records the job with its first ingest checkpoint,
+ * then the ingest steps split it and send one message per chunk to the target the balancer picks (see
+ * `IngestSteps`); everything else is read back from the task table and the stats the stats function
+ * aggregated. Ingest returns as soon as the input is stored, whatever its size.
  */
 export class CloudJobs implements JobService {
   readonly #options: CloudJobsOptions;
@@ -57,89 +50,66 @@ export class CloudJobs implements JobService {
     this.#options = options;
   }
 
-  openSource(uri: string): Promise<AsyncIterable<Uint8Array>> {
-    if (this.#options.openSource === undefined) throw new UsageError('this service reads no sources');
-    return this.#options.openSource(uri);
+  get idempotency(): IdempotencyStore {
+    return this.#options.idempotency;
   }
 
   prepare(request: JobRequest): ResolvedStep[] {
     return prepareJob(this.#options.registry, this.#options.router.targets, request);
   }
 
-  /**
-   * Turns a job away before recording it when every breaker of its targets is open. A job whose input
-   * cannot be read or sent after it was recorded is marked failed with the reason, so that it never looks
-   * queued until it expires; the chunks sent before that still run.
-   */
+  /** Stores the body, then records the job (see `#begin`). */
   async submit(
     input: AsyncIterable<Uint8Array>,
     request: JobRequest,
-  ): Promise<{ jobId: string; ingested: Promise<number> }> {
+  ): Promise<{ jobId: string; ingested: Promise<unknown> }> {
+    await this.#admit(request);
+    const jobId = randomUUID();
+    const { source } = await this.#options.inputs.storeBody(jobId, input);
+    await this.#begin(jobId, source, request);
+    return { jobId, ingested: Promise.resolve() };
+  }
+
+  /** Records a job on an object the client stored, which must exist and hold something. */
+  async submitSource(uri: string, request: JobRequest): Promise<{ jobId: string }> {
+    await this.#admit(request);
+    const { bytes } = await this.#options.inputs.find(uri);
+    if (bytes === 0) throw new UsageError(`${uri} is empty; there is nothing to process`);
+    const jobId = randomUUID();
+    await this.#begin(jobId, uri, request);
+    return { jobId };
+  }
+
+  /** Turns a job away before anything is stored when every breaker of its targets is open. */
+  async #admit(request: JobRequest): Promise<void> {
     this.prepare(request);
-    const { router, tasks } = this.#options;
+    const { router } = this.#options;
     const { targets } = request;
     if (!(await router.accepts(targets)))
       throw new NoTargetAvailableError(targets, router.retryAfterMs(targets));
-    const jobId = randomUUID();
-    await tasks.createJob({ jobId, createdAt: Date.now(), options: { ...request } });
-    const progress = { sent: 0 };
+  }
+
+  /**
+   * Records the job, `ingesting` from its first checkpoint, and sends its first ingest step. A job whose
+   * step could not be sent is marked failed with the reason, so that it never looks under way.
+   */
+  async #begin(jobId: string, source: string, request: JobRequest): Promise<void> {
+    const { tasks, ingestSteps } = this.#options;
+    const now = Date.now();
+    await tasks.createJob({
+      jobId,
+      createdAt: now,
+      options: { ...request },
+      ingest: { source, offset: 0, chunks: 0, segments: 0, steps: 0, updatedAt: now },
+    });
     try {
-      const total = await this.#ingest(jobId, input, request, progress);
-      return { jobId, ingested: Promise.resolve(total) };
+      await ingestSteps.begin(jobId);
     } catch (error) {
-      const reason = `its input stopped after ${progress.sent} chunks were sent: ${reasonOf(error)}`;
-      // The store may be what failed; the error that stopped the input is the one to report.
-      await tasks.failJob(jobId, reason, Date.now()).catch(() => {});
-      if (error instanceof TargetUnavailableError) {
-        throw new NoTargetAvailableError(targets, router.retryAfterMs(targets), { jobId, cause: error });
-      }
+      await tasks
+        .failJob(jobId, `its ingest could not start: ${reasonOf(error)}`, Date.now())
+        .catch(() => {});
       throw error;
     }
-  }
-
-  async #ingest(
-    jobId: string,
-    input: AsyncIterable<Uint8Array>,
-    request: JobRequest,
-    progress: { sent: number },
-  ): Promise<number> {
-    const limit = this.#options.segmentBytes ?? 8 * MiB;
-    let segment: Chunk[] = [];
-    let bytes = 0;
-    let total = 0;
-    for await (const chunk of chunkStream(input, jobId, request.chunking)) {
-      segment.push(chunk);
-      bytes += chunk.bytes;
-      total++;
-      if (bytes >= limit) {
-        await this.#enqueue(jobId, segment, request);
-        progress.sent += segment.length;
-        segment = [];
-        bytes = 0;
-      }
-    }
-    if (segment.length > 0) await this.#enqueue(jobId, segment, request);
-    await this.#options.tasks.setJobTotal(jobId, total);
-    return total;
-  }
-
-  async #enqueue(jobId: string, chunks: readonly Chunk[], request: JobRequest): Promise<void> {
-    const refs = await this.#options.inputs.put(
-      jobId,
-      chunks.map((chunk) => chunk.data),
-    );
-    const routes = chunks.map((chunk, i) => ({
-      message: {
-        jobId,
-        index: chunk.index,
-        attempt: 1,
-        routedAt: 0,
-        sha256: chunk.sha256,
-        bytes: chunk.bytes,
-        input: refs[i] as string,
-      },
-    }));
-    await this.#options.router.send(routes, request.targets, request.strategy);
   }
 
   async getJob(jobId: string): Promise<JobView | undefined> {
@@ -150,12 +120,15 @@ export class CloudJobs implements JobService {
     if (record === undefined) return undefined;
     const data = withPending(stats?.data ?? emptyStats(), record.chunksTotal);
     const updatedAt = Math.max(data.lastAt ?? record.createdAt, record.failed?.at ?? 0);
+    const { ingest } = record;
     return jobView(
       {
-        ...record,
-        updatedAt,
+        jobId,
+        createdAt: record.createdAt,
+        updatedAt: Math.max(updatedAt, ingest?.updatedAt ?? 0),
         total: record.chunksTotal,
         ...(record.failed && { failure: record.failed.reason }),
+        ...(ingest && { ingest: { chunksEnqueued: ingest.chunks, bytesRead: ingest.offset } }),
       },
       data,
     );
@@ -194,10 +167,10 @@ export class CloudJobs implements JobService {
 
   /** The task table, both prefixes of the bucket and every target's queue, probed as the ports allow. */
   readiness(): Promise<Readiness> {
-    const { tasks, inputs, results, router } = this.#options;
+    const { tasks, segments, results, router } = this.#options;
     return router.readiness({
       tasks: taskStoreProbe(tasks),
-      inputs: () => inputs.probe(),
+      inputs: () => segments.probe(),
       results: () => results.probe(),
     });
   }

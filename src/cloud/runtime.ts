@@ -3,10 +3,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoHealthStore } from '../adapters/aws/dynamo-health-store.ts';
+import { DynamoIdempotencyStore } from '../adapters/aws/dynamo-idempotency-store.ts';
 import { DynamoStatsStore } from '../adapters/aws/dynamo-stats-store.ts';
 import { DynamoTaskStore } from '../adapters/aws/dynamo-task-store.ts';
+import { S3InputStore } from '../adapters/aws/s3-input-store.ts';
 import { S3ResultStore } from '../adapters/aws/s3-result-store.ts';
-import { openS3Source } from '../adapters/aws/s3-source.ts';
 import { SqsQueue } from '../adapters/aws/sqs-queue.ts';
 import { createPubSubClients, type PubSubClients } from '../adapters/gcp/clients.ts';
 import { PubSubQueue } from '../adapters/gcp/pubsub-queue.ts';
@@ -20,6 +21,7 @@ import { StepRegistry } from '../core/pipeline/registry.ts';
 import type { Queue } from '../ports/queue.ts';
 import { awsCredentialsFromEnv, googleAuthFromEnv } from './cloud-credentials.ts';
 import { CloudJobs } from './cloud-jobs.ts';
+import { type IngestStepMessage, IngestSteps } from './ingest-steps.ts';
 import { JobPlans } from './job-plans.ts';
 import type { ChunkMessage } from './messages.ts';
 import { ChunkProcessor } from './processor.ts';
@@ -33,7 +35,7 @@ import { TargetHealth } from './target-health.ts';
 const PUBLISH_TIMEOUT_MS = 5000;
 
 /** The functions that run on the cloud runtime; the stats function needs none of it. */
-type RuntimeFunction = 'ingest' | 'processor';
+type RuntimeFunction = 'ingest' | 'ingest-step' | 'processor';
 
 /**
  * What one function container sees, on either cloud, built once from its environment: the deployment
@@ -51,6 +53,7 @@ export class CloudRuntime<F extends RuntimeFunction = RuntimeFunction> {
   readonly sqs: SQSClient;
   readonly s3: S3Client;
   readonly tasks: DynamoTaskStore;
+  /** The chunks' segments, as the processors read them. */
   readonly inputs: S3ResultStore;
   readonly results: S3ResultStore;
   readonly stats: DynamoStatsStore;
@@ -113,17 +116,33 @@ export class CloudRuntime<F extends RuntimeFunction = RuntimeFunction> {
     return StepRegistry.load(this.config.steps);
   }
 
-  async jobs(): Promise<CloudJobs> {
+  async jobs(this: CloudRuntime<'ingest'>): Promise<CloudJobs> {
     return new CloudJobs({
       registry: await this.registry(),
       tasks: this.tasks,
-      inputs: this.inputs,
+      inputs: this.#inputStore(),
+      segments: this.inputs,
       results: this.results,
       router: this.router,
+      ingestSteps: this.ingestSteps(),
+      idempotency: new DynamoIdempotencyStore(this.dynamo, this.environment.TABLE_NAME),
       stats: this.stats,
-      openSource: (uri) => openS3Source(this.s3, uri),
       outputsAt: (jobId) => this.results.location(jobId),
     });
+  }
+
+  /** The ingest steps of the queue named by `INGEST_STEPS`. */
+  ingestSteps(this: CloudRuntime<'ingest' | 'ingest-step'>): IngestSteps {
+    return new IngestSteps({
+      tasks: this.tasks,
+      inputs: this.#inputStore(),
+      router: this.router,
+      steps: new SqsQueue<IngestStepMessage>(this.sqs, this.environment.INGEST_STEPS),
+    });
+  }
+
+  #inputStore(): S3InputStore {
+    return new S3InputStore(this.s3, this.environment.BUCKET_NAME, 'inputs/');
   }
 
   /** The processor of the target named by `TARGET`, whose dead letters go to `DEAD_LETTER`. */

@@ -92,6 +92,11 @@ export const FunctionEnvironment = z.object({
     )
     .pipe(z.array(targetName).min(1))
     .optional(),
+  /**
+   * The SQS queue of ingest steps: where ingest sends a job's first step and a step the next one. Read by
+   * ingest and the ingest step.
+   */
+  INGEST_STEPS: z.url({ error: 'an SQS queue URL' }),
   /** The target this processor consumes; it is also where the processor's retries may go. Read by the processors. */
   TARGET: text.pipe(targetName),
   /** The target's dead-letter queue or topic, where a chunk that failed for good is copied. Read by the processors. */
@@ -162,7 +167,8 @@ const RUNTIME_READS = {
 
 /** Which variables each function reads; the AWS and the Google processor read the same. */
 export const FUNCTION_READS = {
-  ingest: { ...RUNTIME_READS, FANOUT_TARGETS: true },
+  ingest: { ...RUNTIME_READS, FANOUT_TARGETS: true, INGEST_STEPS: true },
+  'ingest-step': { ...RUNTIME_READS, INGEST_STEPS: true },
   processor: {
     ...RUNTIME_READS,
     TARGET: true,
@@ -208,6 +214,7 @@ const checkTogether = (environment: Partial<FunctionEnvironment>, context: z.Ref
 
 const SCHEMAS = {
   ingest: FunctionEnvironment.pick(FUNCTION_READS.ingest).superRefine(checkTogether),
+  'ingest-step': FunctionEnvironment.pick(FUNCTION_READS['ingest-step']).superRefine(checkTogether),
   processor: FunctionEnvironment.pick(FUNCTION_READS.processor).superRefine(checkTogether),
   stats: FunctionEnvironment.pick(FUNCTION_READS.stats),
 };
@@ -244,6 +251,8 @@ export interface FunctionDeployment {
   /** Every target's queue: an SQS queue URL or a Pub/Sub topic path (see `topicPath`). */
   queues: Readonly<Record<string, string>>;
   jobTtlSeconds: number;
+  /** The SQS queue of ingest steps. @default none: a deployment with no ingest (the Google side) */
+  ingestSteps?: string;
   /** @default none: every target is on AWS */
   googleProject?: string;
   /** For functions on AWS that publish to Pub/Sub: the external-account configuration (JSON). @default none */
@@ -254,7 +263,7 @@ export interface FunctionDeployment {
 
 /** One function of a deployment; there is a processor per target. */
 export type DeployedFunction =
-  | { name: 'ingest' | 'stats' }
+  | { name: 'ingest' | 'ingest-step' | 'stats' }
   | { name: 'processor'; target: string; deadLetter: string; leaseMs: number };
 
 /** The environment function `fn` of a deployment must hold: the variables it reads, and no others. */
@@ -268,6 +277,7 @@ export const functionEnvironment = (
     QUEUES: JSON.stringify(deployment.queues),
     JOB_TTL_SECONDS: String(deployment.jobTtlSeconds),
     FANOUT_TARGETS: Object.keys(deployment.queues).join(','),
+    INGEST_STEPS: deployment.ingestSteps,
     GOOGLE_CLOUD_PROJECT: deployment.googleProject,
     GCP_CREDENTIALS: deployment.gcpCredentials,
     AWS_REGION: deployment.awsRole?.region,

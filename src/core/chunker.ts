@@ -132,17 +132,22 @@ async function* cut(
   }
 }
 
-/** Cuts a byte stream into a job's chunks, each with its index, length and SHA-256. Returns the count. */
+/**
+ * Cuts a byte stream into a job's chunks, each with its index, length and SHA-256. Returns the count.
+ * Where a chunk ends depends only on the bytes from its start, so an input read again from a chunk's
+ * start, with `firstIndex` that chunk's index, gives the same chunks from there on as one pass would.
+ */
 export async function* chunkStream(
   input: AsyncIterable<Uint8Array>,
   jobId: string,
   options: ChunkerOptions,
+  firstIndex = 0,
 ): AsyncGenerator<Chunk, number> {
-  let index = 0;
+  let index = firstIndex;
   for await (const data of cut(input, options)) {
     yield { jobId, index: index++, bytes: data.byteLength, sha256: sha256Hex(data), data };
   }
-  return index;
+  return index - firstIndex;
 }
 
 /** How many chunks `chunkStream` would cut from the input, without hashing them. */

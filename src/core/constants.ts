@@ -30,6 +30,9 @@ export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 
 /** How a job looks from outside, derived from its tasks. */
 export const JobStatus = {
+  /** Its input is still being split and enqueued: the total is not known yet. */
+  ingesting: 'ingesting',
+  /** The whole input is enqueued and no try has started. */
   queued: 'queued',
   processing: 'processing',
   completed: 'completed',

@@ -39,6 +39,12 @@ export const prepareJob = (
   return steps;
 };
 
+/** How far a job's input has been read: chunks enqueued so far, and the bytes they hold. */
+export interface IngestProgress {
+  chunksEnqueued: number;
+  bytesRead: number;
+}
+
 /** A job as the API and the CLI show it. */
 export interface JobView {
   jobId: string;
@@ -47,6 +53,8 @@ export interface JobView {
   chunksCompleted: number;
   chunksFailed: number;
   percentComplete: number;
+  /** While the job is `ingesting`: how far its input has been read. */
+  ingest?: IngestProgress;
   createdAt: string;
   updatedAt: string;
   /** Why the job failed as a whole, when it did. */
@@ -55,12 +63,19 @@ export interface JobView {
 }
 
 /**
- * A job as the API shows it, from its counts: failed when it failed as a whole (`failure`), finished once
- * its total is known and every chunk ended, queued until its first try. The engine and the cloud path
- * both show jobs this way.
+ * A job as the API shows it, from its counts: failed when it failed as a whole (`failure`), ingesting
+ * while its total is unknown (with `ingest`, how far its input has been read), finished once every chunk
+ * ended, queued until its first try. The engine and the cloud path both show jobs this way.
  */
 export const jobView = (
-  job: { jobId: string; createdAt: number; updatedAt: number; total: number | undefined; failure?: string },
+  job: {
+    jobId: string;
+    createdAt: number;
+    updatedAt: number;
+    total: number | undefined;
+    failure?: string;
+    ingest?: IngestProgress;
+  },
   data: StatsData,
   loads: readonly TargetNow[] = [],
 ): JobView => {
@@ -69,13 +84,15 @@ export const jobView = (
   const status =
     failure !== undefined
       ? JobStatus.failed
-      : total !== undefined && done === total
-        ? data.states.failed > 0
-          ? JobStatus.completedWithFailures
-          : JobStatus.completed
-        : data.attempts === 0
-          ? JobStatus.queued
-          : JobStatus.processing;
+      : total === undefined
+        ? JobStatus.ingesting
+        : done === total
+          ? data.states.failed > 0
+            ? JobStatus.completedWithFailures
+            : JobStatus.completed
+          : data.attempts === 0
+            ? JobStatus.queued
+            : JobStatus.processing;
   return {
     jobId: job.jobId,
     status,
@@ -83,6 +100,9 @@ export const jobView = (
     chunksCompleted: data.states.completed,
     chunksFailed: data.states.failed,
     percentComplete: total ? Math.floor((done / total) * 1000) / 10 : 0,
+    ...(status === JobStatus.ingesting && {
+      ingest: { chunksEnqueued: job.ingest?.chunksEnqueued ?? 0, bytesRead: job.ingest?.bytesRead ?? 0 },
+    }),
     createdAt: new Date(job.createdAt).toISOString(),
     updatedAt: new Date(job.updatedAt).toISOString(),
     ...(failure !== undefined && { error: failure }),

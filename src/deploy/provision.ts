@@ -27,7 +27,13 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { FanoutError } from '../core/errors.ts';
-import type { BucketDefinition, QueueDefinition, Resources, TableDefinition } from './resources.ts';
+import type {
+  BucketDefinition,
+  IngestStepsDefinition,
+  QueueDefinition,
+  Resources,
+  TableDefinition,
+} from './resources.ts';
 
 /** An AWS answer provisioning cannot go on from, or an existing resource it will not change on its own. */
 export class ProvisioningError extends FanoutError {
@@ -46,6 +52,8 @@ export interface AwsClients {
 /** Where the provisioned resources are, by AWS target where there is one per target. */
 export interface ProvisionedAws {
   queueUrls: Record<string, string>;
+  /** The queue of ingest steps. */
+  ingestSteps: { url: string; arn: string; deadLetterUrl: string };
   queueArns: Record<string, string>;
   deadLetterUrls: Record<string, string>;
   deadLetterArns: Record<string, string>;
@@ -83,6 +91,21 @@ const ensureQueue = async (
   const arn = read.Attributes?.QueueArn;
   if (arn === undefined) throw new ProvisioningError(`SQS returned no ARN for queue ${name}`);
   return { url, arn };
+};
+
+const ensureIngestSteps = async (sqs: SQSClient, steps: IngestStepsDefinition) => {
+  const deadLetter = await ensureQueue(sqs, steps.deadLetterName, {
+    MessageRetentionPeriod: String(steps.deadLetterRetentionSeconds),
+  });
+  const main = await ensureQueue(sqs, steps.queueName, {
+    VisibilityTimeout: String(steps.visibilityTimeoutSeconds),
+    MessageRetentionPeriod: String(steps.messageRetentionSeconds),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: deadLetter.arn,
+      maxReceiveCount: steps.maxReceiveCount,
+    }),
+  });
+  return { url: main.url, arn: main.arn, deadLetterUrl: deadLetter.url };
 };
 
 const ensureQueuePair = async (sqs: SQSClient, queue: QueueDefinition) => {
@@ -208,17 +231,20 @@ const byTarget = <T>(entries: { target: string; value: T }[]): Record<string, T>
 
 /**
  * Creates, or brings in line with the definitions, every AWS resource of a deployment: each target's
- * dead-letter queue and queue (with its redrive policy), the task table with its stream and TTL, and the
+ * dead-letter queue and queue (with its redrive policy), the queue of ingest steps and its dead-letter
+ * queue, the task table with its stream and TTL, and the
  * data bucket. Safe to run again. For the local emulators; the CDK stack builds the same definitions.
  */
 export const provisionAws = async (resources: Resources, clients: AwsClients): Promise<ProvisionedAws> => {
   const pairs = await Promise.all(resources.queues.map((queue) => ensureQueuePair(clients.sqs, queue)));
+  const ingestSteps = await ensureIngestSteps(clients.sqs, resources.ingestSteps);
   await createTable(clients.dynamo, resources.table);
   const tableStreamArn = await ensureStream(clients.dynamo, resources.table);
   await ensureTimeToLive(clients.dynamo, resources.table);
   await ensureBucket(clients.s3, resources.bucket);
   return {
     queueUrls: byTarget(pairs.map(({ target, main }) => ({ target, value: main.url }))),
+    ingestSteps,
     queueArns: byTarget(pairs.map(({ target, main }) => ({ target, value: main.arn }))),
     deadLetterUrls: byTarget(pairs.map(({ target, deadLetter }) => ({ target, value: deadLetter.url }))),
     deadLetterArns: byTarget(pairs.map(({ target, deadLetter }) => ({ target, value: deadLetter.arn }))),

@@ -48,6 +48,7 @@ const OptionsSchema = z
     prefix: resourcePrefix.default('fanout'),
     awsTargets: targetNames('aws'),
     processorTimeoutSeconds: z.number().int().min(1).max(Limits.maxLambdaTimeoutSeconds).default(60),
+    ingestStepTimeoutSeconds: z.number().int().min(1).max(Limits.maxLambdaTimeoutSeconds).default(300),
     // The seed configuration's max_concurrent_tasks.
     maxConcurrentTasks: z.number().int().min(Limits.minConcurrency).max(Limits.maxConcurrency).default(10),
     logRetentionDays: z
@@ -183,6 +184,36 @@ export interface FunctionsDefinition {
   stats: FunctionDefinition;
 }
 
+/**
+ * The queue of ingest steps and the function that runs them: each step splits and enqueues a job's input
+ * from its checkpoint for as long as its time allows, then sends the next step (see `IngestSteps`).
+ */
+export interface IngestStepsDefinition {
+  /** @default `${prefix}-ingest-steps` */
+  queueName: string;
+  /** @default `${prefix}-ingest-steps-dlq` */
+  deadLetterName: string;
+  /** The function, and its role. @default `${prefix}-ingest-step` */
+  functionName: string;
+  /** A step stops at a segment boundary well before it. @default 300 */
+  timeoutSeconds: number;
+  /** @default 1024 */
+  memoryMb: number;
+  /**
+   * Six times the function's timeout, as for the processors: a step is handed out again only once the
+   * one that took it has surely stopped. @default 1800
+   */
+  visibilityTimeoutSeconds: number;
+  /** Deliveries of a step that keeps failing before it is moved to the dead-letter queue. @default 5 */
+  maxReceiveCount: number;
+  /** @default 345600 (4 days) */
+  messageRetentionSeconds: number;
+  /** @default 1209600 (14 days) */
+  deadLetterRetentionSeconds: number;
+  /** Steps running at once, across jobs: the mapping's maximum concurrency. @default 10 */
+  maxConcurrency: number;
+}
+
 /** Where the stats stream mapping sends what of a batch it gave up on (after its retries, bisected). */
 export interface StreamFailuresDefinition {
   /** @default `${prefix}-stats-failures` */
@@ -233,7 +264,7 @@ export interface FederationDefinition {
   /** The audience of that ID token, which the role's trust policy requires. @default `${prefix}-aws-web-identity` */
   audience: string;
   /**
-   * The roles of the functions that publish to Pub/Sub (ingest and the processors): the Google workload
+   * The roles of the functions that publish to Pub/Sub (ingest, the ingest step and the processors): the Google workload
    * identity provider admits only these.
    */
   publisherRoleNames: string[];
@@ -250,6 +281,7 @@ export interface Resources {
   processor: ProcessorDefinition;
   stats: StatsDefinition;
   functions: FunctionsDefinition;
+  ingestSteps: IngestStepsDefinition;
   streamFailures: StreamFailuresDefinition;
   api: ApiDefinition;
   observability: ObservabilityDefinition;
@@ -276,8 +308,14 @@ export const parseResourceOptions = <S extends z.ZodType>(
 
 /** The names and limits of a deployment's AWS resources, from a few options. Throws {@link ResourceOptionsError}. */
 export const defineResources = (options: ResourceOptions = {}): Resources => {
-  const { prefix, awsTargets, processorTimeoutSeconds, maxConcurrentTasks, logRetentionDays } =
-    parseResourceOptions(OptionsSchema, options, 'resource options');
+  const {
+    prefix,
+    awsTargets,
+    processorTimeoutSeconds,
+    ingestStepTimeoutSeconds,
+    maxConcurrentTasks,
+    logRetentionDays,
+  } = parseResourceOptions(OptionsSchema, options, 'resource options');
   const visibilityTimeoutSeconds = 6 * processorTimeoutSeconds;
   return {
     prefix,
@@ -319,6 +357,18 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
       ingest: { name: `${prefix}-ingest`, memoryMb: 1024, timeoutSeconds: 29 },
       stats: { name: `${prefix}-stats`, memoryMb: 512, timeoutSeconds: 60 },
     },
+    ingestSteps: {
+      queueName: `${prefix}-ingest-steps`,
+      deadLetterName: `${prefix}-ingest-steps-dlq`,
+      functionName: `${prefix}-ingest-step`,
+      timeoutSeconds: ingestStepTimeoutSeconds,
+      memoryMb: 1024,
+      visibilityTimeoutSeconds: 6 * ingestStepTimeoutSeconds,
+      maxReceiveCount: 5,
+      messageRetentionSeconds: 4 * DAY_SECONDS,
+      deadLetterRetentionSeconds: 14 * DAY_SECONDS,
+      maxConcurrency: maxConcurrentTasks,
+    },
     streamFailures: { queueName: `${prefix}-stats-failures`, retentionSeconds: 14 * DAY_SECONDS },
     api: { name: `${prefix}-api`, throttleRateLimit: 50, throttleBurstLimit: 100 },
     observability: {
@@ -336,7 +386,11 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
     federation: {
       roleName: `${prefix}-from-gcp`,
       audience: `${prefix}-aws-web-identity`,
-      publisherRoleNames: [`${prefix}-ingest`, ...awsTargets.map((target) => processorName(prefix, target))],
+      publisherRoleNames: [
+        `${prefix}-ingest`,
+        `${prefix}-ingest-step`,
+        ...awsTargets.map((target) => processorName(prefix, target)),
+      ],
     },
     jobTtlSeconds: DEFAULT_JOB_TTL_SECONDS,
   };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MemoryIdempotencyStore } from '../adapters/local/memory-idempotency-store.ts';
 import { readJobResult } from '../adapters/result-reading.ts';
 import { Balancer, type BalancerOptions } from '../core/balancer.ts';
 import type { BreakerOptions } from '../core/breaker.ts';
@@ -77,6 +78,8 @@ export interface JobHandle {
  */
 export class Engine {
   readonly events = new EventEmitter<EngineEvents>();
+  /** One process: `Idempotency-Key`s are remembered in its memory. */
+  readonly idempotency = new MemoryIdempotencyStore();
   readonly #options: EngineOptions;
   readonly #registry: StepRegistry;
   readonly #balancer: Balancer;
@@ -300,6 +303,7 @@ export class Engine {
         routedAt: 0,
       };
       await this.#send(job, message, undefined, 0);
+      job.enqueued(chunk.bytes);
       total++;
     }
     await this.#options.tasks.setJobTotal(job.jobId, total);

@@ -1,4 +1,4 @@
-import type { JobRequest } from '../core/job.ts';
+import type { IngestProgress, JobRequest } from '../core/job.ts';
 import type { RetryPolicy } from '../core/retry.ts';
 import { StatsCollector } from '../core/stats/stats.ts';
 import type { PipelineRecipe } from './messages.ts';
@@ -13,6 +13,8 @@ export class JobRun {
   failure: string | undefined;
   finished = 0;
   failed = 0;
+  /** How far the input has been read: what the job's view shows while it is ingesting. */
+  readonly ingest: IngestProgress = { chunksEnqueued: 0, bytesRead: 0 };
   readonly #done = Promise.withResolvers<void>();
   readonly jobId: string;
   readonly request: JobRequest;
@@ -42,6 +44,11 @@ export class JobRun {
 
   get isFinished(): boolean {
     return this.total !== undefined && this.finished === this.total;
+  }
+
+  enqueued(bytes: number): void {
+    this.ingest.chunksEnqueued++;
+    this.ingest.bytesRead += bytes;
   }
 
   ingested(total: number): void {

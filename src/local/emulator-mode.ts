@@ -48,11 +48,17 @@ export interface EmulatorModeOptions {
    * @default the definition's `processor.maxConcurrency`
    */
   maxConcurrency?: number;
+  /**
+   * Whether the AWS processor consumes its queue; without it, the queue keeps what ingest sent, for a
+   * caller that reads it itself.
+   * @default true
+   */
+  processors?: boolean;
   onError?: (error: unknown) => void;
 }
 
 /** The handlers of functions/ that emulator mode runs, by their folder. */
-type HandlerName = 'ingest' | 'process-aws' | 'stats' | 'process-gcp';
+type HandlerName = 'ingest' | 'ingest-step' | 'process-aws' | 'stats' | 'process-gcp';
 
 /** What each handler was loaded with: the environment its function holds when deployed. */
 export type FunctionEnvironments = Partial<Record<HandlerName, Record<string, string>>>;
@@ -71,7 +77,8 @@ type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 /**
  * The AWS side on a local emulator (moto or LocalStack, at `AWS_ENDPOINT_URL`): provisions the queues,
  * table and bucket from the same definitions the CDK stack deploys, then runs the real function handlers,
- * the processor fed by an SQS event source and the stats function by a stream event source, and the
+ * the ingest step and the processor each fed by an SQS event source and the stats function by a stream
+ * event source, and the
  * ingest function behind a local HTTP API. With `gcp`, the Google function runs too, under
  * functions-framework's own server, fed by a push subscription of the Pub/Sub emulator. The handlers read
  * their settings from `process.env`, as in a function, so this sets there what `functionEnvironment`
@@ -114,6 +121,7 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
       ...(gcpTarget && { [gcpTarget.target]: topicPath(project, gcpTarget.topic) }),
     },
     jobTtlSeconds: resources.jobTtlSeconds,
+    ingestSteps: provisioned.ingestSteps.url,
     ...(gcpTarget && { googleProject: project }),
   };
   const environments: FunctionEnvironments = {};
@@ -129,6 +137,10 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
   const ingest = await loadWith('ingest', { name: 'ingest' }, async () => {
     const { handler } = await import('../../functions/ingest/handler.ts');
     return handler as Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+  });
+  const ingestStep = await loadWith('ingest-step', { name: 'ingest-step' }, async () => {
+    const { handler } = await import('../../functions/ingest-step/handler.ts');
+    return handler as Handler<SQSEvent, SQSBatchResponse>;
   });
   const awsProcessor: DeployedFunction = {
     name: 'processor',
@@ -175,6 +187,18 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     pollWaitSeconds: 1,
     onError,
   });
+  const ingestSteps = new SqsEventSource({
+    sqs,
+    queueUrl: provisioned.ingestSteps.url,
+    queueArn: provisioned.ingestSteps.arn,
+    handler: ingestStep,
+    functionName: resources.ingestSteps.functionName,
+    timeoutMs: resources.ingestSteps.timeoutSeconds * 1000,
+    batchSize: 1,
+    maxConcurrency: resources.ingestSteps.maxConcurrency,
+    pollWaitSeconds: 1,
+    onError,
+  });
   const aggregator = new StreamEventSource({
     streams,
     streamArn: provisioned.tableStreamArn,
@@ -199,7 +223,8 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
       res.end(JSON.stringify({ message: tooLarge ? 'Request Entity Too Large' : 'Internal Server Error' }));
     }
   });
-  processor.start();
+  const consumers = [ingestSteps, ...(options.processors === false ? [] : [processor])];
+  for (const consumer of consumers) consumer.start();
   aggregator.start();
   await listen(server, options.port ?? 3000, options.host ?? '127.0.0.1');
   return {
@@ -210,7 +235,7 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     stop: async () => {
       await closeServer(server);
       if (gcpFunction !== undefined) await closeServer(gcpFunction);
-      await Promise.all([processor.stop(), aggregator.stop()]);
+      await Promise.all([...consumers.map((consumer) => consumer.stop()), aggregator.stop()]);
       for (const client of [sqs, dynamo, s3, streams]) client.destroy();
       await pubsub?.close();
     },

@@ -9,25 +9,16 @@ export class MissingResultError extends FanoutError {
   }
 }
 
-/**
- * No target of a job could take its chunks: every breaker among them is open, or every queue refused the
- * send. `jobId` names the job when it had been recorded before that was known; it is then marked failed.
- */
+/** No target of a job can take its chunks: every breaker among them is open. No job was recorded. */
 export class NoTargetAvailableError extends FanoutError {
   readonly targets: readonly string[];
   /** When one of the targets may take work again, from now. */
   readonly retryAfterMs: number;
-  readonly jobId: string | undefined;
 
-  constructor(
-    targets: readonly string[],
-    retryAfterMs: number,
-    options: ErrorOptions & { jobId?: string } = {},
-  ) {
+  constructor(targets: readonly string[], retryAfterMs: number, options?: ErrorOptions) {
     super(`no target of ${targets.join(', ')} can take chunks now`, options);
     this.name = 'NoTargetAvailableError';
     this.targets = targets;
     this.retryAfterMs = retryAfterMs;
-    this.jobId = options.jobId;
   }
 }

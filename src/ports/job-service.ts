@@ -2,6 +2,7 @@ import type { TaskState } from '../core/constants.ts';
 import type { JobRequest, JobView } from '../core/job.ts';
 import type { StatsReport } from '../core/stats/report.ts';
 import type { TaskRecord } from '../core/task.ts';
+import type { IdempotencyStore } from './idempotency-store.ts';
 import type { Readiness } from './readiness.ts';
 
 /** What a job was asked to do, and how and where its result can be read. */
@@ -21,13 +22,15 @@ export interface JobService {
   /** Checks a request against what the service can run; throws `UsageError` naming what is wrong. */
   prepare(request: JobRequest): unknown;
   /**
-   * Starts a job. Throws `NoTargetAvailableError` when no target of the job can take its chunks; a job
-   * recorded before that was known is marked failed, and the error names it.
+   * Starts a job on `input`, and resolves once the input is durably the service's and the job is
+   * recorded, `ingesting`: the input is split and enqueued after that, and the job's view shows how far
+   * that has gone. `ingested` settles once the service no longer reads `input`. Throws
+   * `NoTargetAvailableError` when no target of the job can take its chunks.
    */
   submit(
     input: AsyncIterable<Uint8Array>,
     request: JobRequest,
-  ): Promise<{ jobId: string; ingested: Promise<number> }>;
+  ): Promise<{ jobId: string; ingested: Promise<unknown> }>;
   getJob(jobId: string): JobView | undefined | Promise<JobView | undefined>;
   listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[] | undefined>;
   readResult(jobId: string): AsyncIterable<Uint8Array>;
@@ -37,9 +40,12 @@ export interface JobService {
   readiness(): Promise<Readiness>;
   /** Chunks accepted and not yet finished: what `Retry-After` is worked out from. */
   readonly pendingChunks: number;
+  /** Where `Idempotency-Key`s of `POST /jobs` are remembered. */
+  readonly idempotency: IdempotencyStore;
   /**
-   * Opens an input named by URI (`s3://bucket/key`) for `POST /jobs` with `{"source": …}`, where a
-   * service reads inputs larger than a request body may be. Throws `UsageError` for one it cannot open.
+   * Starts a job on the object a URI names (`s3://bucket/key`) for `POST /jobs` with `{"source": …}`,
+   * where a service reads inputs larger than a request body may be; it resolves as `submit` does. Throws
+   * `UsageError` for a source that does not exist or is empty.
    */
-  openSource?(uri: string): Promise<AsyncIterable<Uint8Array>>;
+  submitSource?(uri: string, request: JobRequest): Promise<{ jobId: string }>;
 }

@@ -4,6 +4,7 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
 import { DynamoHealthStore } from '../../src/adapters/aws/dynamo-health-store.ts';
+import { DynamoIdempotencyStore } from '../../src/adapters/aws/dynamo-idempotency-store.ts';
 import { DynamoTaskStore } from '../../src/adapters/aws/dynamo-task-store.ts';
 import { S3ResultStore } from '../../src/adapters/aws/s3-result-store.ts';
 import { SqsQueue } from '../../src/adapters/aws/sqs-queue.ts';
@@ -11,6 +12,7 @@ import { taskTableInput } from '../../src/deploy/provision.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
 import { describeHealthStoreContract } from './health-store.contract.ts';
+import { describeIdempotencyStoreContract } from './idempotency-store.contract.ts';
 import { describeJobLedgerContract } from './job-ledger.contract.ts';
 import { type ContractMessage, describeQueueContract } from './queue.contract.ts';
 import { describeResultStoreContract } from './result-store.contract.ts';
@@ -87,6 +89,11 @@ describeTaskStoreContract(
 describeJobLedgerContract('DynamoTaskStore on moto', async () => {
   const { client, table } = await createTaskTable();
   return { store: new DynamoTaskStore(client, table), cleanup: () => moto.reset() };
+});
+
+describeIdempotencyStoreContract('DynamoIdempotencyStore on moto', async () => {
+  const { client, table } = await createTaskTable();
+  return { store: new DynamoIdempotencyStore(client, table), cleanup: () => moto.reset() };
 });
 
 describeHealthStoreContract(

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileResultStore } from '../../src/adapters/local/file-result-store.ts';
 import { MemoryHealthStore } from '../../src/adapters/local/memory-health-store.ts';
+import { MemoryIdempotencyStore } from '../../src/adapters/local/memory-idempotency-store.ts';
 import { MemoryQueue } from '../../src/adapters/local/memory-queue.ts';
 import { MemoryResultStore } from '../../src/adapters/local/memory-result-store.ts';
 import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
 import { describeHealthStoreContract } from './health-store.contract.ts';
+import { describeIdempotencyStoreContract } from './idempotency-store.contract.ts';
 import { describeJobLedgerContract } from './job-ledger.contract.ts';
 import { type ContractMessage, describeQueueContract } from './queue.contract.ts';
 import { describeResultStoreContract } from './result-store.contract.ts';
@@ -18,6 +20,10 @@ describeQueueContract('MemoryQueue', async () => ({ queue: new MemoryQueue<Contr
 describeTaskStoreContract('MemoryTaskStore', async () => ({ store: new MemoryTaskStore() }));
 
 describeJobLedgerContract('MemoryTaskStore', async () => ({ store: new MemoryTaskStore() }));
+
+describeIdempotencyStoreContract('MemoryIdempotencyStore', async () => ({
+  store: new MemoryIdempotencyStore(),
+}));
 
 describeHealthStoreContract('MemoryHealthStore', async () => ({ store: new MemoryHealthStore() }));
 

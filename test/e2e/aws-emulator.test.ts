@@ -2,8 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DeleteQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoTaskStore } from '../../src/adapters/aws/dynamo-task-store.ts';
 import { S3ResultStore } from '../../src/adapters/aws/s3-result-store.ts';
 import type { ChunkMessage } from '../../src/cloud/messages.ts';
 import { TaskState } from '../../src/core/constants.ts';
@@ -156,14 +158,15 @@ describe('the AWS path on moto', () => {
 
     beforeAll(async () => {
       const response = await post(`pipeline=${PIPELINE}&chunkSize=${CHUNK_SIZE}&maxAttempts=10`, INPUT);
-      const accepted = (await response.json()) as { jobId: string; chunksTotal: number };
+      const accepted = (await response.json()) as { jobId: string; status: string };
       expect(response.status).toBe(202);
-      expect(accepted.chunksTotal).toBe(CHUNKS);
+      expect(accepted.status).toBe('ingesting');
       jobId = accepted.jobId;
-      await waitFor(async () => {
-        const job = await getJson<{ status: string }>(`/jobs/${jobId}`);
+      const ended = await waitFor(async () => {
+        const job = await getJson<{ status: string; chunksTotal: number }>(`/jobs/${jobId}`);
         return job.status.startsWith('completed') ? job : undefined;
       }, 150_000);
+      expect(ended.chunksTotal).toBe(CHUNKS);
       tasks = (await getJson<{ tasks: TaskRecord[] }>(`/jobs/${jobId}/tasks`)).tasks;
     }, 180_000);
 
@@ -227,6 +230,59 @@ describe('the AWS path on moto', () => {
       expect(job.chunksFailed).toBe(tasks.filter((t) => t.state === TaskState.failed).length);
       expect(job.stats.attempts).toBe(attempts);
       expect(job.stats.retries).toBe(attempts - CHUNKS);
+    });
+  });
+
+  describe('a 2 MB input at chunkSize=1024, sent with an Idempotency-Key', () => {
+    const TWO_MB = Array.from({ length: 20_000 }, (_, i) =>
+      `record ${String(i).padStart(5, '0')} `.padEnd(104, 'x'),
+    )
+      .join('\n')
+      .concat('\n');
+    const KEY = `"${randomUUID()}"`;
+    const postWithKey = (body: string) =>
+      fetch(`${mode.url}/jobs?chunkSize=1024&pipeline=validate`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', 'idempotency-key': KEY },
+        body,
+      });
+
+    it('is answered 202 ingesting at once, then enqueued byte-exact; a retry gets the job, another body 422', {
+      timeout: 260_000,
+    }, async () => {
+      // Prepare
+      const inputs = new S3ResultStore(s3, mode.provisioned.bucket, resources.bucket.inputsPrefix);
+      const started = performance.now();
+
+      // Act
+      const response = await postWithKey(TWO_MB);
+      const answeredMs = performance.now() - started;
+      const accepted = (await response.json()) as { jobId: string; status: string };
+      console.info(`2 MB POST /jobs answered in ${answeredMs.toFixed(0)} ms`);
+      const retry = await postWithKey(TWO_MB);
+      const other = await postWithKey(TWO_MB.toUpperCase());
+      const ingested = await waitFor(async () => {
+        const job = await getJson<{ chunksTotal: number | null }>(`/jobs/${accepted.jobId}`);
+        return typeof job.chunksTotal === 'number' ? job : undefined;
+      }, 220_000);
+      const tasks = new DynamoTaskStore(DynamoDBDocumentClient.from(dynamo), resources.table.name);
+      const segments = await tasks.listSegments(accepted.jobId);
+      const refs = segments.flatMap((segment) => segment.chunks.map((chunk) => chunk.input));
+      const pieces: Uint8Array[] = [];
+      for await (const piece of inputs.read(accepted.jobId, refs)) pieces.push(piece);
+
+      // Assess
+      expect(Buffer.byteLength(TWO_MB)).toBeGreaterThan(2_000_000);
+      expect(response.status).toBe(202);
+      expect(accepted.status).toBe('ingesting');
+      expect(answeredMs).toBeLessThan(3000);
+      expect(retry.status).toBe(200);
+      expect(((await retry.json()) as { jobId: string }).jobId).toBe(accepted.jobId);
+      expect(other.status).toBe(422);
+      expect(other.headers.get('content-type')).toBe('application/problem+json');
+      expect(ingested.chunksTotal).toBe(refs.length);
+      expect(refs.length).toBeGreaterThan(2000);
+      expect(Buffer.concat(pieces).toString()).toBe(TWO_MB);
     });
   });
 
@@ -308,24 +364,22 @@ describe('readiness, and ingest when no target can take a chunk', () => {
     });
   });
 
-  it('answers POST /jobs with 503 once the queue is gone, and the job it recorded says it failed', async () => {
+  it('accepts a job once the queue is gone, which its ingest step then marks failed, and is not ready', async () => {
     // Prepare
     await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl() }));
 
     // Act
     const response = await post(`pipeline=validate&chunkSize=${CHUNK_SIZE}`, input(3));
-    const problem = (await response.json()) as { type: string; jobId: string; detail: string };
-    const job = await getJson<{ status: string; error: string }>(`/jobs/${problem.jobId}`);
+    const { jobId } = (await response.json()) as { jobId: string };
+    const job = await waitFor(async () => {
+      const view = await getJson<{ status: string; error: string }>(`/jobs/${jobId}`);
+      return view.status === 'failed' ? view : undefined;
+    }, 30_000);
     const ready = await fetch(`${mode.url}/health/ready`);
 
     // Assess
-    expect(response.status).toBe(503);
-    expect(response.headers.get('content-type')).toBe('application/problem+json');
-    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(problem.type).toBe('urn:fanout:problem:no-target-available');
-    expect(problem.detail).toMatch(/the job is marked failed/);
-    expect(job.status).toBe('failed');
-    expect(job.error).toMatch(/^its input stopped after 0 chunks were sent: target aws is unavailable: /);
+    expect(response.status).toBe(202);
+    expect(job.error).toMatch(/^its input stopped after 0 chunks were sent: target aws is unavailable/);
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { detail: string }).detail).toMatch(/^not ready: target aws: queue: /);
   });

@@ -162,12 +162,15 @@ describe('the stack with a Google project in the context', () => {
       [single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws' }).logicalId]: 'QUEUE_URL',
       [single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws-dlq' }).logicalId]:
         'DEAD_LETTER_URL',
+      [single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: resources.ingestSteps.queueName })
+        .logicalId]: 'INGEST_STEPS_URL',
     };
     const deployment = {
       tableName: 'TABLE',
       bucketName: 'BUCKET',
       queues: { aws: 'QUEUE_URL', gcp: `projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp` },
       jobTtlSeconds: resources.jobTtlSeconds,
+      ingestSteps: 'INGEST_STEPS_URL',
       googleProject: GOOGLE_CONTEXT.gcpProject,
       gcpCredentials: externalAccountCredentials(google),
     };
@@ -176,7 +179,7 @@ describe('the stack with a Google project in the context', () => {
     expectEnvironmentsBuiltFor(withGoogle.template, resources, deployment, standIns);
   });
 
-  it.each([resources.functions.ingest.name, 'fanout-process-aws'])(
+  it.each([resources.functions.ingest.name, resources.ingestSteps.functionName, 'fanout-process-aws'])(
     'bundles %s so that it loads on Node.js, the Pub/Sub client from its own node_modules',
     async (name) => {
       // Prepare

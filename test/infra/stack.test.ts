@@ -30,8 +30,14 @@ afterAll(() => aws?.dispose());
 describe('the AWS-only stack (no Google project in the context)', () => {
   it('runs each function on Node.js 24 on arm64 with its definition’s memory and timeout', () => {
     // Prepare
+    const { ingestSteps } = resources;
     const expected = [
       resources.functions.ingest,
+      {
+        name: ingestSteps.functionName,
+        memoryMb: ingestSteps.memoryMb,
+        timeoutSeconds: ingestSteps.timeoutSeconds,
+      },
       resources.functions.stats,
       {
         name: resources.queues[0]?.processorName,
@@ -52,7 +58,12 @@ describe('the AWS-only stack (no Google project in the context)', () => {
 
   it('logs each function in JSON to a log group of its own kept for the configured days, with Powertools settings', () => {
     // Prepare
-    const names = [resources.functions.ingest.name, resources.functions.stats.name, 'fanout-process-aws'];
+    const names = [
+      resources.functions.ingest.name,
+      resources.ingestSteps.functionName,
+      resources.functions.stats.name,
+      'fanout-process-aws',
+    ];
 
     // Act
     const functions = names.map((name) => functionNamed(aws.template, name).properties);
@@ -81,12 +92,14 @@ describe('the AWS-only stack (no Google project in the context)', () => {
       [single(aws.template, 'AWS::S3::Bucket', { BucketName: resources.bucket.name }).logicalId]: 'BUCKET',
       [queueNamed(aws.template, 'fanout-aws').logicalId]: 'QUEUE_URL',
       [queueNamed(aws.template, 'fanout-aws-dlq').logicalId]: 'DEAD_LETTER_URL',
+      [queueNamed(aws.template, resources.ingestSteps.queueName).logicalId]: 'INGEST_STEPS_URL',
     };
     const deployment = {
       tableName: 'TABLE',
       bucketName: 'BUCKET',
       queues: { aws: 'QUEUE_URL' },
       jobTtlSeconds: resources.jobTtlSeconds,
+      ingestSteps: 'INGEST_STEPS_URL',
     };
 
     // Act and Assess
@@ -113,6 +126,54 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     });
   });
 
+  it('feeds the ingest step one step at a time from its queue, which keeps a step hidden six timeouts, then redrives it', () => {
+    // Prepare
+    const { ingestSteps } = resources;
+    const queue = queueNamed(aws.template, ingestSteps.queueName);
+    const deadLetters = queueNamed(aws.template, ingestSteps.deadLetterName).logicalId;
+    const step = functionNamed(aws.template, ingestSteps.functionName);
+
+    // Act
+    const mapping = single(aws.template, 'AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queue.logicalId, 'Arn'] },
+    }).properties;
+
+    // Assess
+    expect(mapping).toMatchObject({
+      FunctionName: { Ref: step.logicalId },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: ingestSteps.maxConcurrency },
+    });
+    expect(queue.properties.VisibilityTimeout).toBe(6 * (step.properties.Timeout as number));
+    expect(queue.properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [deadLetters, 'Arn'] },
+      maxReceiveCount: ingestSteps.maxReceiveCount,
+    });
+  });
+
+  it('lets the ingest step delete objects under inputs/ alone, and no other role delete any', () => {
+    // Prepare
+    const policies = Object.values(aws.template.findResources('AWS::IAM::Policy'));
+    const stepRole = (
+      functionNamed(aws.template, resources.ingestSteps.functionName).properties.Role as {
+        'Fn::GetAtt': [string, string];
+      }
+    )['Fn::GetAtt'][0];
+
+    // Act
+    const deleters = policies.flatMap(({ Properties }) =>
+      (Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .filter((statement) => [statement.Action].flat().includes('s3:DeleteObject'))
+        .map((statement) => ({ roles: Properties.Roles, resource: JSON.stringify(statement.Resource) })),
+    );
+
+    // Assess
+    expect(deleters).toHaveLength(1);
+    expect(deleters[0]?.roles).toEqual([{ Ref: stepRole }]);
+    expect(deleters[0]?.resource).toMatch(/\/inputs\/\*"/);
+  });
+
   it('keeps a delivery invisible for at least six processor timeouts, then redrives it to the dead-letter queue', () => {
     // Prepare
     const processor = functionNamed(aws.template, 'fanout-process-aws').properties;
@@ -137,7 +198,8 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     const policies = Object.values(aws.template.findResources('AWS::SQS::QueuePolicy'));
 
     // Assess
-    expect(queues).toHaveLength(3);
+    // The target's queue, the ingest steps' queue, their dead-letter queues, and the stream's failures.
+    expect(queues).toHaveLength(5);
     for (const [logicalId, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
       const policy = policies.find(
@@ -342,6 +404,10 @@ describe('the AWS-only stack (no Google project in the context)', () => {
       [
         [queueNamed(aws.template, 'fanout-aws-dlq').logicalId, thresholds.deadLetterMessages],
         [
+          queueNamed(aws.template, resources.ingestSteps.deadLetterName).logicalId,
+          thresholds.deadLetterMessages,
+        ],
+        [
           queueNamed(aws.template, resources.streamFailures.queueName).logicalId,
           thresholds.deadLetterMessages,
         ],
@@ -349,9 +415,10 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     );
     expect(byMetric('ApproximateAgeOfOldestMessage').map((a) => a.Threshold)).toEqual([
       thresholds.oldestMessageAgeSeconds,
+      thresholds.oldestMessageAgeSeconds,
     ]);
-    expect(byMetric('Throttles')).toHaveLength(3);
-    expect(errorRates).toHaveLength(3);
+    expect(byMetric('Throttles')).toHaveLength(4);
+    expect(errorRates).toHaveLength(4);
     for (const alarm of errorRates) {
       expect(alarm.Threshold).toBe(thresholds.errorRatePercent);
       expect(
@@ -363,16 +430,18 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     for (const alarm of alarms) expect(alarm.TreatMissingData).toBe('notBreaching');
   });
 
-  it.each([resources.functions.ingest.name, 'fanout-process-aws', resources.functions.stats.name])(
-    'bundles %s as an ES module that loads on Node.js',
-    async (name) => {
-      // Act
-      const handler = await importHandler(aws, name);
+  it.each([
+    resources.functions.ingest.name,
+    resources.ingestSteps.functionName,
+    'fanout-process-aws',
+    resources.functions.stats.name,
+  ])('bundles %s as an ES module that loads on Node.js', async (name) => {
+    // Act
+    const handler = await importHandler(aws, name);
 
-      // Assess
-      expect(handler).toBe('function');
-    },
-  );
+    // Assess
+    expect(handler).toBe('function');
+  });
 
   it('has a dashboard named after the prefix', () => {
     // Act

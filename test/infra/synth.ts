@@ -139,6 +139,7 @@ const DEPLOYED_NAMES = {
   BUCKET_NAME: 'data',
   QUEUES: JSON.stringify({ aws: 'https://sqs.example/aws' }),
   DEAD_LETTER: 'https://sqs.example/aws-dlq',
+  INGEST_STEPS: 'https://sqs.example/ingest-steps',
 };
 
 /**
@@ -193,6 +194,11 @@ export const expectEnvironmentsBuiltFor = (
   } as const;
   const expected = [
     [resources.functions.ingest.name, 'ingest', functionEnvironment(deployment, { name: 'ingest' })],
+    [
+      resources.ingestSteps.functionName,
+      'ingest-step',
+      functionEnvironment(deployment, { name: 'ingest-step' }),
+    ],
     ['fanout-process-aws', 'process-aws', functionEnvironment(deployment, processor)],
     [resources.functions.stats.name, 'stats', functionEnvironment(deployment, { name: 'stats' })],
   ] as const;

@@ -40,6 +40,7 @@ describe('emulator mode', () => {
       bucketName: mode.provisioned.bucket,
       queues: { aws: mode.provisioned.queueUrls.aws as string, gcp: topic(`${prefix}-gcp`) },
       jobTtlSeconds: resources.jobTtlSeconds,
+      ingestSteps: mode.provisioned.ingestSteps.url,
       googleProject: PUBSUB_PROJECT_ID,
     };
 
@@ -49,6 +50,7 @@ describe('emulator mode', () => {
     // Assess
     expect(environments).toEqual({
       ingest: functionEnvironment(deployment, { name: 'ingest' }),
+      'ingest-step': functionEnvironment(deployment, { name: 'ingest-step' }),
       'process-aws': functionEnvironment(deployment, {
         name: 'processor',
         target: 'aws',

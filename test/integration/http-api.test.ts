@@ -24,7 +24,7 @@ const BINARY = randomBytes(2500);
 interface Accepted {
   jobId: string;
   status: string;
-  chunksTotal: number;
+  chunksTotal: number | null;
   statusUrl: string;
   resultUrl: string;
 }
@@ -112,7 +112,7 @@ describe('POST /jobs', () => {
       query: `?chunkSize=${CHUNK_SIZE}&chunking=bytes&pipeline=validate`,
     },
   ])(
-    'accepts $contentType with 202, a Location and the chunk count',
+    'accepts $contentType with 202 and a Location, ingesting, then runs every chunk',
     async ({ contentType, body, query }) => {
       // Prepare
       const tasksBefore = engine.stats().tasks;
@@ -125,8 +125,8 @@ describe('POST /jobs', () => {
       const accepted = (await response.json()) as Accepted;
       expect(accepted).toEqual({
         jobId: expect.stringMatching(/^[0-9a-f-]{36}$/),
-        status: 'queued',
-        chunksTotal: 3,
+        status: 'ingesting',
+        chunksTotal: null,
         statusUrl: `/jobs/${accepted.jobId}`,
         resultUrl: `/jobs/${accepted.jobId}/result`,
       });
@@ -135,6 +135,42 @@ describe('POST /jobs', () => {
       expect(engine.stats().tasks - tasksBefore).toBe(3);
     },
   );
+});
+
+describe('POST /jobs with an Idempotency-Key', () => {
+  const postWithKey = (body: string, key: string, query = `?chunkSize=${CHUNK_SIZE}`) =>
+    fetch(`${server.url}/jobs${query}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'idempotency-key': key },
+      body,
+    });
+
+  it('gives a retry the same job with 200, and another body with the key 422', async () => {
+    // Prepare
+    const key = `"${crypto.randomUUID()}"`;
+    const first = await postWithKey(TEXT, key);
+    const { jobId } = (await first.json()) as Accepted;
+
+    // Act
+    const retry = await postWithKey(TEXT, key);
+    const other = await postWithKey(TEXT.toUpperCase(), key);
+
+    // Assess
+    expect(first.status).toBe(202);
+    expect(retry.status).toBe(200);
+    expect(((await retry.json()) as JobView).jobId).toBe(jobId);
+    expect(retry.headers.get('location')).toBe(`/jobs/${jobId}`);
+    await expectProblem(other, 422, /was first sent with another request/);
+    await waitUntilEnded(jobId);
+  });
+
+  it('answers a malformed key with 400', async () => {
+    // Act
+    const response = await postWithKey(TEXT, '"unterminated');
+
+    // Assess
+    await expectProblem(response, 400, /Idempotency-Key must be a quoted string/);
+  });
 });
 
 describe('GET /jobs/{id}', () => {
@@ -232,8 +268,12 @@ describe('GET /jobs/{id}/result', () => {
     const response = await fetch(`${server.url}/jobs/${jobId}/result`);
 
     // Assess
-    const body = await expectProblem(response, 409, new RegExp(`job ${jobId} is (queued|processing)`));
-    expect(body.jobStatus).toMatch(/^(queued|processing)$/);
+    const body = await expectProblem(
+      response,
+      409,
+      new RegExp(`job ${jobId} is (ingesting|queued|processing)`),
+    );
+    expect(body.jobStatus).toMatch(/^(ingesting|queued|processing)$/);
     await waitUntilEnded(jobId);
     expect((await fetch(`${server.url}/jobs/${jobId}/result`)).status).toBe(200);
   });

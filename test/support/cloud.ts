@@ -1,7 +1,10 @@
 import { MemoryHealthStore } from '../../src/adapters/local/memory-health-store.ts';
+import { MemoryIdempotencyStore } from '../../src/adapters/local/memory-idempotency-store.ts';
+import { MemoryInputStore } from '../../src/adapters/local/memory-input-store.ts';
 import { MemoryQueue } from '../../src/adapters/local/memory-queue.ts';
 import { MemoryResultStore } from '../../src/adapters/local/memory-result-store.ts';
 import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
+import { type IngestStepMessage, type IngestStepOutcome, IngestSteps } from '../../src/cloud/ingest-steps.ts';
 import { JobPlans } from '../../src/cloud/job-plans.ts';
 import type { ChunkDelivery, ChunkMessage } from '../../src/cloud/messages.ts';
 import { ChunkProcessor, type DeliveryResult } from '../../src/cloud/processor.ts';
@@ -45,6 +48,8 @@ export interface RigOptions {
   redistribute?: boolean;
   /** @default 60000 */
   leaseMs?: number;
+  /** Bytes of chunks in one ingest segment. @default 8 MiB */
+  segmentBytes?: number;
 }
 
 /**
@@ -96,9 +101,22 @@ export const cloudRig = (options: RigOptions = {}) => {
       leaseMs: options.leaseMs ?? 60_000,
     });
   const processors: Record<Target, ChunkProcessor> = { aws: processor('aws'), gcp: processor('gcp') };
+  const bodies = new MemoryInputStore(inputs);
+  const steps = new MemoryQueue<IngestStepMessage>();
+  const ingestSteps = new IngestSteps({
+    tasks,
+    inputs: bodies,
+    router,
+    steps,
+    ...(options.segmentBytes !== undefined && { segmentBytes: options.segmentBytes }),
+  });
   return {
     tasks,
     inputs,
+    bodies,
+    steps,
+    ingestSteps,
+    idempotency: new MemoryIdempotencyStore(),
     results,
     queues,
     deadLetters,
@@ -182,6 +200,23 @@ export const runQueues = async (
     if (handled === 0) return outcomes;
   }
   throw new Error('the queues did not drain in 100 rounds');
+};
+
+/**
+ * Runs the ingest steps waiting in the rig's step queue, one at a time as the function would, each with
+ * the time `remainingMs` gives it, until none is left; returns their outcomes.
+ */
+export const runIngestSteps = async (
+  rig: CloudRig,
+  remainingMs: () => number = () => Number.POSITIVE_INFINITY,
+): Promise<IngestStepOutcome[]> => {
+  const outcomes: IngestStepOutcome[] = [];
+  for (;;) {
+    const [step] = await rig.steps.receive({ max: 1, waitMs: 0, visibilityMs: 60_000 });
+    if (step === undefined) return outcomes;
+    outcomes.push(await rig.ingestSteps.run(step.body.jobId, remainingMs));
+    await rig.steps.ack([step.receipt]);
+  }
 };
 
 /** Where the stats function would keep its sums: one collector per job, fed the tasks' transitions. */

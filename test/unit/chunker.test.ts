@@ -1,12 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  assertChunkSize,
-  type Chunk,
-  type ChunkerOptions,
-  chunkStream,
-  countChunks,
-} from '../../src/core/chunker.ts';
+import { assertChunkSize, type Chunk, type ChunkerOptions, chunkStream } from '../../src/core/chunker.ts';
 import { UsageError } from '../../src/core/errors.ts';
 import { seededRandom } from '../support/prng.ts';
 
@@ -346,16 +340,34 @@ describe('chunkStream on any input', () => {
     expect(copies).toBeGreaterThan(0);
   });
 
-  it('counts the same number of chunks as it yields', async () => {
+  it.each([
+    ['lines', 'lines'],
+    ['bytes', 'bytes'],
+  ] as const)('in %s mode, cuts the same chunks from any chunk start as one pass does', async (_, mode) => {
     // Prepare
-    const input = randomText(seededRandom(6), 10 * KiB);
+    const random = seededRandom(6);
+    const input = randomText(random, 20 * KiB);
+    const options: ChunkerOptions = { mode, size: KiB };
+    const { chunks: whole } = await chunk(splitRandomly(input, random, 3000), options);
 
     // Act
-    const counted = await countChunks(stream([input]), { mode: 'lines', size: KiB });
-    const { count } = await chunk([input], { mode: 'lines', size: KiB });
+    const resumed = await Promise.all(
+      whole.map(async (from) => {
+        const offset = whole.slice(0, from.index).reduce((sum, c) => sum + c.bytes, 0);
+        const rest = splitRandomly(input.subarray(offset), random, 3000);
+        const chunks: Chunk[] = [];
+        const generator = chunkStream(stream(rest), 'job-1', options, from.index);
+        for (let next = await generator.next(); !next.done; next = await generator.next())
+          chunks.push(next.value);
+        return chunks;
+      }),
+    );
 
     // Assess
-    expect(counted).toBe(count);
+    const summary = (chunks: readonly Chunk[]) => chunks.map((c) => [c.index, c.bytes, c.sha256]);
+    resumed.forEach((chunks, from) => {
+      expect(summary(chunks)).toEqual(summary(whole.slice(from)));
+    });
   });
 
   it('refuses a chunk size outside the limits before reading any input', async () => {

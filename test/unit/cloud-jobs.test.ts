@@ -5,6 +5,7 @@ import type { ChunkMessage } from '../../src/cloud/messages.ts';
 import { sha256Hex } from '../../src/core/chunker.ts';
 import { ChunkingMode, JobStatus, Strategy, TaskState } from '../../src/core/constants.ts';
 import { UsageError } from '../../src/core/errors.ts';
+import type { JobRequest } from '../../src/core/job.ts';
 import { chaosRoll } from '../../src/core/pipeline/steps/chaos.ts';
 import {
   type CloudRig,
@@ -15,20 +16,41 @@ import {
   encode,
   jobRequest,
   MemoryStats,
+  runIngestSteps,
   runQueues,
   stageJob,
 } from '../support/cloud.ts';
 
-const cloudJobs = (rig: CloudRig, stats = new MemoryStats(), segmentBytes?: number): CloudJobs =>
+const cloudJobs = (rig: CloudRig, stats = new MemoryStats()): CloudJobs =>
   new CloudJobs({
     registry: rig.registry,
     tasks: rig.tasks,
-    inputs: rig.inputs,
+    inputs: rig.bodies,
+    segments: rig.inputs,
     results: rig.results,
     router: rig.router,
+    ingestSteps: rig.ingestSteps,
+    idempotency: rig.idempotency,
     stats,
-    ...(segmentBytes !== undefined && { segmentBytes }),
   });
+
+/** A rig whose ingest packs `segmentBytes` into a segment, and its jobs. */
+const rigged = (segmentBytes?: number, stats = new MemoryStats()) => {
+  const rig = cloudRig(segmentBytes === undefined ? {} : { segmentBytes });
+  return { rig, jobs: cloudJobs(rig, stats) };
+};
+
+/** Submits a job and runs its ingest steps to the end. */
+const ingest = async (
+  rig: CloudRig,
+  jobs: CloudJobs,
+  input: AsyncIterable<Uint8Array>,
+  request: JobRequest,
+): Promise<string> => {
+  const { jobId } = await jobs.submit(input, request);
+  await runIngestSteps(rig);
+  return jobId;
+};
 
 /** Yields `data` in pieces of `size` bytes, as a request body arrives. */
 async function* pieces(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
@@ -50,22 +72,42 @@ const allSent = async (rig: CloudRig): Promise<ChunkMessage[]> =>
   [...(await drain(rig.queues.aws)), ...(await drain(rig.queues.gcp))].toSorted((a, b) => a.index - b.index);
 
 describe('CloudJobs.submit', () => {
+  it('answers once the body is stored, with the job ingesting from its first checkpoint', async () => {
+    // Prepare
+    const { rig, jobs } = rigged();
+
+    // Act
+    const { jobId } = await jobs.submit(pieces(Buffer.concat(kibChunks(3)), 700), bytesRequest());
+
+    // Assess
+    const record = await rig.tasks.getJob(jobId);
+    expect(record?.ingest).toMatchObject({ offset: 0, chunks: 0, segments: 0, steps: 0 });
+    expect(record?.chunksTotal).toBeUndefined();
+    expect(rig.bodies.bodies).toBe(1);
+    expect(await allSent(rig)).toEqual([]);
+    expect(await jobs.getJob(jobId)).toMatchObject({
+      status: JobStatus.ingesting,
+      chunksTotal: null,
+      ingest: { chunksEnqueued: 0, bytesRead: 0 },
+    });
+  });
+
   it('packs the chunks into segments, sends try 1 of each chunk with its ref, and sets the total', async () => {
     // Prepare
-    const rig = cloudRig();
-    const jobs = cloudJobs(rig, new MemoryStats(), 3000);
+    const { rig, jobs } = rigged(3000);
     const chunks = kibChunks(10);
     const input = Buffer.concat(chunks);
     const before = Date.now();
 
     // Act
-    const { jobId, ingested } = await jobs.submit(
+    const jobId = await ingest(
+      rig,
+      jobs,
       pieces(input, 700),
       bytesRequest({ strategy: Strategy.roundRobin }),
     );
 
     // Assess
-    expect(await ingested).toBe(10);
     // 3 chunks of 1 KiB reach 3000 bytes: segments of 3, 3, 3 and the last 1.
     expect(rig.inputs.puts).toEqual([
       { jobId, count: 3 },
@@ -82,30 +124,39 @@ describe('CloudJobs.submit', () => {
       expect(message.routedAt).toBeGreaterThanOrEqual(before);
       expect(Buffer.from(await readOne(rig.inputs, jobId, message.input))).toEqual(Buffer.from(chunk));
     }
-    expect((await rig.tasks.getJob(jobId))?.chunksTotal).toBe(10);
+    const record = await rig.tasks.getJob(jobId);
+    expect(record?.chunksTotal).toBe(10);
+    expect(record?.ingest).toMatchObject({ offset: 10 * 1024, chunks: 10, segments: 4, steps: 5 });
+    expect(rig.bodies.bodies).toBe(0);
     expect(await jobs.listTasks(jobId)).toEqual([]);
   });
 
-  it('closes a segment as soon as it holds segmentBytes', async () => {
+  it('records each segment, with the refs its messages carry, before the job is done', async () => {
     // Prepare
-    const rig = cloudRig();
-    const jobs = cloudJobs(rig, new MemoryStats(), 2048);
+    const { rig, jobs } = rigged(2048);
 
     // Act
-    const { jobId } = await jobs.submit(pieces(Buffer.concat(kibChunks(5)), 1024), bytesRequest());
+    const jobId = await ingest(rig, jobs, pieces(Buffer.concat(kibChunks(5)), 1024), bytesRequest());
 
     // Assess
-    expect(rig.inputs.puts.map((p) => p.count)).toEqual([2, 2, 1]);
-    expect(rig.inputs.puts.every((p) => p.jobId === jobId)).toBe(true);
+    const segments = await rig.tasks.listSegments(jobId);
+    expect(segments.map((s) => [s.segment, s.firstIndex, s.chunks.length])).toEqual([
+      [0, 0, 2],
+      [1, 2, 2],
+      [2, 4, 1],
+    ]);
+    const sent = await allSent(rig);
+    expect(segments.flatMap((s) => s.chunks.map((c) => c.input))).toEqual(sent.map((m) => m.input));
   });
 
   it('spreads the messages over the targets by the job strategy', async () => {
     // Prepare
-    const rig = cloudRig();
-    const jobs = cloudJobs(rig);
+    const { rig, jobs } = rigged();
 
     // Act
-    await jobs.submit(
+    await ingest(
+      rig,
+      jobs,
       pieces(Buffer.concat(kibChunks(6)), 4096),
       bytesRequest({ strategy: Strategy.roundRobin }),
     );
@@ -117,11 +168,12 @@ describe('CloudJobs.submit', () => {
 
   it('sends only to the targets the job names', async () => {
     // Prepare
-    const rig = cloudRig();
-    const jobs = cloudJobs(rig);
+    const { rig, jobs } = rigged();
 
     // Act
-    await jobs.submit(
+    await ingest(
+      rig,
+      jobs,
       pieces(Buffer.concat(kibChunks(4)), 4096),
       bytesRequest({ strategy: Strategy.roundRobin, targets: ['gcp'] }),
     );
@@ -133,11 +185,10 @@ describe('CloudJobs.submit', () => {
 
   it('stores a small input as one segment by default (8 MiB)', async () => {
     // Prepare
-    const rig = cloudRig();
-    const jobs = cloudJobs(rig);
+    const { rig, jobs } = rigged();
 
     // Act
-    const { jobId } = await jobs.submit(pieces(Buffer.concat(kibChunks(10)), 1000), bytesRequest());
+    const jobId = await ingest(rig, jobs, pieces(Buffer.concat(kibChunks(10)), 1000), bytesRequest());
 
     // Assess
     expect(rig.inputs.puts).toEqual([{ jobId, count: 10 }]);
@@ -145,17 +196,47 @@ describe('CloudJobs.submit', () => {
 
   it('records an empty input as a job of 0 chunks, with no segment and no message', async () => {
     // Prepare
-    const rig = cloudRig();
-    const jobs = cloudJobs(rig);
+    const { rig, jobs } = rigged();
 
     // Act
-    const { jobId, ingested } = await jobs.submit(pieces(new Uint8Array(0), 1), bytesRequest());
+    const jobId = await ingest(rig, jobs, pieces(new Uint8Array(0), 1), bytesRequest());
 
     // Assess
-    expect(await ingested).toBe(0);
     expect(rig.inputs.puts).toEqual([]);
     expect(await allSent(rig)).toEqual([]);
     expect((await rig.tasks.getJob(jobId))?.chunksTotal).toBe(0);
+  });
+
+  it('marks the job failed when its first ingest step cannot be sent', async () => {
+    // Prepare
+    const { rig, jobs } = rigged();
+    rig.steps.send = () => Promise.reject(new Error('queue gone'));
+
+    // Act
+    const submitted = jobs.submit(pieces(encode('alpha\n'), 64), bytesRequest());
+
+    // Assess
+    await expect(submitted).rejects.toThrow(/queue gone/);
+    const [job] = await rig.tasks.listActiveJobs();
+    expect(job?.failed?.reason).toBe('its ingest could not start: queue gone');
+  });
+});
+
+describe('CloudJobs.submitSource', () => {
+  it('records a job on a source that holds something, and refuses an empty one', async () => {
+    // Prepare
+    const { rig, jobs } = rigged();
+    const { source } = await rig.bodies.storeBody('upload', pieces(encode('alpha\n'), 64));
+    const { source: empty } = await rig.bodies.storeBody('empty', pieces(new Uint8Array(0), 1));
+
+    // Act
+    const { jobId } = await jobs.submitSource(source, jobRequest(''));
+    const refused = jobs.submitSource(empty, jobRequest(''));
+
+    // Assess
+    expect((await rig.tasks.getJob(jobId))?.ingest?.source).toBe(source);
+    await expect(refused).rejects.toThrow(/is empty/);
+    await expect(jobs.submitSource('memory://none/body', jobRequest(''))).rejects.toThrow(/does not exist/);
   });
 });
 
@@ -325,19 +406,30 @@ describe('CloudJobs.getJob', () => {
     });
   });
 
-  it('stays processing while the total is unknown, however many chunks ended', async () => {
+  it('is ingesting while the total is unknown, however many chunks ended, with its progress', async () => {
     // Prepare
     const rig = cloudRig();
     const stats = new MemoryStats();
     const jobs = cloudJobs(rig, stats);
-    await rig.tasks.createJob({ jobId: 'job-a', createdAt: now, options: { ...jobRequest('') } });
+    await rig.tasks.createJob({
+      jobId: 'job-a',
+      createdAt: now,
+      options: { ...jobRequest('') },
+      ingest: { source: 's3://b/k', offset: 4096, chunks: 4, segments: 1, steps: 1, updatedAt: now + 50 },
+    });
     feed(stats, 'job-a', ['completed', 'completed']);
 
     // Act
     const view = await jobs.getJob('job-a');
 
     // Assess
-    expect(view).toMatchObject({ status: JobStatus.processing, chunksTotal: null, chunksCompleted: 2 });
+    expect(view).toMatchObject({
+      status: JobStatus.ingesting,
+      chunksTotal: null,
+      chunksCompleted: 2,
+      ingest: { chunksEnqueued: 4, bytesRead: 4096 },
+      updatedAt: new Date(now + 50).toISOString(),
+    });
     expect(view?.stats.states.pending).toBe(0);
   });
 
@@ -359,10 +451,10 @@ describe('CloudJobs end to end over the in-memory queues', () => {
     // Prepare: every try on aws fails (an outage), so the chunks sent there complete on gcp, later.
     const rig = cloudRig();
     const stats = new MemoryStats();
-    const jobs = cloudJobs(rig, stats, 2048);
+    const jobs = cloudJobs(rig, stats);
     const lines = kibLines(12);
     const request = jobRequest('chaos:target=aws,transform:uppercase', { strategy: Strategy.roundRobin });
-    const { jobId } = await jobs.submit(pieces(encode(lines.join('')), 5000), request);
+    const jobId = await ingest(rig, jobs, pieces(encode(lines.join('')), 5000), request);
 
     // Act
     const outcomes = await runQueues(rig, ['gcp', 'aws']);
@@ -387,15 +479,15 @@ describe('CloudJobs end to end over the in-memory queues', () => {
 
   it('leaves the failed chunks out of the result and reports the job completed_with_failures', async () => {
     // Prepare: chunk i is poisoned when chaosRoll(seed, 'poison', i) < poison, whatever the job.
-    const rig = cloudRig();
+    const rig = cloudRig({ segmentBytes: 4096 });
     const stats = new MemoryStats();
-    const jobs = cloudJobs(rig, stats, 4096);
+    const jobs = cloudJobs(rig, stats);
     const lines = kibLines(12);
     const poisoned = lines.map((_, i) => i).filter((i) => chaosRoll(5, 'poison', i) < 0.3);
     const request = jobRequest('chaos:poison=0.3:seed=5,transform:uppercase', {
       strategy: Strategy.roundRobin,
     });
-    const { jobId } = await jobs.submit(pieces(encode(lines.join('')), 3000), request);
+    const jobId = await ingest(rig, jobs, pieces(encode(lines.join('')), 3000), request);
 
     // Act
     await runQueues(rig);
@@ -422,7 +514,9 @@ describe('CloudJobs end to end over the in-memory queues', () => {
     const rig = cloudRig();
     const jobs = cloudJobs(rig);
     const lines = kibLines(4);
-    const { jobId } = await jobs.submit(
+    const jobId = await ingest(
+      rig,
+      jobs,
       pieces(encode(lines.join('')), 4096),
       jobRequest('transform:uppercase'),
     );

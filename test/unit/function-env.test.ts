@@ -24,6 +24,9 @@ const PROCESSOR = {
   DEAD_LETTER: `${QUEUE_URL}-dlq`,
 };
 
+/** What ingest needs besides what a processor does: where its ingest steps go. */
+const INGEST = { INGEST_STEPS: `${QUEUE_URL}-ingest-steps` };
+
 /** The message of the EnvironmentError `parse` throws. */
 const refusal = (parse: () => unknown): string => {
   try {
@@ -92,7 +95,9 @@ describe('parseFunctionEnvironment', () => {
     ['a bad target name', JSON.stringify({ AWS: QUEUE_URL }), 'QUEUES.AWS: not a target name'],
   ])('refuses QUEUES that is %s', (_, queues, expected) => {
     // Act
-    const message = refusal(() => parseFunctionEnvironment('ingest', { ...PROCESSOR, QUEUES: queues }));
+    const message = refusal(() =>
+      parseFunctionEnvironment('ingest', { ...PROCESSOR, ...INGEST, QUEUES: queues }),
+    );
 
     // Assess
     expect(message).toContain(expected);
@@ -145,7 +150,7 @@ describe('parseFunctionEnvironment', () => {
 
   it('refuses default targets in FANOUT_TARGETS that QUEUES does not have', () => {
     // Prepare
-    const env = { ...PROCESSOR, FANOUT_TARGETS: 'aws, azure' };
+    const env = { ...PROCESSOR, ...INGEST, FANOUT_TARGETS: 'aws, azure' };
 
     // Act
     const message = refusal(() => parseFunctionEnvironment('ingest', env));
@@ -175,6 +180,7 @@ describe('parseFunctionEnvironment', () => {
     // Act
     const environment = parseFunctionEnvironment('ingest', {
       ...PROCESSOR,
+      ...INGEST,
       GCP_CREDENTIALS: JSON.stringify(EXTERNAL_ACCOUNT),
     });
 
@@ -195,7 +201,7 @@ describe('parseFunctionEnvironment', () => {
     ],
   ])('refuses in GCP_CREDENTIALS %s, naming what is wrong', (_, credentials, expected) => {
     // Prepare
-    const env = { ...PROCESSOR, GCP_CREDENTIALS: JSON.stringify(credentials) };
+    const env = { ...PROCESSOR, ...INGEST, GCP_CREDENTIALS: JSON.stringify(credentials) };
 
     // Act
     const message = refusal(() => parseFunctionEnvironment('ingest', env));
@@ -230,6 +236,7 @@ describe('functionEnvironment', () => {
     bucketName: 'fanout-data',
     queues: { aws: QUEUE_URL, gcp: TOPIC },
     jobTtlSeconds: 3600,
+    ingestSteps: INGEST.INGEST_STEPS,
     googleProject: 'acme-fanout',
     gcpCredentials: JSON.stringify(EXTERNAL_ACCOUNT),
   };
@@ -251,6 +258,23 @@ describe('functionEnvironment', () => {
       QUEUES: JSON.stringify({ aws: QUEUE_URL, gcp: TOPIC }),
       JOB_TTL_SECONDS: '3600',
       FANOUT_TARGETS: 'aws,gcp',
+      INGEST_STEPS: INGEST.INGEST_STEPS,
+      GOOGLE_CLOUD_PROJECT: 'acme-fanout',
+      GCP_CREDENTIALS: JSON.stringify(EXTERNAL_ACCOUNT),
+    });
+  });
+
+  it('gives the ingest step what ingest has, but the jobs’ default targets', () => {
+    // Act
+    const environment = functionEnvironment(onAws, { name: 'ingest-step' });
+
+    // Assess
+    expect(environment).toEqual({
+      TABLE_NAME: 'fanout-tasks',
+      BUCKET_NAME: 'fanout-data',
+      QUEUES: JSON.stringify({ aws: QUEUE_URL, gcp: TOPIC }),
+      JOB_TTL_SECONDS: '3600',
+      INGEST_STEPS: INGEST.INGEST_STEPS,
       GOOGLE_CLOUD_PROJECT: 'acme-fanout',
       GCP_CREDENTIALS: JSON.stringify(EXTERNAL_ACCOUNT),
     });
@@ -303,6 +327,7 @@ describe('functionEnvironment', () => {
 
   it.each<[FunctionName, DeployedFunction]>([
     ['ingest', { name: 'ingest' }],
+    ['ingest-step', { name: 'ingest-step' }],
     ['processor', awsProcessor],
     ['stats', { name: 'stats' }],
   ])('builds an environment that the %s function parses, holding only what it reads', (name, fn) => {

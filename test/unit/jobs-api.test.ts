@@ -5,6 +5,7 @@ import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
 import { JobsApi, type JobsApiOptions } from '../../src/api/jobs-api.ts';
 import { toHttpApiResult } from '../../src/api/lambda-http.ts';
 import { CloudJobs } from '../../src/cloud/cloud-jobs.ts';
+import { IngestSteps } from '../../src/cloud/ingest-steps.ts';
 import type { ChunkMessage } from '../../src/cloud/messages.ts';
 import { Router } from '../../src/cloud/router.ts';
 import { TargetHealth } from '../../src/cloud/target-health.ts';
@@ -12,7 +13,14 @@ import { loadConfig } from '../../src/config/load.ts';
 import { JobStatus } from '../../src/core/constants.ts';
 import type { TaskStore } from '../../src/ports/task-store.ts';
 import type { ApiRequest, ApiResponse } from '../../src/util/http.ts';
-import { type CloudRig, cloudRig, MemoryStats, runQueues, TARGETS } from '../support/cloud.ts';
+import {
+  type CloudRig,
+  cloudRig,
+  MemoryStats,
+  runIngestSteps,
+  runQueues,
+  TARGETS,
+} from '../support/cloud.ts';
 
 const MiB = 1024 * 1024;
 const LINES = Array.from({ length: 40 }, (_, i) => `${`line ${i}`.padEnd(63, '.')}\n`).join('');
@@ -58,12 +66,18 @@ const subject = (
 ): Subject => {
   const rig = cloudRig();
   const stats = new MemoryStats();
+  const router = overrides.router?.(rig) ?? rig.router;
+  const tasks = overrides.tasks ?? rig.tasks;
+  rig.ingestSteps = new IngestSteps({ tasks, inputs: rig.bodies, router, steps: rig.steps });
   const service = new CloudJobs({
     registry: rig.registry,
-    tasks: overrides.tasks ?? rig.tasks,
-    inputs: rig.inputs,
+    tasks,
+    inputs: rig.bodies,
+    segments: rig.inputs,
     results: rig.results,
-    router: overrides.router?.(rig) ?? rig.router,
+    router,
+    ingestSteps: rig.ingestSteps,
+    idempotency: rig.idempotency,
     stats,
     outputsAt: (jobId) => `s3://fanout-data/results/${jobId}/`,
   });
@@ -91,12 +105,13 @@ const request = (
     body,
     type = 'text/plain',
     query = '',
-  }: { body?: string | Uint8Array; type?: string; query?: string } = {},
+    key,
+  }: { body?: string | Uint8Array; type?: string; query?: string; key?: string } = {},
 ): ApiRequest => ({
   method,
   path,
   query: new URLSearchParams(query),
-  headers: { 'content-type': type },
+  headers: { 'content-type': type, ...(key !== undefined && { 'idempotency-key': key }) },
   body: (async function* () {
     if (body !== undefined) yield typeof body === 'string' ? Buffer.from(body) : body;
   })(),
@@ -127,8 +142,9 @@ const openEveryBreaker = async (rig: CloudRig): Promise<void> => {
   for (const target of TARGETS) await rig.router.record(target, failures);
 };
 
-/** Runs the queues dry and counts every task's transitions, as the stats function would. */
+/** Ingests, runs the queues dry and counts every task's transitions, as the stats function would. */
 const processAll = async ({ rig, stats }: Subject, jobId: string): Promise<void> => {
+  await runIngestSteps(rig);
   await runQueues(rig);
   for (const task of await rig.tasks.listTasks(jobId)) stats.record(task);
 };
@@ -170,19 +186,28 @@ describe('JobsApi routing', () => {
 });
 
 describe('POST /jobs', () => {
-  it('accepts a body with 202 and a Location, and sends every chunk to a queue', async () => {
+  it('accepts a body with 202, ingesting, and a Location, before any chunk is sent', async () => {
     // Prepare
     const { api, rig } = subject();
 
     // Act
     const response = await api.handle(request('POST', '/jobs', { body: LINES, query: 'chunkSize=1024' }));
+    const accepted = jsonOf<{ jobId: string; status: string; chunksTotal: null; statusUrl: string }>(
+      response,
+    );
+    const sentAtOnce = (await rig.queues.aws.depth()) + (await rig.queues.gcp.depth());
+    await runIngestSteps(rig);
 
     // Assess
     expect(response.status).toBe(202);
-    const accepted = jsonOf<{ jobId: string; chunksTotal: number; statusUrl: string }>(response);
     expect(response.headers.location).toBe(accepted.statusUrl);
-    expect(accepted.chunksTotal).toBe(3);
+    expect(accepted).toMatchObject({ status: JobStatus.ingesting, chunksTotal: null });
+    expect(sentAtOnce).toBe(0);
     expect((await rig.queues.aws.depth()) + (await rig.queues.gcp.depth())).toBe(3);
+    expect(jsonOf(await get(api, accepted.statusUrl))).toMatchObject({
+      status: JobStatus.queued,
+      chunksTotal: 3,
+    });
   });
 
   it.each([
@@ -233,23 +258,124 @@ describe('POST /jobs', () => {
     expect(rig.inputs.puts).toEqual([]);
   });
 
-  it('answers 503 naming the job when every queue refuses its chunks, and the job says it failed', async () => {
+  it('accepts a job whose chunks every queue then refuses, and the job says it failed', async () => {
     // Prepare
-    const { api } = subject({ router: refusingRouter });
+    const { api, rig } = subject({ router: refusingRouter });
 
     // Act
     const response = await api.handle(request('POST', '/jobs', { body: LINES }));
-    const problem = expectProblem(response, 503, 'no-target-available');
-    const job = jsonOf<{ status: string; error: string }>(await get(api, `/jobs/${problem.jobId}`));
-    const result = await get(api, `/jobs/${problem.jobId}/result`);
+    const { jobId } = jsonOf<{ jobId: string }>(response);
+    await runIngestSteps(rig);
+    const job = jsonOf<{ status: string; error: string }>(await get(api, `/jobs/${jobId}`));
+    const result = await get(api, `/jobs/${jobId}/result`);
 
     // Assess
-    expect(problem).toMatchObject({ jobId: expect.any(String), statusUrl: `/jobs/${problem.jobId}` });
-    expect(problem.detail).toMatch(/the job is marked failed/);
-    expect(Number(response.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(response.status).toBe(202);
     expect(job.status).toBe(JobStatus.failed);
     expect(job.error).toMatch(/after 0 chunks were sent: target aws, gcp is unavailable: .*does not exist/);
     expect(expectProblem(result, 409, 'job-failed').detail).toMatch(/failed, so it has no result/);
+  });
+});
+
+describe('POST /jobs with an Idempotency-Key', () => {
+  it('gives a repeat of the same request the same job, with 200 and its view', async () => {
+    // Prepare
+    const { api, rig } = subject();
+    const first = await api.handle(
+      request('POST', '/jobs', { body: LINES, query: 'chunkSize=1024&maxAttempts=2', key: '"k-1"' }),
+    );
+
+    // Act
+    const repeat = await api.handle(
+      request('POST', '/jobs', { body: LINES, query: 'maxAttempts=2&chunkSize=1024', key: '"k-1"' }),
+    );
+
+    // Assess
+    const { jobId } = jsonOf<{ jobId: string }>(first);
+    expect(first.status).toBe(202);
+    expect(repeat.status).toBe(200);
+    expect(repeat.headers.location).toBe(`/jobs/${jobId}`);
+    expect(jsonOf(repeat)).toMatchObject({ jobId, status: JobStatus.ingesting });
+    expect(await rig.tasks.listActiveJobs()).toHaveLength(1);
+  });
+
+  it.each([
+    ['another body', { body: LINES.toUpperCase() }],
+    ['another query', { body: LINES, query: 'chunkSize=2048' }],
+    ['another media type', { body: LINES, type: 'application/x-ndjson' }],
+  ])('answers the same key with %s with 422, and starts no job', async (_, other) => {
+    // Prepare
+    const { api, rig } = subject();
+    await api.handle(request('POST', '/jobs', { body: LINES, key: 'k-2' }));
+
+    // Act
+    const response = await api.handle(request('POST', '/jobs', { ...other, key: 'k-2' }));
+
+    // Assess
+    expect(expectProblem(response, 422, 'idempotency-key-reused').detail).toMatch(
+      /"k-2" was first sent with another request/,
+    );
+    expect(await rig.tasks.listActiveJobs()).toHaveLength(1);
+  });
+
+  it('answers 409 while the first request with the key still stores its input, then the job', async () => {
+    // Prepare
+    const { api, rig } = subject();
+    const stored = Promise.withResolvers<void>();
+    const storeBody = rig.bodies.storeBody.bind(rig.bodies);
+    rig.bodies.storeBody = async (jobId, body) => {
+      await stored.promise;
+      return storeBody(jobId, body);
+    };
+    const first = api.handle(request('POST', '/jobs', { body: LINES, key: 'k-3' }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    // Act
+    const during = await api.handle(request('POST', '/jobs', { body: LINES, key: 'k-3' }));
+    stored.resolve();
+    const { jobId } = jsonOf<{ jobId: string }>(await first);
+    const after = await api.handle(request('POST', '/jobs', { body: LINES, key: 'k-3' }));
+
+    // Assess
+    expect(expectProblem(during, 409, 'idempotency-key-in-use').detail).toMatch(/still storing its input/);
+    expect(Number(during.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(after.status).toBe(200);
+    expect(jsonOf(after)).toMatchObject({ jobId });
+  });
+
+  it('frees the key of a request that failed, so that a retry with it starts the job', async () => {
+    // Prepare
+    const { api, rig } = subject();
+    const storeBody = rig.bodies.storeBody.bind(rig.bodies);
+    rig.bodies.storeBody = () => Promise.reject(new Error('bucket unreachable'));
+    const failed = api.handle(request('POST', '/jobs', { body: LINES, key: 'k-4' }));
+    await expect(failed).rejects.toThrow(/bucket unreachable/);
+    rig.bodies.storeBody = storeBody;
+
+    // Act
+    const retried = await api.handle(request('POST', '/jobs', { body: LINES, key: 'k-4' }));
+
+    // Assess
+    expect(retried.status).toBe(202);
+  });
+
+  it.each([
+    ['an empty key', '""'],
+    ['an unterminated quote', '"abc'],
+    ['a control character', '"a\u0001b"'],
+    ['a bare key with a space', 'a b'],
+    ['a key too long', `"${'k'.repeat(256)}"`],
+    ['a list of keys', '"a", "b"'],
+  ])('answers %s with 400, and starts no job', async (_, key) => {
+    // Prepare
+    const { api, rig } = subject();
+
+    // Act
+    const response = await api.handle(request('POST', '/jobs', { body: LINES, key }));
+
+    // Assess
+    expect(expectProblem(response, 400, 'bad-request').detail).toMatch(/Idempotency-Key must be/);
+    expect(await rig.tasks.listActiveJobs()).toEqual([]);
   });
 });
 

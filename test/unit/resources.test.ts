@@ -102,8 +102,11 @@ describe('defineResources for the stack', () => {
       'demo-process-aws',
       'demo-process-aws-east',
     ]);
+    expect(resources.ingestSteps.functionName).toBe('demo-ingest-step');
+    expect(resources.ingestSteps.queueName).toBe('demo-ingest-steps');
     expect(resources.federation.publisherRoleNames).toEqual([
       'demo-ingest',
+      'demo-ingest-step',
       'demo-process-aws',
       'demo-process-aws-east',
     ]);
