@@ -36,6 +36,9 @@ export interface CloudJobsOptions {
   outputsAt?: (jobId: string) => string;
 }
 
+/** Chunks in one segment record: about 150 bytes each, well within a DynamoDB item. */
+const SEGMENT_RECORD_CHUNKS = 1000;
+
 /** An error's message and its causes', as a failed job's reason. */
 const reasonOf = (error: unknown): string => {
   const messages: string[] = [];
@@ -82,7 +85,7 @@ export class CloudJobs implements JobService {
       throw new NoTargetAvailableError(targets, router.retryAfterMs(targets));
     const jobId = randomUUID();
     await tasks.createJob({ jobId, createdAt: Date.now(), options: { ...request } });
-    const progress = { sent: 0 };
+    const progress = { sent: 0, segments: 0 };
     try {
       const total = await this.#ingest(jobId, input, request, progress);
       return { jobId, ingested: Promise.resolve(total) };
@@ -101,7 +104,7 @@ export class CloudJobs implements JobService {
     jobId: string,
     input: AsyncIterable<Uint8Array>,
     request: JobRequest,
-    progress: { sent: number },
+    progress: { sent: number; segments: number },
   ): Promise<number> {
     const limit = this.#options.segmentBytes ?? 8 * MiB;
     let segment: Chunk[] = [];
@@ -112,22 +115,44 @@ export class CloudJobs implements JobService {
       bytes += chunk.bytes;
       total++;
       if (bytes >= limit) {
-        await this.#enqueue(jobId, segment, request);
+        await this.#enqueue(jobId, segment, request, progress);
         progress.sent += segment.length;
         segment = [];
         bytes = 0;
       }
     }
-    if (segment.length > 0) await this.#enqueue(jobId, segment, request);
+    if (segment.length > 0) await this.#enqueue(jobId, segment, request, progress);
     await this.#options.tasks.setJobTotal(jobId, total);
     return total;
   }
 
-  async #enqueue(jobId: string, chunks: readonly Chunk[], request: JobRequest): Promise<void> {
+  /** Stores the chunks as one input object and records them (what deliveries are checked against), then sends them. */
+  async #enqueue(
+    jobId: string,
+    chunks: readonly Chunk[],
+    request: JobRequest,
+    progress: { segments: number },
+  ): Promise<void> {
     const refs = await this.#options.inputs.put(
       jobId,
       chunks.map((chunk) => chunk.data),
     );
+    const sentAt = Date.now();
+    // One record per SEGMENT_RECORD_CHUNKS chunks: a DynamoDB item holds at most 400 KB.
+    for (let start = 0; start < chunks.length; start += SEGMENT_RECORD_CHUNKS) {
+      const part = chunks.slice(start, start + SEGMENT_RECORD_CHUNKS);
+      await this.#options.tasks.putSegment({
+        jobId,
+        segment: progress.segments++,
+        firstIndex: (part[0] as Chunk).index,
+        sentAt,
+        chunks: part.map((chunk, i) => ({
+          sha256: chunk.sha256,
+          bytes: chunk.bytes,
+          input: refs[start + i] as string,
+        })),
+      });
+    }
     const routes = chunks.map((chunk, i) => ({
       message: {
         jobId,
