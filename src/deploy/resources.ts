@@ -181,6 +181,21 @@ export interface FunctionsDefinition {
   ingest: FunctionDefinition;
   /** Reads the table's stream and serves `GET /stats`. @default { name: `${prefix}-stats`, memoryMb: 512, timeoutSeconds: 60 } */
   stats: FunctionDefinition;
+  /**
+   * Finds stranded tries and dead ingests (see `Reconciler`), run by {@link ReconcileScheduleDefinition}.
+   * @default { name: `${prefix}-reconcile`, memoryMb: 512, timeoutSeconds: 120 }
+   */
+  reconcile: FunctionDefinition;
+}
+
+/** The EventBridge Scheduler schedule that runs the reconcile function. */
+export interface ReconcileScheduleDefinition {
+  /** @default `${prefix}-reconcile` */
+  name: string;
+  /** EventBridge Scheduler's shortest rate. @default 1 */
+  rateMinutes: number;
+  /** A run that overlaps the next is pointless: an invocation older than this is dropped. @default 60 */
+  maxEventAgeSeconds: number;
 }
 
 /** Where the stats stream mapping sends what of a batch it gave up on (after its retries, bisected). */
@@ -233,7 +248,7 @@ export interface FederationDefinition {
   /** The audience of that ID token, which the role's trust policy requires. @default `${prefix}-aws-web-identity` */
   audience: string;
   /**
-   * The roles of the functions that publish to Pub/Sub (ingest and the processors): the Google workload
+   * The roles of the functions that publish to Pub/Sub (ingest, reconcile and the processors): the Google workload
    * identity provider admits only these.
    */
   publisherRoleNames: string[];
@@ -251,6 +266,7 @@ export interface Resources {
   stats: StatsDefinition;
   functions: FunctionsDefinition;
   streamFailures: StreamFailuresDefinition;
+  reconcileSchedule: ReconcileScheduleDefinition;
   api: ApiDefinition;
   observability: ObservabilityDefinition;
   federation: FederationDefinition;
@@ -318,8 +334,10 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
     functions: {
       ingest: { name: `${prefix}-ingest`, memoryMb: 1024, timeoutSeconds: 29 },
       stats: { name: `${prefix}-stats`, memoryMb: 512, timeoutSeconds: 60 },
+      reconcile: { name: `${prefix}-reconcile`, memoryMb: 512, timeoutSeconds: 120 },
     },
     streamFailures: { queueName: `${prefix}-stats-failures`, retentionSeconds: 14 * DAY_SECONDS },
+    reconcileSchedule: { name: `${prefix}-reconcile`, rateMinutes: 1, maxEventAgeSeconds: 60 },
     api: { name: `${prefix}-api`, throttleRateLimit: 50, throttleBurstLimit: 100 },
     observability: {
       logRetentionDays,
@@ -336,7 +354,11 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
     federation: {
       roleName: `${prefix}-from-gcp`,
       audience: `${prefix}-aws-web-identity`,
-      publisherRoleNames: [`${prefix}-ingest`, ...awsTargets.map((target) => processorName(prefix, target))],
+      publisherRoleNames: [
+        `${prefix}-ingest`,
+        `${prefix}-reconcile`,
+        ...awsTargets.map((target) => processorName(prefix, target)),
+      ],
     },
     jobTtlSeconds: DEFAULT_JOB_TTL_SECONDS,
   };

@@ -33,6 +33,7 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     const expected = [
       resources.functions.ingest,
       resources.functions.stats,
+      resources.functions.reconcile,
       {
         name: resources.queues[0]?.processorName,
         memoryMb: resources.processor.memoryMb,
@@ -52,7 +53,12 @@ describe('the AWS-only stack (no Google project in the context)', () => {
 
   it('logs each function in JSON to a log group of its own kept for the configured days, with Powertools settings', () => {
     // Prepare
-    const names = [resources.functions.ingest.name, resources.functions.stats.name, 'fanout-process-aws'];
+    const names = [
+      resources.functions.ingest.name,
+      resources.functions.stats.name,
+      resources.functions.reconcile.name,
+      'fanout-process-aws',
+    ];
 
     // Act
     const functions = names.map((name) => functionNamed(aws.template, name).properties);
@@ -350,8 +356,9 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     expect(byMetric('ApproximateAgeOfOldestMessage').map((a) => a.Threshold)).toEqual([
       thresholds.oldestMessageAgeSeconds,
     ]);
-    expect(byMetric('Throttles')).toHaveLength(3);
-    expect(errorRates).toHaveLength(3);
+    // One per function: ingest, the processor, stats and reconcile.
+    expect(byMetric('Throttles')).toHaveLength(4);
+    expect(errorRates).toHaveLength(4);
     for (const alarm of errorRates) {
       expect(alarm.Threshold).toBe(thresholds.errorRatePercent);
       expect(
@@ -363,16 +370,76 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     for (const alarm of alarms) expect(alarm.TreatMissingData).toBe('notBreaching');
   });
 
-  it.each([resources.functions.ingest.name, 'fanout-process-aws', resources.functions.stats.name])(
-    'bundles %s as an ES module that loads on Node.js',
-    async (name) => {
-      // Act
-      const handler = await importHandler(aws, name);
+  it.each([
+    resources.functions.ingest.name,
+    'fanout-process-aws',
+    resources.functions.stats.name,
+    resources.functions.reconcile.name,
+  ])('bundles %s as an ES module that loads on Node.js', async (name) => {
+    // Act
+    const handler = await importHandler(aws, name);
 
-      // Assess
-      expect(handler).toBe('function');
-    },
-  );
+    // Assess
+    expect(handler).toBe('function');
+  });
+
+  it('runs the reconcile function every minute with EventBridge Scheduler, once per run, through a role that may only invoke it', () => {
+    // Prepare
+    const reconcile = functionNamed(aws.template, resources.functions.reconcile.name).logicalId;
+
+    // Act
+    const schedule = single(aws.template, 'AWS::Scheduler::Schedule').properties;
+
+    // Assess
+    expect(schedule).toMatchObject({
+      Name: resources.reconcileSchedule.name,
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: {
+        Arn: { 'Fn::GetAtt': [reconcile, 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+      },
+    });
+    const role = (schedule.Target as { RoleArn: { 'Fn::GetAtt': [string, string] } }).RoleArn[
+      'Fn::GetAtt'
+    ][0];
+    const policies = aws.template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: role }] },
+    });
+    const statements = Object.values(policies).flatMap(
+      (policy) =>
+        (policy as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument
+          .Statement,
+    );
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: 'lambda:InvokeFunction', Effect: 'Allow' }),
+    ]);
+  });
+
+  it('lets the reconcile function read and write the table and send to the queues, and nothing of the bucket', () => {
+    // Prepare
+    const role = single(aws.template, 'AWS::IAM::Role', {
+      RoleName: resources.functions.reconcile.name,
+    }).logicalId;
+
+    // Act
+    const actions = Object.values(
+      aws.template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }),
+    )
+      .flatMap(
+        (policy) =>
+          (policy as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } })
+            .Properties.PolicyDocument.Statement,
+      )
+      .flatMap((statement) => statement.Action);
+
+    // Assess
+    expect(actions).toEqual(
+      expect.arrayContaining(['dynamodb:Query', 'dynamodb:PutItem', 'sqs:SendMessage']),
+    );
+    expect(actions.some((action) => action.startsWith('s3:'))).toBe(false);
+  });
 
   it('has a dashboard named after the prefix', () => {
     // Act

@@ -195,6 +195,7 @@ export const expectEnvironmentsBuiltFor = (
     [resources.functions.ingest.name, 'ingest', functionEnvironment(deployment, { name: 'ingest' })],
     ['fanout-process-aws', 'process-aws', functionEnvironment(deployment, processor)],
     [resources.functions.stats.name, 'stats', functionEnvironment(deployment, { name: 'stats' })],
+    [resources.functions.reconcile.name, 'reconcile', functionEnvironment(deployment, { name: 'reconcile' })],
   ] as const;
   for (const [name, service, environment] of expected) {
     expect(environmentWithStandIns(template, name, standIns)).toEqual({
