@@ -13,6 +13,7 @@ import { FanoutHttpApi } from './http-api.ts';
 import { Monitoring } from './monitoring.ts';
 import { acknowledgeNagFindings } from './nag-acknowledgements.ts';
 import { Queues } from './queues.ts';
+import { ReconcileFunction } from './reconcile-function.ts';
 
 export interface FanoutStackProps extends StackProps {
   config: StackConfig;
@@ -158,6 +159,14 @@ export class FanoutStack extends Stack {
     );
     data.grantTableData(stats.role);
 
+    const reconcile = new ReconcileFunction(this, 'Reconcile', {
+      resources,
+      environment: functionEnvironment(deployment, { name: 'reconcile' }),
+      runtimeModules,
+    });
+    data.grantTableData(reconcile.role);
+    sendToTargets(reconcile.role);
+
     if (google !== undefined) {
       this.googleFunctionRole = new GoogleFunctionRole(this, 'GoogleFunction', {
         federation: resources.federation,
@@ -189,6 +198,7 @@ export class FanoutStack extends Stack {
           function: processor.function,
         })),
         { label: 'stats', function: stats.function },
+        { label: 'reconcile', function: reconcile.function },
       ],
       queues: [
         ...queues.targets.map(({ definition, queue, deadLetters }) => ({
@@ -210,6 +220,7 @@ export class FanoutStack extends Stack {
         ...(this.googleFunctionRole !== undefined ? [this.googleFunctionRole] : []),
       ],
       streamReader: stats,
+      scheduleInvoker: reconcile.invoker,
     });
 
     new CfnOutput(this, 'ApiEndpoint', { value: this.api.api.apiEndpoint, description: 'The HTTP API' });

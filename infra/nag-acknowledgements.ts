@@ -10,6 +10,8 @@ export interface NagSubjects {
   bucketUsers: Role[];
   /** The function the DynamoDB stream event source invokes. */
   streamReader: FanoutFunction;
+  /** The role EventBridge Scheduler invokes the reconcile function with. */
+  scheduleInvoker: Role;
 }
 
 /** A data-bucket object ARN under one of the prefixes the stores write (`<DataXXXX.Arn>/inputs/*`). */
@@ -40,6 +42,18 @@ export const acknowledgeNagFindings = (subjects: NagSubjects): void => {
         reason:
           "dynamodb:ListStreams, which the DynamoDB stream event source needs, has no resource-level permissions (the Service Authorization Reference lists no resource type for it), so IAM accepts only '*'; the stream reads themselves (DescribeStream, GetRecords, GetShardIterator) are on the table's stream ARN.",
         appliesTo: ['Resource::*'],
+      },
+    ],
+    true,
+  );
+  NagSuppressions.addResourceSuppressions(
+    subjects.scheduleInvoker,
+    [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          "grantInvoke, which the scheduler's LambdaInvoke target applies, allows lambda:InvokeFunction on the reconcile function and on its versions and aliases (the function's ARN followed by :*); no other function.",
+        appliesTo: [{ regex: '/^Resource::<Reconcile[A-Za-z0-9]+\\.Arn>:\\*$/' }],
       },
     ],
     true,

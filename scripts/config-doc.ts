@@ -49,6 +49,16 @@ const DESCRIPTIONS: Record<string, string> = {
     'Backoff: the ceiling never exceeds this. On Google Cloud, also the longest wait a pushed retry is held.',
   'retry.redistribute':
     'Send a retry to another target than the one that failed, whenever another is healthy.',
+  'delivery.grace_ms':
+    'Cloud: how long after it was routed a delivery of a job or chunk with no record yet is left to come back; after that it is refused and dead-lettered ([architecture.md](architecture.md#delivery-checks)).',
+  'reconcile.interval_ms':
+    'Emulator mode: how often the reconciler runs. On AWS, EventBridge Scheduler runs it every minute.',
+  'reconcile.stranded_after_ms':
+    'Cloud: a try that no processor has claimed this long after it was due (sent, its retry delay over, or its lease run out) is sent again (30 min: five visibility timeouts).',
+  'reconcile.breaker_open_ms':
+    "Cloud: once a target's breaker has stayed open this long, the job's unclaimed tries are sent again to the healthy targets without waiting for `stranded_after_ms`.",
+  'reconcile.ingest_stalled_ms':
+    'Cloud: a job whose ingest has not moved for this long (and has no total) is marked failed, with where its ingest stopped.',
   max_pending_chunks:
     'Embedded: chunks held between ingest and the end of their task, across jobs; ingest waits at this bound.',
   max_pending_bytes:

@@ -12,7 +12,12 @@ import { observability } from '../shared/powertools.ts';
 const { logger, metrics } = observability('process-aws');
 
 const runtime = await CloudRuntime.fromEnv('processor');
-const processor = await runtime.processor(runtime.environment.AWS_LAMBDA_LOG_STREAM_NAME ?? 'process-aws');
+const processor = await runtime.processor(runtime.environment.AWS_LAMBDA_LOG_STREAM_NAME ?? 'process-aws', {
+  refused: ({ id, message: { jobId, index, attempt } }, reason) =>
+    logger.warn('delivery refused and dead-lettered', { messageId: id, jobId, index, attempt, reason }),
+  held: ({ id, message: { jobId, index } }, reason) =>
+    logger.info('delivery held until its job or chunk is recorded', { messageId: id, jobId, index, reason }),
+});
 const batch = new BatchProcessor(EventType.SQS);
 
 const toDelivery = (record: SQSRecord): ChunkDelivery | undefined => {

@@ -13,11 +13,20 @@ interface MessagePublishedData {
 }
 
 const runtime = await CloudRuntime.fromEnv('processor');
-const processor = await runtime.processor(runtime.environment.K_REVISION ?? 'process-gcp');
-
-const log = (severity: 'WARNING' | 'ERROR', message: string, fields: Record<string, unknown>): void => {
+const log = (
+  severity: 'INFO' | 'WARNING' | 'ERROR',
+  message: string,
+  fields: Record<string, unknown>,
+): void => {
   console.error(JSON.stringify({ severity, message, ...fields }));
 };
+
+const processor = await runtime.processor(runtime.environment.K_REVISION ?? 'process-gcp', {
+  refused: ({ id, message: { jobId, index, attempt } }, reason) =>
+    log('WARNING', 'delivery refused and dead-lettered', { messageId: id, jobId, index, attempt, reason }),
+  held: ({ id, message: { jobId, index } }, reason) =>
+    log('INFO', 'delivery held until its job or chunk is recorded', { messageId: id, jobId, index, reason }),
+});
 
 /**
  * Runs one pushed chunk message through the same processor as the Lambda. A 2xx answer (returning)

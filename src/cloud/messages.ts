@@ -12,6 +12,11 @@ export const ChunkMessage = z.strictObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().nonnegative(),
   input: z.string().min(1),
+  /**
+   * Set on a try the reconciler sent again because nothing had claimed it: the processor takes it as a
+   * redelivery, so it claims before it runs and may take over a try whose lease ran out.
+   */
+  resent: z.literal(true).optional(),
 });
 export type ChunkMessage = z.infer<typeof ChunkMessage>;
 

@@ -4,11 +4,13 @@ import {
   type HealthReport,
   type Ran,
   type Taken,
+  type TryHooks,
   TryLifecycle,
 } from '../lifecycle/try-lifecycle.ts';
 import type { Queue } from '../ports/queue.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
+import type { ChunkRecords } from './chunk-records.ts';
 import type { JobPlan, JobPlans } from './job-plans.ts';
 import type { ChunkDelivery, ChunkMessage } from './messages.ts';
 import type { Router } from './router.ts';
@@ -25,6 +27,12 @@ export interface ProcessorOptions {
   inputs: ResultStore;
   results: ResultStore;
   plans: JobPlans;
+  /** The chunks of the jobs' segments, which each delivery is checked against before it runs. */
+  chunks: ChunkRecords;
+  /** How long a delivery of a job or chunk not recorded yet is held before it is refused. @default DEFAULT_GRACE_MS */
+  graceMs?: number;
+  /** Told of each delivery refused or held, for the function's log. @default none */
+  hooks?: Pick<TryHooks<ChunkMessage, JobPlan>, 'refused' | 'held'>;
   /** Where retries go: any target's queue. */
   router: Router;
   /** This target's dead-letter queue: chunks that failed for good are copied there. */
@@ -65,6 +73,9 @@ export class ChunkProcessor {
       results: options.results,
       leaseMs: options.leaseMs,
       jobs: (jobId) => options.plans.get(jobId),
+      chunkFacts: (_, message) => options.chunks.facts(message.jobId, message.index),
+      ...(options.graceMs !== undefined && { graceMs: options.graceMs }),
+      ...(options.hooks !== undefined && { hooks: options.hooks }),
       recordFirstTryAtEnd: true,
       followUps: {
         retry: (plan, next, delayMs, avoid) =>
@@ -84,12 +95,16 @@ export class ChunkProcessor {
   }
 
   /**
-   * Takes a batch of deliveries through their tries. With `timeLeft`, a chunk after the first is taken
-   * only while the function has more time left than the chunk's job's longest step timeout plus
+   * Takes a batch of deliveries through their tries. A try the reconciler sent again is taken as a
+   * redelivery: it may take over a try whose lease ran out. With `timeLeft`, a chunk after the first is
+   * taken only while the function has more time left than the chunk's job's longest step timeout plus
    * {@link TIME_LEFT_MARGIN_MS}; the chunks left are answered `retry`, for their queue to hand out again.
    */
   process(deliveries: readonly ChunkDelivery[], timeLeft?: TimeLeft): Promise<Map<string, DeliveryResult>> {
-    return this.#lifecycle.process(deliveries, (taken) => this.#run(taken, mayTake(timeLeft)));
+    return this.#lifecycle.process(
+      deliveries.map((d) => (d.message.resent === true ? { ...d, redelivered: true } : d)),
+      (taken) => this.#run(taken, mayTake(timeLeft)),
+    );
   }
 
   /**

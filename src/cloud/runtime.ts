@@ -19,12 +19,14 @@ import type { Config } from '../config/schema.ts';
 import { Balancer } from '../core/balancer.ts';
 import { StepRegistry } from '../core/pipeline/registry.ts';
 import type { Queue } from '../ports/queue.ts';
+import { ChunkRecords } from './chunk-records.ts';
 import { awsCredentialsFromEnv, googleAuthFromEnv } from './cloud-credentials.ts';
 import { CloudJobs } from './cloud-jobs.ts';
 import { type IngestStepMessage, IngestSteps } from './ingest-steps.ts';
 import { JobPlans } from './job-plans.ts';
 import type { ChunkMessage } from './messages.ts';
-import { ChunkProcessor } from './processor.ts';
+import { ChunkProcessor, type ProcessorOptions } from './processor.ts';
+import { Reconciler, type ReconcilerOptions } from './reconciler.ts';
 import { Router } from './router.ts';
 import { TargetHealth } from './target-health.ts';
 
@@ -35,7 +37,7 @@ import { TargetHealth } from './target-health.ts';
 const PUBLISH_TIMEOUT_MS = 5000;
 
 /** The functions that run on the cloud runtime; the stats function needs none of it. */
-type RuntimeFunction = 'ingest' | 'ingest-step' | 'processor';
+type RuntimeFunction = 'ingest' | 'ingest-step' | 'processor' | 'reconcile';
 
 /**
  * What one function container sees, on either cloud, built once from its environment: the deployment
@@ -58,6 +60,8 @@ export class CloudRuntime<F extends RuntimeFunction = RuntimeFunction> {
   readonly results: S3ResultStore;
   readonly stats: DynamoStatsStore;
   readonly router: Router;
+  /** Each target's breaker, shared by every function. */
+  readonly health: DynamoHealthStore;
   readonly #pubsub: PubSubClients | undefined;
 
   private constructor(
@@ -87,7 +91,8 @@ export class CloudRuntime<F extends RuntimeFunction = RuntimeFunction> {
     this.inputs = new S3ResultStore(this.s3, BUCKET_NAME, 'inputs/');
     this.results = new S3ResultStore(this.s3, BUCKET_NAME, 'results/');
     this.stats = new DynamoStatsStore(this.dynamo, TABLE_NAME);
-    this.router = this.#router(QUEUES, new DynamoHealthStore(this.dynamo, TABLE_NAME));
+    this.health = new DynamoHealthStore(this.dynamo, TABLE_NAME);
+    this.router = this.#router(QUEUES, this.health);
   }
 
   /**
@@ -145,8 +150,15 @@ export class CloudRuntime<F extends RuntimeFunction = RuntimeFunction> {
     return new S3InputStore(this.s3, this.environment.BUCKET_NAME, 'inputs/');
   }
 
-  /** The processor of the target named by `TARGET`, whose dead letters go to `DEAD_LETTER`. */
-  async processor(this: CloudRuntime<'processor'>, workerId: string): Promise<ChunkProcessor> {
+  /**
+   * The processor of the target named by `TARGET`, whose dead letters go to `DEAD_LETTER`; `hooks` hear of
+   * each delivery refused or held, for the function's log.
+   */
+  async processor(
+    this: CloudRuntime<'processor'>,
+    workerId: string,
+    hooks?: ProcessorOptions['hooks'],
+  ): Promise<ChunkProcessor> {
     const { TARGET, DEAD_LETTER, LEASE_MS } = this.environment;
     return new ChunkProcessor({
       target: TARGET,
@@ -156,9 +168,29 @@ export class CloudRuntime<F extends RuntimeFunction = RuntimeFunction> {
       results: this.results,
       // Each job's own maxAttempts replaces the configured one.
       plans: new JobPlans(this.tasks, await this.registry(), retryOptions(this.config)),
+      chunks: new ChunkRecords(this.tasks),
+      graceMs: this.config.delivery.grace_ms,
+      ...(hooks !== undefined && { hooks }),
       router: this.router,
       deadLetters: this.#queue(DEAD_LETTER),
       leaseMs: LEASE_MS,
+    });
+  }
+
+  /** The reconciler, with the settings `reconcile.*`. */
+  reconciler(this: CloudRuntime<'reconcile'>, onError?: ReconcilerOptions['onError']): Reconciler {
+    const { reconcile, retry } = this.config;
+    return new Reconciler({
+      tasks: this.tasks,
+      router: this.router,
+      health: this.health,
+      rules: {
+        strandedAfterMs: reconcile.stranded_after_ms,
+        breakerOpenMs: reconcile.breaker_open_ms,
+        ingestStalledMs: reconcile.ingest_stalled_ms,
+      },
+      maxDelayMs: retry.max_delay_ms,
+      ...(onError !== undefined && { onError }),
     });
   }
 

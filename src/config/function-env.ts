@@ -178,6 +178,7 @@ export const FUNCTION_READS = {
     K_REVISION: true,
   },
   stats: { TABLE_NAME: true, JOB_TTL_SECONDS: true },
+  reconcile: RUNTIME_READS,
 } as const satisfies Record<string, Partial<Record<Variable, true>>>;
 
 export type FunctionName = keyof typeof FUNCTION_READS;
@@ -217,6 +218,7 @@ const SCHEMAS = {
   'ingest-step': FunctionEnvironment.pick(FUNCTION_READS['ingest-step']).superRefine(checkTogether),
   processor: FunctionEnvironment.pick(FUNCTION_READS.processor).superRefine(checkTogether),
   stats: FunctionEnvironment.pick(FUNCTION_READS.stats),
+  reconcile: FunctionEnvironment.pick(FUNCTION_READS.reconcile),
 };
 
 /** The variables a function reads, parsed, with their defaults. */
@@ -263,7 +265,7 @@ export interface FunctionDeployment {
 
 /** One function of a deployment; there is a processor per target. */
 export type DeployedFunction =
-  | { name: 'ingest' | 'ingest-step' | 'stats' }
+  | { name: 'ingest' | 'ingest-step' | 'stats' | 'reconcile' }
   | { name: 'processor'; target: string; deadLetter: string; leaseMs: number };
 
 /** The environment function `fn` of a deployment must hold: the variables it reads, and no others. */

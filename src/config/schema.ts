@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { DEFAULT_BREAKER } from '../core/breaker.ts';
 import { ChunkingMode, KiB, LIMITS, MiB, Strategy } from '../core/constants.ts';
+import { DEFAULT_GRACE_MS } from '../core/delivery-check.ts';
+import { DEFAULT_RECONCILE } from '../core/reconcile.ts';
 import { DEFAULT_RETRY } from '../core/retry.ts';
 
 /**
@@ -27,6 +29,13 @@ export const DEFAULTS = {
     factor: DEFAULT_RETRY.factor,
     max_delay_ms: DEFAULT_RETRY.maxDelayMs,
     redistribute: DEFAULT_RETRY.redistribute,
+  },
+  delivery: { grace_ms: DEFAULT_GRACE_MS },
+  reconcile: {
+    interval_ms: DEFAULT_RECONCILE.intervalMs,
+    stranded_after_ms: DEFAULT_RECONCILE.strandedAfterMs,
+    breaker_open_ms: DEFAULT_RECONCILE.breakerOpenMs,
+    ingest_stalled_ms: DEFAULT_RECONCILE.ingestStalledMs,
   },
   max_pending_chunks: 1024,
   max_pending_bytes: 16 * MiB,
@@ -91,6 +100,13 @@ export const ConfigSchema = z.strictObject({
     factor: z.number().min(1),
     max_delay_ms: nonNegativeInt,
     redistribute: z.boolean(),
+  }),
+  delivery: z.strictObject({ grace_ms: positiveInt }),
+  reconcile: z.strictObject({
+    interval_ms: positiveInt,
+    stranded_after_ms: positiveInt,
+    breaker_open_ms: positiveInt,
+    ingest_stalled_ms: positiveInt,
   }),
   max_pending_chunks: positiveInt,
   max_pending_bytes: positiveInt,

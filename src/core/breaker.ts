@@ -37,6 +37,8 @@ export interface BreakerSnapshot {
   /** Omitted while the breaker has never opened. */
   changedAt?: number;
   opened: number;
+  /** When the breaker last opened from closed: how long its target has been out. Omitted while closed. */
+  downSince?: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export class CircuitBreaker {
   #changedAt = Number.NEGATIVE_INFINITY;
   /** How often the breaker has opened: a stats figure. */
   opened = 0;
+  #downSince: number | undefined;
 
   constructor(options: Partial<BreakerOptions> = {}, now: () => number = Date.now) {
     this.options = { ...DEFAULT_BREAKER, ...options };
@@ -94,6 +97,7 @@ export class CircuitBreaker {
     this.#failures = 0;
     this.#probes = 0;
     this.#state = BreakerState.closed;
+    this.#downSince = undefined;
   }
 
   /** An outcome that says nothing of the target (a bad chunk): a probe it ended frees its slot. */
@@ -109,6 +113,7 @@ export class CircuitBreaker {
       openedAt: this.#openedAt,
       ...(Number.isFinite(this.#changedAt) && { changedAt: this.#changedAt }),
       opened: this.opened,
+      ...(this.#downSince !== undefined && { downSince: this.#downSince }),
     };
   }
 
@@ -119,6 +124,7 @@ export class CircuitBreaker {
     this.#openedAt = snapshot.openedAt;
     this.#changedAt = snapshot.changedAt ?? Number.NEGATIVE_INFINITY;
     this.opened = snapshot.opened;
+    this.#downSince = snapshot.downSince;
     this.#probes = 0;
   }
 
@@ -135,6 +141,7 @@ export class CircuitBreaker {
       this.#changedAt = this.#openedAt;
       this.#probes = 0;
       this.opened++;
+      this.#downSince ??= this.#openedAt;
     }
   }
 }

@@ -182,6 +182,21 @@ export interface FunctionsDefinition {
   ingest: FunctionDefinition;
   /** Reads the table's stream and serves `GET /stats`. @default { name: `${prefix}-stats`, memoryMb: 512, timeoutSeconds: 60 } */
   stats: FunctionDefinition;
+  /**
+   * Finds stranded tries and dead ingests (see `Reconciler`), run by {@link ReconcileScheduleDefinition}.
+   * @default { name: `${prefix}-reconcile`, memoryMb: 512, timeoutSeconds: 120 }
+   */
+  reconcile: FunctionDefinition;
+}
+
+/** The EventBridge Scheduler schedule that runs the reconcile function. */
+export interface ReconcileScheduleDefinition {
+  /** @default `${prefix}-reconcile` */
+  name: string;
+  /** EventBridge Scheduler's shortest rate. @default 1 */
+  rateMinutes: number;
+  /** A run that overlaps the next is pointless: an invocation older than this is dropped. @default 60 */
+  maxEventAgeSeconds: number;
 }
 
 /**
@@ -264,7 +279,8 @@ export interface FederationDefinition {
   /** The audience of that ID token, which the role's trust policy requires. @default `${prefix}-aws-web-identity` */
   audience: string;
   /**
-   * The roles of the functions that publish to Pub/Sub (ingest, the ingest step and the processors): the Google workload
+   * The roles of the functions that publish to Pub/Sub (ingest, the ingest step, reconcile and the
+   * processors): the Google workload
    * identity provider admits only these.
    */
   publisherRoleNames: string[];
@@ -283,6 +299,7 @@ export interface Resources {
   functions: FunctionsDefinition;
   ingestSteps: IngestStepsDefinition;
   streamFailures: StreamFailuresDefinition;
+  reconcileSchedule: ReconcileScheduleDefinition;
   api: ApiDefinition;
   observability: ObservabilityDefinition;
   federation: FederationDefinition;
@@ -356,6 +373,7 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
     functions: {
       ingest: { name: `${prefix}-ingest`, memoryMb: 1024, timeoutSeconds: 29 },
       stats: { name: `${prefix}-stats`, memoryMb: 512, timeoutSeconds: 60 },
+      reconcile: { name: `${prefix}-reconcile`, memoryMb: 512, timeoutSeconds: 120 },
     },
     ingestSteps: {
       queueName: `${prefix}-ingest-steps`,
@@ -370,6 +388,7 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
       maxConcurrency: maxConcurrentTasks,
     },
     streamFailures: { queueName: `${prefix}-stats-failures`, retentionSeconds: 14 * DAY_SECONDS },
+    reconcileSchedule: { name: `${prefix}-reconcile`, rateMinutes: 1, maxEventAgeSeconds: 60 },
     api: { name: `${prefix}-api`, throttleRateLimit: 50, throttleBurstLimit: 100 },
     observability: {
       logRetentionDays,
@@ -389,6 +408,7 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
       publisherRoleNames: [
         `${prefix}-ingest`,
         `${prefix}-ingest-step`,
+        `${prefix}-reconcile`,
         ...awsTargets.map((target) => processorName(prefix, target)),
       ],
     },

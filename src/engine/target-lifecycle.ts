@@ -14,6 +14,10 @@ import type { TaskMessage } from './messages.ts';
 export interface EngineEvents {
   attempt: [AttemptEnd & { jobId: string; index: number }];
   duplicate: [{ jobId: string; target: string }];
+  /** A delivery that did not belong to its job (see `checkDelivery`): nothing ran and nothing changed. */
+  refused: [
+    { jobId: string; index: number; attempt: number; target: string; deliveryId: string; reason: string },
+  ];
   redistributed: [{ jobId: string; target: string; from: string }];
   /** A chunk's output, once its task has completed: a view, for a listener to use or copy at once. */
   output: [{ jobId: string; index: number; data: Uint8Array }];
@@ -45,6 +49,14 @@ export const targetLifecycle = (target: string, parts: EngineParts): TryLifecycl
     results: parts.results,
     leaseMs: VISIBILITY_MS,
     jobs: (jobId) => parts.jobs.get(jobId),
+    // The engine's messages never leave the process: its own task records and total are what they carry.
+    chunkFacts: async (job, { jobId, index }) => {
+      const task = await parts.tasks.getTask(jobId, index);
+      return {
+        ...(job.total !== undefined && { total: job.total }),
+        ...(task !== undefined && { recorded: { sha256: task.sha256, bytes: task.bytes } }),
+      };
+    },
     claimId: (delivery) => `${target}:${delivery.id}`,
     followUps: {
       retry: (job, next, delayMs, avoid) => parts.send(job, next, avoid, delayMs),
@@ -63,8 +75,12 @@ export const targetLifecycle = (target: string, parts: EngineParts): TryLifecycl
         job.touch();
       },
       dropped: ({ message }, job) => {
-        job?.stats.duplicateDropped();
+        job.stats.duplicateDropped();
         parts.events.emit('duplicate', { jobId: message.jobId, target });
+      },
+      refused: ({ id, message }, reason) => {
+        const { jobId, index, attempt } = message;
+        parts.events.emit('refused', { jobId, index, attempt, target, deliveryId: id, reason });
       },
       ended: (ran, settlement, endedAt) => ended(parts, target, ran, settlement, endedAt),
     },

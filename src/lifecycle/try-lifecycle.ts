@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Outcome } from '../core/balancer.ts';
+import { checkDelivery, DEFAULT_GRACE_MS, type DeliveryFacts } from '../core/delivery-check.ts';
 import type { ErrorRecord } from '../core/errors.ts';
 import type { RetryPolicy } from '../core/retry.ts';
 import {
@@ -47,15 +48,18 @@ export type Ran<M extends TryMessage, J extends TryJob> = {
   workerId?: string;
 } & ({ ok: true; output: Uint8Array } | { ok: false; error: ErrorRecord });
 
-/** What became of one delivery; `retry` means the queue should hand it out again (nothing was lost). */
-export type DeliveryResult = 'completed' | 'retrying' | 'failed' | 'duplicate' | 'unknown-job' | 'retry';
+/**
+ * What became of one delivery; `retry` means the queue should hand it out again (nothing was lost), and
+ * `refused` that it did not belong to its job and was dead-lettered without changing anything.
+ */
+export type DeliveryResult = 'completed' | 'retrying' | 'failed' | 'duplicate' | 'refused' | 'retry';
 
 /** Where the tries after a failed one go: each runtime's own queues. */
 export interface FollowUps<M extends TryMessage, J extends TryJob> {
   /** Sends `next` (the following try) to a target other than `avoid` when one is healthy. */
   retry(job: J, next: M, delayMs: number, avoid: string | undefined): Promise<void>;
-  /** Keeps a try that failed for good where an operator finds it. */
-  deadLetter(job: J, message: M): Promise<void>;
+  /** Keeps a try that failed for good, or a refused delivery (of a job maybe unknown), where an operator finds it. */
+  deadLetter(job: J | undefined, message: M): Promise<void>;
 }
 
 /** How one try that ran went, for its target's breaker. */
@@ -68,8 +72,12 @@ export interface HealthReport {
 /** What a runtime counts or tells as tries pass through; each is optional. */
 export interface TryHooks<M extends TryMessage, J extends TryJob> {
   taken?(taken: Taken<M, J>): void;
-  /** A delivery that runs nothing: a duplicate, or one of a job nobody knows (`job` undefined). */
-  dropped?(delivery: Delivered<M>, job: J | undefined): void;
+  /** A duplicate delivery: it runs nothing. */
+  dropped?(delivery: Delivered<M>, job: J): void;
+  /** A delivery that does not belong to its job (see `checkDelivery`), dead-lettered before anything ran. */
+  refused?(delivery: Delivered<M>, reason: string): void;
+  /** A delivery whose job or chunk has no record yet: left to come back within the grace. */
+  held?(delivery: Delivered<M>, reason: string): void;
   /** A try recorded as ended, before its follow-up is sent. */
   ended?(ran: Ran<M, J>, settlement: Settlement, endedAt: number): void;
 }
@@ -85,6 +93,14 @@ export interface TryLifecycleOptions<M extends TryMessage, J extends TryJob> {
   leaseMs: number;
   /** The job of a delivery; undefined for one the runtime does not know (expired, deleted, never made). */
   jobs(jobId: string): J | undefined | Promise<J | undefined>;
+  /** What this runtime recorded of a delivery's chunk, which the delivery is checked against before it runs. */
+  chunkFacts(job: J, message: M): ChunkFacts | Promise<ChunkFacts>;
+  /**
+   * How long after its `routedAt` a delivery of a job or chunk not recorded yet is left to come back
+   * before it is refused.
+   * @default DEFAULT_GRACE_MS (60000)
+   */
+  graceMs?: number;
   followUps: FollowUps<M, J>;
   /** Told each try's health in task order as soon as the tries have run, before anything is stored. */
   health(target: string, reports: readonly HealthReport[]): void | Promise<void>;
@@ -99,6 +115,9 @@ export interface TryLifecycleOptions<M extends TryMessage, J extends TryJob> {
   /** @default a random UUID per delivery */
   claimId?(delivery: Delivered<M>): string;
 }
+
+/** A delivery's job and chunk as the runtime recorded them; the attempt budget comes from the job's retry policy. */
+export type ChunkFacts = Omit<DeliveryFacts, 'maxAttempts'>;
 
 /** Runs the taken tries and gives back what they did, in units whose outputs are stored together. */
 export type RunTries<M extends TryMessage, J extends TryJob> = (
@@ -166,9 +185,16 @@ export class TryLifecycle<M extends TryMessage, J extends TryJob> {
         guard(results, delivery.id, async () => {
           const { message } = delivery;
           const job = await this.#options.jobs(message.jobId);
-          if (job === undefined) {
-            this.#hooks.dropped?.(delivery, undefined);
-            return 'unknown-job';
+          const verdict = await this.#check(message, job, now);
+          if (verdict.kind === 'wait') {
+            this.#hooks.held?.(delivery, verdict.reason);
+            return 'retry';
+          }
+          if (verdict.kind === 'refuse' || job === undefined) {
+            const reason = verdict.kind === 'refuse' ? verdict.reason : 'unknown job';
+            await this.#options.followUps.deadLetter(job, message);
+            this.#hooks.refused?.(delivery, reason);
+            return 'refused';
           }
           if (!delivery.redelivered) {
             // Copies of a first delivery in one batch: one runs, and the others' answer is known already.
@@ -190,6 +216,14 @@ export class TryLifecycle<M extends TryMessage, J extends TryJob> {
       ),
     );
     return taken.filter((item) => item !== undefined);
+  }
+
+  async #check(message: M, job: J | undefined, now: number) {
+    const facts = job && {
+      maxAttempts: job.retry.options.maxAttempts,
+      ...(await this.#options.chunkFacts(job, message)),
+    };
+    return checkDelivery(message, { facts, now, graceMs: this.#options.graceMs ?? DEFAULT_GRACE_MS });
   }
 
   async #claim(message: M, claimId: string, now: number): Promise<boolean> {

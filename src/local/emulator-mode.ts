@@ -21,6 +21,7 @@ import {
   type FunctionDeployment,
   functionEnvironment,
 } from '../config/function-env.ts';
+import { loadConfig } from '../config/load.ts';
 import { topicPath } from '../config/queue-address.ts';
 import type { GcpResources } from '../deploy/gcp-resources.ts';
 import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
@@ -29,6 +30,7 @@ import type { Resources } from '../deploy/resources.ts';
 import { EMULATOR_HOST } from './emulators.ts';
 import { PayloadTooLargeError, toHttpApiEvent, writeHttpApiResult } from './http-api-event.ts';
 import { invokeLambda } from './lambda-context.ts';
+import { ReconcileTimer } from './reconcile-timer.ts';
 import { SqsEventSource } from './sqs-event-source.ts';
 import { StreamEventSource } from './stream-event-source.ts';
 
@@ -58,7 +60,7 @@ export interface EmulatorModeOptions {
 }
 
 /** The handlers of functions/ that emulator mode runs, by their folder. */
-type HandlerName = 'ingest' | 'ingest-step' | 'process-aws' | 'stats' | 'process-gcp';
+type HandlerName = 'ingest' | 'ingest-step' | 'process-aws' | 'stats' | 'process-gcp' | 'reconcile';
 
 /** What each handler was loaded with: the environment its function holds when deployed. */
 export type FunctionEnvironments = Partial<Record<HandlerName, Record<string, string>>>;
@@ -156,6 +158,10 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     const { handler } = await import('../../functions/stats/handler.ts');
     return handler as Handler<DynamoDBStreamEvent, DynamoDBBatchResponse>;
   });
+  const reconcile = await loadWith('reconcile', { name: 'reconcile' }, async () => {
+    const { handler } = await import('../../functions/reconcile/handler.ts');
+    return handler as Handler<unknown, unknown>;
+  });
   let gcpFunction: Server | undefined;
   let provisionedGcp: ProvisionedGcp | undefined;
   if (gcpTarget !== undefined && options.gcp !== undefined && pubsub) {
@@ -223,9 +229,24 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
       res.end(JSON.stringify({ message: tooLarge ? 'Request Entity Too Large' : 'Internal Server Error' }));
     }
   });
+  // What EventBridge Scheduler does on AWS, every `reconcile.interval_ms`.
+  const reconciling = new ReconcileTimer(
+    () =>
+      invokeLambda(
+        reconcile,
+        {},
+        {
+          functionName: resources.functions.reconcile.name,
+          timeoutMs: resources.functions.reconcile.timeoutSeconds * 1000,
+        },
+      ),
+    loadConfig({ env: process.env }).reconcile.interval_ms,
+    onError,
+  );
   const consumers = [ingestSteps, ...(options.processors === false ? [] : [processor])];
   for (const consumer of consumers) consumer.start();
   aggregator.start();
+  reconciling.start();
   await listen(server, options.port ?? 3000, options.host ?? '127.0.0.1');
   return {
     url: serverUrl(server),
@@ -235,7 +256,11 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     stop: async () => {
       await closeServer(server);
       if (gcpFunction !== undefined) await closeServer(gcpFunction);
-      await Promise.all([...consumers.map((consumer) => consumer.stop()), aggregator.stop()]);
+      await Promise.all([
+        ...consumers.map((consumer) => consumer.stop()),
+        aggregator.stop(),
+        reconciling.stop(),
+      ]);
       for (const client of [sqs, dynamo, s3, streams]) client.destroy();
       await pubsub?.close();
     },

@@ -14,6 +14,7 @@ import { defineResources } from '../../src/deploy/resources.ts';
 import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
 import { awsEmulatorEnvironment } from '../../src/local/emulator-state.ts';
 import { createLambdaContext } from '../../src/local/lambda-context.ts';
+import { jobRequest } from '../support/cloud.ts';
 import {
   chaosJob,
   drainSqs,
@@ -291,21 +292,36 @@ describe('the AWS path on moto', () => {
       // Prepare
       const { handler } = await import('../../functions/process-aws/handler.ts');
       const inputs = new S3ResultStore(s3, mode.provisioned.bucket, resources.bucket.inputsPrefix);
-      const response = await post(`pipeline=validate&chunkSize=${CHUNK_SIZE}`, 'x\n');
-      const { jobId } = (await response.json()) as { jobId: string };
+      const tasks = new DynamoTaskStore(DynamoDBDocumentClient.from(dynamo), resources.table.name);
+      const jobId = randomUUID();
+      await tasks.createJob({ jobId, createdAt: Date.now(), options: { ...jobRequest('validate') } });
       const chunks = [0, 1, 2].map((i) => Buffer.from(line(i)));
       const refs = await inputs.put(jobId, chunks);
-      const record = (index: number, input: string): SQSRecord => {
+      const inputOf = (index: number) => (index === 1 ? 'gone:0:1024' : (refs[index] as string));
+      const sha256Of = (index: number) =>
+        createHash('sha256')
+          .update(chunks[index] as Buffer)
+          .digest('hex');
+      await tasks.putSegment({
+        jobId,
+        segment: 0,
+        firstIndex: 10,
+        sentAt: Date.now(),
+        chunks: [0, 1, 2].map((i) => ({
+          sha256: sha256Of(i),
+          bytes: (chunks[i] as Buffer).byteLength,
+          input: inputOf(i),
+        })),
+      });
+      const record = (index: number): SQSRecord => {
         const message: ChunkMessage = {
           jobId,
           index: index + 10,
           attempt: 1,
           routedAt: Date.now(),
-          sha256: createHash('sha256')
-            .update(chunks[index] as Buffer)
-            .digest('hex'),
+          sha256: sha256Of(index),
           bytes: (chunks[index] as Buffer).byteLength,
-          input,
+          input: inputOf(index),
         };
         return {
           messageId: `m-${index}`,
@@ -325,7 +341,7 @@ describe('the AWS path on moto', () => {
         };
       };
       const event: SQSEvent = {
-        Records: [record(0, refs[0] as string), record(1, 'gone:0:1024'), record(2, refs[2] as string)],
+        Records: [record(0), record(1), record(2)],
       };
 
       // Act

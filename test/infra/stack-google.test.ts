@@ -114,9 +114,11 @@ describe('the stack with a Google project in the context', () => {
     const publisher = `${gcp.serviceAccounts.publisher}@${GOOGLE_CONTEXT.gcpProject}.iam.gserviceaccount.com`;
 
     // Act
-    const configurations = [resources.functions.ingest.name, 'fanout-process-aws'].map((name) =>
-      JSON.parse(variablesOf(withGoogle.template, name).GCP_CREDENTIALS as string),
-    );
+    const configurations = [
+      resources.functions.ingest.name,
+      resources.functions.reconcile.name,
+      'fanout-process-aws',
+    ].map((name) => JSON.parse(variablesOf(withGoogle.template, name).GCP_CREDENTIALS as string));
 
     // Assess
     for (const configuration of configurations) {

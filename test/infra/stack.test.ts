@@ -39,6 +39,7 @@ describe('the AWS-only stack (no Google project in the context)', () => {
         timeoutSeconds: ingestSteps.timeoutSeconds,
       },
       resources.functions.stats,
+      resources.functions.reconcile,
       {
         name: resources.queues[0]?.processorName,
         memoryMb: resources.processor.memoryMb,
@@ -62,6 +63,7 @@ describe('the AWS-only stack (no Google project in the context)', () => {
       resources.functions.ingest.name,
       resources.ingestSteps.functionName,
       resources.functions.stats.name,
+      resources.functions.reconcile.name,
       'fanout-process-aws',
     ];
 
@@ -417,8 +419,9 @@ describe('the AWS-only stack (no Google project in the context)', () => {
       thresholds.oldestMessageAgeSeconds,
       thresholds.oldestMessageAgeSeconds,
     ]);
-    expect(byMetric('Throttles')).toHaveLength(4);
-    expect(errorRates).toHaveLength(4);
+    // One per function: ingest, the ingest step, the processor, stats and reconcile.
+    expect(byMetric('Throttles')).toHaveLength(5);
+    expect(errorRates).toHaveLength(5);
     for (const alarm of errorRates) {
       expect(alarm.Threshold).toBe(thresholds.errorRatePercent);
       expect(
@@ -435,12 +438,71 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     resources.ingestSteps.functionName,
     'fanout-process-aws',
     resources.functions.stats.name,
+    resources.functions.reconcile.name,
   ])('bundles %s as an ES module that loads on Node.js', async (name) => {
     // Act
     const handler = await importHandler(aws, name);
 
     // Assess
     expect(handler).toBe('function');
+  });
+
+  it('runs the reconcile function every minute with EventBridge Scheduler, once per run, through a role that may only invoke it', () => {
+    // Prepare
+    const reconcile = functionNamed(aws.template, resources.functions.reconcile.name).logicalId;
+
+    // Act
+    const schedule = single(aws.template, 'AWS::Scheduler::Schedule').properties;
+
+    // Assess
+    expect(schedule).toMatchObject({
+      Name: resources.reconcileSchedule.name,
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: {
+        Arn: { 'Fn::GetAtt': [reconcile, 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+      },
+    });
+    const role = (schedule.Target as { RoleArn: { 'Fn::GetAtt': [string, string] } }).RoleArn[
+      'Fn::GetAtt'
+    ][0];
+    const policies = aws.template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: role }] },
+    });
+    const statements = Object.values(policies).flatMap(
+      (policy) =>
+        (policy as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument
+          .Statement,
+    );
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: 'lambda:InvokeFunction', Effect: 'Allow' }),
+    ]);
+  });
+
+  it('lets the reconcile function read and write the table and send to the queues, and nothing of the bucket', () => {
+    // Prepare
+    const role = single(aws.template, 'AWS::IAM::Role', {
+      RoleName: resources.functions.reconcile.name,
+    }).logicalId;
+
+    // Act
+    const actions = Object.values(
+      aws.template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }),
+    )
+      .flatMap(
+        (policy) =>
+          (policy as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } })
+            .Properties.PolicyDocument.Statement,
+      )
+      .flatMap((statement) => statement.Action);
+
+    // Assess
+    expect(actions).toEqual(
+      expect.arrayContaining(['dynamodb:Query', 'dynamodb:PutItem', 'sqs:SendMessage']),
+    );
+    expect(actions.some((action) => action.startsWith('s3:'))).toBe(false);
   });
 
   it('has a dashboard named after the prefix', () => {

@@ -201,6 +201,7 @@ export const expectEnvironmentsBuiltFor = (
     ],
     ['fanout-process-aws', 'process-aws', functionEnvironment(deployment, processor)],
     [resources.functions.stats.name, 'stats', functionEnvironment(deployment, { name: 'stats' })],
+    [resources.functions.reconcile.name, 'reconcile', functionEnvironment(deployment, { name: 'reconcile' })],
   ] as const;
   for (const [name, service, environment] of expected) {
     expect(environmentWithStandIns(template, name, standIns)).toEqual({

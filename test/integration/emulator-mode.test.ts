@@ -58,6 +58,7 @@ describe('emulator mode', () => {
         leaseMs: resources.processor.leaseMs,
       }),
       stats: functionEnvironment(deployment, { name: 'stats' }),
+      reconcile: functionEnvironment(deployment, { name: 'reconcile' }),
       'process-gcp': functionEnvironment(deployment, {
         name: 'processor',
         target: 'gcp',

@@ -72,21 +72,19 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-/** A job as ingest records it, with its one chunk stored; returns try 1 of the chunk. */
+/** A job as ingest records it, with its one chunk stored and recorded; returns try 1 of the chunk. */
 const stageChunk = async (pipeline: string, text: string): Promise<ChunkMessage> => {
   const jobId = randomUUID();
   await tasks.createJob({ jobId, createdAt: Date.now(), options: { ...jobRequest(pipeline) } });
   const data = Buffer.from(text);
   const [input] = await inputs.put(jobId, [data]);
-  return {
-    jobId,
-    index: 0,
-    attempt: 1,
-    routedAt: Date.now(),
+  const chunk = {
     sha256: createHash('sha256').update(data).digest('hex'),
     bytes: data.byteLength,
     input: input as string,
   };
+  await tasks.putSegment({ jobId, segment: 0, firstIndex: 0, sentAt: Date.now(), chunks: [chunk] });
+  return { jobId, index: 0, attempt: 1, routedAt: Date.now(), ...chunk };
 };
 
 /** What the Pub/Sub emulator's push sends: the JSON wrapper, which functions-framework turns into a CloudEvent. */

@@ -4,6 +4,7 @@ import { MemoryInputStore } from '../../src/adapters/local/memory-input-store.ts
 import { MemoryQueue } from '../../src/adapters/local/memory-queue.ts';
 import { MemoryResultStore } from '../../src/adapters/local/memory-result-store.ts';
 import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
+import { ChunkRecords } from '../../src/cloud/chunk-records.ts';
 import { type IngestStepMessage, type IngestStepOutcome, IngestSteps } from '../../src/cloud/ingest-steps.ts';
 import { JobPlans } from '../../src/cloud/job-plans.ts';
 import type { ChunkDelivery, ChunkMessage } from '../../src/cloud/messages.ts';
@@ -96,6 +97,7 @@ export const cloudRig = (options: RigOptions = {}) => {
       inputs,
       results,
       plans,
+      chunks: new ChunkRecords(tasks),
       router,
       deadLetters: deadLetters[target],
       leaseMs: options.leaseMs ?? 60_000,
@@ -146,6 +148,17 @@ export const stageJob = async (
   await rig.tasks.createJob({ jobId, createdAt: Date.now(), options: { ...request } });
   const data = chunks.map(encode);
   const refs = await rig.inputs.put(jobId, data);
+  await rig.tasks.putSegment({
+    jobId,
+    segment: 0,
+    firstIndex: 0,
+    sentAt: Date.now(),
+    chunks: data.map((chunk, index) => ({
+      sha256: sha256Hex(chunk),
+      bytes: chunk.byteLength,
+      input: refs[index] as string,
+    })),
+  });
   await rig.tasks.setJobTotal(jobId, chunks.length);
   return data.map((chunk, index) => ({
     jobId,

@@ -6,6 +6,7 @@ import { RetryPolicy } from '../../src/core/retry.ts';
 import type { Settlement, TryMessage } from '../../src/core/settlement.ts';
 import type { ResultRef } from '../../src/core/task.ts';
 import {
+  type ChunkFacts,
   type Delivered,
   type HealthReport,
   type Ran,
@@ -61,6 +62,10 @@ export interface RigOptions {
   leaseMs?: number;
   /** How each chunk's try fails, by index; a chunk not named completes with `out-<index>`. */
   failures?: Record<number, ErrorRecord>;
+  /** What the runtime recorded of a delivery's chunk. @default the chunk each message names, in no segment check */
+  chunkFacts?: (message: TryMessage) => ChunkFacts;
+  /** @default DEFAULT_GRACE_MS */
+  graceMs?: number;
 }
 
 /**
@@ -85,6 +90,8 @@ export const lifecycleRig = async (options: RigOptions = {}) => {
   const ended: { id: string; settlement: Settlement }[] = [];
   const dropped: { id: string; jobId: string | undefined }[] = [];
   const taken: string[] = [];
+  const refused: { id: string; reason: string }[] = [];
+  const held: { id: string; reason: string }[] = [];
   const lifecycle = new TryLifecycle<TryMessage, TryJob>({
     target: TARGET,
     workerId: 'aws-fn-1',
@@ -92,6 +99,9 @@ export const lifecycleRig = async (options: RigOptions = {}) => {
     results,
     leaseMs: options.leaseMs ?? LEASE_MS,
     jobs: async (jobId) => jobs.get(jobId),
+    chunkFacts: (_, message) =>
+      options.chunkFacts?.(message) ?? { recorded: { sha256: message.sha256, bytes: message.bytes } },
+    ...(options.graceMs !== undefined && { graceMs: options.graceMs }),
     recordFirstTryAtEnd: options.recordFirstTryAtEnd ?? false,
     claimId: (delivery) => `claim-${delivery.id}`,
     followUps: {
@@ -105,7 +115,9 @@ export const lifecycleRig = async (options: RigOptions = {}) => {
     },
     hooks: {
       taken: (item) => taken.push(item.delivery.id),
-      dropped: (delivery, job) => dropped.push({ id: delivery.id, jobId: job?.jobId }),
+      dropped: (delivery, job) => dropped.push({ id: delivery.id, jobId: job.jobId }),
+      refused: (delivery, reason) => refused.push({ id: delivery.id, reason }),
+      held: (delivery, reason) => held.push({ id: delivery.id, reason }),
       ended: (ran, settlement) => ended.push({ id: ran.taken.delivery.id, settlement }),
     },
   });
@@ -151,6 +163,8 @@ export const lifecycleRig = async (options: RigOptions = {}) => {
     taken,
     ended,
     dropped,
+    refused,
+    held,
     retriesAfter,
     deadLettered,
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readOne } from '../../src/adapters/result-reading.ts';
-import type { ChunkMessage } from '../../src/cloud/messages.ts';
+import type { ChunkDelivery, ChunkMessage } from '../../src/cloud/messages.ts';
 import { TaskState } from '../../src/core/constants.ts';
 import { type CloudRig, cloudRig, decode, deliver, drain, jobRequest, stageJob } from '../support/cloud.ts';
 
@@ -363,7 +363,7 @@ describe('ChunkProcessor.process: permanent failures', () => {
 });
 
 describe('ChunkProcessor.process: deliveries it cannot run', () => {
-  it('answers unknown-job for a job the store does not know, and writes nothing', async () => {
+  it('refuses a delivery of a job the store does not know: dead-lettered, nothing else written', async () => {
     // Prepare
     const rig = cloudRig();
     const [known] = await stageJob(rig, 'job-a', jobRequest('transform:uppercase'), ['alpha\n']);
@@ -373,14 +373,14 @@ describe('ChunkProcessor.process: deliveries it cannot run', () => {
     const results = await rig.processors.aws.process([deliver(stray), deliver(known as ChunkMessage)]);
 
     // Assess
-    expect(results.get('job-gone#0@1')).toBe('unknown-job');
+    expect(results.get('job-gone#0@1')).toBe('refused');
     expect(results.get('job-a#0@1')).toBe('completed');
     expect(await rig.tasks.getTask('job-gone', 0)).toBeUndefined();
     expect(await rig.tasks.listTasks('job-gone')).toEqual([]);
     expect(rig.results.puts).toEqual([{ jobId: 'job-a', count: 1 }]);
     expect(await drain(rig.queues.aws)).toEqual([]);
     expect(await drain(rig.queues.gcp)).toEqual([]);
-    expect(await drain(rig.deadLetters.aws)).toEqual([]);
+    expect(await drain(rig.deadLetters.aws)).toEqual([stray]);
   });
 
   it('leaves a delivery whose input cannot be read to come back, while its neighbours complete', async () => {
@@ -392,6 +392,7 @@ describe('ChunkProcessor.process: deliveries it cannot run', () => {
       'gamma\n',
     ]);
     const batch = staged.map((m) => deliver(m.index === 1 ? { ...m, input: '999' } : m));
+    await recordInputs(rig, batch);
 
     // Act
     const results = await rig.processors.aws.process(batch);
@@ -417,6 +418,7 @@ describe('ChunkProcessor.process: deliveries it cannot run', () => {
     const rig = cloudRig();
     const staged = await stageJob(rig, 'job-a', jobRequest('transform:uppercase'), ['alpha\n', 'beta\n']);
     const batch = staged.map((m) => deliver(m.index === 0 ? { ...m, input: 'not-a-ref' } : m));
+    await recordInputs(rig, batch);
 
     // Act
     const results = await rig.processors.aws.process(batch);
@@ -577,3 +579,12 @@ describe('ChunkProcessor.process: a function running out of time', () => {
     expect(await drain(rig.queues.gcp)).toEqual([]);
   });
 });
+/** Records the batch's chunks as its messages name them, refs that cannot be read included. */
+const recordInputs = (rig: CloudRig, batch: readonly ChunkDelivery[]): Promise<void> =>
+  rig.tasks.putSegment({
+    jobId: 'job-a',
+    segment: 0,
+    firstIndex: 0,
+    sentAt: Date.now(),
+    chunks: batch.map(({ message: { sha256, bytes, input } }) => ({ sha256, bytes, input })),
+  });

@@ -102,11 +102,15 @@ const dispatchRig = async ({ workers, receiveMax = 128, results, jobs }: Dispatc
     results: results ?? new MemoryResultStore(),
     leaseMs: VISIBILITY_MS,
     jobs: (jobId) => known.get(jobId),
+    chunkFacts: (_, { sha256, bytes }) => ({ recorded: { sha256, bytes } }),
+    // A delivery of a job nobody knows is refused at once, not held.
+    graceMs: 0,
     followUps: { retry: async () => {}, deadLetter: async () => {} },
     health: () => {},
     hooks: {
       taken: ({ delivery: { id, message } }) => receipts.push({ id, jobId: message.jobId }),
       dropped: ({ id, message }) => receipts.push({ id, jobId: message.jobId }),
+      refused: ({ id, message }) => receipts.push({ id, jobId: message.jobId }),
     },
   });
   const work: Promise<void>[] = [];

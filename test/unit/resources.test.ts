@@ -98,6 +98,8 @@ describe('defineResources for the stack', () => {
     // Assess
     expect(resources.functions.ingest.name).toBe('demo-ingest');
     expect(resources.functions.stats.name).toBe('demo-stats');
+    expect(resources.functions.reconcile.name).toBe('demo-reconcile');
+    expect(resources.reconcileSchedule.name).toBe('demo-reconcile');
     expect(resources.queues.map((q) => q.processorName)).toEqual([
       'demo-process-aws',
       'demo-process-aws-east',
@@ -107,6 +109,7 @@ describe('defineResources for the stack', () => {
     expect(resources.federation.publisherRoleNames).toEqual([
       'demo-ingest',
       'demo-ingest-step',
+      'demo-reconcile',
       'demo-process-aws',
       'demo-process-aws-east',
     ]);

@@ -47,6 +47,7 @@ const engineRig = async () => {
   const seen: Record<keyof EngineEvents, unknown[]> = {
     attempt: [],
     duplicate: [],
+    refused: [],
     redistributed: [],
     output: [],
   };

@@ -89,7 +89,7 @@ describe('TryLifecycle.process: taking a try', () => {
     expect((await rig.tasks.getTask('job-1', 0))?.attempts).toHaveLength(1);
   });
 
-  it('answers a delivery of a job nobody knows unknown-job, and runs and records nothing', async () => {
+  it('refuses a delivery of a job nobody knows past its grace: dead-lettered, nothing run or recorded', async () => {
     // Prepare
     const rig = await lifecycleRig();
 
@@ -97,9 +97,10 @@ describe('TryLifecycle.process: taking a try', () => {
     const results = await rig.process([deliver(tryOf(0, { jobId: 'expired' }), 'd0')]);
 
     // Assess
-    expect(results).toEqual(new Map([['d0', 'unknown-job']]));
+    expect(results).toEqual(new Map([['d0', 'refused']]));
     expect(rig.runs).toEqual([]);
-    expect(rig.dropped).toEqual([{ id: 'd0', jobId: undefined }]);
+    expect(rig.refused).toEqual([{ id: 'd0', reason: 'job expired is not known' }]);
+    expect((await rig.deadLettered()).map((m) => m.jobId)).toEqual(['expired']);
     expect(await rig.tasks.getTask('expired', 0)).toBeUndefined();
     // A batch that ran nothing says nothing of its target.
     expect(rig.health).toEqual([]);
@@ -255,7 +256,7 @@ describe('TryLifecycle.process: health and hooks', () => {
         ['d0', 'completed'],
         ['d1', 'retrying'],
         ['d0-copy', 'duplicate'],
-        ['d-expired', 'unknown-job'],
+        ['d-expired', 'refused'],
       ]),
     );
     expect(rig.taken).toEqual(['d0', 'd1']);
@@ -263,9 +264,7 @@ describe('TryLifecycle.process: health and hooks', () => {
       ['d0', TaskState.completed, 'none'],
       ['d1', TaskState.retrying, 'retry'],
     ]);
-    expect(rig.dropped).toEqual([
-      { id: 'd0-copy', jobId: 'job-1' },
-      { id: 'd-expired', jobId: undefined },
-    ]);
+    expect(rig.dropped).toEqual([{ id: 'd0-copy', jobId: 'job-1' }]);
+    expect(rig.refused.map((r) => r.id)).toEqual(['d-expired']);
   });
 });
