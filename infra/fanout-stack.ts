@@ -1,6 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { IGrantable, Role } from 'aws-cdk-lib/aws-iam';
-import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { type IEventSource, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
 import { type FunctionDeployment, functionEnvironment } from '../src/config/function-env.ts';
@@ -12,6 +12,7 @@ import { externalAccountCredentials, GoogleFunctionRole } from './google-federat
 import { FanoutHttpApi } from './http-api.ts';
 import { Monitoring } from './monitoring.ts';
 import { acknowledgeNagFindings } from './nag-acknowledgements.ts';
+import { addResourceOutputs } from './outputs.ts';
 import { Queues } from './queues.ts';
 
 export interface FanoutStackProps extends StackProps {
@@ -30,7 +31,12 @@ export class FanoutStack extends Stack {
 
   constructor(scope: Construct, id: string, props: FanoutStackProps) {
     super(scope, id, props);
-    const { resources, google } = props.config;
+    const { resources, google, emulator } = props.config;
+    // An emulator cannot run the functions: its event sources would fail each event into the dead
+    // letters. Emulator mode polls the queues and the stream itself.
+    const trigger = (fn: FanoutFunction, source: IEventSource) => {
+      if (!emulator) fn.function.addEventSource(source);
+    };
     const data = new DataStores(this, 'Data', resources);
     const queues = new Queues(this, 'Queues', resources);
 
@@ -90,7 +96,8 @@ export class FanoutStack extends Stack {
         }),
         description: `Fanout processor of target ${definition.target}: runs each chunk's pipeline`,
       });
-      processor.function.addEventSource(
+      trigger(
+        processor,
         new SqsEventSource(queue, {
           batchSize: resources.processor.batchSize,
           maxBatchingWindow: Duration.seconds(resources.processor.maxBatchingWindowSeconds),
@@ -114,7 +121,8 @@ export class FanoutStack extends Stack {
       serviceName: 'stats',
       description: "Fanout stats: folds the table's stream into job summaries",
     });
-    stats.function.addEventSource(
+    trigger(
+      stats,
       new DynamoEventSource(data.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,
         batchSize: resources.stats.batchSize,
@@ -176,9 +184,7 @@ export class FanoutStack extends Stack {
       streamReader: stats,
     });
 
-    new CfnOutput(this, 'ApiEndpoint', { value: this.api.api.apiEndpoint, description: 'The HTTP API' });
-    new CfnOutput(this, 'DashboardName', { value: resources.observability.dashboardName });
-    new CfnOutput(this, 'BucketName', { value: data.bucket.bucketName });
+    addResourceOutputs(this, { api: this.api.api, data, queues, resources });
     if (this.googleFunctionRole !== undefined) {
       new CfnOutput(this, 'GoogleFunctionRoleArn', {
         value: this.googleFunctionRole.roleArn,
