@@ -22,6 +22,7 @@ import {
   functionEnvironment,
 } from '../config/function-env.ts';
 import { topicPath } from '../config/queue-address.ts';
+import { findDeployedAws } from '../deploy/find-deployed.ts';
 import type { GcpResources } from '../deploy/gcp-resources.ts';
 import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
 import { type ProvisionedGcp, provisionGcp } from '../deploy/provision-gcp.ts';
@@ -48,6 +49,12 @@ export interface EmulatorModeOptions {
    * @default the definition's `processor.maxConcurrency`
    */
   maxConcurrency?: number;
+  /**
+   * Run on what `npm run deploy:emulator` deployed, found by the definitions' names, instead of
+   * provisioning: nothing on the AWS side is created or changed.
+   * @default false
+   */
+  useDeployed?: boolean;
   onError?: (error: unknown) => void;
 }
 
@@ -103,7 +110,11 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
   const dynamo = new DynamoDBClient({});
   const s3 = new S3Client({ forcePathStyle: true });
   const streams = new DynamoDBStreamsClient({});
-  const provisioned = await provisionAws(resources, { sqs, dynamo, s3 });
+  const provisioned = await (options.useDeployed ? findDeployedAws : provisionAws)(resources, {
+    sqs,
+    dynamo,
+    s3,
+  });
   const pubsub = gcpTarget && (await createPubSubClients({ projectId: process.env.PUBSUB_PROJECT_ID }));
   const project = pubsub ? await pubsub.subscriber.getProjectId() : '';
   const deployment: FunctionDeployment = {
