@@ -40,6 +40,12 @@ export interface StackConfig {
   authorization: ApiAuthorization;
   /** @default undefined: AWS targets only, and no federation role */
   google?: GoogleConfig;
+  /**
+   * For a local AWS emulator (`npm run deploy:emulator`): the stack leaves out what an emulator cannot
+   * run, the event sources that would invoke the functions; emulator mode's own pollers do their work.
+   * @default false
+   */
+  emulator: boolean;
 }
 
 // `cdk -c key=value` gives strings; cdk.json gives JSON values. Both are accepted.
@@ -82,6 +88,9 @@ const ContextSchema = z.object({
   gcpProjectNumber: digits('1,19', 'a Google Cloud project number: digits only').optional(),
   gcpServiceAccountUniqueId: digits('21', "a service account's unique id: 21 digits").optional(),
   gcpTargets: list.optional(),
+  emulator: z
+    .preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean())
+    .default(false),
 });
 
 type Context = z.output<typeof ContextSchema>;
@@ -210,5 +219,10 @@ export const readStackConfig = (context: Record<string, unknown>): StackConfig =
       `invalid context (cdk.json or -c key=value):\n${issues.map((issue) => `  - ${issue}`).join('\n')}`,
     );
   }
-  return { resources, authorization, ...(google !== undefined && { google }) };
+  return {
+    resources,
+    authorization,
+    ...(google !== undefined && { google }),
+    emulator: parsed.values.emulator,
+  };
 };

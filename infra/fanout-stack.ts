@@ -1,6 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { IGrantable, Role } from 'aws-cdk-lib/aws-iam';
-import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { type IEventSource, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
 import { type FunctionDeployment, functionEnvironment } from '../src/config/function-env.ts';
@@ -12,6 +12,7 @@ import { externalAccountCredentials, GoogleFunctionRole } from './google-federat
 import { FanoutHttpApi } from './http-api.ts';
 import { Monitoring } from './monitoring.ts';
 import { acknowledgeNagFindings } from './nag-acknowledgements.ts';
+import { addResourceOutputs } from './outputs.ts';
 import { Queues } from './queues.ts';
 import { ReconcileFunction } from './reconcile-function.ts';
 
@@ -31,7 +32,12 @@ export class FanoutStack extends Stack {
 
   constructor(scope: Construct, id: string, props: FanoutStackProps) {
     super(scope, id, props);
-    const { resources, google } = props.config;
+    const { resources, google, emulator } = props.config;
+    // An emulator cannot run the functions: its event sources would fail each event into the dead
+    // letters. Emulator mode polls the queues and the stream, and runs the reconciler on a timer.
+    const trigger = (fn: FanoutFunction, source: IEventSource) => {
+      if (!emulator) fn.function.addEventSource(source);
+    };
     const data = new DataStores(this, 'Data', resources);
     const queues = new Queues(this, 'Queues', resources);
 
@@ -89,7 +95,8 @@ export class FanoutStack extends Stack {
       serviceName: 'ingest-step',
       description: "Fanout ingest step: splits a job's input from its checkpoint and sends its chunks",
     });
-    ingestStep.function.addEventSource(
+    trigger(
+      ingestStep,
       new SqsEventSource(queues.ingestSteps, {
         batchSize: 1,
         maxConcurrency: steps.maxConcurrency,
@@ -122,7 +129,8 @@ export class FanoutStack extends Stack {
         }),
         description: `Fanout processor of target ${definition.target}: runs each chunk's pipeline`,
       });
-      processor.function.addEventSource(
+      trigger(
+        processor,
         new SqsEventSource(queue, {
           batchSize: resources.processor.batchSize,
           maxBatchingWindow: Duration.seconds(resources.processor.maxBatchingWindowSeconds),
@@ -146,7 +154,8 @@ export class FanoutStack extends Stack {
       serviceName: 'stats',
       description: "Fanout stats: folds the table's stream into job summaries",
     });
-    stats.function.addEventSource(
+    trigger(
+      stats,
       new DynamoEventSource(data.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,
         batchSize: resources.stats.batchSize,
@@ -163,6 +172,7 @@ export class FanoutStack extends Stack {
       resources,
       environment: functionEnvironment(deployment, { name: 'reconcile' }),
       runtimeModules,
+      scheduled: !emulator,
     });
     data.grantTableData(reconcile.role);
     sendToTargets(reconcile.role);
@@ -223,9 +233,7 @@ export class FanoutStack extends Stack {
       scheduleInvoker: reconcile.invoker,
     });
 
-    new CfnOutput(this, 'ApiEndpoint', { value: this.api.api.apiEndpoint, description: 'The HTTP API' });
-    new CfnOutput(this, 'DashboardName', { value: resources.observability.dashboardName });
-    new CfnOutput(this, 'BucketName', { value: data.bucket.bucketName });
+    addResourceOutputs(this, { api: this.api.api, data, queues, resources });
     if (this.googleFunctionRole !== undefined) {
       new CfnOutput(this, 'GoogleFunctionRoleArn', {
         value: this.googleFunctionRole.roleArn,

@@ -11,6 +11,12 @@ export interface ReconcileFunctionProps {
   resources: Resources;
   environment: Record<string, string>;
   runtimeModules: readonly string[];
+  /**
+   * Whether the schedule runs it; an emulator deploy leaves it out, as its timer in emulator mode runs
+   * the reconciler instead.
+   * @default true
+   */
+  scheduled?: boolean;
 }
 
 /**
@@ -21,7 +27,8 @@ export interface ReconcileFunctionProps {
 export class ReconcileFunction extends Construct {
   readonly function: NodejsFunction;
   readonly role: Role;
-  readonly schedule: Schedule;
+  /** Undefined when not `scheduled`. */
+  readonly schedule: Schedule | undefined;
   /** The role the schedule invokes the function with: it may invoke this function and nothing else. */
   readonly invoker: Role;
 
@@ -44,15 +51,18 @@ export class ReconcileFunction extends Construct {
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
       description: `Lets the ${reconcileSchedule.name} schedule invoke the reconcile function`,
     });
-    this.schedule = new Schedule(this, 'Schedule', {
-      scheduleName: reconcileSchedule.name,
-      description: 'Runs the Fanout reconciler',
-      schedule: ScheduleExpression.rate(Duration.minutes(reconcileSchedule.rateMinutes)),
-      target: new LambdaInvoke(this.function, {
-        role: this.invoker,
-        retryAttempts: 0,
-        maxEventAge: Duration.seconds(reconcileSchedule.maxEventAgeSeconds),
-      }),
-    });
+    this.schedule =
+      props.scheduled === false
+        ? undefined
+        : new Schedule(this, 'Schedule', {
+            scheduleName: reconcileSchedule.name,
+            description: 'Runs the Fanout reconciler',
+            schedule: ScheduleExpression.rate(Duration.minutes(reconcileSchedule.rateMinutes)),
+            target: new LambdaInvoke(this.function, {
+              role: this.invoker,
+              retryAttempts: 0,
+              maxEventAge: Duration.seconds(reconcileSchedule.maxEventAgeSeconds),
+            }),
+          });
   }
 }

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { createPubSubClients } from '../src/adapters/gcp/clients.ts';
 import { GcloudError, renderShellScript, runGcpDeploy } from '../src/deploy/deploy-gcp.ts';
 import { bundleGoogleFunction } from '../src/deploy/deploy-gcp-bundle.ts';
+import { parseEmulatorDeployInputs } from '../src/deploy/deploy-gcp-emulator.ts';
 import { DeployInputError, parseDeployGcpInputs } from '../src/deploy/deploy-gcp-inputs.ts';
 import { PROCESSOR_UNIQUE_ID, PROJECT_NUMBER, planGcpDeploy } from '../src/deploy/deploy-gcp-plan.ts';
 import { provisionGcp } from '../src/deploy/provision-gcp.ts';
@@ -25,7 +26,28 @@ const gcloud = async (args: readonly string[]): Promise<string> => {
   }
 };
 
+/** `--emulator`: the Pub/Sub part of the plan, applied to the emulator at PUBSUB_EMULATOR_HOST. */
+const deployToEmulator = async (argv: readonly string[]): Promise<number> => {
+  let inputs: ReturnType<typeof parseEmulatorDeployInputs>;
+  try {
+    inputs = parseEmulatorDeployInputs(argv, process.env);
+  } catch (error) {
+    if (!(error instanceof DeployInputError)) throw error;
+    console.error(error.message);
+    return 2;
+  }
+  const clients = await createPubSubClients({ projectId: inputs.project });
+  try {
+    const applied = await provisionGcp(inputs.gcp, clients.pubsub, { pushEndpoints: inputs.pushEndpoints });
+    console.log(JSON.stringify(applied, null, 2));
+  } finally {
+    await clients.close();
+  }
+  return 0;
+};
+
 const main = async (): Promise<number> => {
+  if (process.argv.includes('--emulator')) return deployToEmulator(process.argv.slice(2));
   let inputs: ReturnType<typeof parseDeployGcpInputs>;
   try {
     inputs = parseDeployGcpInputs(process.argv.slice(2), process.env);

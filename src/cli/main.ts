@@ -145,6 +145,7 @@ const serve = async (options: Record<string, unknown>): Promise<number> => {
     await serveOnEmulators(options);
     return ExitCode.ok;
   }
+  if (options.useDeployed) throw new UsageError('--use-deployed needs --mode emulators');
   const config = loadConfig({ file: options.config as string | undefined, flags: flagsFrom(options) });
   await removeLeftovers(config);
   const engine = await createEngine(config);
@@ -211,6 +212,10 @@ const program = (): Command => {
         .default('embedded'),
     )
     .option('--prefix <name>', 'with --mode emulators: the prefix of the resource names', 'fanout')
+    .option(
+      '--use-deployed',
+      'with --mode emulators: run on what npm run deploy:emulator deployed, creating and changing nothing',
+    )
     .option('--port <port>', 'port to listen on (0 picks a free one)')
     .option('--host <host>', 'address to listen on')
     .option('--targets <names>', 'comma-separated targets, e.g. aws,gcp')

@@ -1,6 +1,7 @@
 import { EnvironmentError } from '../config/errors.ts';
 import { UsageError } from '../core/errors.ts';
 import { defineGcpResources } from '../deploy/gcp-resources.ts';
+import { ProvisioningError } from '../deploy/provision.ts';
 import { defineResources } from '../deploy/resources.ts';
 
 /**
@@ -22,10 +23,12 @@ export const serveOnEmulators = async (options: Record<string, unknown>): Promis
       // The Google side runs wherever its emulator does.
       ...(process.env.PUBSUB_EMULATOR_HOST && { gcp: defineGcpResources({ prefix }) }),
       port,
+      useDeployed: options.useDeployed === true,
       host: (options.host as string | undefined) ?? '127.0.0.1',
     });
   } catch (error) {
-    if (error instanceof EnvironmentError) throw new UsageError(error.message, { cause: error });
+    if (error instanceof EnvironmentError || error instanceof ProvisioningError)
+      throw new UsageError(error.message, { cause: error });
     throw error;
   }
   process.stderr.write(

@@ -7,3 +7,11 @@ export class ResourceOptionsError extends FanoutError {
     this.name = 'ResourceOptionsError';
   }
 }
+
+/** `npm run deploy:emulator` cannot run as set up: no emulator endpoint, or one off this machine. */
+export class DeployEmulatorError extends FanoutError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DeployEmulatorError';
+  }
+}

@@ -23,6 +23,7 @@ import {
 } from '../config/function-env.ts';
 import { loadConfig } from '../config/load.ts';
 import { topicPath } from '../config/queue-address.ts';
+import { findDeployedAws } from '../deploy/find-deployed.ts';
 import type { GcpResources } from '../deploy/gcp-resources.ts';
 import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
 import { type ProvisionedGcp, provisionGcp } from '../deploy/provision-gcp.ts';
@@ -56,6 +57,12 @@ export interface EmulatorModeOptions {
    * @default true
    */
   processors?: boolean;
+  /**
+   * Run on what `npm run deploy:emulator` deployed, found by the definitions' names, instead of
+   * provisioning: nothing on the AWS side is created or changed.
+   * @default false
+   */
+  useDeployed?: boolean;
   onError?: (error: unknown) => void;
 }
 
@@ -112,7 +119,11 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
   const dynamo = new DynamoDBClient({});
   const s3 = new S3Client({ forcePathStyle: true });
   const streams = new DynamoDBStreamsClient({});
-  const provisioned = await provisionAws(resources, { sqs, dynamo, s3 });
+  const provisioned = await (options.useDeployed ? findDeployedAws : provisionAws)(resources, {
+    sqs,
+    dynamo,
+    s3,
+  });
   const pubsub = gcpTarget && (await createPubSubClients({ projectId: process.env.PUBSUB_PROJECT_ID }));
   const project = pubsub ? await pubsub.subscriber.getProjectId() : '';
   const deployment: FunctionDeployment = {
