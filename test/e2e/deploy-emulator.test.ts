@@ -145,6 +145,13 @@ describe('npm run deploy:emulator', () => {
     const functions = [
       { kind: 'ingest' as const, ...resources.functions.ingest },
       { kind: 'stats' as const, ...resources.functions.stats },
+      { kind: 'reconcile' as const, ...resources.functions.reconcile },
+      {
+        kind: 'ingest-step' as const,
+        name: resources.ingestSteps.functionName,
+        memoryMb: resources.ingestSteps.memoryMb,
+        timeoutSeconds: resources.ingestSteps.timeoutSeconds,
+      },
       ...resources.queues.map((queue) => ({
         kind: 'processor' as const,
         name: queue.processorName,

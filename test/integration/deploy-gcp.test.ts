@@ -169,7 +169,7 @@ describe('the deploy:gcp plan', () => {
     // Assess
     expect(flag(provider?.create ?? [], 'account-id')).toBe('123456789012');
     expect(flag(provider?.create ?? [], 'attribute-condition')).toBe(
-      "attribute.aws_role in ['arn:aws:sts::123456789012:assumed-role/fanout-ingest', 'arn:aws:sts::123456789012:assumed-role/fanout-reconcile', 'arn:aws:sts::123456789012:assumed-role/fanout-process-aws']",
+      "attribute.aws_role in ['arn:aws:sts::123456789012:assumed-role/fanout-ingest', 'arn:aws:sts::123456789012:assumed-role/fanout-ingest-step', 'arn:aws:sts::123456789012:assumed-role/fanout-reconcile', 'arn:aws:sts::123456789012:assumed-role/fanout-process-aws']",
     );
     expect(flag(provider?.update ?? [], 'attribute-condition')).toBe(
       flag(provider?.create ?? [], 'attribute-condition'),
@@ -181,6 +181,7 @@ describe('the deploy:gcp plan', () => {
     const principals = `principalSet://iam.googleapis.com/projects/\${PROJECT_NUMBER}/locations/global/workloadIdentityPools/fanout-aws/attribute.aws_role`;
     expect(members).toEqual([
       `${principals}/arn:aws:sts::123456789012:assumed-role/fanout-ingest`,
+      `${principals}/arn:aws:sts::123456789012:assumed-role/fanout-ingest-step`,
       `${principals}/arn:aws:sts::123456789012:assumed-role/fanout-reconcile`,
       `${principals}/arn:aws:sts::123456789012:assumed-role/fanout-process-aws`,
     ]);
