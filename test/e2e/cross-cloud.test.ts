@@ -38,13 +38,7 @@ beforeAll(async () => {
   rig = await startEmulatorRig({
     resources,
     gcp,
-    env: {
-      // Short backoffs: the emulator pushes two messages at a time, and a pushed retry waits its backoff out.
-      FANOUT_RETRY_BASE_DELAY_MS: '50',
-      FANOUT_RETRY_MAX_DELAY_MS: '250',
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    },
+    env: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
   });
   s3 = new S3Client(awsClientConfig(rig.moto.endpoint));
   pubsub = await createPubSubClients({ projectId: PUBSUB_PROJECT_ID });

@@ -37,14 +37,11 @@ beforeAll(async () => {
     resources,
     gcp,
     env: {
-      FANOUT_RETRY_BASE_DELAY_MS: '50',
-      FANOUT_RETRY_MAX_DELAY_MS: '250',
       FANOUT_DELIVERY_GRACE_MS: String(GRACE_MS),
       FANOUT_RECONCILE_INTERVAL_MS: '1000',
       FANOUT_RECONCILE_STRANDED_AFTER_MS: '8000',
       FANOUT_RECONCILE_BREAKER_OPEN_MS: '3000',
       POWERTOOLS_LOG_LEVEL: 'WARN',
-      POWERTOOLS_METRICS_DISABLED: 'true',
     },
   });
 }, 60_000);

@@ -23,8 +23,8 @@ export interface EmulatorRig {
 
 /**
  * Both clouds on this machine: moto and the Pub/Sub emulator on free ports, the process environment
- * `fanout emulators start` prints plus `env`, and emulator mode on a free port over `resources` and `gcp`,
- * two processor batches at once.
+ * `fanout emulators start` prints with short retry backoffs and no metrics, then `env`, and emulator mode
+ * on a free port over `resources` and `gcp`, two processor batches at once.
  */
 export const startEmulatorRig = async (options: {
   resources: Resources;
@@ -33,7 +33,14 @@ export const startEmulatorRig = async (options: {
 }): Promise<EmulatorRig> => {
   const [moto, pubsubEmulator] = await Promise.all([startMoto(), startPubsubEmulator()]);
   const stopEmulators = () => Promise.all([moto.stop(), pubsubEmulator.stop()]).then(() => undefined);
-  Object.assign(process.env, { ...emulatorEnvironment({ moto, pubsub: pubsubEmulator }), ...options.env });
+  Object.assign(process.env, {
+    ...emulatorEnvironment({ moto, pubsub: pubsubEmulator }),
+    // Short backoffs: the emulator pushes two messages at a time, and a pushed retry waits its backoff out.
+    FANOUT_RETRY_BASE_DELAY_MS: '50',
+    FANOUT_RETRY_MAX_DELAY_MS: '250',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    ...options.env,
+  });
   let mode: EmulatorMode;
   try {
     mode = await startEmulatorMode({
