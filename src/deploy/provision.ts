@@ -93,26 +93,22 @@ const ensureQueue = async (
   return { url, arn };
 };
 
-const ensureIngestSteps = async (sqs: SQSClient, steps: IngestStepsDefinition) => {
-  const deadLetter = await ensureQueue(sqs, steps.deadLetterName, {
-    MessageRetentionPeriod: String(steps.deadLetterRetentionSeconds),
-  });
-  const main = await ensureQueue(sqs, steps.queueName, {
-    VisibilityTimeout: String(steps.visibilityTimeoutSeconds),
-    MessageRetentionPeriod: String(steps.messageRetentionSeconds),
-    RedrivePolicy: JSON.stringify({
-      deadLetterTargetArn: deadLetter.arn,
-      maxReceiveCount: steps.maxReceiveCount,
-    }),
-  });
-  return { url: main.url, arn: main.arn, deadLetterUrl: deadLetter.url };
-};
+/** What a queue's own settings and its dead-letter queue's are read from, for a target or for ingest steps. */
+type DeadLetteredQueue = Pick<
+  QueueDefinition,
+  | 'deadLetterName'
+  | 'visibilityTimeoutSeconds'
+  | 'maxReceiveCount'
+  | 'messageRetentionSeconds'
+  | 'deadLetterRetentionSeconds'
+>;
 
-const ensureQueuePair = async (sqs: SQSClient, queue: QueueDefinition) => {
+/** The dead-letter queue, then the queue named `name` with a redrive policy to it. */
+const ensureDeadLetteredQueue = async (sqs: SQSClient, name: string, queue: DeadLetteredQueue) => {
   const deadLetter = await ensureQueue(sqs, queue.deadLetterName, {
     MessageRetentionPeriod: String(queue.deadLetterRetentionSeconds),
   });
-  const main = await ensureQueue(sqs, queue.name, {
+  const main = await ensureQueue(sqs, name, {
     VisibilityTimeout: String(queue.visibilityTimeoutSeconds),
     MessageRetentionPeriod: String(queue.messageRetentionSeconds),
     RedrivePolicy: JSON.stringify({
@@ -120,8 +116,18 @@ const ensureQueuePair = async (sqs: SQSClient, queue: QueueDefinition) => {
       maxReceiveCount: queue.maxReceiveCount,
     }),
   });
-  return { target: queue.target, main, deadLetter };
+  return { main, deadLetter };
 };
+
+const ensureIngestSteps = async (sqs: SQSClient, steps: IngestStepsDefinition) => {
+  const { main, deadLetter } = await ensureDeadLetteredQueue(sqs, steps.queueName, steps);
+  return { url: main.url, arn: main.arn, deadLetterUrl: deadLetter.url };
+};
+
+const ensureQueuePair = async (sqs: SQSClient, queue: QueueDefinition) => ({
+  target: queue.target,
+  ...(await ensureDeadLetteredQueue(sqs, queue.name, queue)),
+});
 
 /** The task table as CreateTable takes it; without its stream only for tests of a table made without one. */
 export const taskTableInput = (table: TableDefinition, { stream = true } = {}): CreateTableCommandInput => ({

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ResultStore } from '../../src/adapters/aws/s3-result-store.ts';
 import { createPubSubClients, type PubSubClients } from '../../src/adapters/gcp/clients.ts';
@@ -10,8 +9,7 @@ import type { StatsReport } from '../../src/core/stats/report.ts';
 import type { TaskRecord } from '../../src/core/task.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
-import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
-import { emulatorEnvironment, PUBSUB_PROJECT_ID } from '../../src/local/emulator-state.ts';
+import { PUBSUB_PROJECT_ID } from '../../src/local/emulator-state.ts';
 import {
   chaosJob,
   drainSqs,
@@ -19,8 +17,8 @@ import {
   mismatchedGzipOutputs,
   waitFor,
 } from '../support/e2e.ts';
-import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
-import { type PubsubEmulator, startPubsubEmulator } from '../support/pubsub.ts';
+import { type EmulatorRig, startEmulatorRig } from '../support/emulator-rig.ts';
+import { awsClientConfig } from '../support/moto.ts';
 
 const SEED = 11;
 const POISON = 0.01;
@@ -32,49 +30,25 @@ const prefix = `xc-${randomUUID().slice(0, 8)}`;
 const resources = defineResources({ prefix, processorTimeoutSeconds: 30 });
 const gcp = defineGcpResources({ prefix, processorTimeoutSeconds: 30 });
 
-let moto: Moto;
-let pubsubEmulator: PubsubEmulator;
-let mode: EmulatorMode;
-let sqs: SQSClient;
+let rig: EmulatorRig;
 let s3: S3Client;
 let pubsub: PubSubClients;
 
 beforeAll(async () => {
-  [moto, pubsubEmulator] = await Promise.all([startMoto(), startPubsubEmulator()]);
-  Object.assign(process.env, {
-    // What `fanout emulators start` prints for a shell.
-    ...emulatorEnvironment({ moto, pubsub: pubsubEmulator }),
-    // Short backoffs: the emulator pushes two messages at a time, and a pushed retry waits its backoff out.
-    FANOUT_RETRY_BASE_DELAY_MS: '50',
-    FANOUT_RETRY_MAX_DELAY_MS: '250',
-    POWERTOOLS_LOG_LEVEL: 'ERROR',
-    POWERTOOLS_METRICS_DISABLED: 'true',
+  rig = await startEmulatorRig({
+    resources,
+    gcp,
+    env: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
   });
-  mode = await startEmulatorMode({ resources, gcp, port: 0, maxConcurrency: 2 });
-  sqs = new SQSClient(awsClientConfig(moto.endpoint));
-  s3 = new S3Client(awsClientConfig(moto.endpoint));
+  s3 = new S3Client(awsClientConfig(rig.moto.endpoint));
   pubsub = await createPubSubClients({ projectId: PUBSUB_PROJECT_ID });
 }, 60_000);
 
 afterAll(async () => {
-  await mode?.stop();
   await pubsub?.close();
-  for (const client of [sqs, s3]) client?.destroy();
-  await Promise.all([moto?.stop(), pubsubEmulator?.stop()]);
+  s3?.destroy();
+  await rig?.stop();
 });
-
-const submit = async (query: string, body: Buffer): Promise<string> => {
-  const response = await fetch(`${mode.url}/jobs?${query}`, {
-    method: 'POST',
-    headers: { 'content-type': 'text/plain' },
-    body,
-  });
-  expect(response.status).toBe(202);
-  return ((await response.json()) as { jobId: string }).jobId;
-};
-
-const getJson = async <T>(path: string): Promise<T> =>
-  (await (await fetch(`${mode.url}${path}`)).json()) as T;
 
 interface Job {
   status: string;
@@ -86,12 +60,12 @@ interface Job {
 /** Waits until the job has ended and the stats function has counted every chunk, then reads its tasks. */
 const finished = async (jobId: string, chunks: number, timeoutMs: number) => {
   const job = await waitFor(async () => {
-    const view = await getJson<Job>(`/jobs/${jobId}`);
+    const view = await rig.getJson<Job>(`/jobs/${jobId}`);
     return view.status.startsWith('completed') && view.chunksCompleted + view.chunksFailed === chunks
       ? view
       : undefined;
   }, timeoutMs);
-  const { tasks } = await getJson<{ tasks: TaskRecord[] }>(`/jobs/${jobId}/tasks`);
+  const { tasks } = await rig.getJson<{ tasks: TaskRecord[] }>(`/jobs/${jobId}/tasks`);
   return { job, tasks };
 };
 
@@ -103,7 +77,7 @@ const firstTriesOn = (tasks: readonly TaskRecord[], target: string): number =>
 
 /** Everything in the Google dead-letter subscription now. */
 const gcpDeadLetters = async (): Promise<ChunkMessage[]> => {
-  const subscription = mode.provisionedGcp?.deadLetterSubscriptions.gcp as string;
+  const subscription = rig.mode.provisionedGcp?.deadLetterSubscriptions.gcp as string;
   const dead: ChunkMessage[] = [];
   for (;;) {
     const [response] = await pubsub.subscriber.pull({
@@ -129,7 +103,7 @@ describe('across AWS (moto) and Google Cloud (the Pub/Sub emulator)', () => {
     let tasks: TaskRecord[];
 
     beforeAll(async () => {
-      jobId = await submit(
+      jobId = await rig.submit(
         `pipeline=${PIPELINE}&chunkSize=${CHUNK_SIZE}&maxAttempts=10&strategy=round_robin&targets=aws,gcp`,
         input(CHUNKS),
       );
@@ -177,7 +151,7 @@ describe('across AWS (moto) and Google Cloud (the Pub/Sub emulator)', () => {
 
     it("stores each completed chunk's output, checked against its own input line", async () => {
       // Prepare
-      const results = new S3ResultStore(s3, mode.provisioned.bucket, resources.bucket.resultsPrefix);
+      const results = new S3ResultStore(s3, rig.mode.provisioned.bucket, resources.bucket.resultsPrefix);
 
       // Act
       const mismatches = await mismatchedGzipOutputs(results, jobId, tasks, (i) => line(i).toUpperCase());
@@ -195,7 +169,7 @@ describe('across AWS (moto) and Google Cloud (the Pub/Sub emulator)', () => {
 
       // Act
       const [onAws, onGcp] = await Promise.all([
-        drainSqs(sqs, mode.provisioned.deadLetterUrls.aws as string),
+        drainSqs(rig.sqs, rig.mode.provisioned.deadLetterUrls.aws as string),
         gcpDeadLetters(),
       ]);
 
@@ -233,25 +207,25 @@ describe('across AWS (moto) and Google Cloud (the Pub/Sub emulator)', () => {
 
     it('finishes every job once; new chunks leave gcp within seconds of the outage and come back after it', async () => {
       // Prepare
-      const before = await submit(QUERY, input(60));
+      const before = await rig.submit(QUERY, input(60));
 
       // Act
-      process.kill(pubsubEmulator.pid, 'SIGSTOP');
+      process.kill(rig.pubsubEmulator.pid, 'SIGSTOP');
       const stoppedAt = Date.now();
       let firstDuring: string;
       let secondDuring: string;
       let leftWithin: number;
       try {
-        firstDuring = await submit(QUERY, input(40));
+        firstDuring = await rig.submit(QUERY, input(40));
         leftWithin = Date.now() - stoppedAt;
-        secondDuring = await submit(QUERY, input(40));
+        secondDuring = await rig.submit(QUERY, input(40));
         await finished(secondDuring, 40, 120_000);
       } finally {
-        process.kill(pubsubEmulator.pid, 'SIGCONT');
+        process.kill(rig.pubsubEmulator.pid, 'SIGCONT');
       }
       const resumedAt = Date.now();
       const after = await waitFor(async () => {
-        const jobId = await submit(QUERY, input(20));
+        const jobId = await rig.submit(QUERY, input(20));
         const { tasks } = await finished(jobId, 20, 60_000);
         return firstTriesOn(tasks, 'gcp') > 0 ? { tasks, backWithin: Date.now() - resumedAt } : undefined;
       }, 90_000);
@@ -285,8 +259,8 @@ describe('across AWS (moto) and Google Cloud (the Pub/Sub emulator)', () => {
 
     it('completes the job on gcp, and takes aws out of rotation for the next job', async () => {
       // Act
-      const first = await finished(await submit(QUERY, input(40)), 40, 120_000);
-      const next = await finished(await submit(QUERY, input(20)), 20, 120_000);
+      const first = await finished(await rig.submit(QUERY, input(40)), 40, 120_000);
+      const next = await finished(await rig.submit(QUERY, input(20)), 20, 120_000);
 
       // Assess
       for (const { job, tasks } of [first, next]) {

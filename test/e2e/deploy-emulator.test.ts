@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -13,6 +13,7 @@ import { parseFunctionEnvironment } from '../../src/config/function-env.ts';
 import type { JobView } from '../../src/core/job.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { awsEmulatorEnvironment } from '../../src/local/emulator-state.ts';
+import { matchOnStderr } from '../support/child-output.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -68,18 +69,6 @@ const aws = async (...args: string[]): Promise<string> =>
       env: { ...env, AWS_DEFAULT_REGION: 'us-east-1' },
     })
   ).stdout;
-
-/** Starts `fanout serve --mode emulators --use-deployed`; resolves with its API's URL once it listens. */
-const serveDeployed = (child: ChildProcess): Promise<string> =>
-  new Promise((resolve, reject) => {
-    let seen = '';
-    child.stderr?.on('data', (text: Buffer) => {
-      seen += text.toString();
-      const match = /the HTTP API listens on (http:\/\/\S+)/.exec(seen);
-      if (match) resolve(match[1] as string);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}:\n${seen}`)));
-  });
 
 describe('fanout serve --mode emulators --use-deployed', () => {
   it('exits 2 naming each resource that is not deployed, and creates none of them', async () => {
@@ -189,7 +178,7 @@ describe('npm run deploy:emulator', () => {
     let result: string;
     let code: number | null;
     try {
-      const url = await serveDeployed(child);
+      const url = await matchOnStderr(child, /the HTTP API listens on (http:\/\/\S+)/);
       const accepted = await fetch(`${url}/jobs?chunkSize=1024&pipeline=${PIPELINE}`, {
         method: 'POST',
         headers: { 'content-type': 'text/plain' },

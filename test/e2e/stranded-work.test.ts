@@ -1,16 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { PurgeQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PurgeQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChunkMessage } from '../../src/cloud/messages.ts';
 import { TaskState } from '../../src/core/constants.ts';
 import type { TaskRecord } from '../../src/core/task.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
-import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
-import { emulatorEnvironment } from '../../src/local/emulator-state.ts';
 import { chaosJob, drainSqs, waitFor } from '../support/e2e.ts';
-import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
-import { type PubsubEmulator, startPubsubEmulator } from '../support/pubsub.ts';
+import { type EmulatorRig, startEmulatorRig } from '../support/emulator-rig.ts';
 
 const CHUNK_SIZE = 1024;
 const { line, input } = chaosJob(5, 0, CHUNK_SIZE);
@@ -24,25 +21,10 @@ const prefix = `sw-${randomUUID().slice(0, 8)}`;
 const resources = defineResources({ prefix, processorTimeoutSeconds: 8 });
 const gcp = defineGcpResources({ prefix, processorTimeoutSeconds: 8 });
 
-let moto: Moto;
-let pubsubEmulator: PubsubEmulator;
-let mode: EmulatorMode;
-let sqs: SQSClient;
+let rig: EmulatorRig;
 const logged: string[] = [];
 
 beforeAll(async () => {
-  [moto, pubsubEmulator] = await Promise.all([startMoto(), startPubsubEmulator()]);
-  Object.assign(process.env, {
-    ...emulatorEnvironment({ moto, pubsub: pubsubEmulator }),
-    FANOUT_RETRY_BASE_DELAY_MS: '50',
-    FANOUT_RETRY_MAX_DELAY_MS: '250',
-    FANOUT_DELIVERY_GRACE_MS: String(GRACE_MS),
-    FANOUT_RECONCILE_INTERVAL_MS: '1000',
-    FANOUT_RECONCILE_STRANDED_AFTER_MS: '8000',
-    FANOUT_RECONCILE_BREAKER_OPEN_MS: '3000',
-    POWERTOOLS_LOG_LEVEL: 'WARN',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
   // The functions' Powertools loggers write JSON lines, warnings to stderr.
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream);
@@ -51,29 +33,23 @@ beforeAll(async () => {
       return write(chunk, ...(rest as []));
     });
   }
-  mode = await startEmulatorMode({ resources, gcp, port: 0, maxConcurrency: 2 });
-  sqs = new SQSClient(awsClientConfig(moto.endpoint));
+  rig = await startEmulatorRig({
+    resources,
+    gcp,
+    env: {
+      FANOUT_DELIVERY_GRACE_MS: String(GRACE_MS),
+      FANOUT_RECONCILE_INTERVAL_MS: '1000',
+      FANOUT_RECONCILE_STRANDED_AFTER_MS: '8000',
+      FANOUT_RECONCILE_BREAKER_OPEN_MS: '3000',
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+    },
+  });
 }, 60_000);
 
 afterAll(async () => {
   vi.restoreAllMocks();
-  await mode?.stop();
-  sqs?.destroy();
-  await Promise.all([moto?.stop(), pubsubEmulator?.stop()]);
+  await rig?.stop();
 });
-
-const submit = async (query: string, body: Buffer): Promise<string> => {
-  const response = await fetch(`${mode.url}/jobs?${query}`, {
-    method: 'POST',
-    headers: { 'content-type': 'text/plain' },
-    body,
-  });
-  expect(response.status).toBe(202);
-  return ((await response.json()) as { jobId: string }).jobId;
-};
-
-const getJson = async <T>(path: string): Promise<T> =>
-  (await (await fetch(`${mode.url}${path}`)).json()) as T;
 
 interface Job {
   status: string;
@@ -85,11 +61,11 @@ interface Job {
 /** Waits until every chunk of the job completed, then reads its tasks and its result. */
 const completed = async (jobId: string, chunks: number, timeoutMs: number) => {
   const job = await waitFor(async () => {
-    const view = await getJson<Job>(`/jobs/${jobId}`);
+    const view = await rig.getJson<Job>(`/jobs/${jobId}`);
     return view.status === 'completed' && view.chunksCompleted === chunks ? view : undefined;
   }, timeoutMs);
-  const { tasks } = await getJson<{ tasks: TaskRecord[] }>(`/jobs/${jobId}/tasks`);
-  const result = await fetch(`${mode.url}/jobs/${jobId}/result`);
+  const { tasks } = await rig.getJson<{ tasks: TaskRecord[] }>(`/jobs/${jobId}/tasks`);
+  const result = await fetch(`${rig.mode.url}/jobs/${jobId}/result`);
   return { job, tasks, result: { status: result.status, text: await result.text() } };
 };
 
@@ -105,18 +81,18 @@ const expectEachCompletedOnce = (tasks: readonly TaskRecord[], chunks: number): 
 const expected = (chunks: number): string =>
   Array.from({ length: chunks }, (_, i) => line(i).toUpperCase()).join('');
 
-const queueUrl = (): string => mode.provisioned.queueUrls.aws as string;
+const queueUrl = (): string => rig.mode.provisioned.queueUrls.aws as string;
 
 /** Sends a message straight to the AWS target's queue, as anyone allowed to send there could; its id. */
 const sendRaw = async (message: ChunkMessage): Promise<string> =>
-  (await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(), MessageBody: JSON.stringify(message) })))
+  (await rig.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(), MessageBody: JSON.stringify(message) })))
     .MessageId as string;
 
 /** The next `count` messages to reach the AWS dead-letter queue. */
 const deadLetters = async (count: number): Promise<ChunkMessage[]> => {
   const found: ChunkMessage[] = [];
   return waitFor(async () => {
-    found.push(...(await drainSqs(sqs, mode.provisioned.deadLetterUrls.aws as string)));
+    found.push(...(await drainSqs(rig.sqs, rig.mode.provisioned.deadLetterUrls.aws as string)));
     return found.length >= count ? found : undefined;
   }, 60_000);
 };
@@ -127,12 +103,12 @@ const refusedLine = (messageId: string): string | undefined =>
 describe('messages checked against their job (emulator mode, sent by the AWS SDK to the SQS queue)', () => {
   it('refuses index 9 and 999999 of a completed 9-chunk job: dead-lettered, logged, the job unchanged', async () => {
     // Prepare
-    const jobId = await submit(
+    const jobId = await rig.submit(
       `pipeline=validate,transform:uppercase&chunkSize=${CHUNK_SIZE}&targets=aws`,
       input(9),
     );
     await completed(jobId, 9, 60_000);
-    const [last] = (await getJson<{ tasks: TaskRecord[] }>(`/jobs/${jobId}/tasks`)).tasks.slice(-1);
+    const [last] = (await rig.getJson<{ tasks: TaskRecord[] }>(`/jobs/${jobId}/tasks`)).tasks.slice(-1);
     const lookalike = {
       jobId,
       attempt: 1,
@@ -191,11 +167,11 @@ describe('the reconciler (emulator mode)', () => {
     const chunks = 300;
 
     // Act
-    const jobId = await submit(
+    const jobId = await rig.submit(
       `pipeline=${PIPELINE}&chunkSize=${CHUNK_SIZE}&maxAttempts=10&targets=aws`,
       input(chunks),
     );
-    await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl() }));
+    await rig.sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl() }));
     const { tasks, result } = await completed(jobId, chunks, 180_000);
 
     // Assess
@@ -208,14 +184,14 @@ describe('the reconciler (emulator mode)', () => {
     // Prepare
     const chunks = 400;
     const startedAt = Date.now();
-    const jobId = await submit(
+    const jobId = await rig.submit(
       `pipeline=${PIPELINE}&chunkSize=${CHUNK_SIZE}&maxAttempts=10&strategy=round_robin&targets=aws,gcp`,
       input(chunks),
     );
 
     // Act
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    process.kill(pubsubEmulator.pid, 'SIGKILL');
+    process.kill(rig.pubsubEmulator.pid, 'SIGKILL');
     const { tasks, result } = await completed(jobId, chunks, 240_000);
     const tookMs = Date.now() - startedAt;
 

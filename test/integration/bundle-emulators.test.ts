@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/core/job.ts';
 import { emulatorEnvironment } from '../../src/local/emulator-state.ts';
+import { matchOnStderr } from '../support/child-output.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 import { type PubsubEmulator, startPubsubEmulator } from '../support/pubsub.ts';
 
@@ -31,20 +32,6 @@ afterAll(async () => {
   await Promise.all([moto?.stop(), pubsub?.stop(), rm(dir, { recursive: true, force: true })]);
 });
 
-/** Starts the bundle's `serve --mode emulators`; resolves with the API's URL once it says where it listens. */
-const serveBundle = (child: ChildProcess): Promise<string> =>
-  new Promise((resolve, reject) => {
-    let seen = '';
-    child.stderr?.on('data', (text: Buffer) => {
-      seen += text.toString();
-      const match = /the HTTP API listens on (http:\/\/\S+)/.exec(seen);
-      if (match) resolve(match[1] as string);
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`the bundle exited with ${code} before listening:\n${seen}`)),
-    );
-  });
-
 describe('the CLI bundle (dist/fanout.js)', () => {
   it.skipIf(!existsSync(BUNDLE))(
     'serves emulator mode on both clouds and runs a job through it',
@@ -57,7 +44,7 @@ describe('the CLI bundle (dist/fanout.js)', () => {
       const child = spawn(NODE, [BUNDLE, 'serve', '--mode', 'emulators', '--port', '0'], { cwd: dir, env });
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       try {
-        const url = await serveBundle(child);
+        const url = await matchOnStderr(child, /the HTTP API listens on (http:\/\/\S+)/);
 
         // Act
         const accepted = await fetch(`${url}/jobs?chunkSize=1024&pipeline=transform:uppercase`, {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/core/job.ts';
+import { matchOnStderr } from '../support/child-output.ts';
 
 const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/fanout.ts', import.meta.url));
@@ -305,14 +306,7 @@ describe('fanout serve', () => {
   const serve = async (env: NodeJS.ProcessEnv) => {
     const { child, exit } = start(['serve', '--port', '0', '--workers', '1'], env);
     server = child;
-    const url = await new Promise<string>((resolve) => {
-      let seen = '';
-      child.stderr?.on('data', (text: string) => {
-        seen += text;
-        const match = /listening on (http:\/\/\S+)/.exec(seen);
-        if (match) resolve(match[1] as string);
-      });
-    });
+    const url = await matchOnStderr(child, /listening on (http:\/\/\S+)/);
     return { child, exit, url };
   };
 

@@ -1,16 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.ts';
 import type { JobView } from '../../src/core/job.ts';
 import type { Engine } from '../../src/engine/engine.ts';
-import { createEngine } from '../../src/engine/from-config.ts';
-import { type LocalServer, startLocalServer } from '../../src/server/local-server.ts';
+import type { LocalServer } from '../../src/server/local-server.ts';
+import { startTestServer, type TestServer } from '../support/local-server.ts';
 
 const MAX_BODY_BYTES = 4096;
 /** Lines of 32 bytes cut into chunks of 1024 bytes: 32 lines a chunk. */
@@ -29,29 +25,20 @@ interface Accepted {
   resultUrl: string;
 }
 
-let dir: string;
+let served: TestServer;
 let engine: Engine;
 let server: LocalServer;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'fanout-http-'));
-  const config = loadConfig({
-    env: {},
-    cwd: dir,
-    flags: [
-      { path: ['workers_per_target'], value: 1, flag: '--workers' },
-      { path: ['results_dir'], value: join(dir, 'results'), flag: '--results-dir' },
-      { path: ['server', 'max_body_bytes'], value: MAX_BODY_BYTES, flag: '--max-body-bytes' },
-    ],
-  });
-  engine = await createEngine(config, { baseDir: dir });
-  server = await startLocalServer(engine, config, { port: 0 });
+  served = await startTestServer('http', [
+    { path: ['workers_per_target'], value: 1, flag: '--workers' },
+    { path: ['server', 'max_body_bytes'], value: MAX_BODY_BYTES, flag: '--max-body-bytes' },
+  ]);
+  ({ engine, server } = served);
 });
 
 afterAll(async () => {
-  await server?.close();
-  await engine?.close();
-  await rm(dir, { recursive: true, force: true });
+  await served?.close();
 });
 
 const post = (body: string | Uint8Array, contentType: string, query = ''): Promise<Response> =>
@@ -412,7 +399,7 @@ describe('GET /stats, /health and /metrics', () => {
 });
 
 describe('a server whose targets are all down', () => {
-  let downDir: string;
+  let downServed: TestServer;
   let downEngine: Engine;
   let down: LocalServer;
 
@@ -432,27 +419,18 @@ describe('a server whose targets are all down', () => {
   };
 
   beforeAll(async () => {
-    downDir = await mkdtemp(join(tmpdir(), 'fanout-http-down-'));
-    const config = loadConfig({
-      env: {},
-      cwd: downDir,
-      flags: [
-        { path: ['workers_per_target'], value: 1, flag: '--workers' },
-        { path: ['results_dir'], value: join(downDir, 'results'), flag: '--results-dir' },
-        { path: ['breaker', 'failure_threshold'], value: 2, flag: 'breaker.failure_threshold' },
-        { path: ['breaker', 'reset_timeout_ms'], value: 60_000, flag: 'breaker.reset_timeout_ms' },
-      ],
-    });
-    downEngine = await createEngine(config, { baseDir: downDir });
-    down = await startLocalServer(downEngine, config, { port: 0 });
+    downServed = await startTestServer('http-down', [
+      { path: ['workers_per_target'], value: 1, flag: '--workers' },
+      { path: ['breaker', 'failure_threshold'], value: 2, flag: 'breaker.failure_threshold' },
+      { path: ['breaker', 'reset_timeout_ms'], value: 60_000, flag: 'breaker.reset_timeout_ms' },
+    ]);
+    ({ engine: downEngine, server: down } = downServed);
     await takeDown('aws');
     await takeDown('gcp');
   });
 
   afterAll(async () => {
-    await down?.close();
-    await downEngine?.close();
-    await rm(downDir, { recursive: true, force: true });
+    await downServed?.close();
   });
 
   it('answers POST /jobs with 503, Retry-After until a breaker lets a probe through, and records no job', async () => {

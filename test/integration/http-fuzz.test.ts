@@ -1,13 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.ts';
-import type { Engine } from '../../src/engine/engine.ts';
-import { createEngine } from '../../src/engine/from-config.ts';
-import { type LocalServer, startLocalServer } from '../../src/server/local-server.ts';
+import { startTestServer, type TestServer } from '../support/local-server.ts';
 import { specText, specValue } from '../support/spec-arbitraries.ts';
 
 /** Requests per run: the property runs RUNS batches of BATCH requests, sent CONCURRENCY at a time. */
@@ -23,38 +17,26 @@ interface Sent {
   body: string | Uint8Array;
 }
 
-let dir: string;
-let engine: Engine;
-let server: LocalServer;
+let served: TestServer;
 let port: number;
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 const jobIds: string[] = [];
 let answered = 0;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'fanout-fuzz-'));
-  const config = loadConfig({
-    env: {},
-    cwd: dir,
-    flags: [
-      { path: ['workers_per_target'], value: 2, flag: '--workers' },
-      { path: ['threads'], value: 2, flag: 'threads' },
-      { path: ['results_dir'], value: join(dir, 'results'), flag: '--results-dir' },
-      { path: ['server', 'max_body_bytes'], value: 4096, flag: '--max-body-bytes' },
-      { path: ['server', 'max_ingesting_jobs'], value: 64, flag: 'server.max_ingesting_jobs' },
-      { path: ['server', 'allowed_origins'], value: ['https://app.example'], flag: 'allowed_origins' },
-    ],
-  });
-  engine = await createEngine(config, { baseDir: dir });
-  server = await startLocalServer(engine, config, { port: 0 });
-  port = Number(new URL(server.url).port);
+  served = await startTestServer('fuzz', [
+    { path: ['workers_per_target'], value: 2, flag: '--workers' },
+    { path: ['threads'], value: 2, flag: 'threads' },
+    { path: ['server', 'max_body_bytes'], value: 4096, flag: '--max-body-bytes' },
+    { path: ['server', 'max_ingesting_jobs'], value: 64, flag: 'server.max_ingesting_jobs' },
+    { path: ['server', 'allowed_origins'], value: ['https://app.example'], flag: 'allowed_origins' },
+  ]);
+  ({ port } = served);
 });
 
 afterAll(async () => {
   agent.destroy();
-  await server?.close();
-  await engine?.close();
-  await rm(dir, { recursive: true, force: true });
+  await served?.close();
 });
 
 /** Sends a request on the shared keep-alive agent; rejects when no answer has come in time. */

@@ -1,14 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.ts';
 import type { Engine } from '../../src/engine/engine.ts';
-import { createEngine } from '../../src/engine/from-config.ts';
-import { type LocalServer, startLocalServer } from '../../src/server/local-server.ts';
+import { startTestServer, type TestServer } from '../support/local-server.ts';
 
 const LISTED = 'https://app.example';
 const EVIL = 'https://evil.example';
@@ -24,38 +19,27 @@ interface Answer {
   body: string;
 }
 
-let dir: string;
+let served: TestServer;
 let engine: Engine;
-let server: LocalServer;
 let port: number;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'fanout-refusals-'));
-  const config = loadConfig({
-    env: {},
-    cwd: dir,
-    flags: [
-      { path: ['workers_per_target'], value: 1, flag: '--workers' },
-      { path: ['results_dir'], value: join(dir, 'results'), flag: '--results-dir' },
-      { path: ['server', 'allowed_origins'], value: [LISTED], flag: 'server.allowed_origins' },
-      { path: ['server', 'headers_timeout_ms'], value: HEADERS_TIMEOUT_MS, flag: 'headers_timeout_ms' },
-      { path: ['server', 'upload_grace_ms'], value: GRACE_MS, flag: 'server.upload_grace_ms' },
-      {
-        path: ['server', 'min_upload_bytes_per_second'],
-        value: MIN_BYTES_PER_SECOND,
-        flag: 'server.min_upload_bytes_per_second',
-      },
-    ],
-  });
-  engine = await createEngine(config, { baseDir: dir });
-  server = await startLocalServer(engine, config, { port: 0 });
-  port = Number(new URL(server.url).port);
+  served = await startTestServer('refusals', [
+    { path: ['workers_per_target'], value: 1, flag: '--workers' },
+    { path: ['server', 'allowed_origins'], value: [LISTED], flag: 'server.allowed_origins' },
+    { path: ['server', 'headers_timeout_ms'], value: HEADERS_TIMEOUT_MS, flag: 'headers_timeout_ms' },
+    { path: ['server', 'upload_grace_ms'], value: GRACE_MS, flag: 'server.upload_grace_ms' },
+    {
+      path: ['server', 'min_upload_bytes_per_second'],
+      value: MIN_BYTES_PER_SECOND,
+      flag: 'server.min_upload_bytes_per_second',
+    },
+  ]);
+  ({ engine, port } = served);
 });
 
 afterAll(async () => {
-  await server?.close();
-  await engine?.close();
-  await rm(dir, { recursive: true, force: true });
+  await served?.close();
 });
 
 /** A request with any headers, `Host` included, which `fetch` will not send. */

@@ -1,41 +1,26 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.ts';
 import type { JobView } from '../../src/core/job.ts';
-import type { Engine } from '../../src/engine/engine.ts';
-import { createEngine } from '../../src/engine/from-config.ts';
-import { type LocalServer, startLocalServer } from '../../src/server/local-server.ts';
+import type { LocalServer } from '../../src/server/local-server.ts';
+import { startTestServer, type TestServer } from '../support/local-server.ts';
 
 /** 40 lines of 1 KiB: 40 chunks, of which the engine holds 2 at a time. */
 const LINES = 40;
 const INPUT = Array.from({ length: LINES }, (_, i) => `${`line ${i}`.padEnd(1023, '.')}\n`).join('');
 
-let dir: string;
-let engine: Engine;
+let served: TestServer;
 let server: LocalServer;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'fanout-ingest-'));
-  const config = loadConfig({
-    env: {},
-    cwd: dir,
-    flags: [
-      { path: ['workers_per_target'], value: 1, flag: '--workers' },
-      { path: ['max_pending_chunks'], value: 2, flag: '--max-pending-chunks' },
-      { path: ['results_dir'], value: join(dir, 'results'), flag: '--results-dir' },
-    ],
-  });
-  engine = await createEngine(config, { baseDir: dir });
-  server = await startLocalServer(engine, config, { port: 0 });
+  served = await startTestServer('ingest', [
+    { path: ['workers_per_target'], value: 1, flag: '--workers' },
+    { path: ['max_pending_chunks'], value: 2, flag: '--max-pending-chunks' },
+  ]);
+  ({ server } = served);
 });
 
 afterAll(async () => {
-  await server?.close();
-  await engine?.close();
-  await rm(dir, { recursive: true, force: true });
+  await served?.close();
 });
 
 const view = async (jobId: string): Promise<JobView> =>

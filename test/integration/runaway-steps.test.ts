@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/core/job.ts';
 import type { TaskRecord } from '../../src/core/task.ts';
+import { matchOnStderr } from '../support/child-output.ts';
 
 const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/fanout.ts', import.meta.url));
@@ -42,14 +43,7 @@ const serve = async (env: NodeJS.ProcessEnv = {}) => {
     );
   });
   server = child;
-  const url = await new Promise<string>((resolve) => {
-    let seen = '';
-    child.stderr?.on('data', (text: string) => {
-      seen += text;
-      const match = /listening on (http:\/\/\S+)/.exec(seen);
-      if (match) resolve(match[1] as string);
-    });
-  });
+  const url = await matchOnStderr(child, /listening on (http:\/\/\S+)/);
   return { child, exit, url };
 };
 
