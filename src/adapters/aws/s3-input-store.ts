@@ -1,7 +1,6 @@
 import {
   DeleteObjectCommand,
   GetObjectCommand,
-  type GetObjectCommandOutput,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
@@ -13,8 +12,6 @@ import { concat } from '../../util/bytes.ts';
 import { formatSpan } from '../result-reading.ts';
 
 const S3_URI = /^s3:\/\/([^/]+)\/(.+)$/;
-/** Bytes of an input one ranged GET reads. */
-const READ_WINDOW = 8 * 1024 * 1024;
 const BODY = 'body';
 
 const statusOf = (error: unknown): number | undefined =>
@@ -61,30 +58,28 @@ export class S3InputStore implements InputStore {
   }
 
   /**
-   * Reads in ranged GETs of `READ_WINDOW` bytes, one after the other: a step that stops at a segment
-   * boundary leaves at most one window unread, and no response stays open for the whole object.
+   * One GET of the range from `offset` to the object's end, read as it arrives: many small ranged GETs
+   * cost a request each, and a store that reads a range in time proportional to the whole object (moto)
+   * pays that at every one. A reader that stops early (a step that hands over or fails ends its
+   * iteration) aborts the request, so the connection does not stay open for the rest of the object.
    */
   async open(source: string, offset: number): Promise<AsyncIterable<Uint8Array>> {
     const { bucket, key } = this.#parse(source);
     const client = this.#client;
     return (async function* () {
-      for (let at = offset; ; ) {
-        let object: GetObjectCommandOutput;
-        try {
-          object = await client.send(
-            new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${at}-${at + READ_WINDOW - 1}` }),
-          );
-        } catch (error) {
-          // A range that starts at the end: the input was read whole.
-          if (statusOf(error) === 416) return;
-          throw error;
-        }
-        for await (const piece of object.Body as AsyncIterable<Uint8Array>) {
-          at += piece.byteLength;
-          yield piece;
-        }
-        const size = Number(object.ContentRange?.split('/')[1]);
-        if (!(at < size)) return;
+      const request = new AbortController();
+      try {
+        const object = await client.send(
+          new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-` }),
+          { abortSignal: request.signal },
+        );
+        yield* object.Body as AsyncIterable<Uint8Array>;
+      } catch (error) {
+        // A range that starts at the end: the input was read whole.
+        if (statusOf(error) === 416) return;
+        throw error;
+      } finally {
+        request.abort();
       }
     })();
   }
