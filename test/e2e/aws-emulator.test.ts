@@ -310,61 +310,6 @@ describe('the AWS path on moto', () => {
       expect(await taskOf(11)).toBeUndefined();
     });
   });
-});
-
-// Last in the file: these take the queue away, then moto itself.
-describe('readiness, and ingest when no target can take a chunk', () => {
-  it('is ready while the table, the bucket and the queue answer', async () => {
-    // Act
-    const response = await fetch(`${mode.url}/health/ready`);
-
-    // Assess
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({
-      status: 'ready',
-      stores: { tasks: { ok: true }, inputs: { ok: true }, results: { ok: true } },
-      targets: { aws: { queue: { ok: true }, breaker: 'closed', accepting: true } },
-    });
-  });
-
-  it('accepts a job once the queue is gone, which its ingest step then marks failed, and is not ready', async () => {
-    // Prepare
-    await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl() }));
-
-    // Act
-    const response = await post(`pipeline=validate&chunkSize=${CHUNK_SIZE}`, input(3));
-    const { jobId } = (await response.json()) as { jobId: string };
-    const job = await waitFor(async () => {
-      const view = await getJson<{ status: string; error: string }>(`/jobs/${jobId}`);
-      return view.status === 'failed' ? view : undefined;
-    }, 30_000);
-    const ready = await fetch(`${mode.url}/health/ready`);
-
-    // Assess
-    expect(response.status).toBe(202);
-    expect(job.error).toMatch(/^its input stopped after 0 chunks were sent: target aws is unavailable/);
-    expect(ready.status).toBe(503);
-    expect(((await ready.json()) as { detail: string }).detail).toMatch(/^not ready: target aws: queue: /);
-  });
-
-  it('is live but not ready once moto has stopped: the task table does not answer', async () => {
-    // Prepare
-    await moto.stop();
-
-    // Act
-    const [live, ready] = await Promise.all([
-      fetch(`${mode.url}/health/live`),
-      fetch(`${mode.url}/health/ready`),
-    ]);
-
-    // Assess
-    expect(live.status).toBe(200);
-    expect(ready.status).toBe(503);
-    expect(ready.headers.get('content-type')).toBe('application/problem+json');
-    const problem = (await ready.json()) as { detail: string; stores: Record<string, { ok: boolean }> };
-    expect(problem.stores.tasks?.ok).toBe(false);
-    expect(problem.detail).toMatch(/store tasks: /);
-  });
 
   describe('a 2 MB input at chunkSize=1024, sent with an Idempotency-Key', () => {
     const TWO_MB = Array.from({ length: 20_000 }, (_, i) =>
@@ -421,5 +366,60 @@ describe('readiness, and ingest when no target can take a chunk', () => {
       expect(refs.length).toBeGreaterThanOrEqual(1000);
       expect(TWO_MB.startsWith(Buffer.concat(pieces).toString())).toBe(true);
     });
+  });
+});
+
+// Last in the file: these take the queue away, then moto itself.
+describe('readiness, and ingest when no target can take a chunk', () => {
+  it('is ready while the table, the bucket and the queue answer', async () => {
+    // Act
+    const response = await fetch(`${mode.url}/health/ready`);
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      status: 'ready',
+      stores: { tasks: { ok: true }, inputs: { ok: true }, results: { ok: true } },
+      targets: { aws: { queue: { ok: true }, breaker: 'closed', accepting: true } },
+    });
+  });
+
+  it('accepts a job once the queue is gone, which its ingest step then marks failed, and is not ready', async () => {
+    // Prepare
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl() }));
+
+    // Act
+    const response = await post(`pipeline=validate&chunkSize=${CHUNK_SIZE}`, input(3));
+    const { jobId } = (await response.json()) as { jobId: string };
+    const job = await waitFor(async () => {
+      const view = await getJson<{ status: string; error: string }>(`/jobs/${jobId}`);
+      return view.status === 'failed' ? view : undefined;
+    }, 30_000);
+    const ready = await fetch(`${mode.url}/health/ready`);
+
+    // Assess
+    expect(response.status).toBe(202);
+    expect(job.error).toMatch(/^its input stopped after 0 chunks were sent: target aws is unavailable/);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { detail: string }).detail).toMatch(/^not ready: target aws: queue: /);
+  });
+
+  it('is live but not ready once moto has stopped: the task table does not answer', async () => {
+    // Prepare
+    await moto.stop();
+
+    // Act
+    const [live, ready] = await Promise.all([
+      fetch(`${mode.url}/health/live`),
+      fetch(`${mode.url}/health/ready`),
+    ]);
+
+    // Assess
+    expect(live.status).toBe(200);
+    expect(ready.status).toBe(503);
+    expect(ready.headers.get('content-type')).toBe('application/problem+json');
+    const problem = (await ready.json()) as { detail: string; stores: Record<string, { ok: boolean }> };
+    expect(problem.stores.tasks?.ok).toBe(false);
+    expect(problem.detail).toMatch(/store tasks: /);
   });
 });
