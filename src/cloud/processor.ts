@@ -41,8 +41,8 @@ export interface ProcessorOptions {
   leaseMs: number;
 }
 
-/** What a function keeps in hand beyond a job's longest step timeout before it takes another chunk. */
-export const TIME_LEFT_MARGIN_MS = 5000;
+/** What a function keeps in hand beyond what the next chunk may take, to record the batch. */
+export const TIME_LEFT_MARGIN_MS = 1000;
 
 /** How long the function running a batch has left, in milliseconds. */
 export type TimeLeft = () => number;
@@ -97,7 +97,7 @@ export class ChunkProcessor {
   /**
    * Takes a batch of deliveries through their tries. A try the reconciler sent again is taken as a
    * redelivery: it may take over a try whose lease ran out. With `timeLeft`, a chunk after the first is
-   * taken only while the function has more time left than the chunk's job's longest step timeout plus
+   * taken only while the function has more time left than the next chunk may take (see `mayTake`) plus
    * {@link TIME_LEFT_MARGIN_MS}; the chunks left are answered `retry`, for their queue to hand out again.
    */
   process(deliveries: readonly ChunkDelivery[], timeLeft?: TimeLeft): Promise<Map<string, DeliveryResult>> {
@@ -162,15 +162,24 @@ export class ChunkProcessor {
 
 /**
  * Whether the function may take another chunk of `plan`: the first chunk always (a function whose
- * timeout is under the margin still makes progress), the others while the time left exceeds the job's
- * longest step timeout plus the margin. Once it says no, it says no to every job of the batch.
+ * timeout is short still makes progress), the others while the time left exceeds what the next chunk may
+ * take plus the margin. What it may take is twice the slowest chunk of the batch so far, at most the
+ * job's longest step timeout: a step timeout is a bound, not a forecast, and a function of 30 s would
+ * otherwise take one chunk per batch under the default 30 s timeout. A chunk that still outruns the
+ * function is not lost: its delivery comes back. Once it says no, it says no to every job of the batch.
  */
 const mayTake = (timeLeft: TimeLeft | undefined): ((plan: JobPlan) => boolean) => {
   let taken = 0;
   let stopped = false;
+  let lastAt = performance.now();
+  let slowestMs = 0;
   return (plan) => {
+    const now = performance.now();
+    slowestMs = Math.max(slowestMs, now - lastAt);
+    lastAt = now;
     if (timeLeft !== undefined && taken > 0) {
-      stopped ||= timeLeft() < plan.pipeline.longestStepTimeoutMs + TIME_LEFT_MARGIN_MS;
+      const nextMayTake = Math.min(plan.pipeline.longestStepTimeoutMs, 2 * slowestMs);
+      stopped ||= timeLeft() < nextMayTake + TIME_LEFT_MARGIN_MS;
     }
     if (stopped) return false;
     taken++;

@@ -550,7 +550,7 @@ describe("ChunkProcessor.process: the target's shared breaker", () => {
 
 describe('ChunkProcessor.process: a function running out of time', () => {
   it('leaves the chunks after the time left falls under the margin to come back, recording nothing for them', async () => {
-    // Prepare: a 1 s step timeout, so a chunk is taken while more than 1 s + 5 s is left
+    // Prepare: quick chunks, so the next one is taken while more than the 1 s margin is left
     const rig = cloudRig();
     const messages = await stageJob(rig, 'job-late', jobRequest('transform:uppercase:timeout=1000'), [
       'one\n',
@@ -558,7 +558,7 @@ describe('ChunkProcessor.process: a function running out of time', () => {
       'three\n',
       'four\n',
     ]);
-    const left = [6000, 5999];
+    const left = [1500, 999];
     const timeLeft = () => left.shift() ?? 0;
 
     // Act
