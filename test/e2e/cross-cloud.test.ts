@@ -58,6 +58,13 @@ interface Job {
 }
 
 /** Waits until the job has ended and the stats function has counted every chunk, then reads its tasks. */
+/** Waits until a job's ingest steps have sent every chunk: ingest runs after POST /jobs has answered. */
+const ingested = (jobId: string): Promise<true> =>
+  waitFor(async () => {
+    const view = await rig.getJson<{ chunksTotal: number | null }>(`/jobs/${jobId}`);
+    return view.chunksTotal === null ? undefined : true;
+  }, 60_000);
+
 const finished = async (jobId: string, chunks: number, timeoutMs: number) => {
   const job = await waitFor(async () => {
     const view = await rig.getJson<Job>(`/jobs/${jobId}`);
@@ -208,6 +215,7 @@ describe('across AWS (moto) and Google Cloud (the Pub/Sub emulator)', () => {
     it('finishes every job once; new chunks leave gcp within seconds of the outage and come back after it', async () => {
       // Prepare
       const before = await rig.submit(QUERY, input(60));
+      await ingested(before);
 
       // Act
       process.kill(rig.pubsubEmulator.pid, 'SIGSTOP');
@@ -217,6 +225,7 @@ describe('across AWS (moto) and Google Cloud (the Pub/Sub emulator)', () => {
       let leftWithin: number;
       try {
         firstDuring = await rig.submit(QUERY, input(40));
+        await ingested(firstDuring);
         leftWithin = Date.now() - stoppedAt;
         secondDuring = await rig.submit(QUERY, input(40));
         await finished(secondDuring, 40, 120_000);
