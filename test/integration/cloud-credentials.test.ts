@@ -69,6 +69,7 @@ describe('googleAuthFromEnv: Workload Identity Federation from the AWS identity'
       TABLE_NAME: 'fanout-tasks',
       BUCKET_NAME: 'fanout-data',
       QUEUES: JSON.stringify({ gcp: 'projects/p/topics/fanout-gcp' }),
+      INGEST_STEPS: 'https://sqs.us-east-1.amazonaws.com/123456789012/fanout-ingest-steps',
       GCP_CREDENTIALS: JSON.stringify(EXTERNAL_ACCOUNT),
     });
 
