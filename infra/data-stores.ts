@@ -43,6 +43,11 @@ export class DataStores extends Construct {
       stream: StreamViewType[table.streamView],
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    this.table.addGlobalSecondaryIndex({
+      indexName: table.jobsIndex.name,
+      partitionKey: { name: table.jobsIndex.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: table.jobsIndex.sortKey, type: AttributeType.STRING },
+    });
     const privateBucket = {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,

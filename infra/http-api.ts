@@ -22,7 +22,10 @@ import type { ApiAuthorization } from './config.ts';
  */
 export const HTTP_ROUTES: readonly { method: HttpMethod; path: string }[] = [
   { method: HttpMethod.POST, path: '/jobs' },
+  { method: HttpMethod.GET, path: '/jobs' },
   { method: HttpMethod.GET, path: '/jobs/{id}' },
+  { method: HttpMethod.DELETE, path: '/jobs/{id}' },
+  { method: HttpMethod.POST, path: '/jobs/{id}/retry' },
   { method: HttpMethod.GET, path: '/jobs/{id}/result' },
   { method: HttpMethod.GET, path: '/jobs/{id}/tasks' },
   { method: HttpMethod.GET, path: '/health' },

@@ -10,6 +10,7 @@ import type { JobService } from '../ports/job-service.ts';
 import { type ApiRequest, type ApiResponse, json, problem } from '../util/http.ts';
 import { BodyTooLargeError } from './errors.ts';
 import { idempotencyKeyOf, requestFingerprint, type Started, startIdempotently } from './idempotency.ts';
+import { JobOperations, unknownJob } from './job-operations.ts';
 import type { Route } from './route.ts';
 import { fileSha256, limited, type Spooled, spoolBody } from './spool.ts';
 
@@ -38,18 +39,27 @@ export class JobRoutes {
   readonly #service: JobService;
   readonly #config: Config;
   readonly #options: JobRoutesOptions;
+  readonly #operations: JobOperations;
   #ingesting = 0;
 
   constructor(service: JobService, config: Config, options: JobRoutesOptions) {
     this.#service = service;
+    this.#operations = new JobOperations(service);
     this.#config = config;
     this.#options = options;
   }
 
   routes(): Route[] {
     return [
-      { pattern: /^\/jobs\/?$/, methods: { POST: (req) => this.#createJob(req) } },
-      { pattern: /^\/jobs\/([^/]+)\/?$/, methods: { GET: (_, id) => this.#getJob(id) } },
+      {
+        pattern: /^\/jobs\/?$/,
+        methods: { POST: (req) => this.#createJob(req), GET: (req) => this.#operations.list(req) },
+      },
+      {
+        pattern: /^\/jobs\/([^/]+)\/?$/,
+        methods: { GET: (_, id) => this.#getJob(id), DELETE: (_, id) => this.#operations.cancel(id) },
+      },
+      { pattern: /^\/jobs\/([^/]+)\/retry\/?$/, methods: { POST: (_, id) => this.#operations.retry(id) } },
       { pattern: /^\/jobs\/([^/]+)\/result\/?$/, methods: { GET: (_, id) => this.#getResult(id) } },
       { pattern: /^\/jobs\/([^/]+)\/tasks\/?$/, methods: { GET: (req, id) => this.#getTasks(req, id) } },
     ];
@@ -189,7 +199,21 @@ export class JobRoutes {
         },
       );
     }
-    if (view.status === JobStatus.failed) {
+    if (view.status === JobStatus.cancelled) {
+      return problem(
+        409,
+        'job-cancelled',
+        'Job cancelled',
+        `job ${id} was cancelled, so its result is incomplete: ${view.chunksCompleted} chunks completed, ${view.chunksFailed} failed, ${view.chunksCancelled} cancelled`,
+        {
+          jobStatus: view.status,
+          chunksCompleted: view.chunksCompleted,
+          chunksFailed: view.chunksFailed,
+          chunksCancelled: view.chunksCancelled,
+        },
+      );
+    }
+    if (view.error !== undefined) {
       return problem(
         409,
         'job-failed',
@@ -262,6 +286,3 @@ const accepted = (jobId: string): Started => {
     ),
   };
 };
-
-const unknownJob = (id: string): ApiResponse =>
-  problem(404, 'unknown-job', 'Unknown job', `there is no job ${id}`);

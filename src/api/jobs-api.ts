@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import { UsageError } from '../core/errors.ts';
-import { NoTargetAvailableError } from '../ports/errors.ts';
+import { JobConflictError, NoTargetAvailableError } from '../ports/errors.ts';
 import type { JobService } from '../ports/job-service.ts';
 import { type ApiRequest, type ApiResponse, problem } from '../util/http.ts';
 import { UploadTooSlowError } from './errors.ts';
@@ -80,6 +80,9 @@ export class JobsApi {
       } catch (error) {
         if (error instanceof UsageError) return problem(400, 'bad-request', 'Bad request', error.message);
         if (error instanceof NoTargetAvailableError) return noTarget(error);
+        if (error instanceof JobConflictError) {
+          return problem(409, error.slug, 'Conflict', error.message, { jobStatus: error.jobStatus });
+        }
         if (error instanceof UploadTooSlowError) {
           return problem(408, 'upload-too-slow', 'Upload too slow', `${error.message}; send the body faster`);
         }

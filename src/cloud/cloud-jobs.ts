@@ -1,23 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { readJobResult } from '../adapters/result-reading.ts';
-import type { TaskState } from '../core/constants.ts';
+import { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import { type JobRequest, type JobView, jobView, prepareJob } from '../core/job.ts';
+import { cancelApplies, type JobListCursor, rerunConflict } from '../core/job-operations.ts';
 import { outputCompression, type ResolvedStep, type StepRegistry } from '../core/pipeline/registry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import { emptyStats, type StatsData } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
 import { taskStoreProbe } from '../lifecycle/readiness.ts';
-import { NoTargetAvailableError } from '../ports/errors.ts';
+import { JobConflictError, NoTargetAvailableError } from '../ports/errors.ts';
 import type { IdempotencyStore } from '../ports/idempotency-store.ts';
 import type { InputStore } from '../ports/input-store.ts';
-import type { JobDescription, JobService } from '../ports/job-service.ts';
+import type { JobDescription, JobListQuery, JobPage, JobService } from '../ports/job-service.ts';
 import type { Readiness } from '../ports/readiness.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { StatsReader } from '../ports/stats-reader.ts';
-import type { TaskStore } from '../ports/task-store.ts';
+import type { JobRecord, TaskStore } from '../ports/task-store.ts';
 import { type IngestSteps, reasonOf } from './ingest-steps.ts';
-import type { Router } from './router.ts';
+import type { ChunkMessage } from './messages.ts';
+import type { Route, Router } from './router.ts';
+
+/** Job items read from the jobs index per page of `GET /jobs` at most, whatever the status filter keeps. */
+const MAX_JOBS_READ_PER_PAGE = 1000;
 
 export interface CloudJobsOptions {
   registry: StepRegistry;
@@ -113,25 +118,104 @@ export class CloudJobs implements JobService {
   }
 
   async getJob(jobId: string): Promise<JobView | undefined> {
-    const [record, stats] = await Promise.all([
-      this.#options.tasks.getJob(jobId),
-      this.#options.stats.jobStats(jobId),
-    ]);
-    if (record === undefined) return undefined;
+    const record = await this.#options.tasks.getJob(jobId);
+    return record && this.#view(record);
+  }
+
+  /** The job's record with the stats the stats function aggregated. */
+  async #view(record: JobRecord): Promise<JobView> {
+    const { jobId, ingest } = record;
+    const stats = await this.#options.stats.jobStats(jobId);
     const data = withPending(stats?.data ?? emptyStats(), record.chunksTotal);
-    const updatedAt = Math.max(data.lastAt ?? record.createdAt, record.failed?.at ?? 0);
-    const { ingest } = record;
+    const updatedAt = Math.max(
+      data.lastAt ?? record.createdAt,
+      record.failed?.at ?? 0,
+      record.cancelledAt ?? 0,
+      ingest?.updatedAt ?? 0,
+    );
     return jobView(
       {
         jobId,
         createdAt: record.createdAt,
-        updatedAt: Math.max(updatedAt, ingest?.updatedAt ?? 0),
+        updatedAt,
         total: record.chunksTotal,
         ...(record.failed && { failure: record.failed.reason }),
+        ...(record.cancelledAt !== undefined && { cancelledAt: record.cancelledAt }),
         ...(ingest && { ingest: { chunksEnqueued: ingest.chunks, bytesRead: ingest.offset } }),
       },
       data,
     );
+  }
+
+  /**
+   * Pages of the jobs index, newest first, until `limit` jobs in `status` are found; a page reads at most
+   * `MAX_JOBS_READ_PER_PAGE` job items, and says where to go on when it stopped short.
+   */
+  async listJobs({ status, limit, after }: JobListQuery): Promise<JobPage> {
+    const jobs: JobView[] = [];
+    let cursor: JobListCursor | undefined = after;
+    for (let read = 0; jobs.length < limit && read < MAX_JOBS_READ_PER_PAGE; ) {
+      const size = Math.min(100, MAX_JOBS_READ_PER_PAGE - read);
+      const records = await this.#options.tasks.listJobs({ limit: size, ...(cursor && { after: cursor }) });
+      for (const record of records) {
+        read++;
+        cursor = { createdAt: record.createdAt, jobId: record.jobId };
+        const view = await this.#view(record);
+        if (status === undefined || view.status === status) jobs.push(view);
+        if (jobs.length === limit) break;
+      }
+      if (records.length < size && jobs.length < limit) return { jobs };
+    }
+    return { jobs, ...(cursor && { next: cursor }) };
+  }
+
+  /** Records the cancel; the processors read it before each batch and cancel the job's waiting chunks. */
+  async cancel(jobId: string): Promise<JobView | undefined> {
+    const view = await this.getJob(jobId);
+    if (view === undefined || !cancelApplies(view)) return view;
+    const record = await this.#options.tasks.cancelJob(jobId, Date.now());
+    return record && this.#view(record);
+  }
+
+  /** Re-opens the job's failed tasks and sends each one's next try, from the chunk its segment recorded. */
+  async retry(jobId: string): Promise<{ chunks: number } | undefined> {
+    const { tasks, router } = this.#options;
+    const record = await tasks.getJob(jobId);
+    if (record === undefined) return undefined;
+    const view = await this.#view(record);
+    const conflict = rerunConflict(view);
+    if (conflict) throw new JobConflictError(jobId, conflict.slug, view.status, conflict.detail);
+    const [failed, segments] = await Promise.all([
+      tasks.listTasks(jobId, TaskState.failed),
+      tasks.listSegments(jobId),
+    ]);
+    const now = Date.now();
+    const routes: Route[] = [];
+    for (const task of failed) {
+      const segment = segments.find(
+        (s) => task.index >= s.firstIndex && task.index < s.firstIndex + s.chunks.length,
+      );
+      const chunk = segment?.chunks[task.index - (segment?.firstIndex ?? 0)];
+      const reopened = chunk && (await tasks.reopenTask(jobId, task.index, now));
+      if (!reopened) continue;
+      const tries = reopened.attempts.length;
+      const previousTarget = reopened.attempts.at(-1)?.target;
+      const message: ChunkMessage = {
+        jobId,
+        index: task.index,
+        attempt: tries + 1,
+        rerunFrom: tries,
+        routedAt: now,
+        sha256: chunk.sha256,
+        bytes: chunk.bytes,
+        input: chunk.input,
+        ...(previousTarget !== undefined && { previousTarget }),
+      };
+      routes.push({ message });
+    }
+    const request = record.options as unknown as JobRequest;
+    if (routes.length > 0) await router.send(routes, request.targets, request.strategy);
+    return { chunks: routes.length };
   }
 
   async listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[] | undefined> {

@@ -78,6 +78,7 @@ export class IngestSteps {
     const { tasks, inputs } = this.#options;
     const job = await tasks.getJob(jobId);
     if (job?.ingest === undefined || job.failed !== undefined || job.chunksTotal !== undefined) return 'idle';
+    if (job.cancelledAt !== undefined) return this.#end(jobId, job.ingest);
     const request = job.options as unknown as JobRequest;
     const limit = this.#options.segmentBytes ?? 8 * MiB;
     let at = job.ingest;
@@ -90,6 +91,8 @@ export class IngestSteps {
         segment.push(chunk);
         bytes += chunk.bytes;
         if (bytes < limit && segment.length < MAX_SEGMENT_CHUNKS) continue;
+        // A cancelled job reads no more: its total is what was sent.
+        if ((await tasks.getJob(jobId))?.cancelledAt !== undefined) return this.#end(jobId, at);
         const started = Date.now();
         const next = await this.#segment(job, at, segment);
         if (next === undefined) return 'fenced';
@@ -113,6 +116,12 @@ export class IngestSteps {
       await tasks.failJob(jobId, reason, Date.now());
       return 'failed';
     }
+    return this.#end(jobId, at);
+  }
+
+  /** Records the total of chunks sent up to `at` and deletes a stored body: the input is done with. */
+  async #end(jobId: string, at: IngestCheckpoint): Promise<IngestStepOutcome> {
+    const { tasks, inputs } = this.#options;
     // The checkpoint first: a step that dies before the total is recorded is run again, finds the input
     // read to its end, and records the total then.
     if (!(await tasks.checkpoint(jobId, at.steps, { ...at, steps: at.steps + 1, updatedAt: Date.now() })))

@@ -7,6 +7,8 @@ export const ChunkMessage = z.strictObject({
   attempt: z.number().int().positive(),
   /** The target that ran the previous try, when this is a retry. */
   previousTarget: z.string().min(1).optional(),
+  /** On a re-run of a chunk that had failed for good: the tries before it (see `budgetAttempt`). */
+  rerunFrom: z.number().int().nonnegative().optional(),
   /** When the target for this try was chosen, ms since the epoch. */
   routedAt: z.number().nonnegative(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),

@@ -73,6 +73,8 @@ export class ChunkProcessor {
       results: options.results,
       leaseMs: options.leaseMs,
       jobs: (jobId) => options.plans.get(jobId),
+      // A plan is cached; whether its job was cancelled is read from the table for every batch.
+      cancelled: async (plan) => (await options.tasks.getJob(plan.jobId))?.cancelledAt !== undefined,
       chunkFacts: (_, message) => options.chunks.facts(message.jobId, message.index),
       ...(options.graceMs !== undefined && { graceMs: options.graceMs }),
       ...(options.hooks !== undefined && { hooks: options.hooks }),

@@ -115,7 +115,7 @@ export class Reconciler {
         const key = `${jobId}#${index}#${stranded.attempt}`;
         if (now - (this.#resentAt.get(key) ?? Number.NEGATIVE_INFINITY) < rules.strandedAfterMs) continue;
         found.push({ key, reason: stranded.reason });
-        const { previousTarget, attempt } = stranded;
+        const { previousTarget, attempt, rerunFrom } = stranded;
         routes.push({
           message: {
             jobId,
@@ -127,6 +127,7 @@ export class Reconciler {
             input: chunk.input,
             resent: true,
             ...(previousTarget !== undefined && { previousTarget }),
+            ...(rerunFrom !== undefined && { rerunFrom }),
           },
         });
       }

@@ -25,6 +25,8 @@ export const TaskState = {
   retrying: 'retrying',
   completed: 'completed',
   failed: 'failed',
+  /** Its job was cancelled before this task's next try started: it never runs again. */
+  cancelled: 'cancelled',
 } as const;
 export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 
@@ -37,8 +39,10 @@ export const JobStatus = {
   processing: 'processing',
   completed: 'completed',
   completedWithFailures: 'completed_with_failures',
-  /** The job failed as a whole: its input could not be read or sent to any target. */
+  /** No chunk completed: its input could not be read or sent, or every chunk failed for good. */
   failed: 'failed',
+  /** Cancelled, and nothing of it runs any more. */
+  cancelled: 'cancelled',
 } as const;
 export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
 

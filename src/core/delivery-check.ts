@@ -1,4 +1,5 @@
 import type { TryMessage } from './settlement.ts';
+import { budgetAttempt } from './task.ts';
 
 /** How long after its `routedAt` a delivery of a job or chunk not recorded yet is held before it is refused. */
 export const DEFAULT_GRACE_MS = 60_000;
@@ -55,7 +56,10 @@ export const checkDelivery = (
   const unseen = (reason: string): DeliveryVerdict =>
     inGrace ? { kind: 'wait', reason } : { kind: 'refuse', reason };
   if (facts === undefined) return unseen(`job ${message.jobId} is not known`);
-  if (message.attempt > facts.maxAttempts)
+  const rerunFrom = message.rerunFrom ?? 0;
+  if (rerunFrom >= message.attempt)
+    return refuse(`try ${message.attempt} cannot re-run from try ${rerunFrom}`);
+  if (budgetAttempt(message) > facts.maxAttempts)
     return refuse(`try ${message.attempt} is beyond the job's ${facts.maxAttempts} tries`);
   if (facts.total !== undefined && message.index >= facts.total)
     return refuse(`chunk ${message.index} is beyond the job's ${facts.total} chunks`);

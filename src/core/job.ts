@@ -45,6 +45,16 @@ export interface IngestProgress {
   bytesRead: number;
 }
 
+/** The statuses a job ends in; a re-run of its failed chunks (`POST /jobs/{id}/retry`) may start it again. */
+export const FINAL_JOB_STATUSES: readonly JobStatus[] = [
+  JobStatus.completed,
+  JobStatus.completedWithFailures,
+  JobStatus.failed,
+  JobStatus.cancelled,
+];
+
+export const isFinalJobStatus = (status: JobStatus): boolean => FINAL_JOB_STATUSES.includes(status);
+
 /** A job as the API and the CLI show it. */
 export interface JobView {
   jobId: string;
@@ -52,59 +62,76 @@ export interface JobView {
   chunksTotal: number | null;
   chunksCompleted: number;
   chunksFailed: number;
+  /** Chunks that never ran again once the job was cancelled. */
+  chunksCancelled: number;
   percentComplete: number;
   /** While the job is `ingesting`: how far its input has been read. */
   ingest?: IngestProgress;
   createdAt: string;
+  /** When its first try started; null before. */
+  startedAt: string | null;
+  /** When it reached the status it ended in; null while it runs. */
+  completedAt: string | null;
+  /** When its cancel was accepted, if it was. */
+  cancelledAt?: string;
   updatedAt: string;
   /** Why the job failed as a whole, when it did. */
   error?: string;
   stats: StatsReport;
 }
 
+/** What `jobView` needs of a job besides its counts. */
+export interface JobFacts {
+  jobId: string;
+  createdAt: number;
+  updatedAt: number;
+  total: number | undefined;
+  failure?: string;
+  ingest?: IngestProgress;
+  /** When its cancel was accepted. */
+  cancelledAt?: number;
+}
+
 /**
- * A job as the API shows it, from its counts: failed when it failed as a whole (`failure`), ingesting
- * while its total is unknown (with `ingest`, how far its input has been read), finished once every chunk
- * ended, queued until its first try. The engine and the cloud path both show jobs this way.
+ * The status a job's counts give: failed when it failed as a whole (`failure`); cancelled once a cancel
+ * was accepted and nothing of it runs; ingesting while its total is unknown; once every chunk ended,
+ * completed, failed (none completed) or completed with failures; queued until its first try.
  */
-export const jobView = (
-  job: {
-    jobId: string;
-    createdAt: number;
-    updatedAt: number;
-    total: number | undefined;
-    failure?: string;
-    ingest?: IngestProgress;
-  },
-  data: StatsData,
-  loads: readonly TargetNow[] = [],
-): JobView => {
+export const jobStatus = (job: JobFacts, data: StatsData): JobStatus => {
+  const { states } = data;
+  if (job.failure !== undefined) return JobStatus.failed;
+  if (job.cancelledAt !== undefined && states.processing === 0) return JobStatus.cancelled;
+  if (job.total === undefined) return JobStatus.ingesting;
+  if (states.completed + states.failed + states.cancelled === job.total) {
+    if (states.completed === job.total) return JobStatus.completed;
+    return states.completed === 0 ? JobStatus.failed : JobStatus.completedWithFailures;
+  }
+  return data.attempts === 0 ? JobStatus.queued : JobStatus.processing;
+};
+
+/** A job as the API shows it, from its counts (see `jobStatus`). The engine and the cloud path both show jobs this way. */
+export const jobView = (job: JobFacts, data: StatsData, loads: readonly TargetNow[] = []): JobView => {
   const { total, failure } = job;
-  const done = data.states.completed + data.states.failed;
-  const status =
-    failure !== undefined
-      ? JobStatus.failed
-      : total === undefined
-        ? JobStatus.ingesting
-        : done === total
-          ? data.states.failed > 0
-            ? JobStatus.completedWithFailures
-            : JobStatus.completed
-          : data.attempts === 0
-            ? JobStatus.queued
-            : JobStatus.processing;
+  const { states } = data;
+  const status = jobStatus(job, data);
+  const done = states.completed + states.failed + states.cancelled;
+  const updatedAt = new Date(job.updatedAt).toISOString();
   return {
     jobId: job.jobId,
     status,
     chunksTotal: total ?? null,
-    chunksCompleted: data.states.completed,
-    chunksFailed: data.states.failed,
+    chunksCompleted: states.completed,
+    chunksFailed: states.failed,
+    chunksCancelled: states.cancelled,
     percentComplete: total ? Math.floor((done / total) * 1000) / 10 : 0,
     ...(status === JobStatus.ingesting && {
       ingest: { chunksEnqueued: job.ingest?.chunksEnqueued ?? 0, bytesRead: job.ingest?.bytesRead ?? 0 },
     }),
     createdAt: new Date(job.createdAt).toISOString(),
-    updatedAt: new Date(job.updatedAt).toISOString(),
+    startedAt: data.firstAt === undefined ? null : new Date(data.firstAt).toISOString(),
+    completedAt: isFinalJobStatus(status) ? updatedAt : null,
+    ...(job.cancelledAt !== undefined && { cancelledAt: new Date(job.cancelledAt).toISOString() }),
+    updatedAt,
     ...(failure !== undefined && { error: failure }),
     stats: summarize(data, loads),
   };

@@ -1,6 +1,6 @@
 import { type BreakerSnapshot, BreakerState } from './breaker.ts';
 import { TaskState } from './constants.ts';
-import type { TaskRecord } from './task.ts';
+import { isFinal, type TaskRecord } from './task.ts';
 
 /** When the reconciler acts: the settings `reconcile.*`. */
 export interface ReconcileOptions {
@@ -83,6 +83,8 @@ export interface StrandedTry {
   attempt: number;
   /** The target of the try before it, as a retry carries it. */
   previousTarget?: string;
+  /** The task's tries before its re-run, when it was re-run: the message carries them on. */
+  rerunFrom?: number;
   reason: StrandedReason;
 }
 
@@ -98,7 +100,7 @@ export interface StrandedDeadline {
 /**
  * The try of chunk `index` that nothing has claimed within the deadline, if any: try 1 of a chunk with no
  * task (sent at `sentAt`), the next try of a task retrying after its longest delay, or the current try of a
- * task whose lease ran out (at once when its target is down). Completed and failed tasks wait for nothing.
+ * task whose lease ran out (at once when its target is down). Tasks that ended wait for nothing.
  */
 export const strandedTry = (
   index: number,
@@ -113,10 +115,12 @@ export const strandedTry = (
       ? { index, attempt: 1, reason: 'unclaimed' }
       : undefined;
   const last = task.attempts.at(-1);
+  const rerun = task.rerunFrom === undefined ? {} : { rerunFrom: task.rerunFrom };
   if (task.state === TaskState.retrying && last !== undefined) {
-    const due = (last.endedAt ?? task.updatedAt) + deadline.maxDelayMs;
+    // A re-run re-opens a task long after its last try ended: it is due from the re-run on.
+    const due = Math.max(last.endedAt ?? 0, task.updatedAt) + deadline.maxDelayMs;
     if (!overdue(due)) return undefined;
-    return { index, attempt: last.attempt + 1, previousTarget: last.target, reason: 'retry-lost' };
+    return { index, attempt: last.attempt + 1, previousTarget: last.target, ...rerun, reason: 'retry-lost' };
   }
   if (task.state === TaskState.processing && last !== undefined) {
     const afterMs = deadline.down.includes(last.target) ? 0 : deadline.afterMs;
@@ -126,6 +130,7 @@ export const strandedTry = (
       index,
       attempt: last.attempt,
       ...(before !== undefined && { previousTarget: before }),
+      ...rerun,
       reason: 'lease-expired',
     };
   }
@@ -134,5 +139,4 @@ export const strandedTry = (
 
 /** Whether every one of a job's `total` chunks has a task that ended: nothing of it can be waiting. */
 export const allEnded = (tasks: readonly TaskRecord[], total: number): boolean =>
-  tasks.filter((task) => task.state === TaskState.completed || task.state === TaskState.failed).length >=
-  total;
+  tasks.filter((task) => isFinal(task.state)).length >= total;

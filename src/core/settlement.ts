@@ -2,7 +2,7 @@ import type { Outcome } from './balancer.ts';
 import { TaskState } from './constants.ts';
 import type { ErrorRecord } from './errors.ts';
 import type { RetryPolicy } from './retry.ts';
-import type { FinishRequest, TaskRecord } from './task.ts';
+import { budgetAttempt, type FinishRequest, type TaskRecord } from './task.ts';
 
 /**
  * One try of one chunk as every runtime's message describes it: the embedded engine's queue message and
@@ -14,6 +14,8 @@ export interface TryMessage {
   attempt: number;
   /** The target that ran the previous try, when this is a retry. */
   previousTarget?: string;
+  /** On a re-run of a chunk that had failed for good: its tries before, which its attempt budget starts after. */
+  rerunFrom?: number;
   /** When the balancer chose the target for this try, ms since the epoch. */
   routedAt: number;
   sha256: string;
@@ -49,13 +51,18 @@ export const healthOf = (run: RunOutcome): Outcome =>
   run.ok ? 'success' : run.error.retryable ? 'failure' : 'neutral';
 
 /**
- * The end of try `attempt` on `target`: completed; or retrying with a backoff, on another target when the
+ * The end of a try (`message`'s) on `target`: completed; or retrying with a backoff, on another target when the
  * policy redistributes; or failed for good and dead-lettered. The one place a retry or a dead letter is
  * decided, for every runtime.
  */
-export const settle = (run: RunOutcome, attempt: number, policy: RetryPolicy, target: string): Settlement => {
+export const settle = (
+  run: RunOutcome,
+  message: Pick<TryMessage, 'attempt' | 'rerunFrom'>,
+  policy: RetryPolicy,
+  target: string,
+): Settlement => {
   if (run.ok) return { state: TaskState.completed, followUp: { kind: 'none' } };
-  const decision = policy.decide(run.error, attempt);
+  const decision = policy.decide(run.error, budgetAttempt(message));
   if (!decision.retry)
     return { state: TaskState.failed, error: run.error, followUp: { kind: 'dead-letter' } };
   const followUp: FollowUp = {

@@ -35,15 +35,21 @@ export interface TaskRecord {
   leaseExpiresAt?: number;
   /** The reason of the last failure, when the task has failed for good. */
   error?: ErrorRecord;
+  /**
+   * Set by a re-run of the task after it failed for good: the tries it had then. Its attempt budget counts
+   * from there, and its history keeps the tries before.
+   */
+  rerunFrom?: number;
   updatedAt: number;
 }
 
 const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
-  [TaskState.pending]: [TaskState.processing],
+  [TaskState.pending]: [TaskState.processing, TaskState.cancelled],
   [TaskState.processing]: [TaskState.completed, TaskState.retrying, TaskState.failed],
-  [TaskState.retrying]: [TaskState.processing],
+  [TaskState.retrying]: [TaskState.processing, TaskState.cancelled],
   [TaskState.completed]: [],
   [TaskState.failed]: [],
+  [TaskState.cancelled]: [],
 };
 
 export class IllegalTransitionError extends FanoutError {
@@ -55,6 +61,7 @@ export class IllegalTransitionError extends FanoutError {
 
 export const canTransition = (from: TaskState, to: TaskState): boolean => TRANSITIONS[from].includes(to);
 
+/** Whether a task has ended for good. A failed task is final too: only a re-run (`applyReopen`) moves it. */
 export const isFinal = (state: TaskState): boolean => TRANSITIONS[state].length === 0;
 
 export const taskKey = (jobId: string, index: number): string => `${jobId}#${index}`;
@@ -213,3 +220,42 @@ export const applyClaimAndFinish = (
   const held = { ...task, state: TaskState.processing, attempts: [...task.attempts, startedAttempt(start)] };
   return applyFinish(held, request);
 };
+
+/** A delivery of try `attempt` that finds its job cancelled: the task it would have run. */
+export interface CancelRequest {
+  jobId: string;
+  index: number;
+  attempt: number;
+  now: number;
+  /** The chunk as ingested, for a task that has no record yet. */
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * The cancel rule: a task that waits for try `attempt` (as for a claim) becomes cancelled, and never runs
+ * again; anything else (running, ended, or waiting for another try) is left alone. Undefined when nothing
+ * changes, which makes a second copy of the delivery harmless.
+ */
+export const applyCancel = (
+  recorded: TaskRecord | undefined,
+  request: CancelRequest,
+): TaskRecord | undefined => {
+  if (recorded === undefined ? request.attempt !== 1 : !waitsFor(recorded, request.attempt)) return undefined;
+  const task = recorded ?? newTask(request);
+  return { ...task, state: TaskState.cancelled, updatedAt: request.now };
+};
+
+/**
+ * The re-run rule: a task that failed for good waits again, for the try after its last, with a fresh
+ * attempt budget that counts from the tries it had (`rerunFrom`). Undefined for a task in any other state.
+ */
+export const applyReopen = (task: TaskRecord | undefined, now: number): TaskRecord | undefined => {
+  if (task?.state !== TaskState.failed) return undefined;
+  const { error: _error, ...rest } = task;
+  return { ...rest, state: TaskState.retrying, rerunFrom: task.attempts.length, updatedAt: now };
+};
+
+/** The try number within its attempt budget: a re-run's tries count from the tries before it. */
+export const budgetAttempt = (message: { attempt: number; rerunFrom?: number }): number =>
+  message.attempt - (message.rerunFrom ?? 0);

@@ -136,10 +136,22 @@ export const taskTableInput = (table: TableDefinition, { stream = true } = {}): 
   AttributeDefinitions: [
     { AttributeName: table.partitionKey, AttributeType: 'S' },
     { AttributeName: table.sortKey, AttributeType: 'S' },
+    { AttributeName: table.jobsIndex.partitionKey, AttributeType: 'S' },
+    { AttributeName: table.jobsIndex.sortKey, AttributeType: 'S' },
   ],
   KeySchema: [
     { AttributeName: table.partitionKey, KeyType: 'HASH' },
     { AttributeName: table.sortKey, KeyType: 'RANGE' },
+  ],
+  GlobalSecondaryIndexes: [
+    {
+      IndexName: table.jobsIndex.name,
+      KeySchema: [
+        { AttributeName: table.jobsIndex.partitionKey, KeyType: 'HASH' },
+        { AttributeName: table.jobsIndex.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
   ],
   ...(stream && { StreamSpecification: { StreamEnabled: true, StreamViewType: table.streamView } }),
 });

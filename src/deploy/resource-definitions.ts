@@ -13,6 +13,18 @@ export interface TableDefinition {
   ttlAttribute: 'expiresAt';
   /** The stats function needs both images to count a transition exactly once. @default 'NEW_AND_OLD_IMAGES' */
   streamView: 'NEW_AND_OLD_IMAGES';
+  /** The index `GET /jobs` queries, newest first: only job items carry its keys. */
+  jobsIndex: JobsIndexDefinition;
+}
+
+/** A global secondary index over the job items, all under one partition, sorted by creation. */
+export interface JobsIndexDefinition {
+  /** @default 'jobs-by-created' */
+  name: 'jobs-by-created';
+  /** String partition key, the same on every job item. @default 'listPk' */
+  partitionKey: 'listPk';
+  /** String sort key: the creation time, zero-padded, then the job id. @default 'listSk' */
+  sortKey: 'listSk';
 }
 
 /** The data bucket: packed input segments and packed batch outputs. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JOBS_INDEX } from '../adapters/aws/dynamo-task-items.ts';
 import { targetName } from '../config/schema.ts';
 import { DEFAULT_JOB_TTL_SECONDS } from '../core/constants.ts';
 import { ResourceOptionsError } from './errors.ts';
@@ -114,6 +115,7 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
       sortKey: 'sk',
       ttlAttribute: 'expiresAt',
       streamView: 'NEW_AND_OLD_IMAGES',
+      jobsIndex: JOBS_INDEX,
     },
     bucket: {
       name: `${prefix}-data`,

@@ -9,13 +9,15 @@ import { chunkStream } from '../core/chunker.ts';
 import { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import { type JobRequest, type JobView, jobView, prepareJob } from '../core/job.ts';
+import { cancelApplies, newestFirst, pageOf, rerunConflict } from '../core/job-operations.ts';
 import { outputCompression, type ResolvedStep, StepRegistry } from '../core/pipeline/registry.ts';
 import { type RetryOptions, RetryPolicy } from '../core/retry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import { emptyStats, mergeStats } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
 import { readiness, taskStoreProbe } from '../lifecycle/readiness.ts';
-import { NoTargetAvailableError } from '../ports/errors.ts';
+import { JobConflictError, NoTargetAvailableError } from '../ports/errors.ts';
+import type { JobListQuery, JobPage } from '../ports/job-service.ts';
 import type { Readiness } from '../ports/readiness.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
@@ -23,6 +25,7 @@ import { Admission } from './admission.ts';
 import { TargetDispatch } from './dispatch.ts';
 import { JobRun } from './job-run.ts';
 import type { TaskMessage } from './messages.ts';
+import { reopenFailed } from './rerun.ts';
 import { type EngineEvents, targetLifecycle } from './target-lifecycle.ts';
 import { MAX_BATCH_BYTES, MAX_BATCH_TASKS, ThreadRunner } from './threads.ts';
 
@@ -201,6 +204,46 @@ export class Engine {
     return job && this.#view(job);
   }
 
+  async listJobs({ status, ...page }: JobListQuery): Promise<JobPage> {
+    const runs = [...this.#jobs.values()].sort(newestFirst);
+    const { items, next } = pageOf(runs, page, (job) => {
+      const view = this.#view(job);
+      return status === undefined || view.status === status ? view : undefined;
+    });
+    return { jobs: items, ...(next && { next }) };
+  }
+
+  /** Cancels a job (see `JobService.cancel`): its ingest stops, and each waiting chunk is cancelled as it comes up. */
+  async cancel(jobId: string): Promise<JobView | undefined> {
+    const job = this.#jobs.get(jobId);
+    if (job === undefined) return undefined;
+    if (cancelApplies(this.#view(job))) {
+      const at = Date.now();
+      job.cancel(at);
+      await this.#options.tasks.cancelJob(jobId, at);
+    }
+    return this.#view(job);
+  }
+
+  /** Re-runs a job's failed chunks from the copies kept when they failed (see `reopenFailed`). */
+  async retry(jobId: string): Promise<{ chunks: number } | undefined> {
+    const job = this.#jobs.get(jobId);
+    if (job === undefined) return undefined;
+    const view = this.#view(job);
+    const conflict = rerunConflict(view);
+    if (conflict) throw new JobConflictError(jobId, conflict.slug, view.status, conflict.detail);
+    const { reopened, sent } = await reopenFailed(job, {
+      tasks: this.#options.tasks,
+      admission: this.#admission,
+      send: (run, message, avoid, delayMs) => this.#send(run, message, avoid, delayMs),
+    });
+    this.#unfinished.add(job);
+    const forget = () => this.#unfinished.delete(job);
+    job.done.then(forget, forget);
+    this.#track(sent.catch((error: unknown) => job.abort(error)));
+    return { chunks: reopened.length };
+  }
+
   async listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[] | undefined> {
     if (!this.#jobs.has(jobId)) return undefined;
     return this.#options.tasks.listTasks(jobId, state);
@@ -280,6 +323,8 @@ export class Engine {
   async #ingest(job: JobRun, input: AsyncIterable<Uint8Array>): Promise<number> {
     let total = 0;
     for await (const chunk of chunkStream(input, job.jobId, job.request.chunking)) {
+      // A cancelled job reads no more: its total is what was enqueued.
+      if (job.cancelledAt !== undefined) break;
       const data = await this.#admission.admit(chunk.data);
       if (data === undefined) throw new UsageError('the engine shut down before the input was read');
       const task: TaskRecord = {

@@ -15,7 +15,15 @@ export class JobRun {
   failed = 0;
   /** How far the input has been read: what the job's view shows while it is ingesting. */
   readonly ingest: IngestProgress = { chunksEnqueued: 0, bytesRead: 0 };
-  readonly #done = Promise.withResolvers<void>();
+  /** When its cancel was accepted: no try of it starts after that, and its ingest stops. */
+  cancelledAt: number | undefined;
+  /**
+   * The chunks that failed for good, copied out of the arena: what a re-run sends again, since the
+   * engine's input is a stream read once. Kept until the job is forgotten.
+   */
+  readonly deadLetters = new Map<number, Uint8Array>();
+  #done = Promise.withResolvers<void>();
+  #settled = false;
   readonly jobId: string;
   readonly request: JobRequest;
   readonly recipe: PipelineRecipe;
@@ -38,6 +46,7 @@ export class JobRun {
     this.#done.promise.catch(() => {});
   }
 
+  /** Settles when every chunk has ended; a re-run of failed chunks makes it wait for them anew. */
   get done(): Promise<void> {
     return this.#done.promise;
   }
@@ -53,21 +62,44 @@ export class JobRun {
 
   ingested(total: number): void {
     this.total = total;
-    this.touch();
-    if (this.isFinished) this.#done.resolve();
+    this.#changed();
   }
 
   taskFinished(failed: boolean): void {
     this.finished++;
     if (failed) this.failed++;
+    this.#changed();
+  }
+
+  /** A failed chunk put back to run again. */
+  taskReopened(): void {
+    this.finished--;
+    this.failed--;
+    if (this.#settled) {
+      this.#settled = false;
+      this.#done = Promise.withResolvers<void>();
+    }
     this.touch();
-    if (this.isFinished) this.#done.resolve();
+  }
+
+  cancel(at: number): void {
+    this.cancelledAt ??= at;
+    this.touch();
   }
 
   abort(error: unknown): void {
     this.failure = `its input stopped: ${error instanceof Error ? error.message : String(error)}`;
     this.touch();
+    this.#settled = true;
     this.#done.reject(error);
+  }
+
+  #changed(): void {
+    this.touch();
+    if (this.isFinished && !this.#settled) {
+      this.#settled = true;
+      this.#done.resolve();
+    }
   }
 
   touch(): void {

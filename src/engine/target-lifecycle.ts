@@ -49,6 +49,7 @@ export const targetLifecycle = (target: string, parts: EngineParts): TryLifecycl
     results: parts.results,
     leaseMs: VISIBILITY_MS,
     jobs: (jobId) => parts.jobs.get(jobId),
+    cancelled: (job) => job.cancelledAt !== undefined,
     // The engine's messages never leave the process: its own task records and total are what they carry.
     chunkFacts: async (job, { jobId, index }) => {
       const task = await parts.tasks.getTask(jobId, index);
@@ -77,6 +78,11 @@ export const targetLifecycle = (target: string, parts: EngineParts): TryLifecycl
       dropped: ({ message }, job) => {
         job.stats.duplicateDropped();
         parts.events.emit('duplicate', { jobId: message.jobId, target });
+      },
+      cancelled: ({ message }, job) => {
+        job.stats.taskCancelled(message.attempt === 1 ? TaskState.pending : TaskState.retrying);
+        job.taskFinished(false);
+        parts.admission.release(message.data);
       },
       refused: ({ id, message }, reason) => {
         const { jobId, index, attempt } = message;
@@ -115,5 +121,6 @@ const ended = (
   }
   job.taskFinished(state === TaskState.failed);
   if (ran.ok) parts.events.emit('output', { jobId: job.jobId, index: message.index, data: ran.output });
+  else job.deadLetters.set(message.index, message.data.slice());
   parts.admission.release(message.data);
 };

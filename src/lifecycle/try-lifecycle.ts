@@ -49,10 +49,18 @@ export type Ran<M extends TryMessage, J extends TryJob> = {
 } & ({ ok: true; output: Uint8Array } | { ok: false; error: ErrorRecord });
 
 /**
- * What became of one delivery; `retry` means the queue should hand it out again (nothing was lost), and
- * `refused` that it did not belong to its job and was dead-lettered without changing anything.
+ * What became of one delivery; `retry` means the queue should hand it out again (nothing was lost),
+ * `refused` that it did not belong to its job and was dead-lettered without changing anything, and
+ * `cancelled` that its job was cancelled, so its task never runs again.
  */
-export type DeliveryResult = 'completed' | 'retrying' | 'failed' | 'duplicate' | 'refused' | 'retry';
+export type DeliveryResult =
+  | 'completed'
+  | 'retrying'
+  | 'failed'
+  | 'duplicate'
+  | 'refused'
+  | 'cancelled'
+  | 'retry';
 
 /** Where the tries after a failed one go: each runtime's own queues. */
 export interface FollowUps<M extends TryMessage, J extends TryJob> {
@@ -78,6 +86,8 @@ export interface TryHooks<M extends TryMessage, J extends TryJob> {
   refused?(delivery: Delivered<M>, reason: string): void;
   /** A delivery whose job or chunk has no record yet: left to come back within the grace. */
   held?(delivery: Delivered<M>, reason: string): void;
+  /** A delivery of a cancelled job whose task was waiting for it: the task is cancelled, nothing ran. */
+  cancelled?(delivery: Delivered<M>, job: J): void;
   /** A try recorded as ended, before its follow-up is sent. */
   ended?(ran: Ran<M, J>, settlement: Settlement, endedAt: number): void;
 }
@@ -93,6 +103,11 @@ export interface TryLifecycleOptions<M extends TryMessage, J extends TryJob> {
   leaseMs: number;
   /** The job of a delivery; undefined for one the runtime does not know (expired, deleted, never made). */
   jobs(jobId: string): J | undefined | Promise<J | undefined>;
+  /**
+   * Whether the job was cancelled, read fresh for each batch: a try of a cancelled job never starts, and
+   * its task is recorded cancelled instead.
+   */
+  cancelled(job: J): boolean | Promise<boolean>;
   /** What this runtime recorded of a delivery's chunk, which the delivery is checked against before it runs. */
   chunkFacts(job: J, message: M): ChunkFacts | Promise<ChunkFacts>;
   /**
@@ -179,7 +194,17 @@ export class TryLifecycle<M extends TryMessage, J extends TryJob> {
   ): Promise<Taken<M, J>[]> {
     const taken: (Taken<M, J> | undefined)[] = [];
     const firstCopies = new Set<string>();
+    // Taken before the jobs are read: a try this batch starts began before any cancel it did not see.
     const now = Date.now();
+    const cancels = new Map<J, Promise<boolean>>();
+    const isCancelled = (job: J): Promise<boolean> => {
+      let cancelled = cancels.get(job);
+      if (cancelled === undefined) {
+        cancelled = Promise.resolve(this.#options.cancelled(job));
+        cancels.set(job, cancelled);
+      }
+      return cancelled;
+    };
     await Promise.all(
       deliveries.map((delivery, i) =>
         guard(results, delivery.id, async () => {
@@ -196,6 +221,7 @@ export class TryLifecycle<M extends TryMessage, J extends TryJob> {
             this.#hooks.refused?.(delivery, reason);
             return 'refused';
           }
+          if (await isCancelled(job)) return this.#cancel(delivery, job, now);
           if (!delivery.redelivered) {
             // Copies of a first delivery in one batch: one runs, and the others' answer is known already.
             const key = `${message.jobId}#${message.index}#${message.attempt}`;
@@ -242,6 +268,15 @@ export class TryLifecycle<M extends TryMessage, J extends TryJob> {
     return claim.claimed;
   }
 
+  /** A delivery of a cancelled job: its task, if it waited for this try, never runs. */
+  async #cancel(delivery: Delivered<M>, job: J, now: number): Promise<DeliveryResult> {
+    const { jobId, index, attempt, bytes, sha256 } = delivery.message;
+    if (!(await this.#options.tasks.cancelTask({ jobId, index, attempt, bytes, sha256, now })))
+      return this.#drop(delivery, job);
+    this.#hooks.cancelled?.(delivery, job);
+    return 'cancelled';
+  }
+
   #drop(delivery: Delivered<M>, job: J): DeliveryResult {
     this.#hooks.dropped?.(delivery, job);
     return 'duplicate';
@@ -271,7 +306,7 @@ export class TryLifecycle<M extends TryMessage, J extends TryJob> {
   async #end(item: Ran<M, J>, ref: ResultRef | undefined): Promise<DeliveryResult> {
     const { job, delivery, claimId } = item.taken;
     const { message } = delivery;
-    const settlement = settle(item, message.attempt, job.retry, this.target);
+    const settlement = settle(item, message, job.retry, this.target);
     const endedAt = Date.now();
     const request: FinishRequest = {
       jobId: message.jobId,

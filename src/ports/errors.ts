@@ -22,3 +22,19 @@ export class NoTargetAvailableError extends FanoutError {
     this.retryAfterMs = retryAfterMs;
   }
 }
+
+/** An operation on a job that its status does not allow now, such as a re-run of a job still running. */
+export class JobConflictError extends FanoutError {
+  readonly jobId: string;
+  /** Names the conflict in a problem type: `job-running`, `job-cancelled`, `nothing-to-retry`, … */
+  readonly slug: string;
+  readonly jobStatus: string;
+
+  constructor(jobId: string, slug: string, jobStatus: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'JobConflictError';
+    this.jobId = jobId;
+    this.slug = slug;
+    this.jobStatus = jobStatus;
+  }
+}

@@ -1,9 +1,24 @@
-import type { TaskState } from '../core/constants.ts';
+import type { JobStatus, TaskState } from '../core/constants.ts';
 import type { JobRequest, JobView } from '../core/job.ts';
 import type { StatsReport } from '../core/stats/report.ts';
 import type { TaskRecord } from '../core/task.ts';
 import type { IdempotencyStore } from './idempotency-store.ts';
 import type { Readiness } from './readiness.ts';
+import type { JobListCursor } from './task-store.ts';
+
+/** A page of `GET /jobs`. */
+export interface JobListQuery {
+  status?: JobStatus;
+  limit: number;
+  /** The last job of the page before. */
+  after?: JobListCursor;
+}
+
+export interface JobPage {
+  jobs: JobView[];
+  /** Where the next page starts; absent on the last page. */
+  next?: JobListCursor;
+}
 
 /** What a job was asked to do, and how and where its result can be read. */
 export interface JobDescription {
@@ -32,6 +47,19 @@ export interface JobService {
     request: JobRequest,
   ): Promise<{ jobId: string; ingested: Promise<unknown> }>;
   getJob(jobId: string): JobView | undefined | Promise<JobView | undefined>;
+  /** Jobs newest first, optionally only those in one status. */
+  listJobs(query: JobListQuery): Promise<JobPage>;
+  /**
+   * Cancels a job: no try of it starts after this resolves, tries already running finish and are
+   * recorded, and its waiting chunks are cancelled as their messages come up. A job that ended is left as
+   * it is. The job's view, or undefined for an unknown job.
+   */
+  cancel(jobId: string): Promise<JobView | undefined>;
+  /**
+   * Re-runs a job's failed chunks, each with a fresh attempt budget (see `rerunConflict` for when it
+   * may); the number re-run, or undefined for an unknown job. Throws `JobConflictError`.
+   */
+  retry(jobId: string): Promise<{ chunks: number } | undefined>;
   listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[] | undefined>;
   readResult(jobId: string): AsyncIterable<Uint8Array>;
   describe(jobId: string): JobDescription | undefined | Promise<JobDescription | undefined>;

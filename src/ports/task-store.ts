@@ -1,5 +1,7 @@
 import type { TaskState } from '../core/constants.ts';
+import type { JobListCursor } from '../core/job-operations.ts';
 import type {
+  CancelRequest,
   ClaimAndFinishRequest,
   ClaimRequest,
   ClaimResult,
@@ -61,7 +63,11 @@ export interface JobRecord {
   failed?: { reason: string; at: number };
   /** While its input is being split and enqueued in steps: how far that has gone. */
   ingest?: IngestCheckpoint;
+  /** When its cancel was accepted: no try of it starts after that. */
+  cancelledAt?: number;
 }
+
+export type { JobListCursor };
 
 /**
  * Where tasks and their tries are recorded. `claim`, `finish` and `claimAndFinish` are conditional and
@@ -102,4 +108,15 @@ export interface TaskStore {
   listActiveJobs(): Promise<JobRecord[]>;
   /** Takes a job off the active list, once nothing of it can be waiting any more. */
   retireJob(jobId: string): Promise<void>;
+  /** Jobs newest first (ties by id), at most `limit`, starting after `after`. */
+  listJobs(page: { limit: number; after?: JobListCursor }): Promise<JobRecord[]>;
+  /**
+   * Records that a job was cancelled, at `at` unless it was already: the job as it is then, or undefined
+   * for a job the store does not know.
+   */
+  cancelJob(jobId: string, at: number): Promise<JobRecord | undefined>;
+  /** Applies `applyCancel` atomically: false when the task was not waiting for the request's try. */
+  cancelTask(request: CancelRequest): Promise<boolean>;
+  /** Applies `applyReopen` atomically: the task re-opened, or undefined when it had not failed. */
+  reopenTask(jobId: string, index: number, now: number): Promise<TaskRecord | undefined>;
 }

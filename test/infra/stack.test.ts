@@ -331,12 +331,15 @@ describe('the AWS-only stack (no Google project in the context)', () => {
         'GET /health',
         'GET /health/live',
         'GET /health/ready',
+        'DELETE /jobs/{id}',
+        'GET /jobs',
         'GET /jobs/{id}',
         'GET /jobs/{id}/result',
         'GET /jobs/{id}/tasks',
         'GET /metrics',
         'GET /stats',
         'POST /jobs',
+        'POST /jobs/{id}/retry',
       ].map((key) => [key, 'AWS_IAM', ingest]),
     );
     aws.template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);

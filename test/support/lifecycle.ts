@@ -98,6 +98,7 @@ export const lifecycleRig = async (options: RigOptions = {}) => {
     tasks,
     results,
     leaseMs: options.leaseMs ?? LEASE_MS,
+    cancelled: async (job) => (await tasks.getJob(job.jobId))?.cancelledAt !== undefined,
     jobs: async (jobId) => jobs.get(jobId),
     chunkFacts: (_, message) =>
       options.chunkFacts?.(message) ?? { recorded: { sha256: message.sha256, bytes: message.bytes } },

@@ -102,6 +102,7 @@ const dispatchRig = async ({ workers, receiveMax = 128, results, jobs }: Dispatc
     results: results ?? new MemoryResultStore(),
     leaseMs: VISIBILITY_MS,
     jobs: (jobId) => known.get(jobId),
+    cancelled: (job) => job.cancelledAt !== undefined,
     chunkFacts: (_, { sha256, bytes }) => ({ recorded: { sha256, bytes } }),
     // A delivery of a job nobody knows is refused at once, not held.
     graceMs: 0,

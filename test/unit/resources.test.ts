@@ -17,6 +17,7 @@ describe('defineResources', () => {
       sortKey: 'sk',
       ttlAttribute: 'expiresAt',
       streamView: 'NEW_AND_OLD_IMAGES',
+      jobsIndex: { name: 'jobs-by-created', partitionKey: 'listPk', sortKey: 'listSk' },
     });
     expect(resources.bucket.name).toBe('fanout-data');
     expect(resources.queues.map((q) => [q.target, q.name, q.deadLetterName])).toEqual([

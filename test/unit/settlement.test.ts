@@ -58,7 +58,7 @@ describe('healthOf', () => {
 describe('settle', () => {
   it('completes a try that ran to the end, with nothing to follow', () => {
     // Act
-    const settlement = settle(completed, 1, policy(), 'aws');
+    const settlement = settle(completed, { attempt: 1 }, policy(), 'aws');
 
     // Assess
     expect(settlement).toEqual({ state: TaskState.completed, followUp: { kind: 'none' } });
@@ -66,8 +66,8 @@ describe('settle', () => {
 
   it('retries a retryable failure with attempts left, after the backoff, away from the target that failed', () => {
     // Act
-    const first = settle(failedRetryably, 1, policy(), 'aws');
-    const second = settle(failedRetryably, 2, policy(), 'gcp');
+    const first = settle(failedRetryably, { attempt: 1 }, policy(), 'aws');
+    const second = settle(failedRetryably, { attempt: 2 }, policy(), 'gcp');
 
     // Assess
     expect(first).toEqual({
@@ -80,7 +80,7 @@ describe('settle', () => {
 
   it('retries on any target when the policy does not redistribute', () => {
     // Act
-    const settlement = settle(failedRetryably, 1, policy(false), 'aws');
+    const settlement = settle(failedRetryably, { attempt: 1 }, policy(false), 'aws');
 
     // Assess
     expect(settlement.state).toBe(TaskState.retrying);
@@ -88,9 +88,19 @@ describe('settle', () => {
     expect(settlement.followUp).not.toHaveProperty('avoid');
   });
 
+  it('counts the tries of a re-run from where it re-ran: a fresh budget', () => {
+    // Act
+    const fresh = settle(failedRetryably, { attempt: 4, rerunFrom: 3 }, policy(), 'aws');
+    const spent = settle(failedRetryably, { attempt: 6, rerunFrom: 3 }, policy(), 'aws');
+
+    // Assess
+    expect(fresh.state).toBe(TaskState.retrying);
+    expect(spent.state).toBe(TaskState.failed);
+  });
+
   it('fails and dead-letters a retryable failure on the last try', () => {
     // Act
-    const settlement = settle(failedRetryably, 3, policy(), 'aws');
+    const settlement = settle(failedRetryably, { attempt: 3 }, policy(), 'aws');
 
     // Assess
     expect(settlement).toEqual({
@@ -102,8 +112,8 @@ describe('settle', () => {
 
   it('fails and dead-letters a permanent failure on the first try, whatever tries are left', () => {
     // Act
-    const redistributing = settle(failedForGood, 1, policy(), 'aws');
-    const staying = settle(failedForGood, 1, policy(false), 'aws');
+    const redistributing = settle(failedForGood, { attempt: 1 }, policy(), 'aws');
+    const staying = settle(failedForGood, { attempt: 1 }, policy(false), 'aws');
 
     // Assess
     const expected = { state: TaskState.failed, error: poisoned, followUp: { kind: 'dead-letter' } };

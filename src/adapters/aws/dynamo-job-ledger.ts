@@ -8,8 +8,8 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { IngestCheckpoint, JobRecord, SegmentRecord } from '../../ports/task-store.ts';
-import { type Item, JOB_SK, pk, toJob } from './dynamo-task-items.ts';
+import type { IngestCheckpoint, JobListCursor, JobRecord, SegmentRecord } from '../../ports/task-store.ts';
+import { type Item, JOB_SK, JOBS_INDEX, JOBS_LIST_PK, jobListKeys, pk, toJob } from './dynamo-task-items.ts';
 
 /** The partition that lists the jobs not retired yet, one item per job (`sk` = its id). */
 const ACTIVE_PK = 'ACTIVE';
@@ -147,6 +147,43 @@ export class DynamoJobLedger {
       keys = (UnprocessedKeys?.[this.#table]?.Keys as Item[] | undefined) ?? [];
     }
     return jobs;
+  }
+
+  /** One query of the jobs index, newest first: never a scan. */
+  async listJobs({ limit, after }: { limit: number; after?: JobListCursor }): Promise<JobRecord[]> {
+    const { Items = [] } = await this.#client.send(
+      new QueryCommand({
+        TableName: this.#table,
+        IndexName: JOBS_INDEX.name,
+        KeyConditionExpression: `${JOBS_INDEX.partitionKey} = :list`,
+        ExpressionAttributeValues: { ':list': JOBS_LIST_PK },
+        ScanIndexForward: false,
+        Limit: limit,
+        ...(after && {
+          ExclusiveStartKey: { pk: pk(after.jobId), sk: JOB_SK, ...jobListKeys(after) },
+        }),
+      }),
+    );
+    return Items.map(toJob);
+  }
+
+  async cancelJob(jobId: string, at: number): Promise<JobRecord | undefined> {
+    try {
+      const { Attributes } = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: pk(jobId), sk: JOB_SK },
+          UpdateExpression: 'SET cancelledAt = if_not_exists(cancelledAt, :at)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes && toJob(Attributes);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
   }
 
   async retireJob(jobId: string): Promise<void> {

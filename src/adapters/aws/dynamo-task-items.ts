@@ -10,6 +10,19 @@ export const JOB_SK = 'JOB';
 /** DynamoDB's limit of items in one transaction. */
 export const TRANSACTION_ITEMS = 100;
 
+/**
+ * The global secondary index over job items that lists jobs newest first: every job item carries the same
+ * `listPk` and a `listSk` that sorts by creation. The deploy creates it from this definition.
+ */
+export const JOBS_INDEX = { name: 'jobs-by-created', partitionKey: 'listPk', sortKey: 'listSk' } as const;
+export const JOBS_LIST_PK = 'JOBS';
+
+/** The job item's place in the jobs index. */
+export const jobListKeys = (job: { jobId: string; createdAt: number }) => ({
+  [JOBS_INDEX.partitionKey]: JOBS_LIST_PK,
+  [JOBS_INDEX.sortKey]: `${String(job.createdAt).padStart(15, '0')}#${job.jobId}`,
+});
+
 export const pk = (jobId: string): string => `JOB#${jobId}`;
 export const taskSk = (index: number): string => `TASK#${String(index).padStart(10, '0')}`;
 
@@ -25,8 +38,14 @@ export const toTask = ({
   ...task
 }: Item): TaskRecord => task as unknown as TaskRecord;
 
-export const toJob = ({ pk: _pk, sk: _sk, expiresAt: _expires, ...job }: Item): JobRecord =>
-  job as unknown as JobRecord;
+export const toJob = ({
+  pk: _pk,
+  sk: _sk,
+  expiresAt: _expires,
+  listPk: _listPk,
+  listSk: _listSk,
+  ...job
+}: Item): JobRecord => job as unknown as JobRecord;
 
 /** The claim's condition: the task waits for try `attempt` (try 1 may find no item). */
 export const waitsFor = (attempt: number): string =>

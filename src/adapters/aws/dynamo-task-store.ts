@@ -12,6 +12,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DEFAULT_JOB_TTL_SECONDS, TaskState } from '../../core/constants.ts';
 import {
   type Attempt,
+  type CancelRequest,
   type ClaimAndFinishRequest,
   type ClaimRequest,
   type ClaimResult,
@@ -20,12 +21,20 @@ import {
   startedAttempt,
   type TaskRecord,
 } from '../../core/task.ts';
-import type { IngestCheckpoint, JobRecord, SegmentRecord, TaskStore } from '../../ports/task-store.ts';
+import type {
+  IngestCheckpoint,
+  JobListCursor,
+  JobRecord,
+  SegmentRecord,
+  TaskStore,
+} from '../../ports/task-store.ts';
 import { DynamoJobLedger } from './dynamo-job-ledger.ts';
+import { DynamoTaskControls } from './dynamo-task-controls.ts';
 import {
   type Item,
   ItemUpdate,
   JOB_SK,
+  jobListKeys,
   pk,
   recordingTry,
   TRANSACTION_ITEMS,
@@ -57,12 +66,15 @@ export class DynamoTaskStore implements TaskStore {
   readonly #table: string;
   readonly #jobTtlSeconds: number;
   readonly #ledger: DynamoJobLedger;
+  readonly #controls: DynamoTaskControls;
 
   constructor(client: DynamoDBDocumentClient, tableName: string, options: DynamoTaskStoreOptions = {}) {
     this.#client = client;
     this.#table = tableName;
     this.#jobTtlSeconds = options.jobTtlSeconds ?? DEFAULT_JOB_TTL_SECONDS;
-    this.#ledger = new DynamoJobLedger(client, tableName, (now) => this.#expiresAt(now));
+    const expiresAt = (now: number) => this.#expiresAt(now);
+    this.#ledger = new DynamoJobLedger(client, tableName, expiresAt);
+    this.#controls = new DynamoTaskControls(client, tableName, expiresAt);
   }
 
   /** The TTL attribute of an item written at `now`, in epoch seconds. */
@@ -75,7 +87,13 @@ export class DynamoTaskStore implements TaskStore {
       await this.#client.send(
         new PutCommand({
           TableName: this.#table,
-          Item: { pk: pk(job.jobId), sk: JOB_SK, ...job, expiresAt: this.#expiresAt(job.createdAt) },
+          Item: {
+            pk: pk(job.jobId),
+            sk: JOB_SK,
+            ...jobListKeys(job),
+            ...job,
+            expiresAt: this.#expiresAt(job.createdAt),
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -107,6 +125,22 @@ export class DynamoTaskStore implements TaskStore {
 
   retireJob(jobId: string): Promise<void> {
     return this.#ledger.retireJob(jobId);
+  }
+
+  listJobs(page: { limit: number; after?: JobListCursor }): Promise<JobRecord[]> {
+    return this.#ledger.listJobs(page);
+  }
+
+  cancelJob(jobId: string, at: number): Promise<JobRecord | undefined> {
+    return this.#ledger.cancelJob(jobId, at);
+  }
+
+  cancelTask(request: CancelRequest): Promise<boolean> {
+    return this.#controls.cancelTask(request);
+  }
+
+  reopenTask(jobId: string, index: number, now: number): Promise<TaskRecord | undefined> {
+    return this.#controls.reopenTask(jobId, index, now);
   }
 
   async setJobTotal(jobId: string, chunksTotal: number): Promise<void> {

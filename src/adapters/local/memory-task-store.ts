@@ -1,15 +1,25 @@
 import type { TaskState } from '../../core/constants.ts';
+import { newestFirst, pageOf } from '../../core/job-operations.ts';
 import {
+  applyCancel,
   applyClaim,
   applyClaimAndFinish,
   applyFinish,
+  applyReopen,
+  type CancelRequest,
   type ClaimAndFinishRequest,
   type ClaimRequest,
   type ClaimResult,
   type FinishRequest,
   type TaskRecord,
 } from '../../core/task.ts';
-import type { IngestCheckpoint, JobRecord, SegmentRecord, TaskStore } from '../../ports/task-store.ts';
+import type {
+  IngestCheckpoint,
+  JobListCursor,
+  JobRecord,
+  SegmentRecord,
+  TaskStore,
+} from '../../ports/task-store.ts';
 
 /** Tasks and jobs in this process's memory. Each call runs to completion on the event loop: atomic. */
 export class MemoryTaskStore implements TaskStore {
@@ -117,6 +127,32 @@ export class MemoryTaskStore implements TaskStore {
 
   async retireJob(jobId: string): Promise<void> {
     this.#active.delete(jobId);
+  }
+
+  async listJobs({ limit, after }: { limit: number; after?: JobListCursor }): Promise<JobRecord[]> {
+    const jobs = [...this.#jobs.values()].sort(newestFirst);
+    return pageOf(jobs, after === undefined ? { limit } : { limit, after }, (job) => ({ ...job })).items;
+  }
+
+  async cancelJob(jobId: string, at: number): Promise<JobRecord | undefined> {
+    const job = this.#jobs.get(jobId);
+    if (job === undefined) return undefined;
+    job.cancelledAt ??= at;
+    return { ...job };
+  }
+
+  async cancelTask(request: CancelRequest): Promise<boolean> {
+    const tasks = this.#tasks.get(request.jobId);
+    const next = tasks && applyCancel(tasks[request.index], request);
+    if (next === undefined) return false;
+    this.#set(next);
+    return true;
+  }
+
+  async reopenTask(jobId: string, index: number, now: number): Promise<TaskRecord | undefined> {
+    const next = applyReopen(this.#tasks.get(jobId)?.[index], now);
+    if (next !== undefined) this.#set(next);
+    return next;
   }
 
   #set(task: TaskRecord): void {

@@ -44,6 +44,7 @@ const emptyStates = (): Record<TaskState, number> => ({
   retrying: 0,
   completed: 0,
   failed: 0,
+  cancelled: 0,
 });
 
 export const emptyStats = (): StatsData => ({
@@ -182,6 +183,20 @@ export class StatsCollector {
       data.attemptsHistogram[end.attempt] = (data.attemptsHistogram[end.attempt] ?? 0) + 1;
     }
     data.lastAt = maxDefined(data.lastAt, end.endedAt);
+  }
+
+  /** A task that will not run again: its job was cancelled while it waited in `from`. */
+  taskCancelled(from: typeof TaskState.pending | typeof TaskState.retrying): void {
+    this.#data.states[from]--;
+    this.#data.states.cancelled++;
+  }
+
+  /** A task that had failed for good, put back to run again after its `tries` tries (a re-run). */
+  taskReopened(tries: number): void {
+    const data = this.#data;
+    data.states.failed--;
+    data.states.retrying++;
+    data.attemptsHistogram[tries] = (data.attemptsHistogram[tries] ?? 0) - 1;
   }
 
   get attempts(): number {

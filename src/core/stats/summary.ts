@@ -17,7 +17,11 @@ export interface StatsDelta {
   chunksTotal?: number;
 }
 
-export type FinishedStatus = typeof JobStatus.completed | typeof JobStatus.completedWithFailures;
+export type FinishedStatus =
+  | typeof JobStatus.completed
+  | typeof JobStatus.completedWithFailures
+  | typeof JobStatus.failed
+  | typeof JobStatus.cancelled;
 
 /** A job's stats as the stats function keeps them, with what makes applying them exact. */
 export interface JobSummary {
@@ -52,10 +56,14 @@ export const compareSequenceNumbers = (a: string, b: string): number => {
 
 export const emptySummary = (jobId: string): JobSummary => ({ jobId, stats: emptyStats(), sequences: {} });
 
+/** How a job's chunks ended, once every one has: what its summary records as finished. */
 const finishedStatus = (summary: JobSummary): FinishedStatus | undefined => {
-  const { completed, failed } = summary.stats.states;
-  if (summary.chunksTotal === undefined || completed + failed < summary.chunksTotal) return undefined;
-  return failed > 0 ? JobStatus.completedWithFailures : JobStatus.completed;
+  const { completed, failed, cancelled } = summary.stats.states;
+  const total = summary.chunksTotal;
+  if (total === undefined || completed + failed + cancelled < total) return undefined;
+  if (cancelled > 0) return JobStatus.cancelled;
+  if (completed === total) return JobStatus.completed;
+  return completed === 0 ? JobStatus.failed : JobStatus.completedWithFailures;
 };
 
 /**
@@ -83,11 +91,20 @@ export const applyDeltas = (
     applied++;
   }
   summary.stats = mergeStats(current.stats, added);
-  const status = current.status === undefined ? finishedStatus(summary) : undefined;
-  if (status !== undefined) {
+  const status = finishedStatus(summary);
+  const finished = status !== undefined && current.status === undefined;
+  if (finished) {
     summary.status = status;
     summary.finishedAt = now;
     summary.expiresAt = Math.floor(now / 1000) + ttlSeconds;
   }
-  return { summary, added, applied, skipped: deltas.length - applied, finished: status !== undefined };
+  // A re-run of its failed chunks starts a finished job again: it finishes anew when they end.
+  const { status: _status, finishedAt: _at, ...running } = summary;
+  return {
+    summary: status === undefined ? running : summary,
+    added,
+    applied,
+    skipped: deltas.length - applied,
+    finished,
+  };
 };

@@ -43,17 +43,34 @@ const endTry = (stats: StatsCollector, task: TaskImage, outcome: NonNullable<Att
   });
 };
 
+/** A task cancelled while it waited (created by the cancel when it had no item), or re-opened after failing. */
+const waitingChange = (before: TaskImage | undefined, after: TaskImage): StatsData | undefined => {
+  if (before?.state === after.state) return undefined;
+  const stats = new StatsCollector();
+  if (before === undefined) stats.taskCreated(after.bytes);
+  if (after.state === TaskState.cancelled)
+    stats.taskCancelled(before?.state === TaskState.retrying ? TaskState.retrying : TaskState.pending);
+  else stats.taskReopened(after.attempts.length);
+  return stats.snapshot();
+};
+
 /**
  * What one change of a task item adds to the stats, counted by `StatsCollector` so that the counting
  * rules live in one place; undefined when the change counts nothing (a take-over of a try by another
  * worker, a removal by TTL, a rewrite that keeps the state). `before` is absent when the change created
  * the item, `after` when it removed it. A change may start a try (a claim), end one (a finish), or both
- * (a try recorded whole at its end: the task gained a try and is no longer processing). Summing the
+ * (a try recorded whole at its end: the task gained a try and is no longer processing), or change a task
+ * that waits (a cancel) or failed (a re-run). Summing the
  * results of every change of a set of tasks gives exactly what one collector fed the same transitions
  * holds.
  */
 export const taskTransitionStats = (before?: TaskImage, after?: TaskImage): StatsData | undefined => {
   if (after === undefined) return undefined;
+  if (
+    after.state === TaskState.cancelled ||
+    (before?.state === TaskState.failed && after.state === TaskState.retrying)
+  )
+    return waitingChange(before, after);
   const startsTry =
     after.attempts.length > (before?.attempts.length ?? 0) &&
     (before === undefined || before.state === TaskState.pending || before.state === TaskState.retrying);
