@@ -339,7 +339,14 @@ describe('CloudJobs.getJob', () => {
       percentComplete: 0,
     });
     expect(view?.stats.tasks).toBe(3);
-    expect(view?.stats.states).toEqual({ pending: 3, processing: 0, retrying: 0, completed: 0, failed: 0, cancelled: 0 });
+    expect(view?.stats.states).toEqual({
+      pending: 3,
+      processing: 0,
+      retrying: 0,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+    });
   });
 
   it('is processing once a try has started, the unclaimed chunks pending', async () => {
@@ -352,7 +359,14 @@ describe('CloudJobs.getJob', () => {
 
     // Assess
     expect(view?.status).toBe(JobStatus.processing);
-    expect(view?.stats.states).toEqual({ pending: 2, processing: 1, retrying: 0, completed: 0, failed: 0, cancelled: 0 });
+    expect(view?.stats.states).toEqual({
+      pending: 2,
+      processing: 1,
+      retrying: 0,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+    });
     expect(view?.stats.tasks).toBe(3);
   });
 
@@ -366,7 +380,14 @@ describe('CloudJobs.getJob', () => {
 
     // Assess
     expect(view).toMatchObject({ status: JobStatus.processing, chunksCompleted: 1, percentComplete: 33.3 });
-    expect(view?.stats.states).toEqual({ pending: 1, processing: 0, retrying: 1, completed: 1, failed: 0, cancelled: 0 });
+    expect(view?.stats.states).toEqual({
+      pending: 1,
+      processing: 0,
+      retrying: 1,
+      completed: 1,
+      failed: 0,
+      cancelled: 0,
+    });
     expect(view?.updatedAt).toBe(new Date(now + 11).toISOString());
   });
 

@@ -242,7 +242,14 @@ describe('taskTransitionStats', () => {
 
     // Assess
     expect(total).toEqual(expected.snapshot());
-    expect(total.states).toEqual({ pending: 0, processing: 0, retrying: 0, completed: 1, failed: 0, cancelled: 0 });
+    expect(total.states).toEqual({
+      pending: 0,
+      processing: 0,
+      retrying: 0,
+      completed: 1,
+      failed: 0,
+      cancelled: 0,
+    });
   });
 });
 
@@ -271,7 +278,14 @@ describe('taskTransitionStats: tries recorded whole at their end', () => {
     // Assess
     expect(whole).toEqual(claimed);
     expect(mixed).toEqual(claimed);
-    expect(whole.states).toEqual({ pending: 0, processing: 0, retrying: 0, completed: 1, failed: 0, cancelled: 0 });
+    expect(whole.states).toEqual({
+      pending: 0,
+      processing: 0,
+      retrying: 0,
+      completed: 1,
+      failed: 0,
+      cancelled: 0,
+    });
     expect(whole.attempts).toBe(2);
   });
 
