@@ -13,6 +13,7 @@ import { defineResources } from '../../src/deploy/resources.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
 import { describeHealthStoreContract } from './health-store.contract.ts';
 import { describeIdempotencyStoreContract } from './idempotency-store.contract.ts';
+import { describeJobControlsContract } from './job-controls.contract.ts';
 import { describeJobLedgerContract } from './job-ledger.contract.ts';
 import { type ContractMessage, describeQueueContract } from './queue.contract.ts';
 import { describeResultStoreContract } from './result-store.contract.ts';
@@ -87,6 +88,11 @@ describeTaskStoreContract(
 );
 
 describeJobLedgerContract('DynamoTaskStore on moto', async () => {
+  const { client, table } = await createTaskTable();
+  return { store: new DynamoTaskStore(client, table), cleanup: () => moto.reset() };
+});
+
+describeJobControlsContract('DynamoTaskStore on moto', async () => {
   const { client, table } = await createTaskTable();
   return { store: new DynamoTaskStore(client, table), cleanup: () => moto.reset() };
 });

@@ -10,6 +10,7 @@ import { MemoryResultStore } from '../../src/adapters/local/memory-result-store.
 import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
 import { describeHealthStoreContract } from './health-store.contract.ts';
 import { describeIdempotencyStoreContract } from './idempotency-store.contract.ts';
+import { describeJobControlsContract } from './job-controls.contract.ts';
 import { describeJobLedgerContract } from './job-ledger.contract.ts';
 import { type ContractMessage, describeQueueContract } from './queue.contract.ts';
 import { describeResultStoreContract } from './result-store.contract.ts';
@@ -20,6 +21,7 @@ describeQueueContract('MemoryQueue', async () => ({ queue: new MemoryQueue<Contr
 describeTaskStoreContract('MemoryTaskStore', async () => ({ store: new MemoryTaskStore() }));
 
 describeJobLedgerContract('MemoryTaskStore', async () => ({ store: new MemoryTaskStore() }));
+describeJobControlsContract('MemoryTaskStore', async () => ({ store: new MemoryTaskStore() }));
 
 describeIdempotencyStoreContract('MemoryIdempotencyStore', async () => ({
   store: new MemoryIdempotencyStore(),
