@@ -141,6 +141,7 @@ export class CloudJobs implements JobService {
         total: record.chunksTotal,
         ...(record.failed && { failure: record.failed.reason }),
         ...(record.cancelledAt !== undefined && { cancelledAt: record.cancelledAt }),
+        ...(record.rerunAt !== undefined && { rerunAt: record.rerunAt }),
         ...(ingest && { ingest: { chunksEnqueued: ingest.chunks, bytesRead: ingest.offset } }),
       },
       data,
@@ -214,7 +215,12 @@ export class CloudJobs implements JobService {
       routes.push({ message });
     }
     const request = record.options as unknown as JobRequest;
-    if (routes.length > 0) await router.send(routes, request.targets, request.strategy);
+    if (routes.length > 0) {
+      // Recorded first: the job shows as running at once, and is back on the reconciler's list, so a
+      // re-run's try that is lost is sent again like any other.
+      await tasks.rerunJob(jobId, now);
+      await router.send(routes, request.targets, request.strategy);
+    }
     return { chunks: routes.length };
   }
 

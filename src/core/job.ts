@@ -90,6 +90,11 @@ export interface JobFacts {
   ingest?: IngestProgress;
   /** When its cancel was accepted. */
   cancelledAt?: number;
+  /**
+   * When its failed chunks were last re-run: until a try ends after that, it runs, even where its counts
+   * (aggregated later, on the cloud) do not show the re-run yet.
+   */
+  rerunAt?: number;
 }
 
 /**
@@ -101,6 +106,7 @@ export const jobStatus = (job: JobFacts, data: StatsData): JobStatus => {
   const { states } = data;
   if (job.failure !== undefined) return JobStatus.failed;
   if (job.cancelledAt !== undefined && states.processing === 0) return JobStatus.cancelled;
+  if (job.rerunAt !== undefined && (data.lastAt ?? 0) < job.rerunAt) return JobStatus.processing;
   if (job.total === undefined) return JobStatus.ingesting;
   if (states.completed + states.failed + states.cancelled === job.total) {
     if (states.completed === job.total) return JobStatus.completed;

@@ -65,6 +65,8 @@ export interface JobRecord {
   ingest?: IngestCheckpoint;
   /** When its cancel was accepted: no try of it starts after that. */
   cancelledAt?: number;
+  /** When its failed chunks were last re-run. */
+  rerunAt?: number;
 }
 
 export type { JobListCursor };
@@ -108,6 +110,11 @@ export interface TaskStore {
   listActiveJobs(): Promise<JobRecord[]>;
   /** Takes a job off the active list, once nothing of it can be waiting any more. */
   retireJob(jobId: string): Promise<void>;
+  /**
+   * Records a re-run of a job's failed chunks at `at` and puts the job back on the active list, since it
+   * has work waiting again; a job the store does not know stays unknown.
+   */
+  rerunJob(jobId: string, at: number): Promise<void>;
   /** Jobs newest first (ties by id), at most `limit`, starting after `after`. */
   listJobs(page: { limit: number; after?: JobListCursor }): Promise<JobRecord[]>;
   /**

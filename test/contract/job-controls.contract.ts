@@ -163,6 +163,10 @@ export const describeJobControlsContract = (
       expect(reopened).toMatchObject({ state: TaskState.retrying, rerunFrom: 2, updatedAt: T0 + 60_000 });
       expect(reopened).not.toHaveProperty('error');
       expect([again, completed, missing]).toEqual([undefined, undefined, undefined]);
+      await store.retireJob(jobId);
+      await store.rerunJob(jobId, T0 + 60_000);
+      expect((await store.listActiveJobs()).map((job) => job.jobId)).toContain(jobId);
+      expect((await store.getJob(jobId))?.rerunAt).toBe(T0 + 60_000);
       const task = await store.getTask(jobId, 0);
       expect(task?.state).toBe(TaskState.completed);
       expect(task?.rerunFrom).toBe(2);

@@ -55,7 +55,7 @@ const submit = async (body: string | Uint8Array, contentType: string, query = ''
 const waitUntilEnded = async (jobId: string): Promise<JobView> => {
   for (let poll = 0; poll < 500; poll++) {
     const view = await getJson<JobView>(`/jobs/${jobId}`);
-    if (view.status === 'completed' || view.status === 'completed_with_failures') return view;
+    if (['completed', 'completed_with_failures', 'failed', 'cancelled'].includes(view.status)) return view;
     await sleep(20);
   }
   throw new Error(`job ${jobId} did not end in time`);
@@ -278,7 +278,7 @@ describe('GET /jobs/{id}/result', () => {
     const response = await fetch(`${server.url}/jobs/${jobId}/result`);
 
     // Assess
-    expect(view).toMatchObject({ status: 'completed_with_failures', chunksFailed: 3, chunksCompleted: 0 });
+    expect(view).toMatchObject({ status: 'failed', chunksFailed: 3, chunksCompleted: 0 });
     const body = await expectProblem(response, 409, `job ${jobId} has 3 failed chunks`);
     expect((body.failedChunks as number[]).toSorted((a, b) => a - b)).toEqual([0, 1, 2]);
   });
@@ -336,7 +336,7 @@ describe('GET /jobs/{id}/tasks', () => {
     await expectProblem(
       response,
       400,
-      'status must be one of pending, processing, retrying, completed, failed, got "bogus"',
+      'status must be one of pending, processing, retrying, completed, failed, cancelled, got "bogus"',
     );
   });
 });
@@ -691,8 +691,8 @@ describe('requests the API does not serve', () => {
   });
 
   it.each([
-    { method: 'DELETE', path: '/jobs', allow: 'POST' },
-    { method: 'GET', path: '/jobs', allow: 'POST' },
+    { method: 'DELETE', path: '/jobs', allow: 'POST, GET' },
+    { method: 'PUT', path: '/jobs/abc', allow: 'GET, DELETE' },
     { method: 'POST', path: '/stats', allow: 'GET' },
   ])('answers 405 with Allow: $allow to $method $path', async ({ method, path, allow }) => {
     // Prepare

@@ -327,7 +327,14 @@ describe('the stats function on a DynamoDB stream', () => {
     expect(responses).toEqual(Array(4).fill({ batchItemFailures: [] }));
     expect(summary?.data).toEqual(want);
     expect(want).toMatchObject({ tasks: 4, attempts: 6, retries: 2, redistributed: 1 });
-    expect(want.states).toEqual({ pending: 0, processing: 0, retrying: 0, completed: 2, failed: 2 });
+    expect(want.states).toEqual({
+      pending: 0,
+      processing: 0,
+      retrying: 0,
+      completed: 2,
+      failed: 2,
+      cancelled: 0,
+    });
     expect(want.targets.gcp).toMatchObject({ completed: 1, redistributedIn: 1, permanentFailures: 1 });
     expect(want.targets.aws).toMatchObject({ completed: 1, retryableFailures: 3 });
     expect(await store().overall()).toEqual(want);

@@ -34,6 +34,12 @@ describe('jobStatus', () => {
       JobStatus.completedWithFailures,
     ],
     ['processing again while a re-run waits', {}, { retrying: 1, completed: 9 }, JobStatus.processing],
+    [
+      'processing after a re-run its counts do not show yet',
+      { rerunAt: 6000 },
+      { failed: 1, completed: 9 },
+      JobStatus.processing,
+    ],
   ])('is %s', (_, extra, states, expected) => {
     // Act
     const status = jobStatus({ ...facts, ...extra }, counts(states));

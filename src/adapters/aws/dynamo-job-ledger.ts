@@ -167,13 +167,23 @@ export class DynamoJobLedger {
     return Items.map(toJob);
   }
 
-  async cancelJob(jobId: string, at: number): Promise<JobRecord | undefined> {
+  cancelJob(jobId: string, at: number): Promise<JobRecord | undefined> {
+    return this.#updateJob(jobId, 'SET cancelledAt = if_not_exists(cancelledAt, :at)', at);
+  }
+
+  async rerunJob(jobId: string, at: number): Promise<void> {
+    const job = await this.#updateJob(jobId, 'SET rerunAt = :at', at);
+    if (job !== undefined) await this.activate(job);
+  }
+
+  /** Sets a time on a job's item: the job as it is after, or undefined for an unknown job. */
+  async #updateJob(jobId: string, expression: string, at: number): Promise<JobRecord | undefined> {
     try {
       const { Attributes } = await this.#client.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: pk(jobId), sk: JOB_SK },
-          UpdateExpression: 'SET cancelledAt = if_not_exists(cancelledAt, :at)',
+          UpdateExpression: expression,
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':at': at },
           ReturnValues: 'ALL_NEW',

@@ -135,6 +135,10 @@ export class DynamoTaskStore implements TaskStore {
     return this.#ledger.cancelJob(jobId, at);
   }
 
+  rerunJob(jobId: string, at: number): Promise<void> {
+    return this.#ledger.rerunJob(jobId, at);
+  }
+
   cancelTask(request: CancelRequest): Promise<boolean> {
     return this.#controls.cancelTask(request);
   }

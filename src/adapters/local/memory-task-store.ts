@@ -129,6 +129,13 @@ export class MemoryTaskStore implements TaskStore {
     this.#active.delete(jobId);
   }
 
+  async rerunJob(jobId: string, at: number): Promise<void> {
+    const job = this.#jobs.get(jobId);
+    if (job === undefined) return;
+    job.rerunAt = at;
+    this.#active.add(jobId);
+  }
+
   async listJobs({ limit, after }: { limit: number; after?: JobListCursor }): Promise<JobRecord[]> {
     const jobs = [...this.#jobs.values()].sort(newestFirst);
     return pageOf(jobs, after === undefined ? { limit } : { limit, after }, (job) => ({ ...job })).items;
