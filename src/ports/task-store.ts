@@ -102,4 +102,10 @@ export interface TaskStore {
   listActiveJobs(): Promise<JobRecord[]>;
   /** Takes a job off the active list, once nothing of it can be waiting any more. */
   retireJob(jobId: string): Promise<void>;
+  /**
+   * Forgets a job that has expired: its record, its tasks and segments, and its place on the active
+   * list; afterwards the store knows it no more than a job it never had. A job it does not know is no
+   * error. The cloud leaves this to the table's TTL; the embedded engine's sweeper calls it.
+   */
+  deleteJob(jobId: string): Promise<void>;
 }

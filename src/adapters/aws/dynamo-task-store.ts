@@ -109,6 +109,10 @@ export class DynamoTaskStore implements TaskStore {
     return this.#ledger.retireJob(jobId);
   }
 
+  deleteJob(jobId: string): Promise<void> {
+    return this.#ledger.deleteJob(jobId);
+  }
+
   async setJobTotal(jobId: string, chunksTotal: number): Promise<void> {
     try {
       await this.#client.send(

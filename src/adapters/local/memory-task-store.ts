@@ -119,6 +119,13 @@ export class MemoryTaskStore implements TaskStore {
     this.#active.delete(jobId);
   }
 
+  async deleteJob(jobId: string): Promise<void> {
+    this.#jobs.delete(jobId);
+    this.#tasks.delete(jobId);
+    this.#segments.delete(jobId);
+    this.#active.delete(jobId);
+  }
+
   #set(task: TaskRecord): void {
     (this.#tasks.get(task.jobId) as TaskRecord[])[task.index] = task;
   }
