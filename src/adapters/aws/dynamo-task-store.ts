@@ -47,7 +47,7 @@ export interface DynamoTaskStoreOptions {
   /**
    * How long a job and its tasks are kept after their last write: the table's TTL attribute `expiresAt`
    * is set on each, so finished jobs expire.
-   * @default DEFAULT_JOB_TTL_SECONDS (604800, 7 days)
+   * @default DEFAULT_JOB_TTL_SECONDS (3600, one hour)
    */
   jobTtlSeconds?: number;
 }
