@@ -75,6 +75,8 @@ const ContextSchema = z.object({
   processorTimeoutSeconds: integer.optional(),
   maxConcurrentTasks: integer.optional(),
   logRetentionDays: integer.optional(),
+  /** jobs.ttl_seconds, as `cdk -c jobTtlSeconds=...` gives it. */
+  jobTtlSeconds: integer.optional(),
   authorization: z.enum(['iam', 'jwt']).default('iam'),
   jwtIssuer: z.url({ protocol: /^https$/, error: 'an https:// URL' }).optional(),
   jwtAudience: list.pipe(z.array(z.string()).min(1)).optional(),
@@ -133,6 +135,7 @@ const resourcesOf = (context: Context, issues: string[]): Resources | undefined 
       }),
       ...(context.maxConcurrentTasks !== undefined && { maxConcurrentTasks: context.maxConcurrentTasks }),
       ...(context.logRetentionDays !== undefined && { logRetentionDays: context.logRetentionDays }),
+      ...(context.jobTtlSeconds !== undefined && { jobTtlSeconds: context.jobTtlSeconds }),
     });
   } catch (error) {
     if (!(error instanceof ResourceOptionsError)) throw error;

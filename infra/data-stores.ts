@@ -3,7 +3,7 @@ import { AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/a
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { BucketDefinition, Resources } from '../src/deploy/resources.ts';
+import { type BucketDefinition, dataLifecycle, type Resources } from '../src/deploy/resources.ts';
 
 /** A prefix of the data bucket, as the resource definitions name it. */
 type DataPrefix = BucketDefinition['inputsPrefix' | 'resultsPrefix' | 'uploadsPrefix'];
@@ -67,12 +67,12 @@ export class DataStores extends Construct {
       bucketName: bucket.name,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: `${bucket.name}/`,
-      lifecycleRules: [
-        {
-          expiration: Duration.days(bucket.expireAfterDays),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
+      lifecycleRules: dataLifecycle(bucket).map(({ id, prefix, days }) => ({
+        id,
+        prefix,
+        expiration: Duration.days(days),
+        abortIncompleteMultipartUploadAfter: Duration.days(1),
+      })),
     });
   }
 

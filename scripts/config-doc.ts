@@ -69,6 +69,8 @@ const DESCRIPTIONS: Record<string, string> = {
     'Embedded: on SIGTERM or SIGINT, how long the tries on worker threads may take to end before the threads are ended; a try cut short is recorded as crashed (retryable).',
   results_dir:
     "Embedded: where chunk outputs are kept while the process runs; `fanout run` and `fanout serve` delete their jobs' files as they exit.",
+  'jobs.ttl_seconds':
+    "How long a job, its task records and its result are kept after it ends (completed, completed with failures, failed or cancelled), one hour by default; then `GET /jobs/{id}` is 404. `fanout serve`: a sweeper forgets it and deletes its result file; `GET /stats` keeps counting it. AWS: the table's TTL (`JOB_TTL_SECONDS`) and the bucket's lifecycle on `results/` and `inputs/` (in whole days, rounded up). Google Cloud: the topics' message retention, clamped to 10 min–31 days ([architecture.md](architecture.md#expiry)).",
   'server.host': '`fanout serve`: the address to listen on. `--host`.',
   'server.port': '`fanout serve`: the port; `0` picks a free one. `--port`.',
   'server.max_body_bytes':

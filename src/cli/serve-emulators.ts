@@ -1,4 +1,5 @@
 import { EnvironmentError } from '../config/errors.ts';
+import { loadConfig } from '../config/load.ts';
 import { UsageError } from '../core/errors.ts';
 import { defineGcpResources } from '../deploy/gcp-resources.ts';
 import { ProvisioningError } from '../deploy/provision.ts';
@@ -18,10 +19,12 @@ export const serveOnEmulators = async (options: Record<string, unknown>): Promis
   let mode: Awaited<ReturnType<typeof startEmulatorMode>>;
   try {
     const prefix = (options.prefix as string | undefined) ?? 'fanout';
+    // The same setting as the embedded engine's, for the table's TTL and the topics' retention.
+    const jobTtlSeconds = loadConfig({ file: options.config as string | undefined }).jobs.ttl_seconds;
     mode = await startEmulatorMode({
-      resources: defineResources({ prefix }),
+      resources: defineResources({ prefix, jobTtlSeconds }),
       // The Google side runs wherever its emulator does.
-      ...(process.env.PUBSUB_EMULATOR_HOST && { gcp: defineGcpResources({ prefix }) }),
+      ...(process.env.PUBSUB_EMULATOR_HOST && { gcp: defineGcpResources({ prefix, jobTtlSeconds }) }),
       port,
       useDeployed: options.useDeployed === true,
       host: (options.host as string | undefined) ?? '127.0.0.1',

@@ -75,7 +75,7 @@ export const FunctionEnvironment = z.object({
   /**
    * How long a job, its tasks and its summary are kept after their last write, in seconds.
    * Read by ingest, the processors and stats.
-   * @default DEFAULT_JOB_TTL_SECONDS (604800, 7 days)
+   * @default DEFAULT_JOB_TTL_SECONDS (3600, one hour)
    */
   JOB_TTL_SECONDS: wholeNumber('seconds').default(DEFAULT_JOB_TTL_SECONDS),
   /**

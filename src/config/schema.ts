@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_BREAKER } from '../core/breaker.ts';
-import { ChunkingMode, KiB, LIMITS, MiB, Strategy } from '../core/constants.ts';
+import { ChunkingMode, DEFAULT_JOB_TTL_SECONDS, KiB, LIMITS, MiB, Strategy } from '../core/constants.ts';
 import { DEFAULT_GRACE_MS } from '../core/delivery-check.ts';
 import { DEFAULT_RECONCILE } from '../core/reconcile.ts';
 import { DEFAULT_RETRY } from '../core/retry.ts';
@@ -42,6 +42,7 @@ export const DEFAULTS = {
   step_stop_grace_ms: 1000,
   shutdown_grace_ms: 5000,
   results_dir: '.fanout/results',
+  jobs: { ttl_seconds: DEFAULT_JOB_TTL_SECONDS },
   server: {
     host: '127.0.0.1',
     port: 3000,
@@ -113,6 +114,7 @@ export const ConfigSchema = z.strictObject({
   step_stop_grace_ms: nonNegativeInt,
   shutdown_grace_ms: nonNegativeInt,
   results_dir: z.string().min(1),
+  jobs: z.strictObject({ ttl_seconds: positiveInt }),
   server: z.strictObject({
     host: z.string().min(1),
     port: z.number().int().min(0).max(65535),

@@ -3,10 +3,11 @@ export const KiB = 1024;
 export const MiB = 1024 * KiB;
 
 /**
- * How long a job, its tasks and its summary are kept after their last write, in seconds: the table's TTL
- * attribute. Seven days, unless the stack sets `JOB_TTL_SECONDS`.
+ * How long a job, its task records and its result are kept after the job ends, in seconds: the setting
+ * `jobs.ttl_seconds`, and on the cloud the table's TTL (`JOB_TTL_SECONDS`) and the bucket's lifecycle.
+ * One hour, as the Redis-based service Fanout replaces kept a job's status.
  */
-export const DEFAULT_JOB_TTL_SECONDS = 7 * 24 * 60 * 60;
+export const DEFAULT_JOB_TTL_SECONDS = 60 * 60;
 
 /** Limits that every entry point (CLI, HTTP, config file) enforces the same way. */
 export const LIMITS = {

@@ -74,6 +74,8 @@ const INPUTS = {
   gcpTargets: { flag: 'gcp-targets', schema: z.string().optional() },
   maxConcurrentTasks: { flag: 'max-concurrent-tasks', schema: z.coerce.number().optional() },
   processorTimeoutSeconds: { flag: 'processor-timeout-seconds', schema: z.coerce.number().optional() },
+  /** jobs.ttl_seconds: the functions' JOB_TTL_SECONDS and the topics' retention. */
+  jobTtlSeconds: { flag: 'job-ttl-seconds', schema: z.coerce.number().optional() },
 } satisfies Record<string, InputSpec>;
 
 type InputValues = { [K in keyof typeof INPUTS]: z.output<(typeof INPUTS)[K]['schema']> };
@@ -165,6 +167,7 @@ export const parseDeployGcpInputs = (argv: readonly string[], env: NodeJS.Proces
     ...(inputs.processorTimeoutSeconds !== undefined && {
       processorTimeoutSeconds: inputs.processorTimeoutSeconds,
     }),
+    ...(inputs.jobTtlSeconds !== undefined && { jobTtlSeconds: inputs.jobTtlSeconds }),
   };
   const resources = defined(() =>
     defineResources({

@@ -124,7 +124,11 @@ export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployS
     ensureServiceAccount(project, sa.processor, 'Runs the Fanout functions'),
     ensureServiceAccount(project, sa.publisher, 'The AWS functions publish to Pub/Sub as it'),
     ensureServiceAccount(project, sa.pushInvoker, 'Pub/Sub pushes to the Fanout functions as it'),
-    { kind: 'pubsub', title: 'topics and subscriptions (dead-letter topic, retry policy, ack deadline)' },
+    {
+      kind: 'pubsub',
+      title:
+        'topics (message retention from jobs.ttl_seconds) and subscriptions (dead-letter topic, retry policy, ack deadline)',
+    },
   ];
   for (const target of gcp.targets) {
     const topic = ['pubsub', 'topics', 'add-iam-policy-binding', target.topic, at];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_JOB_TTL_SECONDS } from '../core/constants.ts';
 import type { ResourceOptionsError } from './errors.ts';
 import { parseResourceOptions, resourcePrefix, targetNames } from './resources.ts';
 
@@ -20,6 +21,9 @@ const GcpLimits = {
   maxSubscriptionRetentionSeconds: 7 * DAY_SECONDS,
   /** A function's maximum number of instances. */
   maxInstances: 1000,
+  /** A topic keeps messages between 10 minutes and 31 days. */
+  minTopicRetentionSeconds: 10 * 60,
+  maxTopicRetentionSeconds: 31 * DAY_SECONDS,
 } as const;
 
 const GcpOptionsSchema = z
@@ -40,6 +44,8 @@ const GcpOptionsSchema = z
     maximumBackoffSeconds: z.number().int().min(0).max(GcpLimits.maxBackoffSeconds).default(600),
     // The seed configuration's max_concurrent_tasks: one delivery per instance at a time.
     maxConcurrentTasks: z.number().int().min(1).max(GcpLimits.maxInstances).default(10),
+    // jobs.ttl_seconds: the topics' own message retention follows it.
+    jobTtlSeconds: z.number().int().min(1).default(DEFAULT_JOB_TTL_SECONDS),
   })
   .refine((options) => options.minimumBackoffSeconds <= options.maximumBackoffSeconds, {
     message: 'minimumBackoffSeconds must not exceed maximumBackoffSeconds',
@@ -89,6 +95,11 @@ export interface PubSubTargetDefinition {
   maximumBackoffSeconds: number;
   /** @default 345600 (4 days, as the SQS queues) */
   messageRetentionSeconds: number;
+  /**
+   * How long the topic (and the dead-letter topic) keeps published messages, for a seek: `jobs.ttl_seconds`
+   * clamped to what Pub/Sub allows, 10 minutes to 31 days. @default 3600
+   */
+  topicRetentionSeconds: number;
   /** Longer than the main subscription's, as on SQS: the most a subscription keeps. @default 604800 (7 days) */
   deadLetterRetentionSeconds: number;
 }
@@ -150,8 +161,12 @@ export interface GcpResources {
  * same prefix as {@link defineResources}. Throws {@link ResourceOptionsError}.
  */
 export const defineGcpResources = (options: GcpResourceOptions = {}): GcpResources => {
-  const { prefix, gcpTargets, processorTimeoutSeconds, maxConcurrentTasks, ...delivery } =
+  const { prefix, gcpTargets, processorTimeoutSeconds, maxConcurrentTasks, jobTtlSeconds, ...delivery } =
     parseResourceOptions(GcpOptionsSchema, options, 'Google Cloud resource options');
+  const topicRetentionSeconds = Math.min(
+    GcpLimits.maxTopicRetentionSeconds,
+    Math.max(GcpLimits.minTopicRetentionSeconds, jobTtlSeconds),
+  );
   const ackDeadlineSeconds = Math.min(
     GcpLimits.maxAckDeadlineSeconds,
     Math.max(GcpLimits.minAckDeadlineSeconds, 2 * processorTimeoutSeconds),
@@ -169,6 +184,7 @@ export const defineGcpResources = (options: GcpResourceOptions = {}): GcpResourc
       minimumBackoffSeconds: delivery.minimumBackoffSeconds,
       maximumBackoffSeconds: delivery.maximumBackoffSeconds,
       messageRetentionSeconds: 4 * DAY_SECONDS,
+      topicRetentionSeconds,
       deadLetterRetentionSeconds: GcpLimits.maxSubscriptionRetentionSeconds,
     })),
     processor: {

@@ -26,13 +26,19 @@ type SubscriptionSettings = Omit<protos.google.pubsub.v1.ISubscription, 'name' |
 const alreadyExists = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && (error as { code?: unknown }).code === ALREADY_EXISTS;
 
-const ensureTopic = async (pubsub: PubSub, name: string): Promise<string> => {
+const duration = (seconds: number): protos.google.protobuf.IDuration => ({ seconds, nanos: 0 });
+
+/** Creates the topic with its message retention, or, when it exists, sets that retention. */
+const ensureTopic = async (pubsub: PubSub, name: string, retentionSeconds: number): Promise<string> => {
+  const messageRetentionDuration = duration(retentionSeconds);
   try {
-    const [topic] = await pubsub.createTopic(name);
+    const [topic] = await pubsub.createTopic({ name, messageRetentionDuration });
     return topic.name;
   } catch (error) {
     if (!alreadyExists(error)) throw error;
-    return pubsub.topic(name).name;
+    const topic = pubsub.topic(name);
+    await topic.setMetadata({ messageRetentionDuration });
+    return topic.name;
   }
 };
 
@@ -72,8 +78,6 @@ const ensureSubscription = async (
   return subscription.name;
 };
 
-const duration = (seconds: number): protos.google.protobuf.IDuration => ({ seconds, nanos: 0 });
-
 /**
  * The settings of a target's subscription: the ack deadline, the dead-letter and retry policies, the
  * retention, and no expiry (Pub/Sub deletes a subscription idle for 31 days unless told otherwise).
@@ -95,7 +99,7 @@ export const subscriptionSettings = (
 });
 
 const ensureTarget = async (pubsub: PubSub, target: PubSubTargetDefinition, pushEndpoint?: string) => {
-  const deadLetterTopic = await ensureTopic(pubsub, target.deadLetterTopic);
+  const deadLetterTopic = await ensureTopic(pubsub, target.deadLetterTopic, target.topicRetentionSeconds);
   // Before the main subscription: a dead letter published to a topic without subscriptions is lost.
   const deadLetterSubscription = await ensureSubscription(
     pubsub,
@@ -107,7 +111,7 @@ const ensureTarget = async (pubsub: PubSub, target: PubSubTargetDefinition, push
       expirationPolicy: {},
     },
   );
-  const topic = await ensureTopic(pubsub, target.topic);
+  const topic = await ensureTopic(pubsub, target.topic, target.topicRetentionSeconds);
   const subscription = await ensureSubscription(
     pubsub,
     topic,

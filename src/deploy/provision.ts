@@ -27,12 +27,13 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { FanoutError } from '../core/errors.ts';
-import type {
-  BucketDefinition,
-  IngestStepsDefinition,
-  QueueDefinition,
-  Resources,
-  TableDefinition,
+import {
+  type BucketDefinition,
+  dataLifecycle,
+  type IngestStepsDefinition,
+  type QueueDefinition,
+  type Resources,
+  type TableDefinition,
 } from './resources.ts';
 
 /** An AWS answer provisioning cannot go on from, or an existing resource it will not change on its own. */
@@ -231,14 +232,12 @@ const ensureBucket = async (s3: S3Client, bucket: BucketDefinition): Promise<voi
     new PutBucketLifecycleConfigurationCommand({
       Bucket: bucket.name,
       LifecycleConfiguration: {
-        Rules: [
-          {
-            ID: 'expire-job-data',
-            Status: 'Enabled',
-            Filter: { Prefix: '' },
-            Expiration: { Days: bucket.expireAfterDays },
-          },
-        ],
+        Rules: dataLifecycle(bucket).map(({ id, prefix, days }) => ({
+          ID: id,
+          Status: 'Enabled',
+          Filter: { Prefix: prefix },
+          Expiration: { Days: days },
+        })),
       },
     }),
   );

@@ -37,8 +37,13 @@ export interface BucketDefinition {
   resultsPrefix: 'results/';
   /** Where large inputs are uploaded for `POST /jobs` with `{"source": "s3://bucket/uploads/…"}`. @default 'uploads/' */
   uploadsPrefix: 'uploads/';
-  /** A lifecycle rule deletes objects this many days after they were written. @default 7 */
+  /** A lifecycle rule deletes uploads (and anything outside the job prefixes) this many days after they were written. @default 7 */
   expireAfterDays: number;
+  /**
+   * A lifecycle rule deletes the objects under `inputsPrefix` and `resultsPrefix` this many days after
+   * they were written: `jobTtlSeconds` rounded up to whole days (S3 counts in days). @default 1
+   */
+  jobDataExpireAfterDays: number;
   /** The bucket that receives the data bucket's server access logs. @default `${prefix}-access-logs` */
   accessLogsName: string;
 }
@@ -240,6 +245,9 @@ export interface Resources {
   api: ApiDefinition;
   observability: ObservabilityDefinition;
   federation: FederationDefinition;
-  /** How long job, task and stats items live after their last write. @default DEFAULT_JOB_TTL_SECONDS (604800, 7 days) */
+  /**
+   * `jobs.ttl_seconds`: how long job, task and stats items live after their last write (a job's own item
+   * and summary: after it ends). @default DEFAULT_JOB_TTL_SECONDS (3600, one hour)
+   */
   jobTtlSeconds: number;
 }

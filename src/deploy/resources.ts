@@ -3,7 +3,7 @@ import { JOBS_INDEX } from '../adapters/aws/dynamo-task-items.ts';
 import { targetName } from '../config/schema.ts';
 import { DEFAULT_JOB_TTL_SECONDS } from '../core/constants.ts';
 import { ResourceOptionsError } from './errors.ts';
-import type { Resources } from './resource-definitions.ts';
+import type { BucketDefinition, Resources } from './resource-definitions.ts';
 
 export type * from './resource-definitions.ts';
 
@@ -24,6 +24,22 @@ const Limits = {
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
+
+/**
+ * S3 lifecycle rules count whole days from an object's creation: a job's inputs and results are kept for
+ * the TTL rounded up to days, one at least.
+ */
+export const jobDataDays = (ttlSeconds: number): number => Math.max(1, Math.ceil(ttlSeconds / DAY_SECONDS));
+
+/**
+ * The data bucket's lifecycle rules: a job's inputs and results go `jobDataExpireAfterDays` after they
+ * were written, uploads `expireAfterDays`. The CDK stack and the emulator's provisioning both use these.
+ */
+export const dataLifecycle = (bucket: BucketDefinition): { id: string; prefix: string; days: number }[] => [
+  { id: 'expire-inputs', prefix: bucket.inputsPrefix, days: bucket.jobDataExpireAfterDays },
+  { id: 'expire-results', prefix: bucket.resultsPrefix, days: bucket.jobDataExpireAfterDays },
+  { id: 'expire-uploads', prefix: bucket.uploadsPrefix, days: bucket.expireAfterDays },
+];
 
 const processorName = (prefix: string, target: string): string => `${prefix}-process-${target}`;
 
@@ -63,6 +79,8 @@ const OptionsSchema = z
         `CloudWatch Logs keeps logs for one of ${LOG_RETENTION_DAYS.join(', ')} days`,
       )
       .default(30),
+    // jobs.ttl_seconds: the table's TTL and the lifecycle of inputs/ and results/ follow it.
+    jobTtlSeconds: z.number().int().min(1).default(DEFAULT_JOB_TTL_SECONDS),
   })
   .superRefine(({ prefix, awsTargets }, context) => {
     awsTargets.forEach((target, index) => {
@@ -105,6 +123,7 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
     ingestStepTimeoutSeconds,
     maxConcurrentTasks,
     logRetentionDays,
+    jobTtlSeconds,
   } = parseResourceOptions(OptionsSchema, options, 'resource options');
   const visibilityTimeoutSeconds = 6 * processorTimeoutSeconds;
   return {
@@ -123,6 +142,7 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
       resultsPrefix: 'results/',
       uploadsPrefix: 'uploads/',
       expireAfterDays: 7,
+      jobDataExpireAfterDays: jobDataDays(jobTtlSeconds),
       accessLogsName: `${prefix}-access-logs`,
     },
     queues: awsTargets.map((target) => ({
@@ -186,6 +206,6 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
         ...awsTargets.map((target) => processorName(prefix, target)),
       ],
     },
-    jobTtlSeconds: DEFAULT_JOB_TTL_SECONDS,
+    jobTtlSeconds,
   };
 };

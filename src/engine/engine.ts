@@ -23,6 +23,7 @@ import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
 import { Admission } from './admission.ts';
 import { TargetDispatch } from './dispatch.ts';
+import { JobExpiry } from './expiry.ts';
 import { JobRun } from './job-run.ts';
 import type { TaskMessage } from './messages.ts';
 import { reopenFailed } from './rerun.ts';
@@ -63,6 +64,8 @@ export interface EngineOptions {
   shutdownGraceMs: number;
   /** Fault injection for tests: the chance that a queue hands a message out twice. */
   duplicateRate?: number;
+  /** How long a job is kept after it ends (`jobs.ttl_seconds`); then it is forgotten. @default forever */
+  jobTtlMs?: number;
 }
 
 export interface JobHandle {
@@ -90,9 +93,11 @@ export class Engine {
   readonly #runner: ThreadRunner;
   readonly #targets = new Map<string, TargetDispatch>();
   readonly #jobs = new Map<string, JobRun>();
-  /** The jobs not yet done: `#jobs` keeps every job for its status, and grows with a server's life. */
+  /** The jobs not yet done: `#jobs` keeps every job for its status, until it expires (`JobExpiry`). */
   readonly #unfinished = new Set<JobRun>();
   readonly #settling = new Set<Promise<void>>();
+  /** Forgets jobs `jobTtlMs` after they end, keeping what they counted for `stats`. */
+  readonly #expiry: JobExpiry | undefined;
   #closing = false;
   readonly #closed = Promise.withResolvers<void>();
 
@@ -106,6 +111,7 @@ export class Engine {
     );
     this.#admission = new Admission(options);
     this.#runner = new ThreadRunner(options.threads, this.#admission.arena.buffer, options.stopGraceMs);
+    this.#expiry = JobExpiry.of(options, this.#jobs, this.idempotency);
     for (const target of options.targets) {
       const lifecycle = targetLifecycle(target.name, {
         tasks: options.tasks,
@@ -183,8 +189,11 @@ export class Engine {
     await this.#options.tasks.createJob({ jobId, createdAt: job.createdAt, options: { ...request } });
     this.#jobs.set(jobId, job);
     this.#unfinished.add(job);
-    const forget = () => this.#unfinished.delete(job);
-    job.done.then(forget, forget);
+    const ended = () => {
+      this.#unfinished.delete(job);
+      this.#expiry?.ended(jobId);
+    };
+    job.done.then(ended, ended);
     const ingested = this.#ingest(job, input);
     ingested.catch((error: unknown) => job.abort(error));
     const done = job.done.then(() => this.#view(job));
@@ -274,7 +283,7 @@ export class Engine {
 
   /** Stats over every job, with the current load of each target. */
   stats(): StatsReport {
-    let data = emptyStats();
+    let data = this.#expiry?.expiredStats ?? emptyStats();
     for (const job of this.#jobs.values()) data = mergeStats(data, job.stats.snapshot());
     return summarize(data, this.#balancer.loads());
   }
@@ -307,6 +316,7 @@ export class Engine {
   }
 
   async #shutDown(): Promise<void> {
+    this.#expiry?.stop();
     this.#admission.stop();
     await Promise.all([...this.#targets.values()].map((t) => t.stop()));
     const grace = new AbortController();

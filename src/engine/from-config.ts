@@ -27,6 +27,7 @@ export const createEngine = (
     shutdownGraceMs: config.shutdown_grace_ms,
     stepModules: config.steps,
     baseDir,
+    jobTtlMs: config.jobs.ttl_seconds * 1000,
     tasks: new MemoryTaskStore(),
     results: new FileResultStore(resolve(baseDir, config.results_dir)),
     ...overrides,

@@ -126,4 +126,10 @@ export interface TaskStore {
   cancelTask(request: CancelRequest): Promise<boolean>;
   /** Applies `applyReopen` atomically: the task re-opened, or undefined when it had not failed. */
   reopenTask(jobId: string, index: number, now: number): Promise<TaskRecord | undefined>;
+  /**
+   * Forgets a job that has expired: its record, its tasks and segments, and its place on the active
+   * list; afterwards the store knows it no more than a job it never had. A job it does not know is no
+   * error. The cloud leaves this to the table's TTL; the embedded engine's sweeper calls it.
+   */
+  deleteJob(jobId: string): Promise<void>;
 }

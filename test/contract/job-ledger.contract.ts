@@ -117,5 +117,40 @@ export const describeJobLedgerContract = (
       expect(after).toContain(later);
       expect(after).not.toContain(earlier);
     });
+
+    it('forgets a deleted job whole, and leaves the other jobs as they were', async () => {
+      // Prepare
+      const { store } = subject;
+      const [gone, kept] = [await newJob(), await newJob()];
+      for (const jobId of [gone, kept]) {
+        await store.setJobTotal(jobId, 2);
+        await store.putTasks(
+          [0, 1].map((index) => ({
+            jobId,
+            index,
+            state: 'pending' as const,
+            bytes: 10,
+            sha256: `${index}`.padStart(64, '0'),
+            attempts: [],
+            updatedAt: T0,
+          })),
+        );
+        await store.putSegment(segment(jobId, 0, 0, 2));
+      }
+
+      // Act
+      await store.deleteJob(gone);
+      await store.deleteJob(randomUUID());
+
+      // Assess
+      expect(await store.getJob(gone)).toBeUndefined();
+      expect(await store.listTasks(gone)).toEqual([]);
+      expect(await store.getTask(gone, 0)).toBeUndefined();
+      expect(await store.listSegments(gone)).toEqual([]);
+      expect((await store.listActiveJobs()).map((job) => job.jobId)).not.toContain(gone);
+      expect((await store.getJob(kept))?.chunksTotal).toBe(2);
+      expect(await store.listTasks(kept)).toHaveLength(2);
+      expect(await store.listSegments(kept)).toHaveLength(1);
+    });
   });
 };

@@ -276,7 +276,13 @@ describe('the AWS-only stack (no Google project in the context)', () => {
       },
       LifecycleConfiguration: {
         Rules: [
-          expect.objectContaining({ ExpirationInDays: resources.bucket.expireAfterDays, Status: 'Enabled' }),
+          expect.objectContaining({ Id: 'expire-inputs', Prefix: 'inputs/', ExpirationInDays: 1 }),
+          expect.objectContaining({ Id: 'expire-results', Prefix: 'results/', ExpirationInDays: 1 }),
+          expect.objectContaining({
+            Id: 'expire-uploads',
+            Prefix: 'uploads/',
+            ExpirationInDays: resources.bucket.expireAfterDays,
+          }),
         ],
       },
       LoggingConfiguration: { DestinationBucketName: { Ref: accessLogs.logicalId } },
@@ -553,4 +559,38 @@ describe('the stack with a JWT authorizer', () => {
   });
 
   checkEveryTemplate(() => jwt);
+});
+
+describe('the stack with jobTtlSeconds in the context (jobs.ttl_seconds)', () => {
+  let synthesized: Synthesized;
+
+  beforeAll(() => {
+    // 36 hours: two days of S3 lifecycle, rounded up.
+    synthesized = synthesize({ ...NO_BUNDLING, jobTtlSeconds: '129600' });
+  }, 120_000);
+
+  afterAll(() => synthesized?.dispose());
+
+  it("gives every function that writes the table the TTL, and the bucket's job data the days rounded up", () => {
+    // Prepare
+    const { template } = synthesized;
+
+    // Act
+    const ttls = Object.values(template.findResources('AWS::Lambda::Function')).map(
+      (fn) => (fn.Properties.Environment?.Variables as Record<string, unknown> | undefined)?.JOB_TTL_SECONDS,
+    );
+    const bucket = single(template, 'AWS::S3::Bucket', { BucketName: resources.bucket.name });
+
+    // Assess
+    expect(ttls.filter((ttl) => ttl !== undefined).length).toBeGreaterThan(0);
+    expect(new Set(ttls.filter((ttl) => ttl !== undefined))).toEqual(new Set(['129600']));
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    expect((bucket.properties.LifecycleConfiguration as { Rules: unknown[] }).Rules).toEqual([
+      expect.objectContaining({ Prefix: 'inputs/', ExpirationInDays: 2 }),
+      expect.objectContaining({ Prefix: 'results/', ExpirationInDays: 2 }),
+      expect.objectContaining({ Prefix: 'uploads/', ExpirationInDays: resources.bucket.expireAfterDays }),
+    ]);
+  });
 });

@@ -42,6 +42,7 @@ describe('defineGcpResources', () => {
         minimumBackoffSeconds: 10,
         maximumBackoffSeconds: 600,
         messageRetentionSeconds: 4 * 24 * 3600,
+        topicRetentionSeconds: 3600,
         deadLetterRetentionSeconds: 7 * 24 * 3600,
       },
     ]);
@@ -103,6 +104,10 @@ describe('provisionGcp on the Pub/Sub emulator', () => {
       expect(dead.topic).toBe(deadLetterTopic);
       expect(seconds(dead.messageRetentionDuration)).toBe(7 * 24 * 3600);
       expect(dead.deadLetterPolicy ?? null).toBeNull();
+      for (const topic of [target.topic, target.deadLetterTopic]) {
+        const [metadata] = await pubsub.clients.pubsub.topic(topic).getMetadata();
+        expect(seconds(metadata.messageRetentionDuration)).toBe(target.topicRetentionSeconds);
+      }
     }
   });
 

@@ -91,7 +91,7 @@ describe('provisionAws on moto', () => {
     expect(ttl).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'expiresAt' });
   });
 
-  it('creates the bucket with a rule that expires its objects', async () => {
+  it('creates the bucket with rules that expire job data after the TTL in days, uploads after a week', async () => {
     // Prepare
     const bucket = resources.bucket;
 
@@ -105,7 +105,11 @@ describe('provisionAws on moto', () => {
     );
     expect(provisioned.bucket).toBe('prov-data');
     expect(head.$metadata.httpStatusCode).toBe(200);
-    expect(lifecycle.Rules?.[0]?.Expiration?.Days).toBe(bucket.expireAfterDays);
+    expect(lifecycle.Rules?.map((rule) => [rule.Filter?.Prefix, rule.Expiration?.Days])).toEqual([
+      [bucket.inputsPrefix, bucket.jobDataExpireAfterDays],
+      [bucket.resultsPrefix, bucket.jobDataExpireAfterDays],
+      [bucket.uploadsPrefix, bucket.expireAfterDays],
+    ]);
   });
 
   it('succeeds when run again and returns the same resources', async () => {

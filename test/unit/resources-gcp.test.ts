@@ -40,4 +40,17 @@ describe('defineGcpResources for the deploy', () => {
     expect(define).toThrow(ResourceOptionsError);
     expect(define).toThrow(/maxConcurrentTasks/);
   });
+
+  it.each([
+    ['the default hour', undefined, 3600],
+    ['a TTL under 10 minutes, raised to them', 60, 600],
+    ['a day', 86_400, 86_400],
+    ['a TTL over 31 days, cut to them', 90 * 86_400, 31 * 86_400],
+  ])('keeps messages on each topic for jobs.ttl_seconds: %s', (_, jobTtlSeconds, expected) => {
+    // Act
+    const resources = defineGcpResources(jobTtlSeconds === undefined ? {} : { jobTtlSeconds });
+
+    // Assess
+    expect(resources.targets.map((target) => target.topicRetentionSeconds)).toEqual([expected]);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ResourceOptionsError } from '../../src/deploy/errors.ts';
-import { defineResources } from '../../src/deploy/resources.ts';
+import { dataLifecycle, defineResources } from '../../src/deploy/resources.ts';
 
 describe('defineResources', () => {
   it('names every resource after the default prefix and the one default target', () => {
@@ -23,7 +23,7 @@ describe('defineResources', () => {
     expect(resources.queues.map((q) => [q.target, q.name, q.deadLetterName])).toEqual([
       ['aws', 'fanout-aws', 'fanout-aws-dlq'],
     ]);
-    expect(resources.jobTtlSeconds).toBe(7 * 24 * 3600);
+    expect(resources.jobTtlSeconds).toBe(3600);
   });
 
   it('gives each target a queue whose visibility is six function timeouts and a lease of the difference', () => {
@@ -150,5 +150,30 @@ describe('defineResources for the stack', () => {
 
     // Assess
     expect(queue?.processorName).toHaveLength(64);
+  });
+});
+
+describe('defineResources for expiry', () => {
+  it.each([
+    ['the default hour', undefined, 3600, 1],
+    ['a day exactly', 86_400, 86_400, 1],
+    ['a day and a second, rounded up', 86_401, 86_401, 2],
+  ])('keeps items jobs.ttl_seconds and job data whole days: %s', (_, jobTtlSeconds, ttl, days) => {
+    // Act
+    const resources = defineResources(jobTtlSeconds === undefined ? {} : { jobTtlSeconds });
+
+    // Assess
+    expect(resources.jobTtlSeconds).toBe(ttl);
+    expect(resources.bucket.jobDataExpireAfterDays).toBe(days);
+    expect(dataLifecycle(resources.bucket)).toEqual([
+      { id: 'expire-inputs', prefix: 'inputs/', days },
+      { id: 'expire-results', prefix: 'results/', days },
+      { id: 'expire-uploads', prefix: 'uploads/', days: resources.bucket.expireAfterDays },
+    ]);
+  });
+
+  it('refuses a TTL that is not a whole number of seconds above 0', () => {
+    // Assess
+    expect(() => defineResources({ jobTtlSeconds: 0 })).toThrow(/jobTtlSeconds/);
   });
 });

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
@@ -16,6 +17,8 @@ const ACTIVE_PK = 'ACTIVE';
 const SEGMENT_PREFIX = 'SEG#';
 /** DynamoDB's limit of keys in one BatchGetItem. */
 const BATCH_GET_KEYS = 100;
+/** DynamoDB's limit of requests in one BatchWriteItem. */
+const BATCH_WRITE_ITEMS = 25;
 
 const segmentSk = (firstIndex: number): string => `${SEGMENT_PREFIX}${String(firstIndex).padStart(10, '0')}`;
 
@@ -198,5 +201,37 @@ export class DynamoJobLedger {
 
   async retireJob(jobId: string): Promise<void> {
     await this.#client.send(new DeleteCommand({ TableName: this.#table, Key: { pk: ACTIVE_PK, sk: jobId } }));
+  }
+
+  /**
+   * Deletes every item of a job's partition (the job, its tasks, segments and summary) and its active
+   * entry, 25 at a time, sending again what a batch left unprocessed. The deployed functions never call
+   * it (TTL deletes expired items, and their role may not delete): it is the port's, for a store that
+   * runs without TTL.
+   */
+  async deleteJob(jobId: string): Promise<void> {
+    await this.retireJob(jobId);
+    const pages = paginateQuery(
+      { client: this.#client },
+      {
+        TableName: this.#table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk(jobId) },
+        ProjectionExpression: 'pk, sk',
+        ConsistentRead: true,
+      },
+    );
+    const keys: Item[] = [];
+    for await (const page of pages)
+      for (const item of page.Items ?? []) keys.push({ pk: item.pk, sk: item.sk });
+    for (let start = 0; start < keys.length; start += BATCH_WRITE_ITEMS) {
+      let requests = keys.slice(start, start + BATCH_WRITE_ITEMS).map((Key) => ({ DeleteRequest: { Key } }));
+      while (requests.length > 0) {
+        const { UnprocessedItems } = await this.#client.send(
+          new BatchWriteCommand({ RequestItems: { [this.#table]: requests } }),
+        );
+        requests = (UnprocessedItems?.[this.#table] as typeof requests | undefined) ?? [];
+      }
+    }
   }
 }

@@ -35,7 +35,7 @@ const toSummary = ({ pk: _pk, sk: _sk, version: _version, updatedAt: _at, ...sum
 export interface DynamoStatsStoreOptions {
   /**
    * How long a finished job and its summary are kept, in seconds (their `expiresAt`, for DynamoDB's TTL).
-   * @default DEFAULT_JOB_TTL_SECONDS (604800, 7 days)
+   * @default DEFAULT_JOB_TTL_SECONDS (3600, one hour)
    */
   jobTtlSeconds?: number;
   /**

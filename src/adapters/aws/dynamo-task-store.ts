@@ -56,7 +56,7 @@ export interface DynamoTaskStoreOptions {
   /**
    * How long a job and its tasks are kept after their last write: the table's TTL attribute `expiresAt`
    * is set on each, so finished jobs expire.
-   * @default DEFAULT_JOB_TTL_SECONDS (604800, 7 days)
+   * @default DEFAULT_JOB_TTL_SECONDS (3600, one hour)
    */
   jobTtlSeconds?: number;
 }
@@ -145,6 +145,10 @@ export class DynamoTaskStore implements TaskStore {
 
   reopenTask(jobId: string, index: number, now: number): Promise<TaskRecord | undefined> {
     return this.#controls.reopenTask(jobId, index, now);
+  }
+
+  deleteJob(jobId: string): Promise<void> {
+    return this.#ledger.deleteJob(jobId);
   }
 
   async setJobTotal(jobId: string, chunksTotal: number): Promise<void> {

@@ -162,6 +162,13 @@ export class MemoryTaskStore implements TaskStore {
     return next;
   }
 
+  async deleteJob(jobId: string): Promise<void> {
+    this.#jobs.delete(jobId);
+    this.#tasks.delete(jobId);
+    this.#segments.delete(jobId);
+    this.#active.delete(jobId);
+  }
+
   #set(task: TaskRecord): void {
     (this.#tasks.get(task.jobId) as TaskRecord[])[task.index] = task;
   }

@@ -1,0 +1,124 @@
+import type { MemoryIdempotencyStore } from '../adapters/local/memory-idempotency-store.ts';
+import { emptyStats, mergeStats, type StatsData } from '../core/stats/stats.ts';
+import type { ResultStore } from '../ports/result-store.ts';
+import type { TaskStore } from '../ports/task-store.ts';
+import type { JobRun } from './job-run.ts';
+
+/** What a `JobExpiry` forgets a job from, and when. */
+export interface JobExpiryOptions {
+  /** How long a job is kept after it ends (`jobs.ttl_seconds`), in milliseconds. */
+  ttlMs: number;
+  /** The engine's jobs; an expired one is taken out. */
+  jobs: Map<string, JobRun>;
+  tasks: TaskStore;
+  results: ResultStore;
+  idempotency: Pick<MemoryIdempotencyStore, 'forgetJob'>;
+  /** @default a warning on standard error */
+  onError?: (jobId: string, error: unknown) => void;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+/** How often the sweeper looks, at least and at most: a short TTL is honoured closely, a long one cheaply. */
+const MIN_SWEEP_MS = 250;
+const MAX_SWEEP_MS = 60_000;
+
+const warn = (jobId: string, error: unknown): void => {
+  process.stderr.write(
+    `fanout: could not forget expired job ${jobId}: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+};
+
+/**
+ * The embedded engine's sweeper: a job that ended is forgotten `ttlMs` later (its run, task records,
+ * result file and `Idempotency-Key`), so that a server that runs for weeks holds only the jobs of the last
+ * TTL. What an expired job counted is merged into `expiredStats`, so the overall stats keep it. Jobs end
+ * in time order, so they wait in a queue and a sweep takes the expired ones off its front; the timer runs
+ * only while a job waits, and is unref'd.
+ */
+export class JobExpiry {
+  readonly #options: Required<JobExpiryOptions>;
+  /** Ended jobs with the time each expires, in that order; `#head` is the first not yet forgotten. */
+  #ended: { jobId: string; expiresAt: number }[] = [];
+  #head = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #sweeping: Promise<void> | undefined;
+  #expiredStats: StatsData = emptyStats();
+
+  /** The sweeper of an engine with these options; none when they set no TTL. */
+  static of(
+    options: { jobTtlMs?: number; tasks: TaskStore; results: ResultStore },
+    jobs: Map<string, JobRun>,
+    idempotency: JobExpiryOptions['idempotency'],
+  ): JobExpiry | undefined {
+    const { jobTtlMs, tasks, results } = options;
+    return jobTtlMs === undefined
+      ? undefined
+      : new JobExpiry({ ttlMs: jobTtlMs, jobs, tasks, results, idempotency });
+  }
+
+  constructor(options: JobExpiryOptions) {
+    this.#options = { onError: warn, now: Date.now, ...options };
+  }
+
+  /** The stats of every job forgotten so far, merged. */
+  get expiredStats(): StatsData {
+    return this.#expiredStats;
+  }
+
+  /** Jobs that ended and are not forgotten yet. */
+  get waiting(): number {
+    return this.#ended.length - this.#head;
+  }
+
+  /** Notes that a job ended now; it is forgotten `ttlMs` from now. */
+  ended(jobId: string): void {
+    this.#ended.push({ jobId, expiresAt: this.#options.now() + this.#options.ttlMs });
+    if (this.#timer === undefined) {
+      const every = Math.min(MAX_SWEEP_MS, Math.max(MIN_SWEEP_MS, Math.floor(this.#options.ttlMs / 4)));
+      this.#timer = setInterval(() => void this.sweep(), every);
+      this.#timer.unref();
+    }
+  }
+
+  /** Forgets every job whose time is up, one after another; a sweep already running is waited for. */
+  sweep(): Promise<void> {
+    this.#sweeping ??= this.#sweepNow().finally(() => {
+      this.#sweeping = undefined;
+    });
+    return this.#sweeping;
+  }
+
+  /** Stops the timer; jobs not forgotten yet stay. */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #sweepNow(): Promise<void> {
+    const now = this.#options.now();
+    for (;;) {
+      const next = this.#ended[this.#head];
+      if (next === undefined || next.expiresAt > now) break;
+      this.#head++;
+      await this.#forget(next.jobId).catch((error: unknown) => this.#options.onError(next.jobId, error));
+    }
+    // The forgotten front is dropped once it is as long as what is left: the queue stays within twice its use.
+    if (this.#head > 0 && this.#head * 2 >= this.#ended.length) {
+      this.#ended = this.#ended.slice(this.#head);
+      this.#head = 0;
+    }
+    if (this.waiting === 0) this.stop();
+  }
+
+  async #forget(jobId: string): Promise<void> {
+    const { jobs, tasks, results, idempotency } = this.#options;
+    const job = jobs.get(jobId);
+    if (job === undefined) return;
+    jobs.delete(jobId);
+    this.#expiredStats = mergeStats(this.#expiredStats, job.stats.snapshot());
+    idempotency.forgetJob(jobId);
+    await tasks.deleteJob(jobId);
+    await results.delete(jobId);
+  }
+}
