@@ -10,6 +10,8 @@ import { parseNumberText } from '../core/pipeline/number-text.ts';
 import type { Engine } from '../engine/engine.ts';
 import { createEngine, removeOrphanResults } from '../engine/from-config.ts';
 import { fileBlocks } from '../util/file-blocks.ts';
+import { registerClientCommands } from './client/commands.ts';
+import { EndpointError } from './client/errors.ts';
 import { registerEmulatorsCommand } from './emulators.ts';
 import { formatStats } from './format.ts';
 import { showProgress } from './progress.ts';
@@ -224,6 +226,7 @@ const program = (): Command => {
     .action(async (options: Record<string, unknown>) => {
       process.exitCode = await serve(options);
     });
+  registerClientCommands(cli);
   registerEmulatorsCommand(cli);
   return cli;
 };
@@ -239,6 +242,10 @@ export const main = async (argv: readonly string[]): Promise<number> => {
     if (error instanceof UsageError) {
       process.stderr.write(`fanout: ${error.message}\n`);
       return ExitCode.usage;
+    }
+    if (error instanceof EndpointError) {
+      process.stderr.write(`fanout: ${error.message}\n`);
+      return error.exitCode;
     }
     throw error;
   }
