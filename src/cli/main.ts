@@ -148,6 +148,7 @@ const serve = async (options: Record<string, unknown>): Promise<number> => {
     return ExitCode.ok;
   }
   if (options.useDeployed) throw new UsageError('--use-deployed needs --mode emulators');
+  if (options.requireSigv4) throw new UsageError('--require-sigv4 needs --mode emulators');
   const config = loadConfig({ file: options.config as string | undefined, flags: flagsFrom(options) });
   await removeLeftovers(config);
   const engine = await createEngine(config);
@@ -217,6 +218,10 @@ const program = (): Command => {
     .option(
       '--use-deployed',
       'with --mode emulators: run on what npm run deploy:emulator deployed, creating and changing nothing',
+    )
+    .option(
+      '--require-sigv4',
+      'with --mode emulators: refuse requests without a valid SigV4 signature by the emulator credentials',
     )
     .option('--port <port>', 'port to listen on (0 picks a free one)')
     .option('--host <host>', 'address to listen on')
