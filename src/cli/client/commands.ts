@@ -60,7 +60,9 @@ const follow = async (client: EndpointClient, jobId: string, options: Options): 
   } finally {
     bar.stop();
   }
-  print(options, final, formatJob(final));
+  // A result on standard output keeps it to itself: the summary goes to stderr.
+  const summary = options.json ? JSON.stringify(final) : formatJob(final);
+  (options.out === '-' ? process.stderr : process.stdout).write(`${summary}\n`);
   if (final.status !== 'completed') return 1;
   if (options.out !== undefined) {
     await writeResult(await client.result(jobId), options.out as string);

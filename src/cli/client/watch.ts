@@ -88,21 +88,26 @@ const followEvents = async (
     if (streams++ === 0) options.onFeed?.('events');
     let seen = 0;
     let readAt = 0;
-    for await (const event of sseEvents(response.body)) {
-      seen++;
-      if (event.id !== undefined) lastEventId = event.id;
-      let view = viewIn(event.data, jobId);
-      if (view === undefined && Date.now() - readAt < 250 && !/end|complete|fail|cancel/.test(event.event))
-        continue;
-      if (view === undefined) {
-        readAt = Date.now();
-        view = await client.getJob(jobId);
+    try {
+      for await (const event of sseEvents(response.body)) {
+        seen++;
+        if (event.id !== undefined) lastEventId = event.id;
+        let view = viewIn(event.data, jobId);
+        if (view === undefined && Date.now() - readAt < 250 && !/end|complete|fail|cancel/.test(event.event))
+          continue;
+        if (view === undefined) {
+          readAt = Date.now();
+          view = await client.getJob(jobId);
+        }
+        options.onView(view);
+        if (isFinal(view)) {
+          await response.body.cancel().catch(() => {});
+          return view;
+        }
       }
-      options.onView(view);
-      if (isFinal(view)) {
-        await response.body.cancel().catch(() => {});
-        return view;
-      }
+    } catch (error) {
+      // A stream cut off (the server restarted, a proxy timed out) is reopened below, like one that ended.
+      if (error instanceof EndpointError) throw error;
     }
     const view = await client.getJob(jobId);
     options.onView(view);
