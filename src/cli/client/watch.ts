@@ -28,15 +28,17 @@ interface SseEvent {
 }
 
 /** Parses a Server-Sent Events body (the WHATWG grammar, lines of `field: value`, events split by a blank line). */
-async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
   let buffered = '';
   let event: SseEvent = { event: 'message', data: '' };
   let hasData = false;
   for await (const piece of body) {
     buffered += decoder.decode(piece, { stream: true });
-    const lines = buffered.split(/\r\n|\r|\n/);
-    buffered = lines.pop() ?? '';
+    // A CR at the end may be the first half of a CRLF: it waits for the next piece.
+    const end = buffered.endsWith('\r') ? buffered.length - 1 : buffered.length;
+    const lines = buffered.slice(0, end).split(/\r\n|\r|\n/);
+    buffered = (lines.pop() ?? '') + buffered.slice(end);
     for (const line of lines) {
       if (line === '') {
         if (hasData || event.id !== undefined) yield event;
@@ -58,7 +60,7 @@ async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseE
 }
 
 /** An event's data when it is a whole job view, which then needs no request to read. */
-const viewIn = (data: string, jobId: string): JobView | undefined => {
+export const viewIn = (data: string, jobId: string): JobView | undefined => {
   try {
     const value = JSON.parse(data) as Partial<JobView> & { job?: Partial<JobView> };
     const view = value.job ?? value;
