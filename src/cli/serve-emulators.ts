@@ -44,7 +44,7 @@ export const serveOnEmulators = async (options: Record<string, unknown>): Promis
     throw error;
   }
   process.stderr.write(
-    `fanout: the AWS functions run on the emulator at ${process.env.AWS_ENDPOINT_URL}${mode.provisionedGcp ? `, the Google function on the Pub/Sub emulator at ${process.env.PUBSUB_EMULATOR_HOST}` : ''}; the HTTP API listens on ${mode.url}\n`,
+    `fanout: the AWS functions run on the emulator at ${process.env.AWS_ENDPOINT_URL}${mode.provisionedGcp ? `, the Google function on the Pub/Sub emulator at ${process.env.PUBSUB_EMULATOR_HOST}` : ''}; the HTTP API listens on ${mode.url}${options.requireSigv4 === true ? ' and takes only requests signed with SigV4 by the emulator credentials' : ''}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = async () => {

@@ -156,6 +156,17 @@ describe('fanout job, watch, result', () => {
   });
 });
 
+describe('fanout jobs', () => {
+  it('exits 2 for a limit out of range before it asks the endpoint', async () => {
+    // Act
+    const { code, stderr } = await fanout(['jobs', '--endpoint', 'http://127.0.0.1:9', '--limit', '0']);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--limit must be a whole number from 1 to 1000, got "0"/);
+  });
+});
+
 describe('the endpoint', () => {
   it('comes from FANOUT_ENDPOINT when no flag names it', async () => {
     // Prepare
@@ -231,15 +242,6 @@ describe.skip('fanout jobs, cancel, retry (need the job operations of issue 22)'
     expect((JSON.parse(next.stdout) as { jobs: JobView[] }).jobs.map((job) => job.jobId)).toEqual([older]);
     expect(table.stdout.split('\n')[0]).toMatch(/^JOB\s+STATUS\s+CHUNKS/);
     expect(table.stderr).toMatch(/more jobs: fanout jobs --cursor \S+/);
-  });
-
-  it('jobs exits 2 for a limit out of range', async () => {
-    // Act
-    const { code, stderr } = await fanout(['jobs', '--endpoint', endpoint, '--limit', '0']);
-
-    // Assess
-    expect(code).toBe(2);
-    expect(stderr).toMatch(/\(400\).*limit/);
   });
 
   it('cancel stops a running job: watch then ends with it cancelled, and result is 409', async () => {

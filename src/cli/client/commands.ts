@@ -89,11 +89,18 @@ const submit = async (input: string, options: Options): Promise<number> => {
   return 0;
 };
 
+const limitOf = (text: string): number => {
+  const limit = Number(text);
+  if (!/^\d+$/.test(text.trim()) || limit < 1 || limit > 1000)
+    throw new UsageError(`--limit must be a whole number from 1 to 1000, got "${text}"`);
+  return limit;
+};
+
 const jobs = async (options: Options): Promise<number> => {
   const client = await clientFrom(options);
   const page = await client.listJobs({
     status: options.status as string | undefined,
-    limit: options.limit === undefined ? undefined : Number(options.limit),
+    limit: options.limit === undefined ? undefined : limitOf(options.limit as string),
     cursor: options.cursor as string | undefined,
   });
   print(options, page, page.jobs.length === 0 ? 'no jobs' : formatJobs(page.jobs));
