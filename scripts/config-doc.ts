@@ -88,6 +88,10 @@ const DESCRIPTIONS: Record<string, string> = {
   'server.min_upload_bytes_per_second':
     '`fanout serve`: an upload whose average rate stays below this after `upload_grace_ms` gets 408, so slow clients cannot hold the ingest slots; `0` for no minimum.',
   'server.upload_grace_ms': '`fanout serve`: how long an upload may run before its rate is checked.',
+  'client.endpoint':
+    'The URL of the API that `submit`, `jobs`, `job`, `watch`, `cancel`, `retry` and `result` call: `fanout serve`, emulator mode or the deployed API. `--endpoint`, which wins ([cli.md](cli.md#the-endpoint)).',
+  'client.auth':
+    'How those commands authenticate: `none`, or `sigv4` to sign each request with AWS Signature Version 4 from the default AWS credential chain, for a deployed API with IAM authorization. `--sign`.',
 };
 
 /** The part of a JSON Schema that `z.toJSONSchema` writes for this schema. */
@@ -176,7 +180,7 @@ export const formatDefault = (value: unknown): string => {
     const entries = Object.entries(value);
     return code(entries.length === 0 ? '{}' : `{${entries.map(([k, v]) => `${k}: ${v}`).join(', ')}}`);
   }
-  return code(String(value));
+  return value === '' ? code("''") : code(String(value));
 };
 
 const valueAt = (tree: unknown, path: readonly string[]): unknown =>

@@ -10,6 +10,8 @@ import { parseNumberText } from '../core/pipeline/number-text.ts';
 import type { Engine } from '../engine/engine.ts';
 import { createEngine, removeOrphanResults } from '../engine/from-config.ts';
 import { fileBlocks } from '../util/file-blocks.ts';
+import { registerClientCommands } from './client/commands.ts';
+import { EndpointError } from './client/errors.ts';
 import { registerEmulatorsCommand } from './emulators.ts';
 import { formatStats } from './format.ts';
 import { showProgress } from './progress.ts';
@@ -146,6 +148,7 @@ const serve = async (options: Record<string, unknown>): Promise<number> => {
     return ExitCode.ok;
   }
   if (options.useDeployed) throw new UsageError('--use-deployed needs --mode emulators');
+  if (options.requireSigv4) throw new UsageError('--require-sigv4 needs --mode emulators');
   const config = loadConfig({ file: options.config as string | undefined, flags: flagsFrom(options) });
   await removeLeftovers(config);
   const engine = await createEngine(config);
@@ -216,6 +219,10 @@ const program = (): Command => {
       '--use-deployed',
       'with --mode emulators: run on what npm run deploy:emulator deployed, creating and changing nothing',
     )
+    .option(
+      '--require-sigv4',
+      'with --mode emulators: refuse requests without a valid SigV4 signature by the emulator credentials',
+    )
     .option('--port <port>', 'port to listen on (0 picks a free one)')
     .option('--host <host>', 'address to listen on')
     .option('--targets <names>', 'comma-separated targets, e.g. aws,gcp')
@@ -224,6 +231,7 @@ const program = (): Command => {
     .action(async (options: Record<string, unknown>) => {
       process.exitCode = await serve(options);
     });
+  registerClientCommands(cli);
   registerEmulatorsCommand(cli);
   return cli;
 };
@@ -239,6 +247,10 @@ export const main = async (argv: readonly string[]): Promise<number> => {
     if (error instanceof UsageError) {
       process.stderr.write(`fanout: ${error.message}\n`);
       return ExitCode.usage;
+    }
+    if (error instanceof EndpointError) {
+      process.stderr.write(`fanout: ${error.message}\n`);
+      return error.exitCode;
     }
     throw error;
   }

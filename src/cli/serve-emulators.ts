@@ -5,6 +5,17 @@ import { defineGcpResources } from '../deploy/gcp-resources.ts';
 import { ProvisioningError } from '../deploy/provision.ts';
 import { defineResources } from '../deploy/resources.ts';
 
+/** The identity emulator mode's own clients use: the emulator's test credentials in the environment. */
+const emulatorIdentity = () => {
+  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION } = process.env;
+  if (!AWS_ACCESS_KEY_ID || !AWS_SECRET_ACCESS_KEY || !AWS_REGION) {
+    throw new UsageError(
+      '--require-sigv4 checks signatures against AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION; set them: eval "$(npx fanout emulators start)"',
+    );
+  }
+  return { accessKeyId: AWS_ACCESS_KEY_ID, secretAccessKey: AWS_SECRET_ACCESS_KEY, region: AWS_REGION };
+};
+
 /**
  * `fanout serve --mode emulators`: the AWS functions on the local AWS emulator, and the Google function
  * on the Pub/Sub emulator when `PUBSUB_EMULATOR_HOST` is set, with the HTTP API in front of ingest. Runs until SIGINT/SIGTERM, then lets the batches in flight finish.
@@ -28,6 +39,7 @@ export const serveOnEmulators = async (options: Record<string, unknown>): Promis
       port,
       useDeployed: options.useDeployed === true,
       host: (options.host as string | undefined) ?? '127.0.0.1',
+      ...(options.requireSigv4 === true && { requireSigV4: emulatorIdentity() }),
     });
   } catch (error) {
     if (error instanceof EnvironmentError || error instanceof ProvisioningError)
@@ -35,7 +47,7 @@ export const serveOnEmulators = async (options: Record<string, unknown>): Promis
     throw error;
   }
   process.stderr.write(
-    `fanout: the AWS functions run on the emulator at ${process.env.AWS_ENDPOINT_URL}${mode.provisionedGcp ? `, the Google function on the Pub/Sub emulator at ${process.env.PUBSUB_EMULATOR_HOST}` : ''}; the HTTP API listens on ${mode.url}\n`,
+    `fanout: the AWS functions run on the emulator at ${process.env.AWS_ENDPOINT_URL}${mode.provisionedGcp ? `, the Google function on the Pub/Sub emulator at ${process.env.PUBSUB_EMULATOR_HOST}` : ''}; the HTTP API listens on ${mode.url}${options.requireSigv4 === true ? ' and takes only requests signed with SigV4 by the emulator credentials' : ''}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = async () => {

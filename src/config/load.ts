@@ -23,7 +23,10 @@ const leaves = (tree: Tree, prefix: string[] = []): [string[], unknown][] =>
   );
 
 const LEAVES = leaves(DEFAULTS);
-export const envName = (path: readonly string[]): string => ENV_PREFIX + path.join('_').toUpperCase();
+/** Settings whose variable is shorter than the rule's name: the endpoint every client command uses. */
+const SHORT_ENV_NAMES: Record<string, string> = { 'client.endpoint': 'FANOUT_ENDPOINT' };
+export const envName = (path: readonly string[]): string =>
+  SHORT_ENV_NAMES[path.join('.')] ?? ENV_PREFIX + path.join('_').toUpperCase();
 
 const setPath = (tree: Tree, path: readonly string[], value: unknown): void => {
   let node = tree;

@@ -55,7 +55,11 @@ export const DEFAULTS = {
     min_upload_bytes_per_second: 16 * KiB,
     upload_grace_ms: 10_000,
   },
+  client: { endpoint: '', auth: 'none' as ClientAuth },
 };
+
+/** How the CLI's client commands authenticate to an endpoint: not at all, or AWS SigV4 (IAM). */
+export type ClientAuth = 'none' | 'sigv4';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -130,6 +134,12 @@ export const ConfigSchema = z.strictObject({
     request_timeout_ms: nonNegativeInt,
     min_upload_bytes_per_second: nonNegativeInt,
     upload_grace_ms: nonNegativeInt,
+  }),
+  client: z.strictObject({
+    endpoint: z
+      .string()
+      .regex(/^(https?:\/\/[^\s?#]+)?$/, 'an endpoint is an http(s) URL, e.g. http://127.0.0.1:3000'),
+    auth: z.enum(['none', 'sigv4']),
   }),
 });
 

@@ -32,6 +32,7 @@ import { EMULATOR_HOST } from './emulators.ts';
 import { PayloadTooLargeError, toHttpApiEvent, writeHttpApiResult } from './http-api-event.ts';
 import { invokeLambda } from './lambda-context.ts';
 import { ReconcileTimer } from './reconcile-timer.ts';
+import { checkSigV4, type SigV4Identity } from './sigv4-check.ts';
 import { SqsEventSource } from './sqs-event-source.ts';
 import { StreamEventSource } from './stream-event-source.ts';
 
@@ -63,6 +64,12 @@ export interface EmulatorModeOptions {
    * @default false
    */
   useDeployed?: boolean;
+  /**
+   * Refuse, with 403, every request to the HTTP API without a valid SigV4 signature for `execute-api`
+   * by this identity, as API Gateway does for a route with IAM authorization.
+   * @default none: every request passes
+   */
+  requireSigV4?: SigV4Identity;
   onError?: (error: unknown) => void;
 }
 
@@ -228,6 +235,12 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
   const server = createServer(async (req, res) => {
     try {
       const event = await toHttpApiEvent(req);
+      const refusal = options.requireSigV4 && (await checkSigV4(event, options.requireSigV4));
+      if (refusal) {
+        res.writeHead(403, { 'content-type': 'application/problem+json' });
+        res.end(JSON.stringify(forbidden(refusal)));
+        return;
+      }
       const result = await invokeLambda(ingest, event, {
         functionName: `${resources.prefix}-ingest`,
         timeoutMs: 29_000,
@@ -277,6 +290,13 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     },
   };
 };
+
+const forbidden = (detail: string) => ({
+  type: 'urn:fanout:problem:bad-signature',
+  title: 'Forbidden',
+  status: 403,
+  detail,
+});
 
 const listen = (server: Server, port: number, host: string): Promise<Server> =>
   new Promise((resolve) => server.listen(port, host, () => resolve(server)));
