@@ -189,6 +189,9 @@ export class CloudJobs implements JobService {
     const view = await this.#view(record);
     const conflict = rerunConflict(view);
     if (conflict) throw new JobConflictError(jobId, conflict.slug, view.status, conflict.detail);
+    // The reconciler walks active jobs only, and retired this one once it ended: it must see the re-run,
+    // or a re-run try whose message is lost is never sent again.
+    await tasks.reactivateJob(record);
     const [failed, segments] = await Promise.all([
       tasks.listTasks(jobId, TaskState.failed),
       tasks.listSegments(jobId),

@@ -108,6 +108,8 @@ export interface TaskStore {
   listActiveJobs(): Promise<JobRecord[]>;
   /** Takes a job off the active list, once nothing of it can be waiting any more. */
   retireJob(jobId: string): Promise<void>;
+  /** Puts a job that was retired back on the active list: a re-run of its failed chunks has work waiting again. */
+  reactivateJob(job: JobRecord): Promise<void>;
   /** Jobs newest first (ties by id), at most `limit`, starting after `after`. */
   listJobs(page: { limit: number; after?: JobListCursor }): Promise<JobRecord[]>;
   /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { IngestCheckpoint, SegmentRecord } from '../../src/ports/task-store.ts';
+import type { IngestCheckpoint, JobRecord, SegmentRecord } from '../../src/ports/task-store.ts';
 import { freshSubjectPerTest } from './fresh-subject.ts';
 import type { TaskStoreUnderTest } from './task-store.contract.ts';
 
@@ -116,6 +116,21 @@ export const describeJobLedgerContract = (
       expect(before.filter((id) => id === earlier || id === later)).toEqual([earlier, later]);
       expect(after).toContain(later);
       expect(after).not.toContain(earlier);
+    });
+
+    it('lists a retired job again once it is reactivated', async () => {
+      // Prepare
+      const { store } = subject;
+      const jobId = await newJob(T0);
+      await store.retireJob(jobId);
+      const job = await store.getJob(jobId);
+
+      // Act
+      await store.reactivateJob(job as JobRecord);
+      const active = (await store.listActiveJobs()).map((j) => j.jobId);
+
+      // Assess
+      expect(active).toContain(jobId);
     });
   });
 };

@@ -555,6 +555,28 @@ describe('CloudJobs end to end over the in-memory queues', () => {
   });
 });
 
+describe('CloudJobs.retry', () => {
+  it('puts a retired job back on the active list before it re-runs its failed chunks', async () => {
+    // Prepare: every chunk poisoned, so the job ends failed and the reconciler may retire it.
+    const rig = cloudRig();
+    const stats = new MemoryStats();
+    const jobs = cloudJobs(rig, stats);
+    const request = jobRequest('chaos:poison=1,transform:uppercase');
+    const jobId = await ingest(rig, jobs, pieces(encode(kibLines(3).join('')), 5000), request);
+    await runQueues(rig);
+    for (const task of (await jobs.listTasks(jobId)) ?? []) stats.record(task);
+    await rig.tasks.retireJob(jobId);
+
+    // Act
+    const rerun = await jobs.retry(jobId);
+    const active = (await rig.tasks.listActiveJobs()).map((job) => job.jobId);
+
+    // Assess
+    expect(rerun).toEqual({ chunks: 3 });
+    expect(active).toContain(jobId);
+  });
+});
+
 describe('CloudJobs.listJobs', () => {
   it('pages newest first, and hands out no cursor with the page that holds the last job', async () => {
     // Prepare

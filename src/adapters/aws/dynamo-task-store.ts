@@ -127,6 +127,10 @@ export class DynamoTaskStore implements TaskStore {
     return this.#ledger.retireJob(jobId);
   }
 
+  reactivateJob(job: JobRecord): Promise<void> {
+    return this.#ledger.activate(job);
+  }
+
   listJobs(page: { limit: number; after?: JobListCursor }): Promise<JobRecord[]> {
     return this.#ledger.listJobs(page);
   }

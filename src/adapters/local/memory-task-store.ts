@@ -129,6 +129,10 @@ export class MemoryTaskStore implements TaskStore {
     this.#active.delete(jobId);
   }
 
+  async reactivateJob(job: JobRecord): Promise<void> {
+    if (this.#jobs.has(job.jobId)) this.#active.add(job.jobId);
+  }
+
   async listJobs({ limit, after }: { limit: number; after?: JobListCursor }): Promise<JobRecord[]> {
     const jobs = [...this.#jobs.values()].sort(newestFirst);
     return pageOf(jobs, after === undefined ? { limit } : { limit, after }, (job) => ({ ...job })).items;
