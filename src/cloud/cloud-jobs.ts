@@ -150,22 +150,26 @@ export class CloudJobs implements JobService {
 
   /**
    * Pages of the jobs index, newest first, until `limit` jobs in `status` are found; a page reads at most
-   * `MAX_JOBS_READ_PER_PAGE` job items, and says where to go on when it stopped short.
+   * `MAX_JOBS_READ_PER_PAGE` job items, and says where to go on when more may follow: not when the index
+   * ended within the items read, so the page with the last job carries no cursor.
    */
   async listJobs({ status, limit, after }: JobListQuery): Promise<JobPage> {
     const jobs: JobView[] = [];
     let cursor: JobListCursor | undefined = after;
-    for (let read = 0; jobs.length < limit && read < MAX_JOBS_READ_PER_PAGE; ) {
+    for (let read = 0; read < MAX_JOBS_READ_PER_PAGE; ) {
       const size = Math.min(100, MAX_JOBS_READ_PER_PAGE - read);
       const records = await this.#options.tasks.listJobs({ limit: size, ...(cursor && { after: cursor }) });
-      for (const record of records) {
+      for (const [i, record] of records.entries()) {
         read++;
         cursor = { createdAt: record.createdAt, jobId: record.jobId };
         const view = await this.#view(record);
         if (status === undefined || view.status === status) jobs.push(view);
-        if (jobs.length === limit) break;
+        if (jobs.length === limit) {
+          const more = i < records.length - 1 || records.length === size;
+          return more ? { jobs, next: cursor } : { jobs };
+        }
       }
-      if (records.length < size && jobs.length < limit) return { jobs };
+      if (records.length < size) return { jobs };
     }
     return { jobs, ...(cursor && { next: cursor }) };
   }

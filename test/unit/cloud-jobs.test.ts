@@ -6,6 +6,7 @@ import { sha256Hex } from '../../src/core/chunker.ts';
 import { ChunkingMode, JobStatus, Strategy, TaskState } from '../../src/core/constants.ts';
 import { UsageError } from '../../src/core/errors.ts';
 import type { JobRequest } from '../../src/core/job.ts';
+import type { JobListCursor } from '../../src/core/job-operations.ts';
 import { chaosRoll } from '../../src/core/pipeline/steps/chaos.ts';
 import {
   type CloudRig,
@@ -551,6 +552,55 @@ describe('CloudJobs end to end over the in-memory queues', () => {
     expect([...again.values()]).toEqual(Array(4).fill('duplicate'));
     expect(rig.results.puts).toEqual([{ jobId, count: 4 }]);
     expect(await collect(jobs.readResult(jobId))).toBe(lines.join('').toUpperCase());
+  });
+});
+
+describe('CloudJobs.retry', () => {
+  it('puts a retired job back on the active list before it re-runs its failed chunks', async () => {
+    // Prepare: every chunk poisoned, so the job ends failed and the reconciler may retire it.
+    const rig = cloudRig();
+    const stats = new MemoryStats();
+    const jobs = cloudJobs(rig, stats);
+    const request = jobRequest('chaos:poison=1,transform:uppercase');
+    const jobId = await ingest(rig, jobs, pieces(encode(kibLines(3).join('')), 5000), request);
+    await runQueues(rig);
+    for (const task of (await jobs.listTasks(jobId)) ?? []) stats.record(task);
+    await rig.tasks.retireJob(jobId);
+
+    // Act
+    const rerun = await jobs.retry(jobId);
+    const active = (await rig.tasks.listActiveJobs()).map((job) => job.jobId);
+
+    // Assess
+    expect(rerun).toEqual({ chunks: 3 });
+    expect(active).toContain(jobId);
+  });
+});
+
+describe('CloudJobs.listJobs', () => {
+  it('pages newest first, and hands out no cursor with the page that holds the last job', async () => {
+    // Prepare
+    const { jobs } = rigged();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ids.unshift((await jobs.submit(pieces(Buffer.concat(kibChunks(1)), 1024), bytesRequest())).jobId);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+
+    // Act
+    const pages: string[][] = [];
+    let after: JobListCursor | undefined;
+    do {
+      const page = await jobs.listJobs({ limit: 1, ...(after && { after }) });
+      pages.push(page.jobs.map((job) => job.jobId));
+      after = page.next;
+    } while (after !== undefined && pages.length < 5);
+    const whole = await jobs.listJobs({ limit: 3 });
+
+    // Assess
+    expect(pages).toEqual(ids.map((id) => [id]));
+    expect(whole.jobs.map((job) => job.jobId)).toEqual(ids);
+    expect(whole.next).toBeUndefined();
   });
 });
 
