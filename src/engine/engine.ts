@@ -3,15 +3,13 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryIdempotencyStore } from '../adapters/local/memory-idempotency-store.ts';
 import { readJobResult } from '../adapters/result-reading.ts';
-import { Balancer, type BalancerOptions } from '../core/balancer.ts';
-import type { BreakerOptions } from '../core/breaker.ts';
-import { chunkStream } from '../core/chunker.ts';
-import { TaskState } from '../core/constants.ts';
+import { Balancer } from '../core/balancer.ts';
+import type { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import { type JobRequest, type JobView, jobView, prepareJob } from '../core/job.ts';
 import { cancelApplies, newestFirst, pageOf, rerunConflict } from '../core/job-operations.ts';
 import { outputCompression, type ResolvedStep, StepRegistry } from '../core/pipeline/registry.ts';
-import { type RetryOptions, RetryPolicy } from '../core/retry.ts';
+import { RetryPolicy } from '../core/retry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import { emptyStats, mergeStats } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
@@ -19,62 +17,15 @@ import { readiness, taskStoreProbe } from '../lifecycle/readiness.ts';
 import { JobConflictError, NoTargetAvailableError } from '../ports/errors.ts';
 import type { JobListQuery, JobPage } from '../ports/job-service.ts';
 import type { Readiness } from '../ports/readiness.ts';
-import type { ResultStore } from '../ports/result-store.ts';
-import type { TaskStore } from '../ports/task-store.ts';
 import { Admission } from './admission.ts';
 import { TargetDispatch } from './dispatch.ts';
+import type { EngineOptions, JobHandle } from './engine-options.ts';
 import { JobExpiry } from './expiry.ts';
+import { type FeedParts, ingest, reopenFailed } from './job-feed.ts';
 import { JobRun } from './job-run.ts';
 import type { TaskMessage } from './messages.ts';
-import { reopenFailed } from './rerun.ts';
 import { type EngineEvents, targetLifecycle } from './target-lifecycle.ts';
 import { MAX_BATCH_BYTES, MAX_BATCH_TASKS, ThreadRunner } from './threads.ts';
-
-export interface EngineTarget {
-  name: string;
-  /** Tries this target runs at once: its capacity, which the balancer's load is measured against. */
-  workers: number;
-  /** Share of the work under the `weighted` strategy. */
-  weight: number;
-}
-
-export interface EngineOptions {
-  targets: EngineTarget[];
-  /**
-   * Worker threads, shared by all targets. More threads than cores only adds memory and contention, so
-   * a target's `workers` are slots on these threads, not threads of its own.
-   */
-  threads: number;
-  balancer: BalancerOptions;
-  breaker: BreakerOptions;
-  /** Defaults for jobs; a job may set its own `maxAttempts`. */
-  retry: RetryOptions;
-  /** Chunks accepted and not yet finished, across all jobs, before ingest waits: the backpressure bound. */
-  maxPendingChunks: number;
-  /** Bytes of those chunks before ingest waits (see `Admission`). */
-  maxPendingBytes: number;
-  /** Custom step modules, resolved from `baseDir`. */
-  stepModules: string[];
-  baseDir: string;
-  tasks: TaskStore;
-  results: ResultStore;
-  /** How long a try may run past its deadline (the sum of its steps' timeouts) before its thread is ended. */
-  stopGraceMs: number;
-  /** How long closing waits for the tries on worker threads to end before it ends the threads. */
-  shutdownGraceMs: number;
-  /** Fault injection for tests: the chance that a queue hands a message out twice. */
-  duplicateRate?: number;
-  /** How long a job is kept after it ends (`jobs.ttl_seconds`); then it is forgotten. @default forever */
-  jobTtlMs?: number;
-}
-
-export interface JobHandle {
-  jobId: string;
-  /** Settles with the chunk count once the whole input has been read and enqueued. */
-  ingested: Promise<number>;
-  /** Settles when every chunk has ended, completed or failed; rejects if the input could not be read. */
-  done: Promise<JobView>;
-}
 
 /**
  * The embedded engine: the whole fan-out on one machine. Each target is a queue and a number of worker
@@ -100,6 +51,8 @@ export class Engine {
   readonly #expiry: JobExpiry | undefined;
   #closing = false;
   readonly #closed = Promise.withResolvers<void>();
+  /** What puts a job's chunks on the targets' queues: its ingest, and a re-run of its failed ones. */
+  readonly #feed: FeedParts;
 
   private constructor(options: EngineOptions, registry: StepRegistry) {
     this.#options = options;
@@ -110,6 +63,11 @@ export class Engine {
       options.breaker,
     );
     this.#admission = new Admission(options);
+    this.#feed = {
+      tasks: options.tasks,
+      admission: this.#admission,
+      send: (job, message, avoid, delayMs) => this.#send(job, message, avoid, delayMs),
+    };
     this.#runner = new ThreadRunner(options.threads, this.#admission.arena.buffer, options.stopGraceMs);
     this.#expiry = JobExpiry.of(options, this.#jobs, this.idempotency);
     for (const target of options.targets) {
@@ -194,7 +152,7 @@ export class Engine {
       this.#expiry?.ended(jobId);
     };
     job.done.then(ended, ended);
-    const ingested = this.#ingest(job, input);
+    const ingested = ingest(job, input, this.#feed);
     ingested.catch((error: unknown) => job.abort(error));
     const done = job.done.then(() => this.#view(job));
     // A caller that only watches `ingested` (the HTTP API) must not leave this rejection unhandled.
@@ -241,11 +199,7 @@ export class Engine {
     const view = this.#view(job);
     const conflict = rerunConflict(view);
     if (conflict) throw new JobConflictError(jobId, conflict.slug, view.status, conflict.detail);
-    const { reopened, sent } = await reopenFailed(job, {
-      tasks: this.#options.tasks,
-      admission: this.#admission,
-      send: (run, message, avoid, delayMs) => this.#send(run, message, avoid, delayMs),
-    });
+    const { reopened, sent } = await reopenFailed(job, this.#feed);
     this.#unfinished.add(job);
     const forget = () => this.#unfinished.delete(job);
     job.done.then(forget, forget);
@@ -328,42 +282,6 @@ export class Engine {
     await this.#runner.destroy();
     await this.#settled();
     this.#admission.close();
-  }
-
-  async #ingest(job: JobRun, input: AsyncIterable<Uint8Array>): Promise<number> {
-    let total = 0;
-    for await (const chunk of chunkStream(input, job.jobId, job.request.chunking)) {
-      // A cancelled job reads no more: its total is what was enqueued.
-      if (job.cancelledAt !== undefined) break;
-      const data = await this.#admission.admit(chunk.data);
-      if (data === undefined) throw new UsageError('the engine shut down before the input was read');
-      const task: TaskRecord = {
-        jobId: job.jobId,
-        index: chunk.index,
-        state: TaskState.pending,
-        bytes: chunk.bytes,
-        sha256: chunk.sha256,
-        attempts: [],
-        updatedAt: Date.now(),
-      };
-      await this.#options.tasks.putTasks([task]);
-      job.stats.taskCreated(chunk.bytes);
-      const message: TaskMessage = {
-        jobId: job.jobId,
-        index: chunk.index,
-        attempt: 1,
-        sha256: chunk.sha256,
-        bytes: chunk.bytes,
-        data,
-        routedAt: 0,
-      };
-      await this.#send(job, message, undefined, 0);
-      job.enqueued(chunk.bytes);
-      total++;
-    }
-    await this.#options.tasks.setJobTotal(job.jobId, total);
-    job.ingested(total);
-    return total;
   }
 
   /** Routes a try to a target the balancer picks, waiting for a breaker to half-open if all are open. */

@@ -4,7 +4,8 @@ import { FileResultStore } from '../adapters/local/file-result-store.ts';
 import { MemoryTaskStore } from '../adapters/local/memory-task-store.ts';
 import { balancerOptions, breakerOptions, retryOptions } from '../config/core-options.ts';
 import type { Config } from '../config/schema.ts';
-import { Engine, type EngineOptions } from './engine.ts';
+import { Engine } from './engine.ts';
+import type { EngineOptions } from './engine-options.ts';
 
 /** The embedded engine as the configuration describes it: tasks in memory, results on local disk. */
 export const createEngine = (

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { IngestCheckpoint, JobRecord, SegmentRecord } from '../../src/ports/task-store.ts';
+import type { IngestCheckpoint, SegmentRecord } from '../../src/ports/task-store.ts';
 import { freshSubjectPerTest } from './fresh-subject.ts';
 import type { TaskStoreUnderTest } from './task-store.contract.ts';
 

@@ -1,0 +1,52 @@
+import type { BalancerOptions } from '../core/balancer.ts';
+import type { BreakerOptions } from '../core/breaker.ts';
+import type { JobView } from '../core/job.ts';
+import type { RetryOptions } from '../core/retry.ts';
+import type { ResultStore } from '../ports/result-store.ts';
+import type { TaskStore } from '../ports/task-store.ts';
+
+export interface EngineTarget {
+  name: string;
+  /** Tries this target runs at once: its capacity, which the balancer's load is measured against. */
+  workers: number;
+  /** Share of the work under the `weighted` strategy. */
+  weight: number;
+}
+
+export interface EngineOptions {
+  targets: EngineTarget[];
+  /**
+   * Worker threads, shared by all targets. More threads than cores only adds memory and contention, so
+   * a target's `workers` are slots on these threads, not threads of its own.
+   */
+  threads: number;
+  balancer: BalancerOptions;
+  breaker: BreakerOptions;
+  /** Defaults for jobs; a job may set its own `maxAttempts`. */
+  retry: RetryOptions;
+  /** Chunks accepted and not yet finished, across all jobs, before ingest waits: the backpressure bound. */
+  maxPendingChunks: number;
+  /** Bytes of those chunks before ingest waits (see `Admission`). */
+  maxPendingBytes: number;
+  /** Custom step modules, resolved from `baseDir`. */
+  stepModules: string[];
+  baseDir: string;
+  tasks: TaskStore;
+  results: ResultStore;
+  /** How long a try may run past its deadline (the sum of its steps' timeouts) before its thread is ended. */
+  stopGraceMs: number;
+  /** How long closing waits for the tries on worker threads to end before it ends the threads. */
+  shutdownGraceMs: number;
+  /** Fault injection for tests: the chance that a queue hands a message out twice. */
+  duplicateRate?: number;
+  /** How long a job is kept after it ends (`jobs.ttl_seconds`); then it is forgotten. @default forever */
+  jobTtlMs?: number;
+}
+
+export interface JobHandle {
+  jobId: string;
+  /** Settles with the chunk count once the whole input has been read and enqueued. */
+  ingested: Promise<number>;
+  /** Settles when every chunk has ended, completed or failed; rejects if the input could not be read. */
+  done: Promise<JobView>;
+}
