@@ -29,10 +29,12 @@ export class DataStores extends Construct {
   readonly table: Table;
   readonly bucket: Bucket;
   readonly accessLogs: Bucket;
+  readonly #jobsIndex: string;
 
   constructor(scope: Construct, id: string, resources: Resources) {
     super(scope, id);
     const { table, bucket, observability } = resources;
+    this.#jobsIndex = table.jobsIndex.name;
     this.table = new Table(this, 'Tasks', {
       tableName: table.name,
       partitionKey: { name: table.partitionKey, type: AttributeType.STRING },
@@ -76,9 +78,21 @@ export class DataStores extends Construct {
     });
   }
 
-  /** The table's data actions ({@link TABLE_DATA_ACTIONS}) on the table alone. */
+  /**
+   * The table's data actions ({@link TABLE_DATA_ACTIONS}) on the table alone: `Table.grant` would add
+   * every index of it with a wildcard.
+   */
   grantTableData(grantee: IGrantable): void {
-    this.table.grant(grantee, ...TABLE_DATA_ACTIONS);
+    Grant.addToPrincipal({ grantee, actions: [...TABLE_DATA_ACTIONS], resourceArns: [this.table.tableArn] });
+  }
+
+  /** `dynamodb:Query` on the jobs index, by its name: what `GET /jobs` reads. */
+  grantJobsIndexQuery(grantee: IGrantable): void {
+    Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${this.table.tableArn}/index/${this.#jobsIndex}`],
+    });
   }
 
   /**

@@ -74,6 +74,7 @@ export class FanoutStack extends Stack {
       description: 'Fanout HTTP API: stores inputs and records jobs; the ingest steps enqueue them',
     });
     data.grantTableData(ingest.role);
+    data.grantJobsIndexQuery(ingest.role);
     data.grantObjectWrites(ingest.role, resources.bucket.inputsPrefix);
     data.grantObjectReads(ingest.role, resources.bucket.resultsPrefix, resources.bucket.uploadsPrefix);
     data.grantBucketProbe(ingest.role);

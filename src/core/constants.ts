@@ -9,6 +9,14 @@ export const MiB = 1024 * KiB;
  */
 export const DEFAULT_JOB_TTL_SECONDS = 60 * 60;
 
+/**
+ * On the cloud, how long a job's items and objects are kept after each write while the job may still
+ * run, when that is longer than the TTL: DynamoDB's TTL and S3's lifecycle count from an item's last
+ * write, not from the job's end, so a TTL of an hour alone would delete the first tasks of a job that runs
+ * two. A job ended is made to expire its TTL after its end (its job item: the way to all the rest).
+ */
+export const RUNNING_JOB_RETENTION_SECONDS = 7 * 24 * 60 * 60;
+
 /** Limits that every entry point (CLI, HTTP, config file) enforces the same way. */
 export const LIMITS = {
   minChunkSize: 1 * KiB,

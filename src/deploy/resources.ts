@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { JOBS_INDEX } from '../adapters/aws/dynamo-task-items.ts';
 import { targetName } from '../config/schema.ts';
-import { DEFAULT_JOB_TTL_SECONDS } from '../core/constants.ts';
+import { DEFAULT_JOB_TTL_SECONDS, RUNNING_JOB_RETENTION_SECONDS } from '../core/constants.ts';
 import { ResourceOptionsError } from './errors.ts';
 import type { BucketDefinition, Resources } from './resource-definitions.ts';
 
@@ -26,10 +26,13 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 /**
- * S3 lifecycle rules count whole days from an object's creation: a job's inputs and results are kept for
- * the TTL rounded up to days, one at least.
+ * S3 lifecycle rules count whole days from an object's creation, not from the job's end: a job's inputs
+ * and results are kept for the TTL rounded up to days, or for as long as a job may run if that is longer
+ * (`RUNNING_JOB_RETENTION_SECONDS`), so a long job never loses its first outputs. Once the job item has
+ * expired, nothing reaches them.
  */
-export const jobDataDays = (ttlSeconds: number): number => Math.max(1, Math.ceil(ttlSeconds / DAY_SECONDS));
+export const jobDataDays = (ttlSeconds: number): number =>
+  Math.ceil(Math.max(ttlSeconds, RUNNING_JOB_RETENTION_SECONDS) / DAY_SECONDS);
 
 /**
  * The data bucket's lifecycle rules: a job's inputs and results go `jobDataExpireAfterDays` after they

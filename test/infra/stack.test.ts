@@ -1,5 +1,6 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HTTP_ROUTES } from '../../infra/http-api.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
 import {
@@ -276,8 +277,8 @@ describe('the AWS-only stack (no Google project in the context)', () => {
       },
       LifecycleConfiguration: {
         Rules: [
-          expect.objectContaining({ Id: 'expire-inputs', Prefix: 'inputs/', ExpirationInDays: 1 }),
-          expect.objectContaining({ Id: 'expire-results', Prefix: 'results/', ExpirationInDays: 1 }),
+          expect.objectContaining({ Id: 'expire-inputs', Prefix: 'inputs/', ExpirationInDays: 7 }),
+          expect.objectContaining({ Id: 'expire-results', Prefix: 'results/', ExpirationInDays: 7 }),
           expect.objectContaining({
             Id: 'expire-uploads',
             Prefix: 'uploads/',
@@ -346,7 +347,9 @@ describe('the AWS-only stack (no Google project in the context)', () => {
         'GET /stats',
         'POST /jobs',
         'POST /jobs/{id}/retry',
-      ].map((key) => [key, 'AWS_IAM', ingest]),
+      ]
+        .sort()
+        .map((key) => [key, 'AWS_IAM', ingest]),
     );
     aws.template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
   });
@@ -549,7 +552,7 @@ describe('the stack with a JWT authorizer', () => {
       Audience: ['fanout-api', 'fanout-cli'],
     });
     const routes = Object.values(jwt.template.findResources('AWS::ApiGatewayV2::Route'));
-    expect(routes).toHaveLength(9);
+    expect(routes).toHaveLength(HTTP_ROUTES.length);
     for (const route of routes) {
       expect(route.Properties).toMatchObject({
         AuthorizationType: 'JWT',
@@ -565,8 +568,8 @@ describe('the stack with jobTtlSeconds in the context (jobs.ttl_seconds)', () =>
   let synthesized: Synthesized;
 
   beforeAll(() => {
-    // 36 hours: two days of S3 lifecycle, rounded up.
-    synthesized = synthesize({ ...NO_BUNDLING, jobTtlSeconds: '129600' });
+    // Eight days and a second: nine days of S3 lifecycle, rounded up.
+    synthesized = synthesize({ ...NO_BUNDLING, jobTtlSeconds: '691201' });
   }, 120_000);
 
   afterAll(() => synthesized?.dispose());
@@ -583,13 +586,13 @@ describe('the stack with jobTtlSeconds in the context (jobs.ttl_seconds)', () =>
 
     // Assess
     expect(ttls.filter((ttl) => ttl !== undefined).length).toBeGreaterThan(0);
-    expect(new Set(ttls.filter((ttl) => ttl !== undefined))).toEqual(new Set(['129600']));
+    expect(new Set(ttls.filter((ttl) => ttl !== undefined))).toEqual(new Set(['691201']));
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
     });
     expect((bucket.properties.LifecycleConfiguration as { Rules: unknown[] }).Rules).toEqual([
-      expect.objectContaining({ Prefix: 'inputs/', ExpirationInDays: 2 }),
-      expect.objectContaining({ Prefix: 'results/', ExpirationInDays: 2 }),
+      expect.objectContaining({ Prefix: 'inputs/', ExpirationInDays: 9 }),
+      expect.objectContaining({ Prefix: 'results/', ExpirationInDays: 9 }),
       expect.objectContaining({ Prefix: 'uploads/', ExpirationInDays: resources.bucket.expireAfterDays }),
     ]);
   });

@@ -155,10 +155,11 @@ describe('defineResources for the stack', () => {
 
 describe('defineResources for expiry', () => {
   it.each([
-    ['the default hour', undefined, 3600, 1],
-    ['a day exactly', 86_400, 86_400, 1],
-    ['a day and a second, rounded up', 86_401, 86_401, 2],
-  ])('keeps items jobs.ttl_seconds and job data whole days: %s', (_, jobTtlSeconds, ttl, days) => {
+    ['the default hour', undefined, 3600, 7],
+    ['a day', 86_400, 86_400, 7],
+    ['eight days exactly', 691_200, 691_200, 8],
+    ['eight days and a second, rounded up', 691_201, 691_201, 9],
+  ])('keeps items jobs.ttl_seconds and job data whole days, at least as long as a job may run: %s', (_, jobTtlSeconds, ttl, days) => {
     // Act
     const resources = defineResources(jobTtlSeconds === undefined ? {} : { jobTtlSeconds });
 

@@ -175,12 +175,20 @@ export class DynamoJobLedger {
   }
 
   async rerunJob(jobId: string, at: number): Promise<void> {
-    const job = await this.#updateJob(jobId, 'SET rerunAt = :at', at);
+    // A job that ended was set to expire its TTL after its end: running again, it is kept as it runs.
+    const job = await this.#updateJob(jobId, 'SET rerunAt = :at, expiresAt = :expiresAt', at, {
+      ':expiresAt': this.#expiresAt(at),
+    });
     if (job !== undefined) await this.activate(job);
   }
 
   /** Sets a time on a job's item: the job as it is after, or undefined for an unknown job. */
-  async #updateJob(jobId: string, expression: string, at: number): Promise<JobRecord | undefined> {
+  async #updateJob(
+    jobId: string,
+    expression: string,
+    at: number,
+    values: Item = {},
+  ): Promise<JobRecord | undefined> {
     try {
       const { Attributes } = await this.#client.send(
         new UpdateCommand({
@@ -188,7 +196,7 @@ export class DynamoJobLedger {
           Key: { pk: pk(jobId), sk: JOB_SK },
           UpdateExpression: expression,
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': at },
+          ExpressionAttributeValues: { ':at': at, ...values },
           ReturnValues: 'ALL_NEW',
         }),
       );

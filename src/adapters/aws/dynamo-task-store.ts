@@ -9,7 +9,7 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { DEFAULT_JOB_TTL_SECONDS, TaskState } from '../../core/constants.ts';
+import { DEFAULT_JOB_TTL_SECONDS, RUNNING_JOB_RETENTION_SECONDS, TaskState } from '../../core/constants.ts';
 import {
   type Attempt,
   type CancelRequest,
@@ -77,9 +77,13 @@ export class DynamoTaskStore implements TaskStore {
     this.#controls = new DynamoTaskControls(client, tableName, expiresAt);
   }
 
-  /** The TTL attribute of an item written at `now`, in epoch seconds. */
+  /**
+   * The TTL attribute of an item written at `now`, in epoch seconds: kept for the TTL, or for as long as
+   * a job may still run if that is longer (see `RUNNING_JOB_RETENTION_SECONDS`); the stats function
+   * expires a job's item its TTL after the job ends.
+   */
   #expiresAt(now: number): number {
-    return Math.floor(now / 1000) + this.#jobTtlSeconds;
+    return Math.floor(now / 1000) + Math.max(this.#jobTtlSeconds, RUNNING_JOB_RETENTION_SECONDS);
   }
 
   async createJob(job: JobRecord): Promise<void> {
