@@ -1,5 +1,5 @@
 import type { RecordedChunk } from '../core/delivery-check.ts';
-import type { ChunkFacts } from '../lifecycle/try-lifecycle.ts';
+import type { ChunkFacts } from '../lifecycle/try-types.ts';
 import type { SegmentRecord, TaskStore } from '../ports/task-store.ts';
 
 interface JobChunks {

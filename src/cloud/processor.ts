@@ -1,12 +1,6 @@
 import { readOne } from '../adapters/result-reading.ts';
-import {
-  type DeliveryResult,
-  type HealthReport,
-  type Ran,
-  type Taken,
-  type TryHooks,
-  TryLifecycle,
-} from '../lifecycle/try-lifecycle.ts';
+import { TryLifecycle } from '../lifecycle/try-lifecycle.ts';
+import type { DeliveryResult, HealthReport, Ran, Taken, TryHooks } from '../lifecycle/try-types.ts';
 import type { Queue } from '../ports/queue.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
@@ -129,20 +123,36 @@ export class ChunkProcessor {
     const { jobId } = plan;
     const { inputs } = this.#options;
     const ran: CloudRan[] = [];
+    const goOn = this.#untilCancelled(plan, mayTake);
     try {
       const refs = group.map((item) => item.delivery.message.input);
       for await (const input of inputs.read(jobId, refs)) {
-        if (!mayTake(plan)) return ran;
+        if (!(await goOn())) return ran;
         ran.push(await this.#runOne(group[ran.length] as CloudTaken, input));
       }
     } catch {
       for (const item of group.slice(ran.length)) {
-        if (!mayTake(plan)) return ran;
+        if (!(await goOn())) return ran;
         const input = await readOne(inputs, jobId, item.delivery.message.input).catch(() => undefined);
         if (input !== undefined) ran.push(await this.#runOne(item, input));
       }
     }
     return ran;
+  }
+
+  /**
+   * Whether to run the group's next chunk: while `mayTake` lets it, and its job has not been cancelled
+   * since the batch was taken, read again once `CANCEL_CHECK_MS` has passed since the last read (not
+   * before every chunk: that would add a read per chunk). The chunks left are cancelled or come back.
+   */
+  #untilCancelled(plan: JobPlan, mayTake: (plan: JobPlan) => boolean): () => Promise<boolean> {
+    let checkedAt = performance.now();
+    return async () => {
+      if (!mayTake(plan)) return false;
+      if (performance.now() - checkedAt < CANCEL_CHECK_MS) return true;
+      checkedAt = performance.now();
+      return (await this.#options.tasks.getJob(plan.jobId))?.cancelledAt === undefined;
+    };
   }
 
   async #runOne(taken: CloudTaken, input: Uint8Array): Promise<CloudRan> {
@@ -161,6 +171,9 @@ export class ChunkProcessor {
       : { taken, ok: false, error: attempted.error, durationMs: attempted.durationMs };
   }
 }
+
+/** How often a batch that runs for long reads whether its job was cancelled, between chunks. */
+const CANCEL_CHECK_MS = 1000;
 
 /**
  * Whether the function may take another chunk of `plan`: the first chunk always (a function whose

@@ -1,5 +1,6 @@
 import { MemoryQueue } from '../adapters/local/memory-queue.ts';
-import type { Delivered, TryLifecycle } from '../lifecycle/try-lifecycle.ts';
+import type { TryLifecycle } from '../lifecycle/try-lifecycle.ts';
+import type { Delivered } from '../lifecycle/try-types.ts';
 import type { Delivery } from '../ports/queue.ts';
 import type { JobRun } from './job-run.ts';
 import type { TaskMessage } from './messages.ts';

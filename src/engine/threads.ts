@@ -1,6 +1,6 @@
 import { Piscina } from 'piscina';
 import { TryStoppedError, toErrorRecord, WorkerCrashedError } from '../core/errors.ts';
-import type { Ran, Taken } from '../lifecycle/try-lifecycle.ts';
+import type { Ran, Taken } from '../lifecycle/try-types.ts';
 import type { StuckTry } from '../ports/readiness.ts';
 import { DeadlineBoard, type LateTry } from './deadlines.ts';
 import type { JobRun } from './job-run.ts';

@@ -5,15 +5,15 @@ import type { ErrorRecord } from '../../src/core/errors.ts';
 import { RetryPolicy } from '../../src/core/retry.ts';
 import type { Settlement, TryMessage } from '../../src/core/settlement.ts';
 import type { ResultRef } from '../../src/core/task.ts';
-import {
-  type ChunkFacts,
-  type Delivered,
-  type HealthReport,
-  type Ran,
-  type Taken,
-  type TryJob,
-  TryLifecycle,
-} from '../../src/lifecycle/try-lifecycle.ts';
+import { TryLifecycle } from '../../src/lifecycle/try-lifecycle.ts';
+import type {
+  ChunkFacts,
+  Delivered,
+  HealthReport,
+  Ran,
+  Taken,
+  TryJob,
+} from '../../src/lifecycle/try-types.ts';
 import type { ResultStore } from '../../src/ports/result-store.ts';
 import { encode } from './cloud.ts';
 

@@ -588,3 +588,25 @@ const recordInputs = (rig: CloudRig, batch: readonly ChunkDelivery[]): Promise<v
     sentAt: Date.now(),
     chunks: batch.map(({ message: { sha256, bytes, input } }) => ({ sha256, bytes, input })),
   });
+
+describe('ChunkProcessor.process: a job cancelled in mid-batch', () => {
+  it('runs no chunk of the batch after it reads the cancel, and cancels the chunks it did not run', async () => {
+    // Prepare: chunks of 1.1 s each, so the batch reads the job again before its second chunk.
+    const rig = cloudRig();
+    const messages = await stageJob(rig, 'job-c', jobRequest('chaos:delay=1100'), ['a\n', 'b\n', 'c\n']);
+    const batch = messages.map((message) => deliver(message as ChunkMessage));
+    setTimeout(() => void rig.tasks.cancelJob('job-c', Date.now()), 300);
+
+    // Act
+    const results = await rig.processors.aws.process(batch);
+
+    // Assess
+    expect([...results.values()]).toEqual(['completed', 'cancelled', 'cancelled']);
+    const tasks = await rig.tasks.listTasks('job-c');
+    expect(tasks.map((task) => [task.state, task.attempts.length])).toEqual([
+      [TaskState.completed, 1],
+      [TaskState.cancelled, 0],
+      [TaskState.cancelled, 0],
+    ]);
+  });
+});

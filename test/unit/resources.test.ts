@@ -159,19 +159,22 @@ describe('defineResources for expiry', () => {
     ['a day', 86_400, 86_400, 7],
     ['eight days exactly', 691_200, 691_200, 8],
     ['eight days and a second, rounded up', 691_201, 691_201, 9],
-  ])('keeps items jobs.ttl_seconds and job data whole days, at least as long as a job may run: %s', (_, jobTtlSeconds, ttl, days) => {
-    // Act
-    const resources = defineResources(jobTtlSeconds === undefined ? {} : { jobTtlSeconds });
+  ])(
+    'keeps items jobs.ttl_seconds and job data whole days, at least as long as a job may run: %s',
+    (_, jobTtlSeconds, ttl, days) => {
+      // Act
+      const resources = defineResources(jobTtlSeconds === undefined ? {} : { jobTtlSeconds });
 
-    // Assess
-    expect(resources.jobTtlSeconds).toBe(ttl);
-    expect(resources.bucket.jobDataExpireAfterDays).toBe(days);
-    expect(dataLifecycle(resources.bucket)).toEqual([
-      { id: 'expire-inputs', prefix: 'inputs/', days },
-      { id: 'expire-results', prefix: 'results/', days },
-      { id: 'expire-uploads', prefix: 'uploads/', days: resources.bucket.expireAfterDays },
-    ]);
-  });
+      // Assess
+      expect(resources.jobTtlSeconds).toBe(ttl);
+      expect(resources.bucket.jobDataExpireAfterDays).toBe(days);
+      expect(dataLifecycle(resources.bucket)).toEqual([
+        { id: 'expire-inputs', prefix: 'inputs/', days },
+        { id: 'expire-results', prefix: 'results/', days },
+        { id: 'expire-uploads', prefix: 'uploads/', days: resources.bucket.expireAfterDays },
+      ]);
+    },
+  );
 
   it('refuses a TTL that is not a whole number of seconds above 0', () => {
     // Assess

@@ -12,7 +12,7 @@ import { engineDelivery } from '../../src/engine/dispatch.ts';
 import { JobRun } from '../../src/engine/job-run.ts';
 import type { TaskMessage } from '../../src/engine/messages.ts';
 import { type EngineEvents, targetLifecycle } from '../../src/engine/target-lifecycle.ts';
-import type { Ran, Taken } from '../../src/lifecycle/try-lifecycle.ts';
+import type { Ran, Taken } from '../../src/lifecycle/try-types.ts';
 import { decode, encode, jobRequest } from '../support/cloud.ts';
 import { transient } from '../support/lifecycle.ts';
 

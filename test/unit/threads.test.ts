@@ -8,7 +8,7 @@ import { ChunkArena } from '../../src/engine/arena.ts';
 import { JobRun } from '../../src/engine/job-run.ts';
 import type { TaskMessage } from '../../src/engine/messages.ts';
 import { MAX_BATCH_BYTES, MAX_BATCH_TASKS, ThreadRunner } from '../../src/engine/threads.ts';
-import type { Taken } from '../../src/lifecycle/try-lifecycle.ts';
+import type { Taken } from '../../src/lifecycle/try-types.ts';
 import { decode, encode, jobRequest } from '../support/cloud.ts';
 
 const TARGET = 'aws';
