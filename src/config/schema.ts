@@ -54,6 +54,7 @@ export const DEFAULTS = {
     min_upload_bytes_per_second: 16 * KiB,
     upload_grace_ms: 10_000,
   },
+  notify: { webhook_secret: '', webhook_attempts: 5, progress_interval_ms: 5000 },
 };
 
 const positiveInt = z.number().int().positive();
@@ -128,6 +129,23 @@ export const ConfigSchema = z.strictObject({
     request_timeout_ms: nonNegativeInt,
     min_upload_bytes_per_second: nonNegativeInt,
     upload_grace_ms: nonNegativeInt,
+  }),
+  notify: z.strictObject({
+    webhook_secret: z
+      .string()
+      .regex(
+        /^(whsec_[A-Za-z0-9+/]{22,}={0,2})?$/,
+        'a Standard Webhooks secret: whsec_ and base64 of 16+ bytes',
+      )
+      .describe(
+        'The secret `callbackUrl` webhooks are signed with (Standard Webhooks: `whsec_` and base64 of 16 to 64 random bytes); a job with `callbackUrl` is refused while it is empty. Keep it out of files: set `FANOUT_NOTIFY_WEBHOOK_SECRET`.',
+      ),
+    webhook_attempts: positiveInt
+      .max(10)
+      .describe('Tries of one webhook, 1 s, 2 s, 4 s, … apart, before it is given up (logged).'),
+    progress_interval_ms: positiveInt.describe(
+      'With `?notify=progress`: the least time between two progress webhooks of a job.',
+    ),
   }),
 });
 

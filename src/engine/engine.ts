@@ -180,6 +180,7 @@ export class Engine {
     await this.#options.tasks.createJob({ jobId, createdAt: job.createdAt, options: { ...request } });
     this.#jobs.set(jobId, job);
     this.#unfinished.add(job);
+    this.events.emit('submitted', { jobId });
     const forget = () => this.#unfinished.delete(job);
     job.done.then(forget, forget);
     const ingested = this.#ingest(job, input);
