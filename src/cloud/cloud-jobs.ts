@@ -16,6 +16,7 @@ import type { Readiness } from '../ports/readiness.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { StatsReader } from '../ports/stats-reader.ts';
 import type { TaskStore } from '../ports/task-store.ts';
+import { assertPublicCallback } from './callback-check.ts';
 import { type IngestSteps, reasonOf } from './ingest-steps.ts';
 import type { Router } from './router.ts';
 
@@ -34,6 +35,8 @@ export interface CloudJobsOptions {
   stats: StatsReader;
   /** Where a job's outputs can be read outside the API, such as `s3://bucket/results/id/`. */
   outputsAt?: (jobId: string) => string;
+  /** Whether a `callbackUrl` may reach this machine: only under an emulator. @default false */
+  callbacksToLoopback?: boolean;
 }
 
 /**
@@ -83,6 +86,9 @@ export class CloudJobs implements JobService {
   /** Turns a job away before anything is stored when every breaker of its targets is open. */
   async #admit(request: JobRequest): Promise<void> {
     this.prepare(request);
+    if (request.callbackUrl !== undefined) {
+      await assertPublicCallback(request.callbackUrl, this.#options.callbacksToLoopback === true);
+    }
     const { router } = this.#options;
     const { targets } = request;
     if (!(await router.accepts(targets)))
@@ -112,26 +118,8 @@ export class CloudJobs implements JobService {
     }
   }
 
-  async getJob(jobId: string): Promise<JobView | undefined> {
-    const [record, stats] = await Promise.all([
-      this.#options.tasks.getJob(jobId),
-      this.#options.stats.jobStats(jobId),
-    ]);
-    if (record === undefined) return undefined;
-    const data = withPending(stats?.data ?? emptyStats(), record.chunksTotal);
-    const updatedAt = Math.max(data.lastAt ?? record.createdAt, record.failed?.at ?? 0);
-    const { ingest } = record;
-    return jobView(
-      {
-        jobId,
-        createdAt: record.createdAt,
-        updatedAt: Math.max(updatedAt, ingest?.updatedAt ?? 0),
-        total: record.chunksTotal,
-        ...(record.failed && { failure: record.failed.reason }),
-        ...(ingest && { ingest: { chunksEnqueued: ingest.chunks, bytesRead: ingest.offset } }),
-      },
-      data,
-    );
+  getJob(jobId: string): Promise<JobView | undefined> {
+    return readJobView(this.#options.tasks, this.#options.stats, jobId);
   }
 
   async listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[] | undefined> {
@@ -175,6 +163,30 @@ export class CloudJobs implements JobService {
     });
   }
 }
+
+/** A job's view on the cloud: its record in the task table, with the stats the stats function keeps. */
+export const readJobView = async (
+  tasks: Pick<TaskStore, 'getJob'>,
+  stats: Pick<StatsReader, 'jobStats'>,
+  jobId: string,
+): Promise<JobView | undefined> => {
+  const [record, summary] = await Promise.all([tasks.getJob(jobId), stats.jobStats(jobId)]);
+  if (record === undefined) return undefined;
+  const data = withPending(summary?.data ?? emptyStats(), record.chunksTotal);
+  const updatedAt = Math.max(data.lastAt ?? record.createdAt, record.failed?.at ?? 0);
+  const { ingest } = record;
+  return jobView(
+    {
+      jobId,
+      createdAt: record.createdAt,
+      updatedAt: Math.max(updatedAt, ingest?.updatedAt ?? 0),
+      total: record.chunksTotal,
+      ...(record.failed && { failure: record.failed.reason }),
+      ...(ingest && { ingest: { chunksEnqueued: ingest.chunks, bytesRead: ingest.offset } }),
+    },
+    data,
+  );
+};
 
 /** The stats count a task from its first claim; the job's total says how many are still waiting. */
 const withPending = (data: StatsData, total: number | undefined): StatsData => {

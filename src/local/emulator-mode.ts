@@ -29,6 +29,7 @@ import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
 import { type ProvisionedGcp, provisionGcp } from '../deploy/provision-gcp.ts';
 import type { Resources } from '../deploy/resources.ts';
 import { EMULATOR_HOST } from './emulators.ts';
+import { answerEvents, tableJobEvents } from './event-route.ts';
 import { PayloadTooLargeError, toHttpApiEvent, writeHttpApiResult } from './http-api-event.ts';
 import { invokeLambda } from './lambda-context.ts';
 import { ReconcileTimer } from './reconcile-timer.ts';
@@ -136,6 +137,7 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     jobTtlSeconds: resources.jobTtlSeconds,
     ingestSteps: provisioned.ingestSteps.url,
     ...(gcpTarget && { googleProject: project }),
+    jobEventsBus: 'default',
   };
   const environments: FunctionEnvironments = {};
   let loaded: Record<string, string> = {};
@@ -225,8 +227,10 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     maxBatchingWindowMs: resources.stats.maxBatchingWindowSeconds * 1000,
     onError,
   });
+  const jobEvents = tableJobEvents(dynamo, resources.table.name, onError);
   const server = createServer(async (req, res) => {
     try {
+      if (await answerEvents(jobEvents, req, res)) return;
       const event = await toHttpApiEvent(req);
       const result = await invokeLambda(ingest, event, {
         functionName: `${resources.prefix}-ingest`,
@@ -265,6 +269,7 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     environments,
     ...(provisionedGcp && { provisionedGcp }),
     stop: async () => {
+      jobEvents.close();
       await closeServer(server);
       if (gcpFunction !== undefined) await closeServer(gcpFunction);
       await Promise.all([
