@@ -1,5 +1,5 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import type { IGrantable, Role } from 'aws-cdk-lib/aws-iam';
+import { type IGrantable, PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import { type IEventSource, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
@@ -53,6 +53,7 @@ export class FanoutStack extends Stack {
       queues: queueAddresses,
       jobTtlSeconds: resources.jobTtlSeconds,
       ingestSteps: queues.ingestSteps.queueUrl,
+      jobEventsBus: resources.jobEventsBus,
       ...(google !== undefined && {
         googleProject: google.project,
         gcpCredentials: externalAccountCredentials(google),
@@ -167,6 +168,19 @@ export class FanoutStack extends Stack {
       }),
     );
     data.grantTableData(stats.role);
+    // The stats function announces each job's end on the bus: that bus, and PutEvents alone.
+    stats.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'events',
+            resource: 'event-bus',
+            resourceName: resources.jobEventsBus,
+          }),
+        ],
+      }),
+    );
 
     const reconcile = new ReconcileFunction(this, 'Reconcile', {
       resources,

@@ -230,4 +230,9 @@ export interface Resources {
   federation: FederationDefinition;
   /** How long job, task and stats items live after their last write. @default DEFAULT_JOB_TTL_SECONDS (604800, 7 days) */
   jobTtlSeconds: number;
+  /**
+   * The EventBridge bus the stats function puts each job's end on (`source: fanout`).
+   * @default 'default', the account's default bus
+   */
+  jobEventsBus: string;
 }

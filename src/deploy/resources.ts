@@ -185,5 +185,6 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
       ],
     },
     jobTtlSeconds: DEFAULT_JOB_TTL_SECONDS,
+    jobEventsBus: 'default',
   };
 };

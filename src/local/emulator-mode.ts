@@ -137,7 +137,7 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     jobTtlSeconds: resources.jobTtlSeconds,
     ingestSteps: provisioned.ingestSteps.url,
     ...(gcpTarget && { googleProject: project }),
-    jobEventsBus: 'default',
+    jobEventsBus: resources.jobEventsBus,
   };
   const environments: FunctionEnvironments = {};
   let loaded: Record<string, string> = {};
