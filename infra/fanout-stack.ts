@@ -57,6 +57,7 @@ export class FanoutStack extends Stack {
       ...(google !== undefined && {
         googleProject: google.project,
         gcpCredentials: externalAccountCredentials(google),
+        jobEventsTopic: topicPath(google.project, google.resources.jobEventsTopic),
       }),
     };
     // Ingest and the processors publish to Pub/Sub when a target is on Google Cloud.
@@ -149,6 +150,8 @@ export class FanoutStack extends Stack {
 
     const stats = new FanoutFunction(this, 'Stats', {
       observability: resources.observability,
+      // It publishes job ends to the Google topic of job events.
+      runtimeModules,
       environment: functionEnvironment(deployment, { name: 'stats' }),
       entry: 'stats/handler.ts',
       definition: resources.functions.stats,

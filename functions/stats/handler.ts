@@ -8,6 +8,8 @@ import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoStatsStore } from '../../src/adapters/aws/dynamo-stats-store.ts';
 import { DynamoTaskStore } from '../../src/adapters/aws/dynamo-task-store.ts';
+import { createPubSubClients } from '../../src/adapters/gcp/clients.ts';
+import { googleAuthFromEnv } from '../../src/cloud/cloud-credentials.ts';
 import { cloudJobEnds } from '../../src/cloud/job-ends.ts';
 import { StatsFunction, UnsupportedEventError } from '../../src/cloud/stats-function.ts';
 import { parseFunctionEnvironment } from '../../src/config/function-env.ts';
@@ -19,7 +21,16 @@ const { logger, metrics } = observability('stats');
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
-const { TABLE_NAME, JOB_TTL_SECONDS, JOB_EVENTS_BUS } = parseFunctionEnvironment('stats');
+const environment = parseFunctionEnvironment('stats');
+const { TABLE_NAME, JOB_TTL_SECONDS, JOB_EVENTS_BUS, JOB_EVENTS_TOPIC, GOOGLE_CLOUD_PROJECT } = environment;
+const auth = googleAuthFromEnv(environment);
+const pubsub =
+  JOB_EVENTS_TOPIC === undefined
+    ? undefined
+    : await createPubSubClients({
+        ...(GOOGLE_CLOUD_PROJECT !== undefined && { projectId: GOOGLE_CLOUD_PROJECT }),
+        ...(auth !== undefined && { auth }),
+      });
 const { notify } = loadConfig({ env: process.env });
 const store = new DynamoStatsStore(documents, TABLE_NAME, { jobTtlSeconds: JOB_TTL_SECONDS });
 // A job's end is announced here, where its last deltas are applied: EventBridge, and its webhook.
@@ -27,6 +38,7 @@ const ends = cloudJobEnds({
   tasks: new DynamoTaskStore(documents, TABLE_NAME, { jobTtlSeconds: JOB_TTL_SECONDS }),
   stats: store,
   ...(JOB_EVENTS_BUS && { eventBridge: { client: new EventBridgeClient({}), bus: JOB_EVENTS_BUS } }),
+  ...(pubsub && JOB_EVENTS_TOPIC && { topic: pubsub.pubsub.topic(JOB_EVENTS_TOPIC) }),
   webhooks: { secret: notify.webhook_secret, attempts: notify.webhook_attempts },
   onError: (error, jobId) => logger.error('end notice of a job not sent', { jobId, error }),
 });

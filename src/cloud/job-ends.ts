@@ -1,5 +1,7 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { Topic } from '@google-cloud/pubsub';
 import { EventBridgeNotifier } from '../adapters/aws/eventbridge-notifier.ts';
+import { PubSubNotifier } from '../adapters/gcp/pubsub-notifier.ts';
 import { WebhookSender } from '../adapters/http/webhook-sender.ts';
 import type { JobView } from '../core/job.ts';
 import { isEndStatus } from '../core/job-events.ts';
@@ -61,15 +63,18 @@ export interface CloudJobEndsOptions {
   stats: Pick<StatsReader, 'jobStats'>;
   /** Where ends go as events, when they do: a client and a bus name (`default`). */
   eventBridge?: { client: EventBridgeClient; bus: string };
+  /** The Pub/Sub topic ends are published to, when a Google project is part of the deployment. */
+  topic?: Pick<Topic, 'publishMessage'>;
   /** `notify.webhook_secret` and `notify.webhook_attempts`: webhooks to `callbackUrl`s, when a secret is set. */
   webhooks: { secret: string; attempts: number };
   onError: (error: unknown, jobId: string) => void;
 }
 
-/** The stats function's end notices: EventBridge, and the webhooks jobs asked for. */
+/** The stats function's end notices: EventBridge, the Google topic, and the webhooks jobs asked for. */
 export const cloudJobEnds = (options: CloudJobEndsOptions): JobEnds => {
-  const { tasks, stats, eventBridge, webhooks, onError } = options;
+  const { tasks, stats, eventBridge, topic, webhooks, onError } = options;
   const notifiers = [
+    ...(topic ? [new PubSubNotifier(topic, (error, notice) => onError(error, notice.job.jobId))] : []),
     ...(eventBridge
       ? [
           new EventBridgeNotifier(eventBridge.client, eventBridge.bus, (error, notice) =>

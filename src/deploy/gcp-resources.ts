@@ -143,6 +143,8 @@ export interface GcpResources {
   function: GcpFunctionDefinition;
   serviceAccounts: GcpServiceAccountsDefinition;
   workloadIdentity: WorkloadIdentityDefinition;
+  /** The topic each job's end is published to (`{type, job}`, attributes `type`, `jobId`, `status`). @default `${prefix}-job-events` */
+  jobEventsTopic: string;
 }
 
 /**
@@ -188,5 +190,6 @@ export const defineGcpResources = (options: GcpResourceOptions = {}): GcpResourc
       pushInvoker: `${prefix}-invoker`,
     },
     workloadIdentity: { pool: `${prefix}-aws`, provider: 'aws-functions' },
+    jobEventsTopic: `${prefix}-job-events`,
   };
 };

@@ -138,6 +138,7 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     ingestSteps: provisioned.ingestSteps.url,
     ...(gcpTarget && { googleProject: project }),
     jobEventsBus: resources.jobEventsBus,
+    ...(gcpTarget && options.gcp && { jobEventsTopic: topicPath(project, options.gcp.jobEventsTopic) }),
   };
   const environments: FunctionEnvironments = {};
   let loaded: Record<string, string> = {};

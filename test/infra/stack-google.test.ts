@@ -176,6 +176,7 @@ describe('the stack with a Google project in the context', () => {
       ingestSteps: 'INGEST_STEPS_URL',
       googleProject: GOOGLE_CONTEXT.gcpProject,
       gcpCredentials: externalAccountCredentials(google),
+      jobEventsTopic: `projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-job-events`,
     };
 
     // Act and Assess

@@ -9,24 +9,31 @@ import {
 } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPubSubClients, type PubSubClients } from '../../src/adapters/gcp/clients.ts';
 import type { JobView } from '../../src/core/job.ts';
 import type { TaskRecord } from '../../src/core/task.ts';
+import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
-import { awsEmulatorEnvironment } from '../../src/local/emulator-state.ts';
+import { emulatorEnvironment, PUBSUB_PROJECT_ID } from '../../src/local/emulator-state.ts';
 import type { SseMessage } from '../../src/util/sse.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
+import { type PubsubEmulator, startPubsubEmulator } from '../support/pubsub.ts';
 import { readEvents } from '../support/sse.ts';
 import { startWebhookReceiver } from '../support/webhook-receiver.ts';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
-const resources = defineResources({ prefix: `evt-${randomUUID().slice(0, 8)}` });
+const prefix = `evt-${randomUUID().slice(0, 8)}`;
+const resources = defineResources({ prefix });
+const gcp = defineGcpResources({ prefix });
 /** About 30 chunks of 1 KiB; a third of the tries fail, some for good. */
 const INPUT = Buffer.from(
   Array.from({ length: 600 }, (_, i) => `{"n":${i},"pad":"${'x'.repeat(40)}"}\n`).join(''),
 );
 
 let moto: Moto;
+let pubsubEmulator: PubsubEmulator;
+let pubsub: PubSubClients;
 let mode: EmulatorMode;
 let sqs: SQSClient;
 let queueUrl: string;
@@ -56,9 +63,9 @@ const drainQueue = async (): Promise<{ 'detail-type': string; detail: JobView }[
 };
 
 beforeAll(async () => {
-  moto = await startMoto();
+  [moto, pubsubEmulator] = await Promise.all([startMoto(), startPubsubEmulator()]);
   Object.assign(process.env, {
-    ...awsEmulatorEnvironment(moto.endpoint),
+    ...emulatorEnvironment({ moto, pubsub: pubsubEmulator }),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
     FANOUT_RETRY_BASE_DELAY_MS: '50',
@@ -86,19 +93,22 @@ beforeAll(async () => {
     }),
   );
   events.destroy();
-  mode = await startEmulatorMode({ resources, port: 0, maxConcurrency: 2 });
+  mode = await startEmulatorMode({ resources, gcp, port: 0, maxConcurrency: 2 });
+  pubsub = await createPubSubClients({ projectId: PUBSUB_PROJECT_ID });
+  await pubsub.pubsub.createSubscription(gcp.jobEventsTopic, `${prefix}-job-ends`);
 }, 90_000);
 
 afterAll(async () => {
   await mode?.stop();
   sqs?.destroy();
-  await moto?.stop();
+  await pubsub?.close();
+  await Promise.all([moto?.stop(), pubsubEmulator?.stop()]);
 });
 
 const details = (events: SseMessage[]) => events.filter((e) => e.type !== 'progress');
 
-describe('job events in emulator mode', () => {
-  it('streams a job resumably, announces its end once on EventBridge and to its webhook', async () => {
+describe('job events in emulator mode, on both clouds', () => {
+  it('streams a job resumably, announces its end once on EventBridge, Pub/Sub and to its webhook', async () => {
     const receiver = await startWebhookReceiver();
     try {
       const jobId = await submit(`callbackUrl=${encodeURIComponent(receiver.url)}`);
@@ -131,6 +141,17 @@ describe('job events in emulator mode', () => {
       expect(ends.map((e) => e.detail.jobId)).toEqual([jobId]);
       expect(ends[0]?.['detail-type']).toBe(view.status === 'failed' ? 'Job Failed' : 'Job Completed');
       expect(ends[0]?.detail.status).toBe(view.status);
+
+      // The Google topic of job events: one message.
+      const [pulled] = await pubsub.subscriber.pull({
+        subscription: `projects/${PUBSUB_PROJECT_ID}/subscriptions/${prefix}-job-ends`,
+        maxMessages: 10,
+      });
+      const published = (pulled.receivedMessages ?? []).map((m) => m.message);
+      expect(published.map((m) => m?.attributes?.jobId)).toEqual([jobId]);
+      expect(JSON.parse(Buffer.from(published[0]?.data ?? '').toString())).toMatchObject({
+        job: { jobId, status: view.status },
+      });
 
       // The webhook: one, signed.
       while (receiver.received.length === 0 && Date.now() < deadline) await sleep(100);

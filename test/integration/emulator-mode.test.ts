@@ -43,6 +43,7 @@ describe('emulator mode', () => {
       ingestSteps: mode.provisioned.ingestSteps.url,
       googleProject: PUBSUB_PROJECT_ID,
       jobEventsBus: 'default',
+      jobEventsTopic: topic(`${prefix}-job-events`),
     };
 
     // Act

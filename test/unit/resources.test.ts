@@ -110,6 +110,7 @@ describe('defineResources for the stack', () => {
       'demo-ingest',
       'demo-ingest-step',
       'demo-reconcile',
+      'demo-stats',
       'demo-process-aws',
       'demo-process-aws-east',
     ]);
