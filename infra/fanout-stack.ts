@@ -1,5 +1,5 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import type { IGrantable, Role } from 'aws-cdk-lib/aws-iam';
+import { type IGrantable, PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import { type IEventSource, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
@@ -53,9 +53,11 @@ export class FanoutStack extends Stack {
       queues: queueAddresses,
       jobTtlSeconds: resources.jobTtlSeconds,
       ingestSteps: queues.ingestSteps.queueUrl,
+      jobEventsBus: resources.jobEventsBus,
       ...(google !== undefined && {
         googleProject: google.project,
         gcpCredentials: externalAccountCredentials(google),
+        jobEventsTopic: topicPath(google.project, google.resources.jobEventsTopic),
       }),
     };
     // Ingest and the processors publish to Pub/Sub when a target is on Google Cloud.
@@ -149,6 +151,8 @@ export class FanoutStack extends Stack {
 
     const stats = new FanoutFunction(this, 'Stats', {
       observability: resources.observability,
+      // It publishes job ends to the Google topic of job events.
+      runtimeModules,
       environment: functionEnvironment(deployment, { name: 'stats' }),
       entry: 'stats/handler.ts',
       definition: resources.functions.stats,
@@ -168,6 +172,19 @@ export class FanoutStack extends Stack {
       }),
     );
     data.grantTableData(stats.role);
+    // The stats function announces each job's end on the bus: that bus, and PutEvents alone.
+    stats.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'events',
+            resource: 'event-bus',
+            resourceName: resources.jobEventsBus,
+          }),
+        ],
+      }),
+    );
 
     const reconcile = new ReconcileFunction(this, 'Reconcile', {
       resources,

@@ -15,6 +15,8 @@ const api = new JobsApi(await runtime.jobs(), runtime.config, {
   maxBodyBytes: 10 * 1024 * 1024,
   // One request at a time in a function container; several at once under `fanout serve --mode emulators`.
   maxIngestingJobs: runtime.config.server.max_ingesting_jobs,
+  // ?wait= ends before the function's 29 s and API Gateway's 30 s; each read is two DynamoDB reads.
+  longPoll: { maxSeconds: 25, intervalMs: 1000 },
   metrics: {
     elsewhere: `the cloud serves no Prometheus metrics: its AWS functions publish CloudWatch metrics through Powertools to namespace ${METRICS_NAMESPACE} (chunks_<outcome> from the processors; recordsApplied, recordsFailed and jobsFinished from the stats function), which the stack's dashboard shows beside the API's, the queues' and the functions' own; GET /stats gives the job counts and each target's breaker`,
   },

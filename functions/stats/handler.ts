@@ -2,12 +2,18 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoStatsStore } from '../../src/adapters/aws/dynamo-stats-store.ts';
+import { DynamoTaskStore } from '../../src/adapters/aws/dynamo-task-store.ts';
+import { createPubSubClients } from '../../src/adapters/gcp/clients.ts';
+import { googleAuthFromEnv } from '../../src/cloud/cloud-credentials.ts';
+import { cloudJobEnds } from '../../src/cloud/job-ends.ts';
 import { StatsFunction, UnsupportedEventError } from '../../src/cloud/stats-function.ts';
 import { parseFunctionEnvironment } from '../../src/config/function-env.ts';
+import { loadConfig } from '../../src/config/load.ts';
 import { observability } from '../shared/powertools.ts';
 
 const { logger, metrics } = observability('stats');
@@ -15,10 +21,28 @@ const { logger, metrics } = observability('stats');
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
-const { TABLE_NAME, JOB_TTL_SECONDS } = parseFunctionEnvironment('stats');
-const stats = new StatsFunction(
-  new DynamoStatsStore(documents, TABLE_NAME, { jobTtlSeconds: JOB_TTL_SECONDS }),
-);
+const environment = parseFunctionEnvironment('stats');
+const { TABLE_NAME, JOB_TTL_SECONDS, JOB_EVENTS_BUS, JOB_EVENTS_TOPIC, GOOGLE_CLOUD_PROJECT } = environment;
+const auth = googleAuthFromEnv(environment);
+const pubsub =
+  JOB_EVENTS_TOPIC === undefined
+    ? undefined
+    : await createPubSubClients({
+        ...(GOOGLE_CLOUD_PROJECT !== undefined && { projectId: GOOGLE_CLOUD_PROJECT }),
+        ...(auth !== undefined && { auth }),
+      });
+const { notify } = loadConfig({ env: process.env });
+const store = new DynamoStatsStore(documents, TABLE_NAME, { jobTtlSeconds: JOB_TTL_SECONDS });
+// A job's end is announced here, where its last deltas are applied: EventBridge, and its webhook.
+const ends = cloudJobEnds({
+  tasks: new DynamoTaskStore(documents, TABLE_NAME, { jobTtlSeconds: JOB_TTL_SECONDS }),
+  stats: store,
+  ...(JOB_EVENTS_BUS && { eventBridge: { client: new EventBridgeClient({}), bus: JOB_EVENTS_BUS } }),
+  ...(pubsub && JOB_EVENTS_TOPIC && { topic: pubsub.pubsub.topic(JOB_EVENTS_TOPIC) }),
+  webhooks: { secret: notify.webhook_secret, attempts: notify.webhook_attempts },
+  onError: (error, jobId) => logger.error('end notice of a job not sent', { jobId, error }),
+});
+const stats = new StatsFunction(store, ends);
 
 const isStreamEvent = (event: unknown): event is DynamoDBStreamEvent =>
   typeof event === 'object' &&
@@ -41,6 +65,7 @@ const aggregate = async ({ Records }: DynamoDBStreamEvent): Promise<DynamoDBBatc
     });
   }
   if (result.finished.length > 0) logger.info('jobs finished', { jobIds: result.finished });
+  if (result.announced.length > 0) logger.info('job ends announced', { jobIds: result.announced });
   return { batchItemFailures: result.batchItemFailures };
 };
 

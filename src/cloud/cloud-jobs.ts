@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { readJobResult } from '../adapters/result-reading.ts';
 import { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
-import { type JobRequest, type JobView, jobView, prepareJob } from '../core/job.ts';
+import { type JobRequest, type JobView, prepareJob } from '../core/job.ts';
 import { cancelApplies, type JobListCursor, rerunConflict } from '../core/job-operations.ts';
 import { outputCompression, type ResolvedStep, type StepRegistry } from '../core/pipeline/registry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
-import { emptyStats, type StatsData } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
 import { taskStoreProbe } from '../lifecycle/readiness.ts';
 import { JobConflictError, NoTargetAvailableError } from '../ports/errors.ts';
@@ -17,7 +16,9 @@ import type { Readiness } from '../ports/readiness.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { StatsReader } from '../ports/stats-reader.ts';
 import type { JobRecord, TaskStore } from '../ports/task-store.ts';
+import { assertPublicCallback } from './callback-check.ts';
 import { type IngestSteps, reasonOf } from './ingest-steps.ts';
+import { cloudJobView, readJobView } from './job-views.ts';
 import type { ChunkMessage } from './messages.ts';
 import type { Route, Router } from './router.ts';
 
@@ -39,6 +40,8 @@ export interface CloudJobsOptions {
   stats: StatsReader;
   /** Where a job's outputs can be read outside the API, such as `s3://bucket/results/id/`. */
   outputsAt?: (jobId: string) => string;
+  /** Whether a `callbackUrl` may reach this machine: only under an emulator. @default false */
+  callbacksToLoopback?: boolean;
 }
 
 /**
@@ -88,6 +91,9 @@ export class CloudJobs implements JobService {
   /** Turns a job away before anything is stored when every breaker of its targets is open. */
   async #admit(request: JobRequest): Promise<void> {
     this.prepare(request);
+    if (request.callbackUrl !== undefined) {
+      await assertPublicCallback(request.callbackUrl, this.#options.callbacksToLoopback === true);
+    }
     const { router } = this.#options;
     const { targets } = request;
     if (!(await router.accepts(targets)))
@@ -117,35 +123,13 @@ export class CloudJobs implements JobService {
     }
   }
 
-  async getJob(jobId: string): Promise<JobView | undefined> {
-    const record = await this.#options.tasks.getJob(jobId);
-    return record && this.#view(record);
+  getJob(jobId: string): Promise<JobView | undefined> {
+    return readJobView(this.#options.tasks, this.#options.stats, jobId);
   }
 
   /** The job's record with the stats the stats function aggregated. */
   async #view(record: JobRecord): Promise<JobView> {
-    const { jobId, ingest } = record;
-    const stats = await this.#options.stats.jobStats(jobId);
-    const data = withPending(stats?.data ?? emptyStats(), record.chunksTotal);
-    const updatedAt = Math.max(
-      data.lastAt ?? record.createdAt,
-      record.failed?.at ?? 0,
-      record.cancelledAt ?? 0,
-      ingest?.updatedAt ?? 0,
-    );
-    return jobView(
-      {
-        jobId,
-        createdAt: record.createdAt,
-        updatedAt,
-        total: record.chunksTotal,
-        ...(record.failed && { failure: record.failed.reason }),
-        ...(record.cancelledAt !== undefined && { cancelledAt: record.cancelledAt }),
-        ...(record.rerunAt !== undefined && { rerunAt: record.rerunAt }),
-        ...(ingest && { ingest: { chunksEnqueued: ingest.chunks, bytesRead: ingest.offset } }),
-      },
-      data,
-    );
+    return cloudJobView(record, (await this.#options.stats.jobStats(record.jobId))?.data);
   }
 
   /**
@@ -269,13 +253,3 @@ export class CloudJobs implements JobService {
     });
   }
 }
-
-/** The stats count a task from its first claim; the job's total says how many are still waiting. */
-const withPending = (data: StatsData, total: number | undefined): StatsData => {
-  const waiting = Math.max(0, (total ?? data.tasks) - data.tasks);
-  return {
-    ...data,
-    tasks: data.tasks + waiting,
-    states: { ...data.states, pending: data.states.pending + waiting },
-  };
-};

@@ -133,6 +133,7 @@ export class CloudRuntime<F extends RuntimeFunction = RuntimeFunction> {
       idempotency: new DynamoIdempotencyStore(this.dynamo, this.environment.TABLE_NAME),
       stats: this.stats,
       outputsAt: (jobId) => this.results.location(jobId),
+      callbacksToLoopback: this.environment.AWS_ENDPOINT_URL !== undefined,
     });
   }
 

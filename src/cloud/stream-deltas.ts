@@ -59,3 +59,13 @@ export const streamDelta = (record: DynamoDBRecord): StatsDelta | undefined => {
   const data = taskTransitionStats(taskImage(before), taskImage(after));
   return data && { ...base, data };
 };
+
+/** The job a record shows failing as a whole (its item's `failed` set), when it does: its end. */
+export const jobFailedIn = (record: DynamoDBRecord): string | undefined => {
+  const stream = record.dynamodb;
+  if (stream?.Keys === undefined) return undefined;
+  const { pk, sk } = unmarshall(stream.Keys as Record<string, AttributeValue>);
+  if (typeof pk !== 'string' || sk !== JOB_SK || !pk.startsWith(JOB_PREFIX)) return undefined;
+  const failedNow = image(stream.NewImage)?.failed !== undefined;
+  return failedNow && image(stream.OldImage)?.failed === undefined ? pk.slice(JOB_PREFIX.length) : undefined;
+};

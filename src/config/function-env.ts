@@ -142,6 +142,18 @@ export const FunctionEnvironment = z.object({
    * Read by ingest and the processors. @default 'metadata.google.internal'
    */
   GCE_METADATA_HOST: text.optional(),
+  /**
+   * The EventBridge bus a job's end goes to (`default`, the account's default bus). Read by stats.
+   * @default none: no EventBridge events
+   */
+  JOB_EVENTS_BUS: text.optional(),
+  /**
+   * The Pub/Sub topic a job's end is published to, `projects/P/topics/T`, when a Google project is part
+   * of the deployment. Read by stats. @default none: nothing published
+   */
+  JOB_EVENTS_TOPIC: text
+    .regex(/^projects\/[^/]+\/topics\/[^/]+$/, 'a topic path projects/P/topics/T')
+    .optional(),
   /** Set by Lambda: the AWS processor's worker id in its claims. Read by the processors. */
   AWS_LAMBDA_LOG_STREAM_NAME: text.optional(),
   /** Set by Cloud Run: the Google processor's worker id in its claims. Read by the processors. */
@@ -177,7 +189,14 @@ export const FUNCTION_READS = {
     AWS_LAMBDA_LOG_STREAM_NAME: true,
     K_REVISION: true,
   },
-  stats: { TABLE_NAME: true, JOB_TTL_SECONDS: true },
+  stats: {
+    TABLE_NAME: true,
+    JOB_TTL_SECONDS: true,
+    JOB_EVENTS_BUS: true,
+    JOB_EVENTS_TOPIC: true,
+    GOOGLE_CLOUD_PROJECT: true,
+    GCP_CREDENTIALS: true,
+  },
   reconcile: RUNTIME_READS,
 } as const satisfies Record<string, Partial<Record<Variable, true>>>;
 
@@ -257,6 +276,10 @@ export interface FunctionDeployment {
   ingestSteps?: string;
   /** @default none: every target is on AWS */
   googleProject?: string;
+  /** The EventBridge bus of job ends (`default`). @default none: no events */
+  jobEventsBus?: string;
+  /** The Pub/Sub topic of job ends, a topic path. @default none */
+  jobEventsTopic?: string;
   /** For functions on AWS that publish to Pub/Sub: the external-account configuration (JSON). @default none */
   gcpCredentials?: string;
   /** For functions on Google Cloud: the AWS role they assume, and where. @default none */
@@ -280,6 +303,8 @@ export const functionEnvironment = (
     JOB_TTL_SECONDS: String(deployment.jobTtlSeconds),
     FANOUT_TARGETS: Object.keys(deployment.queues).join(','),
     INGEST_STEPS: deployment.ingestSteps,
+    JOB_EVENTS_BUS: deployment.jobEventsBus,
+    JOB_EVENTS_TOPIC: deployment.jobEventsTopic,
     GOOGLE_CLOUD_PROJECT: deployment.googleProject,
     GCP_CREDENTIALS: deployment.gcpCredentials,
     AWS_REGION: deployment.awsRole?.region,

@@ -1,3 +1,4 @@
+import { checkCallbackUrl } from '../core/callback-url.ts';
 import { assertChunkSize } from '../core/chunker.ts';
 import { ChunkingMode, Strategy } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
@@ -15,6 +16,8 @@ export const JOB_OPTIONS = [
   'maxAttempts',
   'strategy',
   'targets',
+  'callbackUrl',
+  'notify',
 ] as const;
 export type JobOverrides = Partial<Record<(typeof JOB_OPTIONS)[number], string>>;
 
@@ -59,6 +62,14 @@ export const jobRequestFrom = (
   const o = overrides as JobOverrides;
   const size = o.chunkSize === undefined ? config.chunking.size : wholeNumber('chunkSize', o.chunkSize);
   assertChunkSize(size);
+  if (o.notify !== undefined && o.callbackUrl === undefined) {
+    throw new UsageError('notify needs a callbackUrl to send to');
+  }
+  if (o.callbackUrl !== undefined && config.notify.webhook_secret === '') {
+    throw new UsageError(
+      'callbackUrl needs a webhook secret to sign with; set notify.webhook_secret (FANOUT_NOTIFY_WEBHOOK_SECRET)',
+    );
+  }
   const targets = o.targets === undefined ? config.targets : o.targets.split(',').map((t) => t.trim());
   return {
     pipeline: o.pipeline === undefined ? pipelineFromConfig(config.pipeline) : parsePipelineSpec(o.pipeline),
@@ -70,5 +81,9 @@ export const jobRequestFrom = (
       o.maxAttempts === undefined ? config.retry.max_attempts : wholeNumber('maxAttempts', o.maxAttempts),
     strategy: o.strategy === undefined ? config.balancer.strategy : oneOf('strategy', o.strategy, Strategy),
     targets,
+    ...(o.callbackUrl !== undefined && { callbackUrl: checkCallbackUrl(o.callbackUrl) }),
+    ...(o.notify !== undefined && {
+      notify: oneOf('notify', o.notify, { end: 'end', progress: 'progress' } as const),
+    }),
   };
 };

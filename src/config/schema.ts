@@ -56,6 +56,7 @@ export const DEFAULTS = {
     upload_grace_ms: 10_000,
   },
   client: { endpoint: '', auth: 'none' as ClientAuth },
+  notify: { webhook_secret: '', webhook_attempts: 5, progress_interval_ms: 5000 },
 };
 
 /** How the CLI's client commands authenticate to an endpoint: not at all, or AWS SigV4 (IAM). */
@@ -140,6 +141,23 @@ export const ConfigSchema = z.strictObject({
       .string()
       .regex(/^(https?:\/\/[^\s?#]+)?$/, 'an endpoint is an http(s) URL, e.g. http://127.0.0.1:3000'),
     auth: z.enum(['none', 'sigv4']),
+  }),
+  notify: z.strictObject({
+    webhook_secret: z
+      .string()
+      .regex(
+        /^(whsec_[A-Za-z0-9+/]{22,}={0,2})?$/,
+        'a Standard Webhooks secret: whsec_ and base64 of 16+ bytes',
+      )
+      .describe(
+        'The secret `callbackUrl` webhooks are signed with (Standard Webhooks: `whsec_` and base64 of 16 to 64 random bytes); a job with `callbackUrl` is refused while it is empty. Keep it out of files: set `FANOUT_NOTIFY_WEBHOOK_SECRET`.',
+      ),
+    webhook_attempts: positiveInt
+      .max(10)
+      .describe('Tries of one webhook, 1 s, 2 s, 4 s, … apart, before it is given up (logged).'),
+    progress_interval_ms: positiveInt.describe(
+      'With `?notify=progress`: the least time between two progress webhooks of a job.',
+    ),
   }),
 });
 

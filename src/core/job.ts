@@ -15,6 +15,10 @@ export interface JobRequest {
   targets: string[];
   /** The input's media type; the result keeps it unless the pipeline compresses. */
   contentType?: string;
+  /** Where the job's end is posted as a signed webhook (`?callbackUrl=`). */
+  callbackUrl?: string;
+  /** `progress`: the webhook also gets running/progress updates; `end` (the default): its end only. */
+  notify?: 'end' | 'progress';
 }
 
 /** Checks a job request against what can run it: steps, parameters, targets, attempts. Throws `UsageError`. */

@@ -113,6 +113,8 @@ export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployS
     },
   };
 
+  const publisher = `serviceAccount:${email(sa.publisher)}`;
+  const jobEvents = ['pubsub', 'topics', 'add-iam-policy-binding', gcp.jobEventsTopic, at];
   const steps: DeployStep[] = [
     { kind: 'gcloud', title: 'the APIs the deploy uses', args: ['services', 'enable', ...APIS, at] },
     {
@@ -129,18 +131,14 @@ export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployS
       title:
         'topics (message retention from jobs.ttl_seconds) and subscriptions (dead-letter topic, retry policy, ack deadline)',
     },
+    binding(`${gcp.jobEventsTopic}: AWS publishes job ends`, jobEvents, publisher, 'roles/pubsub.publisher'),
   ];
   for (const target of gcp.targets) {
     const topic = ['pubsub', 'topics', 'add-iam-policy-binding', target.topic, at];
     const deadLetters = ['pubsub', 'topics', 'add-iam-policy-binding', target.deadLetterTopic, at];
     const subscription = ['pubsub', 'subscriptions', 'add-iam-policy-binding', target.subscription, at];
     steps.push(
-      binding(
-        `${target.topic}: the AWS functions publish`,
-        topic,
-        `serviceAccount:${email(sa.publisher)}`,
-        'roles/pubsub.publisher',
-      ),
+      binding(`${target.topic}: the AWS functions publish`, topic, publisher, 'roles/pubsub.publisher'),
       binding(
         `${target.topic}: the functions publish retries`,
         topic,

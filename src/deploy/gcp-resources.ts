@@ -154,6 +154,10 @@ export interface GcpResources {
   function: GcpFunctionDefinition;
   serviceAccounts: GcpServiceAccountsDefinition;
   workloadIdentity: WorkloadIdentityDefinition;
+  /** The topic each job's end is published to (`{type, job}`, attributes `type`, `jobId`, `status`). @default `${prefix}-job-events` */
+  jobEventsTopic: string;
+  /** How long that topic keeps a message: `jobTtlSeconds`, clamped as the targets' topics are. */
+  jobEventsRetentionSeconds: number;
 }
 
 /**
@@ -204,5 +208,7 @@ export const defineGcpResources = (options: GcpResourceOptions = {}): GcpResourc
       pushInvoker: `${prefix}-invoker`,
     },
     workloadIdentity: { pool: `${prefix}-aws`, provider: 'aws-functions' },
+    jobEventsTopic: `${prefix}-job-events`,
+    jobEventsRetentionSeconds: topicRetentionSeconds,
   };
 };

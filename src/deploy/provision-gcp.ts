@@ -11,6 +11,8 @@ export interface ProvisionedGcp {
   subscriptions: Record<string, string>;
   deadLetterTopics: Record<string, string>;
   deadLetterSubscriptions: Record<string, string>;
+  /** Where each job's end is published. */
+  jobEventsTopic: string;
 }
 
 export interface ProvisionGcpOptions {
@@ -124,7 +126,7 @@ const ensureTarget = async (pubsub: PubSub, target: PubSubTargetDefinition, push
 /**
  * Creates, or brings in line with the definitions, every Pub/Sub resource of a deployment: per target a
  * topic, a dead-letter topic with a subscription to read dead letters from, and the subscription workers
- * take deliveries from. Safe to run again.
+ * take deliveries from; and the topic of job ends. Safe to run again.
  *
  * On Google Cloud (not the emulator) the dead-letter policy also needs the project's Pub/Sub service
  * agent to hold `roles/pubsub.publisher` on the dead-letter topic and `roles/pubsub.subscriber` on the
@@ -135,9 +137,12 @@ export const provisionGcp = async (
   pubsub: PubSub,
   options: ProvisionGcpOptions = {},
 ): Promise<ProvisionedGcp> => {
-  const targets = await Promise.all(
-    resources.targets.map((target) => ensureTarget(pubsub, target, options.pushEndpoints?.[target.target])),
-  );
+  const [jobEventsTopic, ...targets] = await Promise.all([
+    ensureTopic(pubsub, resources.jobEventsTopic, resources.jobEventsRetentionSeconds),
+    ...resources.targets.map((target) =>
+      ensureTarget(pubsub, target, options.pushEndpoints?.[target.target]),
+    ),
+  ]);
   const byTarget = (key: 'topic' | 'subscription' | 'deadLetterTopic' | 'deadLetterSubscription') =>
     Object.fromEntries(targets.map((target) => [target.target, target[key]]));
   return {
@@ -145,5 +150,6 @@ export const provisionGcp = async (
     subscriptions: byTarget('subscription'),
     deadLetterTopics: byTarget('deadLetterTopic'),
     deadLetterSubscriptions: byTarget('deadLetterSubscription'),
+    jobEventsTopic: jobEventsTopic as string,
   };
 };

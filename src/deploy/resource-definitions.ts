@@ -250,4 +250,9 @@ export interface Resources {
    * and summary: after it ends). @default DEFAULT_JOB_TTL_SECONDS (3600, one hour)
    */
   jobTtlSeconds: number;
+  /**
+   * The EventBridge bus the stats function puts each job's end on (`source: fanout`).
+   * @default 'default', the account's default bus
+   */
+  jobEventsBus: string;
 }

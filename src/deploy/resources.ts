@@ -206,9 +206,12 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
         `${prefix}-ingest`,
         `${prefix}-ingest-step`,
         `${prefix}-reconcile`,
+        // It publishes job ends to the Google topic of job events.
+        `${prefix}-stats`,
         ...awsTargets.map((target) => processorName(prefix, target)),
       ],
     },
     jobTtlSeconds,
+    jobEventsBus: 'default',
   };
 };

@@ -147,6 +147,7 @@ export class Engine {
     await this.#options.tasks.createJob({ jobId, createdAt: job.createdAt, options: { ...request } });
     this.#jobs.set(jobId, job);
     this.#unfinished.add(job);
+    this.events.emit('submitted', { jobId });
     const ended = () => {
       this.#unfinished.delete(job);
       this.#expiry?.ended(jobId);

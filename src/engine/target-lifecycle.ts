@@ -13,13 +13,16 @@ import type { JobRun } from './job-run.ts';
 import type { TaskMessage } from './messages.ts';
 
 export interface EngineEvents {
-  attempt: [AttemptEnd & { jobId: string; index: number }];
+  /** A try ended; `error` says why one that did not complete failed. */
+  attempt: [AttemptEnd & { jobId: string; index: number; error?: string }];
+  /** A job was taken: its view exists from now on. */
+  submitted: [{ jobId: string }];
   duplicate: [{ jobId: string; target: string }];
   /** A delivery that did not belong to its job (see `checkDelivery`): nothing ran and nothing changed. */
   refused: [
     { jobId: string; index: number; attempt: number; target: string; deliveryId: string; reason: string },
   ];
-  redistributed: [{ jobId: string; target: string; from: string }];
+  redistributed: [{ jobId: string; index: number; attempt: number; target: string; from: string }];
   /** A chunk's output, once its task has completed: a view, for a listener to use or copy at once. */
   output: [{ jobId: string; index: number; data: Uint8Array }];
 }
@@ -72,7 +75,8 @@ export const targetLifecycle = (target: string, parts: EngineParts): TryLifecycl
       taken: ({ job, delivery: { message }, startedAt }) => {
         job.stats.attemptStarted(target, message.attempt, message.previousTarget, startedAt);
         if (message.previousTarget !== undefined && message.previousTarget !== target) {
-          parts.events.emit('redistributed', { jobId: job.jobId, target, from: message.previousTarget });
+          const { index, attempt, previousTarget: from } = message;
+          parts.events.emit('redistributed', { jobId: job.jobId, index, attempt, target, from });
         }
         job.touch();
       },
@@ -115,7 +119,7 @@ const ended = (
     ...(ran.ok ? { bytesOut: ran.output.byteLength } : { retryable: ran.error.retryable }),
   };
   job.stats.attemptEnded(end);
-  parts.events.emit('attempt', end);
+  parts.events.emit('attempt', ran.ok ? end : { ...end, error: ran.error.message });
   if (state === TaskState.retrying) {
     job.touch();
     return;

@@ -29,6 +29,7 @@ import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
 import { type ProvisionedGcp, provisionGcp } from '../deploy/provision-gcp.ts';
 import type { Resources } from '../deploy/resources.ts';
 import { EMULATOR_HOST } from './emulators.ts';
+import { answerEvents, tableJobEvents } from './event-route.ts';
 import { PayloadTooLargeError, toHttpApiEvent, writeHttpApiResult } from './http-api-event.ts';
 import { invokeLambda } from './lambda-context.ts';
 import { ReconcileTimer } from './reconcile-timer.ts';
@@ -143,6 +144,8 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     jobTtlSeconds: resources.jobTtlSeconds,
     ingestSteps: provisioned.ingestSteps.url,
     ...(gcpTarget && { googleProject: project }),
+    jobEventsBus: resources.jobEventsBus,
+    ...(gcpTarget && options.gcp && { jobEventsTopic: topicPath(project, options.gcp.jobEventsTopic) }),
   };
   const environments: FunctionEnvironments = {};
   let loaded: Record<string, string> = {};
@@ -232,8 +235,10 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     maxBatchingWindowMs: resources.stats.maxBatchingWindowSeconds * 1000,
     onError,
   });
+  const jobEvents = tableJobEvents(dynamo, resources.table.name, onError);
   const server = createServer(async (req, res) => {
     try {
+      if (await answerEvents(jobEvents, req, res)) return;
       const event = await toHttpApiEvent(req);
       const refusal = options.requireSigV4 && (await checkSigV4(event, options.requireSigV4));
       if (refusal) {
@@ -278,6 +283,7 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     environments,
     ...(provisionedGcp && { provisionedGcp }),
     stop: async () => {
+      jobEvents.close();
       await closeServer(server);
       if (gcpFunction !== undefined) await closeServer(gcpFunction);
       await Promise.all([

@@ -80,6 +80,11 @@ export interface TaskStore {
   createJob(job: JobRecord): Promise<void>;
   setJobTotal(jobId: string, chunksTotal: number): Promise<void>;
   getJob(jobId: string): Promise<JobRecord | undefined>;
+  /**
+   * Records that a job's end was announced, once: true for the one caller that recorded it, false for
+   * every later one (and for a job the store does not know). What makes an end notice go out once.
+   */
+  claimEndNotice(jobId: string, at: number): Promise<boolean>;
   /** Marks a job failed as a whole, with the reason; a job the store does not know stays unknown. */
   failJob(jobId: string, reason: string, at: number): Promise<void>;
   /** Records new tasks as pending; a task that already exists is left as it is. */

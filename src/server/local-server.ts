@@ -6,9 +6,14 @@ import { JobsApi } from '../api/jobs-api.ts';
 import { paced } from '../api/upload-pace.ts';
 import type { Config } from '../config/schema.ts';
 import type { Engine } from '../engine/engine.ts';
+import { EngineJobEvents } from '../engine/engine-job-events.ts';
+import { notifyJobEnds, startWebhooks } from '../engine/engine-notifications.ts';
 import { type ApiResponse, problem } from '../util/http.ts';
 import { createMetrics } from './metrics.ts';
 import { RequestGuard } from './request-guard.ts';
+
+/** How long closing waits for webhooks still being tried. */
+const WEBHOOK_DRAIN_MS = 2000;
 
 const REJECTIONS = new Set([400, 403, 408, 413, 415, 421, 429, 503]);
 
@@ -96,9 +101,13 @@ export const startLocalServer = async (
   { port = config.server.port, host = config.server.host }: { port?: number; host?: string } = {},
 ): Promise<LocalServer> => {
   const metrics = createMetrics(engine);
+  const events = new EngineJobEvents(engine);
+  const webhooks = startWebhooks(config);
+  const stopNotifying = notifyJobEnds(engine, events, webhooks, config.notify.progress_interval_ms);
   const api = new JobsApi(engine, config, {
     maxBodyBytes: config.server.max_body_bytes,
     maxIngestingJobs: config.server.max_ingesting_jobs,
+    events,
     metrics: async () => ({
       contentType: metrics.registry.contentType,
       body: await metrics.registry.metrics(),
@@ -167,10 +176,15 @@ export const startLocalServer = async (
   return {
     server,
     url: `http://${host}:${bound}`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
-      }),
+      });
+      stopNotifying();
+      events.close();
+      // Webhooks still being tried get a little time; they never hold a job, nor the shutdown, for long.
+      await webhooks.drain(WEBHOOK_DRAIN_MS);
+    },
   };
 };

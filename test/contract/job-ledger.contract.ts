@@ -47,6 +47,20 @@ export const describeJobLedgerContract = (
       return jobId;
     };
 
+    it("lets one claim of a job's end notice through, and none of an unknown job", async () => {
+      // Prepare
+      const { store } = subject;
+      const jobId = await newJob();
+
+      // Act
+      const claims = await Promise.all([1, 2, 3].map((n) => store.claimEndNotice(jobId, T0 + n)));
+      const unknown = await store.claimEndNotice(randomUUID(), T0);
+
+      // Assess
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(unknown).toBe(false);
+    });
+
     it('moves a checkpoint only from the step count it was read at', async () => {
       // Prepare
       const { store } = subject;

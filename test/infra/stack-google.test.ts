@@ -172,9 +172,11 @@ describe('the stack with a Google project in the context', () => {
       bucketName: 'BUCKET',
       queues: { aws: 'QUEUE_URL', gcp: `projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp` },
       jobTtlSeconds: resources.jobTtlSeconds,
+      jobEventsBus: resources.jobEventsBus,
       ingestSteps: 'INGEST_STEPS_URL',
       googleProject: GOOGLE_CONTEXT.gcpProject,
       gcpCredentials: externalAccountCredentials(google),
+      jobEventsTopic: `projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-job-events`,
     };
 
     // Act and Assess

@@ -102,6 +102,7 @@ describe('the AWS-only stack (no Google project in the context)', () => {
       bucketName: 'BUCKET',
       queues: { aws: 'QUEUE_URL' },
       jobTtlSeconds: resources.jobTtlSeconds,
+      jobEventsBus: resources.jobEventsBus,
       ingestSteps: 'INGEST_STEPS_URL',
     };
 
@@ -352,6 +353,35 @@ describe('the AWS-only stack (no Google project in the context)', () => {
         .map((key) => [key, 'AWS_IAM', ingest]),
     );
     aws.template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
+  });
+
+  it('lets the stats function alone put events, on the default bus only', () => {
+    // Prepare
+    const statsRole = (
+      functionNamed(aws.template, resources.functions.stats.name).properties.Role as {
+        'Fn::GetAtt': [string, string];
+      }
+    )['Fn::GetAtt'][0];
+
+    // Act
+    const putters = Object.values(aws.template.findResources('AWS::IAM::Policy')).flatMap(({ Properties }) =>
+      [Properties.PolicyDocument.Statement]
+        .flat()
+        .filter((statement: { Action: string | string[] }) =>
+          [statement.Action].flat().some((action) => action.startsWith('events:')),
+        )
+        .map((statement: { Action: unknown; Resource: unknown }) => ({
+          roles: Properties.Roles.map((role: { Ref: string }) => role.Ref),
+          action: statement.Action,
+          resource: JSON.stringify(statement.Resource),
+        })),
+    );
+
+    // Assess
+    expect(putters).toHaveLength(1);
+    expect(putters[0]?.roles).toEqual([statsRole]);
+    expect(putters[0]?.action).toBe('events:PutEvents');
+    expect(putters[0]?.resource).toMatch(/:event-bus\/default"/);
   });
 
   it('lets ingest probe the bucket for readiness (HeadBucket needs s3:ListBucket) and no other role', () => {

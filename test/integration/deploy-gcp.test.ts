@@ -169,7 +169,7 @@ describe('the deploy:gcp plan', () => {
     // Assess
     expect(flag(provider?.create ?? [], 'account-id')).toBe('123456789012');
     expect(flag(provider?.create ?? [], 'attribute-condition')).toBe(
-      "attribute.aws_role in ['arn:aws:sts::123456789012:assumed-role/fanout-ingest', 'arn:aws:sts::123456789012:assumed-role/fanout-ingest-step', 'arn:aws:sts::123456789012:assumed-role/fanout-reconcile', 'arn:aws:sts::123456789012:assumed-role/fanout-process-aws']",
+      "attribute.aws_role in ['arn:aws:sts::123456789012:assumed-role/fanout-ingest', 'arn:aws:sts::123456789012:assumed-role/fanout-ingest-step', 'arn:aws:sts::123456789012:assumed-role/fanout-reconcile', 'arn:aws:sts::123456789012:assumed-role/fanout-stats', 'arn:aws:sts::123456789012:assumed-role/fanout-process-aws']",
     );
     expect(flag(provider?.update ?? [], 'attribute-condition')).toBe(
       flag(provider?.create ?? [], 'attribute-condition'),
@@ -183,6 +183,7 @@ describe('the deploy:gcp plan', () => {
       `${principals}/arn:aws:sts::123456789012:assumed-role/fanout-ingest`,
       `${principals}/arn:aws:sts::123456789012:assumed-role/fanout-ingest-step`,
       `${principals}/arn:aws:sts::123456789012:assumed-role/fanout-reconcile`,
+      `${principals}/arn:aws:sts::123456789012:assumed-role/fanout-stats`,
       `${principals}/arn:aws:sts::123456789012:assumed-role/fanout-process-aws`,
     ]);
   });
@@ -403,7 +404,7 @@ describe('running the deploy', () => {
     ]);
     const [topics] = await pubsub.clients.pubsub.getTopics();
     const [subscriptions] = await pubsub.clients.pubsub.getSubscriptions();
-    expect(topics).toHaveLength(2);
+    expect(topics).toHaveLength(3);
     expect(subscriptions).toHaveLength(2);
     expect(
       second.find(

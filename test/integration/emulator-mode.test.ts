@@ -42,6 +42,8 @@ describe('emulator mode', () => {
       jobTtlSeconds: resources.jobTtlSeconds,
       ingestSteps: mode.provisioned.ingestSteps.url,
       googleProject: PUBSUB_PROJECT_ID,
+      jobEventsBus: 'default',
+      jobEventsTopic: topic(`${prefix}-job-events`),
     };
 
     // Act

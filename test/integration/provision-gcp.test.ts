@@ -125,6 +125,7 @@ describe('provisionGcp on the Pub/Sub emulator', () => {
     expect(topics.map((topic) => topic.name).sort()).toEqual(
       resources.targets
         .flatMap((target) => [first.topics[target.target], first.deadLetterTopics[target.target]])
+        .concat(first.jobEventsTopic)
         .sort(),
     );
     expect(subscriptions).toHaveLength(2 * resources.targets.length);

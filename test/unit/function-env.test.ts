@@ -317,12 +317,17 @@ describe('functionEnvironment', () => {
     expect(environment).not.toHaveProperty('GCP_CREDENTIALS');
   });
 
-  it('gives the stats function the table and the job TTL alone', () => {
+  it('gives the stats function the table, the job TTL, and what it needs to publish job ends', () => {
     // Act
     const environment = functionEnvironment(onAws, { name: 'stats' });
 
     // Assess
-    expect(environment).toEqual({ TABLE_NAME: 'fanout-tasks', JOB_TTL_SECONDS: '3600' });
+    expect(environment).toEqual({
+      TABLE_NAME: 'fanout-tasks',
+      JOB_TTL_SECONDS: '3600',
+      GOOGLE_CLOUD_PROJECT: 'acme-fanout',
+      GCP_CREDENTIALS: expect.any(String),
+    });
   });
 
   it.each<[FunctionName, DeployedFunction]>([

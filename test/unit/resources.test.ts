@@ -111,6 +111,7 @@ describe('defineResources for the stack', () => {
       'demo-ingest',
       'demo-ingest-step',
       'demo-reconcile',
+      'demo-stats',
       'demo-process-aws',
       'demo-process-aws-east',
     ]);

@@ -50,6 +50,7 @@ const engineRig = async () => {
     refused: [],
     redistributed: [],
     output: [],
+    submitted: [],
   };
   for (const name of Object.keys(seen) as (keyof EngineEvents)[]) {
     events.on(name, (event: unknown) => seen[name].push(event));
@@ -137,7 +138,9 @@ describe('targetLifecycle: what the engine does as its tries pass', () => {
     // Assess
     expect(failed.answers).toEqual(['retrying']);
     expect(retried.answers).toEqual(['completed']);
-    expect(rig.seen.redistributed).toEqual([{ jobId: 'job-1', target: other, from: first }]);
+    expect(rig.seen.redistributed).toEqual([
+      { jobId: 'job-1', index: 0, attempt: 2, target: other, from: first },
+    ]);
     expect(rig.seen.attempt.map((a) => (a as { outcome: string }).outcome)).toEqual([
       'retrying',
       'completed',

@@ -55,6 +55,25 @@ export class DynamoJobLedger {
     );
   }
 
+  /** Sets the job's `notifiedAt` once: the conditional write that lets one end notice out. */
+  async claimEndNotice(jobId: string, at: number): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: pk(jobId), sk: JOB_SK },
+          UpdateExpression: 'SET notifiedAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(notifiedAt)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   async checkpoint(jobId: string, previousSteps: number, next: IngestCheckpoint): Promise<boolean> {
     const fence =
       previousSteps === 0

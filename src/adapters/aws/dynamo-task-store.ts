@@ -171,6 +171,10 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
+  claimEndNotice(jobId: string, at: number): Promise<boolean> {
+    return this.#ledger.claimEndNotice(jobId, at);
+  }
+
   async failJob(jobId: string, reason: string, at: number): Promise<void> {
     try {
       await this.#client.send(

@@ -48,6 +48,14 @@ export class MemoryTaskStore implements TaskStore {
     return job && { ...job };
   }
 
+  readonly #notified = new Set<string>();
+
+  async claimEndNotice(jobId: string, _at: number): Promise<boolean> {
+    if (!this.#jobs.has(jobId) || this.#notified.has(jobId)) return false;
+    this.#notified.add(jobId);
+    return true;
+  }
+
   async failJob(jobId: string, reason: string, at: number): Promise<void> {
     const job = this.#jobs.get(jobId);
     if (job) job.failed = { reason, at };

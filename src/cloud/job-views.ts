@@ -1,0 +1,49 @@
+import { type JobView, jobView } from '../core/job.ts';
+import { emptyStats, type StatsData } from '../core/stats/stats.ts';
+import type { StatsReader } from '../ports/stats-reader.ts';
+import type { JobRecord, TaskStore } from '../ports/task-store.ts';
+
+/** A job's view on the cloud: its record in the task table, with the stats the stats function keeps. */
+export const cloudJobView = (record: JobRecord, stats: StatsData | undefined): JobView => {
+  const { jobId, ingest } = record;
+  const data = withPending(stats ?? emptyStats(), record.chunksTotal);
+  const updatedAt = Math.max(
+    data.lastAt ?? record.createdAt,
+    record.failed?.at ?? 0,
+    record.cancelledAt ?? 0,
+    ingest?.updatedAt ?? 0,
+  );
+  return jobView(
+    {
+      jobId,
+      createdAt: record.createdAt,
+      updatedAt,
+      total: record.chunksTotal,
+      ...(record.failed && { failure: record.failed.reason }),
+      ...(record.cancelledAt !== undefined && { cancelledAt: record.cancelledAt }),
+      ...(record.rerunAt !== undefined && { rerunAt: record.rerunAt }),
+      ...(ingest && { ingest: { chunksEnqueued: ingest.chunks, bytesRead: ingest.offset } }),
+    },
+    data,
+  );
+};
+
+/** Reads a job's record and summary, for its view; undefined for a job the table does not hold. */
+export const readJobView = async (
+  tasks: Pick<TaskStore, 'getJob'>,
+  stats: Pick<StatsReader, 'jobStats'>,
+  jobId: string,
+): Promise<JobView | undefined> => {
+  const [record, summary] = await Promise.all([tasks.getJob(jobId), stats.jobStats(jobId)]);
+  return record && cloudJobView(record, summary?.data);
+};
+
+/** The stats count a task from its first claim; the job's total says how many are still waiting. */
+const withPending = (data: StatsData, total: number | undefined): StatsData => {
+  const waiting = Math.max(0, (total ?? data.tasks) - data.tasks);
+  return {
+    ...data,
+    tasks: data.tasks + waiting,
+    states: { ...data.states, pending: data.states.pending + waiting },
+  };
+};
