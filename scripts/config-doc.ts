@@ -70,7 +70,7 @@ const DESCRIPTIONS: Record<string, string> = {
   results_dir:
     "Embedded: where chunk outputs are kept while the process runs; `fanout run` and `fanout serve` delete their jobs' files as they exit.",
   'jobs.ttl_seconds':
-    "How long a job, its task records and its result are kept after it ends (completed, completed with failures, failed or cancelled), one hour by default; then `GET /jobs/{id}` is 404. `fanout serve`: a sweeper forgets it and deletes its result file; `GET /stats` keeps counting it. AWS: the table's TTL (`JOB_TTL_SECONDS`) and the bucket's lifecycle on `results/` and `inputs/` (in whole days, rounded up). Google Cloud: the topics' message retention, clamped to 10 min–31 days ([architecture.md](architecture.md#expiry)).",
+    "How long a job, its task records and its result are kept after it ends (completed, completed with failures, failed or cancelled), one hour by default; then `GET /jobs/{id}` is 404. `fanout serve`: a sweeper forgets it and deletes its result file; `GET /stats` keeps counting it. AWS: the table's TTL (`JOB_TTL_SECONDS`) on the job's item, set when it ends; its tasks and the objects under `results/` and `inputs/` are kept this long or 7 days after their last write, whichever is longer, so a running job never loses them. Google Cloud: the topics' message retention, clamped to 10 min–31 days ([architecture.md](architecture.md#expiry)).",
   'server.host': '`fanout serve`: the address to listen on. `--host`.',
   'server.port': '`fanout serve`: the port; `0` picks a free one. `--port`.',
   'server.max_body_bytes':

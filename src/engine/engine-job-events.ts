@@ -32,11 +32,14 @@ export class EngineJobEvents implements JobEventSource {
     };
     const redistributed = ({ jobId, index, attempt: n, target, from }: EngineEvents['redistributed'][0]) =>
       this.#feed(jobId)?.redistributed({ index, attempt: n, from, to: target });
+    const expired = ({ jobId }: EngineEvents['expired'][0]) => this.forget(jobId);
     engine.events.on('submitted', submitted);
+    engine.events.on('expired', expired);
     engine.events.on('attempt', attempt);
     engine.events.on('redistributed', redistributed);
     this.#off = () => {
       engine.events.off('submitted', submitted);
+      engine.events.off('expired', expired);
       engine.events.off('attempt', attempt);
       engine.events.off('redistributed', redistributed);
     };

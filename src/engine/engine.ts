@@ -69,7 +69,9 @@ export class Engine {
       send: (job, message, avoid, delayMs) => this.#send(job, message, avoid, delayMs),
     };
     this.#runner = new ThreadRunner(options.threads, this.#admission.arena.buffer, options.stopGraceMs);
-    this.#expiry = JobExpiry.of(options, this.#jobs, this.idempotency);
+    this.#expiry = JobExpiry.of(options, this.#jobs, this.idempotency, (jobId) =>
+      this.events.emit('expired', { jobId }),
+    );
     for (const target of options.targets) {
       const lifecycle = targetLifecycle(target.name, {
         tasks: options.tasks,

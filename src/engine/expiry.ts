@@ -13,6 +13,8 @@ export interface JobExpiryOptions {
   tasks: TaskStore;
   results: ResultStore;
   idempotency: Pick<MemoryIdempotencyStore, 'forgetJob'>;
+  /** Told each job once it has been forgotten. @default nothing */
+  forgotten?: (jobId: string) => void;
   /** @default a warning on standard error */
   onError?: (jobId: string, error: unknown) => void;
   /** @default Date.now */
@@ -50,15 +52,16 @@ export class JobExpiry {
     options: { jobTtlMs?: number; tasks: TaskStore; results: ResultStore },
     jobs: Map<string, JobRun>,
     idempotency: JobExpiryOptions['idempotency'],
+    forgotten: (jobId: string) => void,
   ): JobExpiry | undefined {
     const { jobTtlMs, tasks, results } = options;
     return jobTtlMs === undefined
       ? undefined
-      : new JobExpiry({ ttlMs: jobTtlMs, jobs, tasks, results, idempotency });
+      : new JobExpiry({ ttlMs: jobTtlMs, jobs, tasks, results, idempotency, forgotten });
   }
 
   constructor(options: JobExpiryOptions) {
-    this.#options = { onError: warn, now: Date.now, ...options };
+    this.#options = { forgotten: () => {}, onError: warn, now: Date.now, ...options };
   }
 
   /** The stats of every job forgotten so far, merged. */
@@ -120,5 +123,6 @@ export class JobExpiry {
     idempotency.forgetJob(jobId);
     await tasks.deleteJob(jobId);
     await results.delete(jobId);
+    this.#options.forgotten(jobId);
   }
 }

@@ -51,6 +51,7 @@ const engineRig = async () => {
     redistributed: [],
     output: [],
     submitted: [],
+    expired: [],
   };
   for (const name of Object.keys(seen) as (keyof EngineEvents)[]) {
     events.on(name, (event: unknown) => seen[name].push(event));
