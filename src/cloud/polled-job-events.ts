@@ -47,7 +47,10 @@ export class PolledJobEvents implements JobEventSource {
 
   async log(jobId: string): Promise<JobEventLog | undefined> {
     const known = this.#jobs.get(jobId);
-    if (known !== undefined) return known.feed.log;
+    if (known !== undefined) {
+      if (known.feed.log.ended) await this.#rerun(jobId, known);
+      return known.feed.log;
+    }
     const view = await this.#reader.getJob(jobId);
     if (view === undefined) return undefined;
     const again = this.#jobs.get(jobId);
@@ -60,6 +63,14 @@ export class PolledJobEvents implements JobEventSource {
 
   close(): void {
     this.#stop.abort();
+  }
+
+  /** A job whose log ended runs again when its failed chunks were re-run: its polling starts again. */
+  async #rerun(jobId: string, watched: Watched): Promise<void> {
+    const view = await this.#reader.getJob(jobId);
+    if (view === undefined || isEndStatus(view.status)) return;
+    watched.feed.view(view);
+    void this.#poll(jobId, watched);
   }
 
   async #poll(jobId: string, watched: Watched): Promise<void> {

@@ -44,7 +44,8 @@ const DETAIL: ReadonlySet<JobEventType> = new Set([
  * A job's events for its whole life, bounded: a new `progress` replaces the one before it (only the
  * latest counts matter), and failures, retries and redistributions past `maxDetail` are counted in
  * `omitted`, which every later progress and the end carry. A reader resumes after any id it saw and
- * gets every event kept after it, once, in order; `end` is always last.
+ * gets every event kept after it, once, in order; `end` is always last, unless a re-run of the job's
+ * failed chunks reopened the log: its events then follow, up to its own end.
  */
 export class JobEventLog {
   readonly #events: JobEvent[] = [];
@@ -68,7 +69,12 @@ export class JobEventLog {
     return this.#omitted;
   }
 
-  /** Appends an event; nothing is appended after `end`. */
+  /** Takes events again after `end`: a re-run of the job's failed chunks runs it again, to a new end. */
+  reopen(): void {
+    this.#ended = false;
+  }
+
+  /** Appends an event; nothing is appended after `end` unless the log is reopened. */
   append(type: JobEventType, data: Record<string, unknown>): JobEvent | undefined {
     if (this.#ended) return undefined;
     if (DETAIL.has(type)) {
@@ -111,7 +117,8 @@ export class JobEventLog {
       for (const event of events) {
         cursor = event.id;
         yield event;
-        if (event.type === JobEventType.end) return;
+        // An end followed by more events was a re-run's start: the stream goes on to the next end.
+        if (event.type === JobEventType.end && this.#ended && this.since(event.id).length === 0) return;
       }
       if (events.length > 0) continue;
       if (this.#ended) return;
@@ -175,6 +182,7 @@ export class JobEventFeed {
 
   /** A view of the job: a progress event when its counts or status moved, breakers that changed, its end. */
   view(view: JobView): void {
+    if (this.log.ended && !isEndStatus(view.status)) this.log.reopen();
     for (const [target, report] of Object.entries(view.stats.targets)) {
       const state = (report as { breaker?: string }).breaker;
       if (state === undefined) continue;

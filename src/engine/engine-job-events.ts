@@ -33,13 +33,19 @@ export class EngineJobEvents implements JobEventSource {
     const redistributed = ({ jobId, index, attempt: n, target, from }: EngineEvents['redistributed'][0]) =>
       this.#feed(jobId)?.redistributed({ index, attempt: n, from, to: target });
     const expired = ({ jobId }: EngineEvents['expired'][0]) => this.forget(jobId);
+    const rerun = ({ jobId }: EngineEvents['rerun'][0]) => {
+      const feed = this.#feed(jobId);
+      if (feed !== undefined) this.#look(jobId, feed);
+    };
     engine.events.on('submitted', submitted);
     engine.events.on('expired', expired);
+    engine.events.on('rerun', rerun);
     engine.events.on('attempt', attempt);
     engine.events.on('redistributed', redistributed);
     this.#off = () => {
       engine.events.off('submitted', submitted);
       engine.events.off('expired', expired);
+      engine.events.off('rerun', rerun);
       engine.events.off('attempt', attempt);
       engine.events.off('redistributed', redistributed);
     };

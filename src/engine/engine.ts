@@ -204,8 +204,12 @@ export class Engine {
     if (conflict) throw new JobConflictError(jobId, conflict.slug, view.status, conflict.detail);
     const { reopened, sent } = await reopenFailed(job, this.#feed);
     this.#unfinished.add(job);
-    const forget = () => this.#unfinished.delete(job);
-    job.done.then(forget, forget);
+    this.events.emit('rerun', { jobId });
+    const ended = () => {
+      this.#unfinished.delete(job);
+      this.#expiry?.ended(jobId);
+    };
+    job.done.then(ended, ended);
     this.#track(sent.catch((error: unknown) => job.abort(error)));
     return { chunks: reopened.length };
   }

@@ -46,6 +46,8 @@ export class JobExpiry {
   #timer: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
   #expiredStats: StatsData = emptyStats();
+  /** When each job waiting expires, by its latest end: a job re-run and ended again has two entries. */
+  readonly #latest = new Map<string, number>();
 
   /** The sweeper of an engine with these options; none when they set no TTL. */
   static of(
@@ -74,9 +76,11 @@ export class JobExpiry {
     return this.#ended.length - this.#head;
   }
 
-  /** Notes that a job ended now; it is forgotten `ttlMs` from now. */
+  /** Notes that a job ended now; it is forgotten `ttlMs` from now, unless it is re-run and ends again. */
   ended(jobId: string): void {
-    this.#ended.push({ jobId, expiresAt: this.#options.now() + this.#options.ttlMs });
+    const expiresAt = this.#options.now() + this.#options.ttlMs;
+    this.#ended.push({ jobId, expiresAt });
+    this.#latest.set(jobId, expiresAt);
     if (this.#timer === undefined) {
       const every = Math.min(MAX_SWEEP_MS, Math.max(MIN_SWEEP_MS, Math.floor(this.#options.ttlMs / 4)));
       this.#timer = setInterval(() => void this.sweep(), every);
@@ -104,7 +108,9 @@ export class JobExpiry {
       const next = this.#ended[this.#head];
       if (next === undefined || next.expiresAt > now) break;
       this.#head++;
-      await this.#forget(next.jobId).catch((error: unknown) => this.#options.onError(next.jobId, error));
+      await this.#forget(next.jobId, next.expiresAt).catch((error: unknown) =>
+        this.#options.onError(next.jobId, error),
+      );
     }
     // The forgotten front is dropped once it is as long as what is left: the queue stays within twice its use.
     if (this.#head > 0 && this.#head * 2 >= this.#ended.length) {
@@ -114,10 +120,13 @@ export class JobExpiry {
     if (this.waiting === 0) this.stop();
   }
 
-  async #forget(jobId: string): Promise<void> {
+  async #forget(jobId: string, expiresAt: number): Promise<void> {
     const { jobs, tasks, results, idempotency } = this.#options;
     const job = jobs.get(jobId);
-    if (job === undefined) return;
+    // A job re-run since it ended runs again, or ended again later: its later end counts, not this one.
+    const running = !job?.isFinished && job?.failure === undefined;
+    if (job === undefined || running || this.#latest.get(jobId) !== expiresAt) return;
+    this.#latest.delete(jobId);
     jobs.delete(jobId);
     this.#expiredStats = mergeStats(this.#expiredStats, job.stats.snapshot());
     idempotency.forgetJob(jobId);

@@ -17,6 +17,8 @@ export interface EngineEvents {
   attempt: [AttemptEnd & { jobId: string; index: number; error?: string }];
   /** A job was taken: its view exists from now on. */
   submitted: [{ jobId: string }];
+  /** A job's failed chunks were put back to run again (`Engine.retry`). */
+  rerun: [{ jobId: string }];
   /** A job forgotten after its TTL (see `JobExpiry`): whatever is kept of it elsewhere can go too. */
   expired: [{ jobId: string }];
   duplicate: [{ jobId: string; target: string }];

@@ -87,6 +87,42 @@ describe('emulator mode with --require-sigv4', () => {
     expect(JSON.parse(stdout)).toMatchObject({ jobId: jobId.trim() });
   }, 30_000);
 
+  it('signs every other command: jobs, watch, retry --wait, result, cancel', async () => {
+    // Prepare: target aws is down for the job's first 2 s, so every chunk fails on its one try.
+    const variables = { FANOUT_ENDPOINT: endpoint, FANOUT_CLIENT_AUTH: 'sigv4' };
+    const outage = ['--chunk-size', '1024', '--max-attempts', '1', '--pipeline'];
+    const submitted = await fanout(
+      ['submit', 'input.txt', ...outage, 'chaos:target=aws:for=2000,transform:uppercase'],
+      variables,
+    );
+    const jobId = submitted.stdout.trim();
+    const slow = await fanout(
+      ['submit', 'input.txt', '--chunk-size', '1024', '--pipeline', 'chaos:delay=1000'],
+      variables,
+    );
+
+    // Act
+    const failed = await fanout(['watch', jobId, '--json'], variables);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const retried = await fanout(['retry', jobId, '--wait', '--json'], variables);
+    const result = await fanout(['result', jobId, '--out', 'retried.txt'], variables);
+    const listed = await fanout(['jobs', '--json'], variables);
+    const cancelled = await fanout(['cancel', slow.stdout.trim(), '--json'], variables);
+
+    // Assess
+    expect(submitted.code, submitted.stderr).toBe(0);
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ jobId, chunksFailed: 3 });
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(JSON.parse(retried.stdout)).toMatchObject({ jobId, status: 'completed', chunksCompleted: 3 });
+    expect(result.code, result.stderr).toBe(0);
+    expect(await readFile(join(dir, 'retried.txt'), 'utf8')).toBe(INPUT.toUpperCase());
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(jobId);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ jobId: slow.stdout.trim() });
+  }, 120_000);
+
   it('answers 403 problem+json to an unsigned request', async () => {
     // Act
     const response = await fetch(`${endpoint}/jobs`, {

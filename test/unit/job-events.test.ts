@@ -46,6 +46,29 @@ describe('JobEventLog', () => {
   });
 });
 
+describe('JobEventLog after a re-run', () => {
+  it('takes events again once reopened, and a reader goes past the first end to the next', async () => {
+    // Prepare
+    const log = new JobEventLog();
+    log.append('failure', { index: 0 });
+    log.append('end', { status: 'failed' });
+
+    // Act
+    log.reopen();
+    log.append('progress', { status: 'processing' });
+    const read = (async () => {
+      const types: string[] = [];
+      for await (const event of log.follow(0, 1000)) if (event) types.push(event.type);
+      return types;
+    })();
+    setTimeout(() => log.append('end', { status: 'completed' }), 20);
+
+    // Assess
+    expect(await read).toEqual(['failure', 'end', 'progress', 'end']);
+    expect(log.ended).toBe(true);
+  });
+});
+
 describe('webhook signing', () => {
   const secret = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
 

@@ -21,7 +21,7 @@ const engineWith = async (count: number) => {
     const jobId = `job-${i}`;
     const stats = new StatsCollector();
     stats.taskCreated(100);
-    jobs.set(jobId, { jobId, stats } as unknown as JobRun);
+    jobs.set(jobId, { jobId, stats, isFinished: true } as unknown as JobRun);
     await tasks.createJob({ jobId, createdAt: T0, options: {} });
     await tasks.putTasks([
       { jobId, index: 0, state: 'pending', bytes: 100, sha256: '0'.repeat(64), attempts: [], updatedAt: T0 },
@@ -117,5 +117,33 @@ describe('JobExpiry', () => {
     expect(errors).toEqual(['job-0: store down']);
     expect(jobs.size).toBe(0);
     expect(await tasks.getJob('job-1')).toBeUndefined();
+  });
+});
+
+describe('JobExpiry and a re-run', () => {
+  it('keeps a job re-run before its TTL was up until its TTL after its later end', async () => {
+    // Prepare
+    const { jobs, expiry, advance } = await engineWith(1);
+    expiry.ended('job-0');
+    advance(TTL_MS / 2);
+    const job = jobs.get('job-0') as { isFinished: boolean };
+    job.isFinished = false;
+
+    // Act
+    advance(TTL_MS / 2);
+    await expiry.sweep();
+    const keptWhileRunning = jobs.has('job-0');
+    job.isFinished = true;
+    expiry.ended('job-0');
+    advance(TTL_MS - 1);
+    await expiry.sweep();
+    const keptAfterItsEnd = jobs.has('job-0');
+    advance(1);
+    await expiry.sweep();
+
+    // Assess
+    expect(keptWhileRunning).toBe(true);
+    expect(keptAfterItsEnd).toBe(true);
+    expect(jobs.has('job-0')).toBe(false);
   });
 });

@@ -52,6 +52,7 @@ const engineRig = async () => {
     output: [],
     submitted: [],
     expired: [],
+    rerun: [],
   };
   for (const name of Object.keys(seen) as (keyof EngineEvents)[]) {
     events.on(name, (event: unknown) => seen[name].push(event));

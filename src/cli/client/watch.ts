@@ -101,6 +101,8 @@ const followEvents = async (
           readAt = Date.now();
           view = await client.getJob(jobId);
         }
+        // An end in the stream may be one before a re-run: the job as it is now says.
+        if (isFinal(view) && event.data.length > 0) view = await client.getJob(jobId);
         options.onView(view);
         if (isFinal(view)) {
           await response.body.cancel().catch(() => {});
