@@ -1,19 +1,17 @@
 import { createReadStream } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { jobRequestFrom } from '../config/job.ts';
 import type { Config } from '../config/schema.ts';
 import { sha256Hex } from '../core/chunker.ts';
 import { JobStatus, TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
-import type { JobRequest, JobView } from '../core/job.ts';
-import { jobEventStream } from '../core/job-event-stream.ts';
-import { isEndStatus, type JobEventSource } from '../core/job-events.ts';
+import type { JobRequest } from '../core/job.ts';
 import type { JobService } from '../ports/job-service.ts';
 import { type ApiRequest, type ApiResponse, json, problem } from '../util/http.ts';
 import { BodyTooLargeError } from './errors.ts';
 import { idempotencyKeyOf, requestFingerprint, type Started, startIdempotently } from './idempotency.ts';
 import { JobOperations, unknownJob } from './job-operations.ts';
+import { JobWatching, type JobWatchingOptions } from './job-watching.ts';
 import type { Route } from './route.ts';
 import { fileSha256, limited, type Spooled, spoolBody } from './spool.ts';
 
@@ -31,22 +29,11 @@ const SourceBody = z.strictObject({
 });
 const MAX_SOURCE_BODY_BYTES = 64 * 1024;
 
-export interface JobRoutesOptions {
+export interface JobRoutesOptions extends JobWatchingOptions {
   maxBodyBytes: number;
   /** Jobs still reading their input before a new one is turned away with 503. */
   maxIngestingJobs: number;
-  /** Where `GET /jobs/{id}/events` streams from; without one the runtime cannot stream (a function). */
-  events?: JobEventSource;
-  /**
-   * `GET /jobs/{id}?wait=SECONDS`: the longest wait granted (a function's is kept under its timeout and
-   * API Gateway's 30 s), and how often the job's view is read meanwhile.
-   * @default { maxSeconds: 60, intervalMs: 200 }
-   */
-  longPoll?: { maxSeconds: number; intervalMs: number };
 }
-
-/** The most `?wait=` may ask for, in seconds. */
-export const MAX_WAIT_SECONDS = 60;
 
 /** `/jobs` and what lies under it: submitting a job, and reading its status, tasks and result. */
 export class JobRoutes {
@@ -54,11 +41,13 @@ export class JobRoutes {
   readonly #config: Config;
   readonly #options: JobRoutesOptions;
   readonly #operations: JobOperations;
+  readonly #watching: JobWatching;
   #ingesting = 0;
 
   constructor(service: JobService, config: Config, options: JobRoutesOptions) {
     this.#service = service;
     this.#operations = new JobOperations(service);
+    this.#watching = new JobWatching(service, options);
     this.#config = config;
     this.#options = options;
   }
@@ -71,10 +60,16 @@ export class JobRoutes {
       },
       {
         pattern: /^\/jobs\/([^/]+)\/?$/,
-        methods: { GET: (req, id) => this.#getJob(req, id), DELETE: (_, id) => this.#operations.cancel(id) },
+        methods: {
+          GET: (req, id) => this.#watching.view(req, id),
+          DELETE: (_, id) => this.#operations.cancel(id),
+        },
       },
       { pattern: /^\/jobs\/([^/]+)\/retry\/?$/, methods: { POST: (_, id) => this.#operations.retry(id) } },
-      { pattern: /^\/jobs\/([^/]+)\/events\/?$/, methods: { GET: (req, id) => this.#getEvents(req, id) } },
+      {
+        pattern: /^\/jobs\/([^/]+)\/events\/?$/,
+        methods: { GET: (req, id) => this.#watching.events(req, id) },
+      },
       { pattern: /^\/jobs\/([^/]+)\/result\/?$/, methods: { GET: (_, id) => this.#getResult(id) } },
       { pattern: /^\/jobs\/([^/]+)\/tasks\/?$/, methods: { GET: (req, id) => this.#getTasks(req, id) } },
     ];
@@ -191,42 +186,6 @@ export class JobRoutes {
     return startIdempotently(this.#service, key, fingerprint, start);
   }
 
-  /**
-   * A job's view; with `?wait=SECONDS`, once its status or counts change, it ends, or the wait (capped
-   * at the runtime's `longPoll.maxSeconds`) runs out, whichever comes first.
-   */
-  async #getJob(req: ApiRequest, id: string): Promise<ApiResponse> {
-    const wait = waitSecondsOf(req.query.get('wait'));
-    let view = await this.#service.getJob(id);
-    if (!view) return unknownJob(id);
-    if (wait === undefined || isEndStatus(view.status)) return json(200, view);
-    const { maxSeconds, intervalMs } = this.#options.longPoll ?? {
-      maxSeconds: MAX_WAIT_SECONDS,
-      intervalMs: 200,
-    };
-    const deadline = Date.now() + Math.min(wait, maxSeconds) * 1000;
-    const seen = changeOf(view);
-    for (let left = deadline - Date.now(); left > 0; left = deadline - Date.now()) {
-      await sleep(Math.min(intervalMs, left));
-      const next = await this.#service.getJob(id);
-      if (next === undefined) break;
-      view = next;
-      if (changeOf(view) !== seen) break;
-    }
-    return json(200, view);
-  }
-
-  async #getEvents(req: ApiRequest, id: string): Promise<ApiResponse> {
-    if (this.#options.events !== undefined) return jobEventStream(this.#options.events, id, req.headers);
-    if ((await this.#service.getJob(id)) === undefined) return unknownJob(id);
-    return problem(
-      501,
-      'events-not-streamed',
-      'Events not streamed here',
-      `this runtime cannot stream (API Gateway HTTP APIs answer whole responses); long-poll GET /jobs/${id}?wait=SECONDS instead`,
-    );
-  }
-
   async #getResult(id: string): Promise<ApiResponse> {
     const view = await this.#service.getJob(id);
     if (!view) return unknownJob(id);
@@ -331,21 +290,4 @@ const accepted = (jobId: string): Started => {
       { location: statusUrl },
     ),
   };
-};
-
-/** `?wait=`: absent, or whole seconds from 1 to 60. */
-const waitSecondsOf = (text: string | null): number | undefined => {
-  if (text === null) return undefined;
-  const seconds = /^\d{1,2}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(seconds >= 1 && seconds <= MAX_WAIT_SECONDS)) {
-    throw new UsageError(`wait must be whole seconds from 1 to ${MAX_WAIT_SECONDS}, got "${text}"`);
-  }
-  return seconds;
-};
-
-/** What a long poll waits to see move: the status and the counts. */
-const changeOf = (view: JobView): string => {
-  const { status, chunksTotal, chunksCompleted, chunksFailed } = view;
-  const cancelled = (view as { chunksCancelled?: number }).chunksCancelled;
-  return JSON.stringify([status, chunksTotal, chunksCompleted, chunksFailed, cancelled]);
 };

@@ -1,6 +1,7 @@
 import type { StatsReport } from '../core/stats/report.ts';
 
-const pad = (rows: string[][]): string => {
+/** Rows as text columns, each as wide as its widest cell, two spaces apart. */
+export const padColumns = (rows: string[][]): string => {
   const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length))) ?? [];
   return rows
     .map((row) =>
@@ -19,7 +20,7 @@ const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(2)} MB`;
 /** The stats as a plain-text table for a terminal. */
 export const formatStats = (stats: StatsReport): string => {
   const { states, durationMs: d, throughput, bytes } = stats;
-  const summary = pad([
+  const summary = padColumns([
     ['chunks', `${stats.tasks} (${states.completed} completed, ${states.failed} failed)`],
     ['success rate', percent(stats.successRate)],
     [
@@ -39,7 +40,7 @@ export const formatStats = (stats: StatsReport): string => {
     ],
     ['bytes', `${mb(bytes.in)} in, ${mb(bytes.out)} out (ratio ${bytes.compressionRatio})`],
   ]);
-  const targets = pad([
+  const targets = padColumns([
     ['target', 'completed', 'share', 'attempts', 'failed tries', 'redistributed in', 'p95', 'breaker'],
     ...Object.entries(stats.targets).map(([name, t]) => [
       name,

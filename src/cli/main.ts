@@ -4,7 +4,6 @@ import { removeOrphanSpools } from '../api/spool.ts';
 import { jobRequestFrom } from '../config/job.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { ChunkingMode, Strategy } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import { parseNumberText } from '../core/pipeline/number-text.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -14,6 +13,7 @@ import { registerClientCommands } from './client/commands.ts';
 import { EndpointError } from './client/errors.ts';
 import { registerEmulatorsCommand } from './emulators.ts';
 import { formatStats } from './format.ts';
+import { withJobOptions } from './job-flags.ts';
 import { showProgress } from './progress.ts';
 import { ResultWriter } from './result-writer.ts';
 import { tuneForChunkSize } from './tuning.ts';
@@ -180,21 +180,13 @@ const program = (): Command => {
     '-c, --config <file>',
     'configuration file (default: ./fanout.config.yaml when present)',
   );
-  cli
-    .command('run')
-    .description('run one job end to end in the embedded engine')
-    .argument('<input>', 'input file, or - for standard input')
-    .addOption(config)
-    .option('-p, --pipeline <spec>', 'pipeline spec, e.g. validate,transform:uppercase,compress:gzip')
-    .addOption(
-      new Option('--chunking <mode>', 'chunk on line boundaries or fixed bytes').choices(
-        Object.values(ChunkingMode),
-      ),
-    )
-    .option('--chunk-size <bytes>', 'most bytes per chunk, 1024 to 1048576')
-    .option('--max-attempts <n>', 'tries per chunk, the first included')
-    .addOption(new Option('--strategy <name>', 'balancing strategy').choices(Object.values(Strategy)))
-    .option('--targets <names>', 'comma-separated targets, e.g. aws,gcp')
+  withJobOptions(
+    cli
+      .command('run')
+      .description('run one job end to end in the embedded engine')
+      .argument('<input>', 'input file, or - for standard input')
+      .addOption(config),
+  )
     .option('--workers <n>', 'tries each target runs at once: its slots on the shared worker threads')
     .option('--step <module...>', 'custom step module(s) to load')
     .option('-o, --out <file>', 'write the result (chunk outputs in order) to this file')

@@ -50,7 +50,11 @@ describe('fanout submit', () => {
       '--wait',
       '--out',
       'upper.txt',
-      ...UPPERCASE,
+      // Slow enough that the job still runs when the CLI first looks, so it follows it.
+      '--chunk-size',
+      '1024',
+      '--pipeline',
+      'validate,transform:uppercase,chaos:delay=300',
     ];
 
     // Act

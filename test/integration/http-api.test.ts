@@ -412,7 +412,7 @@ describe('a server whose targets are all down', () => {
     const { jobId } = (await response.json()) as Accepted;
     for (let poll = 0; poll < 500; poll++) {
       const view = (await (await fetch(`${down.url}/jobs/${jobId}`)).json()) as JobView;
-      if (view.status === 'completed_with_failures') return;
+      if (view.status === 'failed') return;
       await sleep(20);
     }
     throw new Error(`job ${jobId} did not end in time`);

@@ -1,9 +1,9 @@
 import { type Command, Option } from 'commander';
 import { JOB_OPTIONS } from '../../config/job.ts';
 import { loadConfig } from '../../config/load.ts';
-import { ChunkingMode, Strategy } from '../../core/constants.ts';
 import { UsageError } from '../../core/errors.ts';
 import type { JobView } from '../../core/job.ts';
+import { withJobOptions } from '../job-flags.ts';
 import { progressBar } from '../progress.ts';
 import { EndpointClient } from './endpoint-client.ts';
 import { formatJob, formatJobs, jobLine, openBody, writeResult } from './output.ts';
@@ -132,18 +132,12 @@ const set = (code: Promise<number>): Promise<void> =>
 
 /** `submit`, `jobs`, `job`, `watch`, `cancel`, `retry`, `result`: the CLI as a client of any endpoint. */
 export const registerClientCommands = (cli: Command): void => {
-  endpointCommand(cli, 'submit', 'send a file to an endpoint as a new job')
-    .argument('<input>', 'input file, or - for standard input')
-    .option('-p, --pipeline <spec>', 'pipeline spec, e.g. validate,transform:uppercase,compress:gzip')
-    .addOption(
-      new Option('--chunking <mode>', 'chunk on line boundaries or fixed bytes').choices(
-        Object.values(ChunkingMode),
-      ),
-    )
-    .option('--chunk-size <bytes>', 'most bytes per chunk, 1024 to 1048576')
-    .option('--max-attempts <n>', 'tries per chunk, the first included')
-    .addOption(new Option('--strategy <name>', 'balancing strategy').choices(Object.values(Strategy)))
-    .option('--targets <names>', 'comma-separated targets, e.g. aws,gcp')
+  withJobOptions(
+    endpointCommand(cli, 'submit', 'send a file to an endpoint as a new job').argument(
+      '<input>',
+      'input file, or - for standard input',
+    ),
+  )
     .option(
       '--content-type <type>',
       'the media type (default: application/x-ndjson for .ndjson, else text/plain)',

@@ -6,15 +6,14 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UsageError } from '../../core/errors.ts';
 import type { JobView } from '../../core/job.ts';
-import { formatStats } from '../format.ts';
+import { formatStats, padColumns } from '../format.ts';
 import type { Body } from './endpoint-client.ts';
 
 /** One line on a job: its status and counts, for a terminal or a log. */
 export const jobLine = (view: JobView): string => {
   const total = view.chunksTotal ?? '?';
   const failed = view.chunksFailed > 0 ? `, ${view.chunksFailed} failed` : '';
-  const cancelled = (view as { chunksCancelled?: number }).chunksCancelled;
-  const more = cancelled ? `, ${cancelled} cancelled` : '';
+  const more = view.chunksCancelled ? `, ${view.chunksCancelled} cancelled` : '';
   return `job ${view.jobId}: ${view.status}, ${view.chunksCompleted}/${total} chunks completed${failed}${more}${view.error ? ` (${view.error})` : ''}`;
 };
 
@@ -33,15 +32,7 @@ export const formatJobs = (jobs: readonly JobView[]): string => {
       job.createdAt,
     ]),
   ];
-  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length))) ?? [];
-  return rows
-    .map((row) =>
-      row
-        .map((cell, col) => cell.padEnd(widths[col] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return padColumns(rows);
 };
 
 /** The media type a file is sent as: newline-delimited JSON by its name, else text. */
