@@ -62,7 +62,9 @@ export class IllegalTransitionError extends FanoutError {
 export const canTransition = (from: TaskState, to: TaskState): boolean => TRANSITIONS[from].includes(to);
 
 /** Whether a task has ended for good. A failed task is final too: only a re-run (`applyReopen`) moves it. */
-export const isFinal = (state: TaskState): boolean => TRANSITIONS[state].length === 0;
+export const isFinal = (state: TaskState): boolean =>
+  // An item read half-written has no state: moto creates an item an update makes with its keys first.
+  TRANSITIONS[state]?.length === 0;
 
 export const taskKey = (jobId: string, index: number): string => `${jobId}#${index}`;
 
