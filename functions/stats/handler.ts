@@ -38,7 +38,7 @@ const ends = cloudJobEnds({
   tasks: new DynamoTaskStore(documents, TABLE_NAME, { jobTtlSeconds: JOB_TTL_SECONDS }),
   stats: store,
   ...(JOB_EVENTS_BUS && { eventBridge: { client: new EventBridgeClient({}), bus: JOB_EVENTS_BUS } }),
-  ...(pubsub && JOB_EVENTS_TOPIC && { topic: pubsub.pubsub.topic(JOB_EVENTS_TOPIC) }),
+  ...(pubsub && JOB_EVENTS_TOPIC && { topic: { pubsub: pubsub.pubsub, name: JOB_EVENTS_TOPIC } }),
   webhooks: { secret: notify.webhook_secret, attempts: notify.webhook_attempts },
   onError: (error, jobId) => logger.error('end notice of a job not sent', { jobId, error }),
 });

@@ -1,5 +1,5 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import type { Topic } from '@google-cloud/pubsub';
+import type { PubSub } from '@google-cloud/pubsub';
 import { EventBridgeNotifier } from '../adapters/aws/eventbridge-notifier.ts';
 import { PubSubNotifier } from '../adapters/gcp/pubsub-notifier.ts';
 import { WebhookSender } from '../adapters/http/webhook-sender.ts';
@@ -58,13 +58,16 @@ export class JobEnds {
   }
 }
 
+/** A publish of a job's end that takes longer fails: the stats function goes on without it. */
+const PUBLISH_TIMEOUT_MS = 5000;
+
 export interface CloudJobEndsOptions {
   tasks: Pick<TaskStore, 'claimEndNotice' | 'getJob'>;
   stats: Pick<StatsReader, 'jobStats'>;
   /** Where ends go as events, when they do: a client and a bus name (`default`). */
   eventBridge?: { client: EventBridgeClient; bus: string };
   /** The Pub/Sub topic ends are published to, when a Google project is part of the deployment. */
-  topic?: Pick<Topic, 'publishMessage'>;
+  topic?: { pubsub: PubSub; name: string };
   /** `notify.webhook_secret` and `notify.webhook_attempts`: webhooks to `callbackUrl`s, when a secret is set. */
   webhooks: { secret: string; attempts: number };
   onError: (error: unknown, jobId: string) => void;
@@ -74,7 +77,13 @@ export interface CloudJobEndsOptions {
 export const cloudJobEnds = (options: CloudJobEndsOptions): JobEnds => {
   const { tasks, stats, eventBridge, topic, webhooks, onError } = options;
   const notifiers = [
-    ...(topic ? [new PubSubNotifier(topic, (error, notice) => onError(error, notice.job.jobId))] : []),
+    ...(topic
+      ? [
+          new PubSubNotifier(topic.pubsub, topic.name, PUBLISH_TIMEOUT_MS, (error, notice) =>
+            onError(error, notice.job.jobId),
+          ),
+        ]
+      : []),
     ...(eventBridge
       ? [
           new EventBridgeNotifier(eventBridge.client, eventBridge.bus, (error, notice) =>

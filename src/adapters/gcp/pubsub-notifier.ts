@@ -1,4 +1,4 @@
-import type { Topic } from '@google-cloud/pubsub';
+import type { PubSub, Topic } from '@google-cloud/pubsub';
 import { type JobNotice, JobNoticeType, type JobNotifier } from '../../ports/job-notifier.ts';
 
 /**
@@ -10,8 +10,17 @@ export class PubSubNotifier implements JobNotifier {
   readonly #topic: Pick<Topic, 'publishMessage'>;
   readonly #onError: (error: unknown, notice: JobNotice) => void;
 
-  constructor(topic: Pick<Topic, 'publishMessage'>, onError: (error: unknown, notice: JobNotice) => void) {
-    this.#topic = topic;
+  /**
+   * A publish to topic `name` gives up after `timeoutMs`, untried again: a Pub/Sub that stopped answering
+   * must not hold the stats function (its client retries for a minute otherwise).
+   */
+  constructor(
+    pubsub: PubSub,
+    name: string,
+    timeoutMs: number,
+    onError: (error: unknown, notice: JobNotice) => void,
+  ) {
+    this.#topic = pubsub.topic(name, { gaxOpts: { timeout: timeoutMs, retry: null } });
     this.#onError = onError;
   }
 
