@@ -1,3 +1,4 @@
+import type { BreakerSnapshot } from '../core/breaker.ts';
 import { type JobView, jobView } from '../core/job.ts';
 import { emptyStats, type StatsData } from '../core/stats/stats.ts';
 import type { StatsReader } from '../ports/stats-reader.ts';
@@ -46,4 +47,18 @@ const withPending = (data: StatsData, total: number | undefined): StatsData => {
     tasks: data.tasks + waiting,
     states: { ...data.states, pending: data.states.pending + waiting },
   };
+};
+
+/**
+ * A job's view with each of its targets' shared breaker state, as the engine's views carry it: what the
+ * events of emulator mode tell breaker changes from. A target the health store never recorded is closed.
+ */
+export const withBreakers = (view: JobView, breakers: ReadonlyMap<string, BreakerSnapshot>): JobView => {
+  const targets = Object.fromEntries(
+    Object.entries(view.stats.targets).map(([name, report]) => [
+      name,
+      { ...report, breaker: breakers.get(name)?.state ?? 'closed' },
+    ]),
+  );
+  return { ...view, stats: { ...view.stats, targets } };
 };

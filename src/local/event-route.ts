@@ -3,9 +3,10 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoHealthStore } from '../adapters/aws/dynamo-health-store.ts';
 import { DynamoStatsStore } from '../adapters/aws/dynamo-stats-store.ts';
 import { DynamoTaskStore } from '../adapters/aws/dynamo-task-store.ts';
-import { readJobView } from '../cloud/job-views.ts';
+import { readJobView, withBreakers } from '../cloud/job-views.ts';
 import { PolledJobEvents } from '../cloud/polled-job-events.ts';
 import { jobEventStream } from '../core/job-event-stream.ts';
 import type { JobEventSource } from '../core/job-events.ts';
@@ -14,7 +15,8 @@ const EVENTS_PATH = /^\/jobs\/([^/?]+)\/events\/?(?:\?.*)?$/;
 
 /**
  * Emulator mode's job events: the ingest function answers whole responses, as API Gateway does, so the
- * emulator-mode server streams `GET /jobs/{id}/events` itself, from the task table it polls.
+ * emulator-mode server streams `GET /jobs/{id}/events` itself, from the task table it polls: the job,
+ * its tries, and its targets' shared breakers.
  */
 export const tableJobEvents = (
   dynamo: DynamoDBClient,
@@ -24,10 +26,12 @@ export const tableJobEvents = (
   const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const tasks = new DynamoTaskStore(documents, tableName);
   const stats = new DynamoStatsStore(documents, tableName);
-  return new PolledJobEvents(
-    { getJob: (jobId) => readJobView(tasks, stats, jobId), listTasks: (jobId) => tasks.listTasks(jobId) },
-    { onError },
-  );
+  const health = new DynamoHealthStore(documents, tableName);
+  const getJob = async (jobId: string) => {
+    const [view, breakers] = await Promise.all([readJobView(tasks, stats, jobId), health.read()]);
+    return view && withBreakers(view, breakers);
+  };
+  return new PolledJobEvents({ getJob, listTasks: (jobId) => tasks.listTasks(jobId) }, { onError });
 };
 
 /** Answers `GET /jobs/{id}/events` from `source`; false for any other request, which goes on to ingest. */
