@@ -46,6 +46,11 @@ export interface StackConfig {
    * @default false
    */
   emulator: boolean;
+  /**
+   * The Secrets Manager secret that holds `notify.webhook_secret` (its complete ARN): ingest and stats
+   * may read it, and read it at cold start. @default undefined: no webhooks unless set by hand
+   */
+  webhookSecretArn?: string;
 }
 
 // `cdk -c key=value` gives strings; cdk.json gives JSON values. Both are accepted.
@@ -93,6 +98,13 @@ const ContextSchema = z.object({
   emulator: z
     .preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean())
     .default(false),
+  webhookSecretArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/,
+      "a secret's complete ARN (with its six-character suffix)",
+    )
+    .optional(),
 });
 
 type Context = z.output<typeof ContextSchema>;
@@ -227,5 +239,6 @@ export const readStackConfig = (context: Record<string, unknown>): StackConfig =
     authorization,
     ...(google !== undefined && { google }),
     emulator: parsed.values.emulator,
+    ...(parsed.values.webhookSecretArn !== undefined && { webhookSecretArn: parsed.values.webhookSecretArn }),
   };
 };

@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { type IGrantable, PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import { type IEventSource, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { type FunctionDeployment, functionEnvironment } from '../src/config/function-env.ts';
 import { topicPath } from '../src/config/queue-address.ts';
@@ -32,7 +33,7 @@ export class FanoutStack extends Stack {
 
   constructor(scope: Construct, id: string, props: FanoutStackProps) {
     super(scope, id, props);
-    const { resources, google, emulator } = props.config;
+    const { resources, google, emulator, webhookSecretArn } = props.config;
     // An emulator cannot run the functions: its event sources would fail each event into the dead
     // letters. Emulator mode polls the queues and the stream, and runs the reconciler on a timer.
     const trigger = (fn: FanoutFunction, source: IEventSource) => {
@@ -54,6 +55,7 @@ export class FanoutStack extends Stack {
       jobTtlSeconds: resources.jobTtlSeconds,
       ingestSteps: queues.ingestSteps.queueUrl,
       jobEventsBus: resources.jobEventsBus,
+      ...(webhookSecretArn !== undefined && { webhookSecretArn }),
       ...(google !== undefined && {
         googleProject: google.project,
         gcpCredentials: externalAccountCredentials(google),
@@ -77,6 +79,11 @@ export class FanoutStack extends Stack {
     });
     data.grantTableData(ingest.role);
     data.grantJobsIndexQuery(ingest.role);
+    const webhookSecret =
+      webhookSecretArn === undefined
+        ? undefined
+        : Secret.fromSecretCompleteArn(this, 'WebhookSecret', webhookSecretArn);
+    webhookSecret?.grantRead(ingest.role);
     data.grantObjectWrites(ingest.role, resources.bucket.inputsPrefix);
     data.grantObjectReads(ingest.role, resources.bucket.resultsPrefix, resources.bucket.uploadsPrefix);
     data.grantBucketProbe(ingest.role);
@@ -172,6 +179,7 @@ export class FanoutStack extends Stack {
       }),
     );
     data.grantTableData(stats.role);
+    webhookSecret?.grantRead(stats.role);
     // The stats function announces each job's end on the bus: that bus, and PutEvents alone.
     stats.role.addToPrincipalPolicy(
       new PolicyStatement({

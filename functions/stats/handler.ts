@@ -12,6 +12,7 @@ import { createPubSubClients } from '../../src/adapters/gcp/clients.ts';
 import { googleAuthFromEnv } from '../../src/cloud/cloud-credentials.ts';
 import { cloudJobEnds } from '../../src/cloud/job-ends.ts';
 import { StatsFunction, UnsupportedEventError } from '../../src/cloud/stats-function.ts';
+import { withWebhookSecret } from '../../src/cloud/webhook-secret.ts';
 import { parseFunctionEnvironment } from '../../src/config/function-env.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { observability } from '../shared/powertools.ts';
@@ -31,7 +32,7 @@ const pubsub =
         ...(GOOGLE_CLOUD_PROJECT !== undefined && { projectId: GOOGLE_CLOUD_PROJECT }),
         ...(auth !== undefined && { auth }),
       });
-const { notify } = loadConfig({ env: process.env });
+const { notify } = loadConfig({ env: await withWebhookSecret(process.env) });
 const store = new DynamoStatsStore(documents, TABLE_NAME, { jobTtlSeconds: JOB_TTL_SECONDS });
 // A job's end is announced here, where its last deltas are applied: EventBridge, and its webhook.
 const ends = cloudJobEnds({

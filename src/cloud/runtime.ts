@@ -29,6 +29,7 @@ import { ChunkProcessor, type ProcessorOptions } from './processor.ts';
 import { Reconciler, type ReconcilerOptions } from './reconciler.ts';
 import { Router } from './router.ts';
 import { TargetHealth } from './target-health.ts';
+import { withWebhookSecret } from './webhook-secret.ts';
 
 /**
  * A publish that takes longer fails, so that a cloud that stopped answering costs a routing decision a
@@ -104,6 +105,7 @@ export class CloudRuntime<F extends RuntimeFunction = RuntimeFunction> {
     env: NodeJS.ProcessEnv = process.env,
   ): Promise<CloudRuntime<F>> {
     const environment = parseFunctionEnvironment(fn, env);
+    const settings = await withWebhookSecret(env);
     const { QUEUES, GOOGLE_CLOUD_PROJECT }: EnvironmentOf<RuntimeFunction> = environment;
     const deadLetter = 'DEAD_LETTER' in environment ? [environment.DEAD_LETTER] : [];
     const usesPubSub = [...Object.values(QUEUES), ...deadLetter].some(({ kind }) => kind === 'pubsub');
@@ -114,7 +116,7 @@ export class CloudRuntime<F extends RuntimeFunction = RuntimeFunction> {
           ...(auth !== undefined && { auth }),
         })
       : undefined;
-    return new CloudRuntime(env, environment, pubsub);
+    return new CloudRuntime(settings, environment, pubsub);
   }
 
   registry(): Promise<StepRegistry> {

@@ -154,6 +154,12 @@ export const FunctionEnvironment = z.object({
   JOB_EVENTS_TOPIC: text
     .regex(/^projects\/[^/]+\/topics\/[^/]+$/, 'a topic path projects/P/topics/T')
     .optional(),
+  /**
+   * The Secrets Manager secret (its ARN) that holds `notify.webhook_secret`, read once per container so the
+   * secret stays out of the function's configuration. Read by ingest and stats.
+   * @default none: the secret comes from `FANOUT_NOTIFY_WEBHOOK_SECRET`, or webhooks are off
+   */
+  NOTIFY_WEBHOOK_SECRET_ID: text.optional(),
   /** Set by Lambda: the AWS processor's worker id in its claims. Read by the processors. */
   AWS_LAMBDA_LOG_STREAM_NAME: text.optional(),
   /** Set by Cloud Run: the Google processor's worker id in its claims. Read by the processors. */
@@ -179,7 +185,7 @@ const RUNTIME_READS = {
 
 /** Which variables each function reads; the AWS and the Google processor read the same. */
 export const FUNCTION_READS = {
-  ingest: { ...RUNTIME_READS, FANOUT_TARGETS: true, INGEST_STEPS: true },
+  ingest: { ...RUNTIME_READS, FANOUT_TARGETS: true, INGEST_STEPS: true, NOTIFY_WEBHOOK_SECRET_ID: true },
   'ingest-step': { ...RUNTIME_READS, INGEST_STEPS: true },
   processor: {
     ...RUNTIME_READS,
@@ -194,6 +200,7 @@ export const FUNCTION_READS = {
     JOB_TTL_SECONDS: true,
     JOB_EVENTS_BUS: true,
     JOB_EVENTS_TOPIC: true,
+    NOTIFY_WEBHOOK_SECRET_ID: true,
     GOOGLE_CLOUD_PROJECT: true,
     GCP_CREDENTIALS: true,
   },
@@ -280,6 +287,8 @@ export interface FunctionDeployment {
   jobEventsBus?: string;
   /** The Pub/Sub topic of job ends, a topic path. @default none */
   jobEventsTopic?: string;
+  /** The ARN of the Secrets Manager secret that holds the webhook secret. @default none */
+  webhookSecretArn?: string;
   /** For functions on AWS that publish to Pub/Sub: the external-account configuration (JSON). @default none */
   gcpCredentials?: string;
   /** For functions on Google Cloud: the AWS role they assume, and where. @default none */
@@ -305,6 +314,7 @@ export const functionEnvironment = (
     INGEST_STEPS: deployment.ingestSteps,
     JOB_EVENTS_BUS: deployment.jobEventsBus,
     JOB_EVENTS_TOPIC: deployment.jobEventsTopic,
+    NOTIFY_WEBHOOK_SECRET_ID: deployment.webhookSecretArn,
     GOOGLE_CLOUD_PROJECT: deployment.googleProject,
     GCP_CREDENTIALS: deployment.gcpCredentials,
     AWS_REGION: deployment.awsRole?.region,

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_ROUTES } from '../../infra/http-api.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
+import { permissionStatements, type TemplateJson } from './iam-statements.ts';
 import {
   expectEnvironmentsBuiltFor,
   importHandler,
@@ -594,12 +595,18 @@ describe('the stack with a JWT authorizer', () => {
   checkEveryTemplate(() => jwt);
 });
 
-describe('the stack with jobTtlSeconds in the context (jobs.ttl_seconds)', () => {
+const WEBHOOK_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:fanout-webhook-AbC123';
+
+describe('the stack with jobTtlSeconds and webhookSecretArn in the context', () => {
   let synthesized: Synthesized;
 
   beforeAll(() => {
     // Eight days and a second: nine days of S3 lifecycle, rounded up.
-    synthesized = synthesize({ ...NO_BUNDLING, jobTtlSeconds: '691201' });
+    synthesized = synthesize({
+      ...NO_BUNDLING,
+      jobTtlSeconds: '691201',
+      webhookSecretArn: WEBHOOK_SECRET_ARN,
+    });
   }, 120_000);
 
   afterAll(() => synthesized?.dispose());
@@ -625,5 +632,29 @@ describe('the stack with jobTtlSeconds in the context (jobs.ttl_seconds)', () =>
       expect.objectContaining({ Prefix: 'results/', ExpirationInDays: 9 }),
       expect.objectContaining({ Prefix: 'uploads/', ExpirationInDays: resources.bucket.expireAfterDays }),
     ]);
+  });
+
+  it('lets ingest and stats, and no other role, read the webhook secret, which they are told of by ARN', () => {
+    // Prepare
+    const { template } = synthesized;
+    const readers = new Set(
+      permissionStatements(template.toJSON() as TemplateJson)
+        .filter(({ statement }) => JSON.stringify(statement.Resource ?? '').includes(WEBHOOK_SECRET_ARN))
+        .map(({ where }) => where),
+    );
+
+    // Act
+    const told = Object.values(template.findResources('AWS::Lambda::Function'))
+      .filter(
+        (fn) =>
+          (fn.Properties.Environment?.Variables as Record<string, unknown> | undefined)
+            ?.NOTIFY_WEBHOOK_SECRET_ID === WEBHOOK_SECRET_ARN,
+      )
+      .map((fn) => fn.Properties.FunctionName);
+
+    // Assess
+    expect(told.sort()).toEqual([resources.functions.ingest.name, resources.functions.stats.name].sort());
+    expect([...readers].sort()).toEqual([...readers].filter((where) => /Ingest|Stats/.test(where)).sort());
+    expect(readers.size).toBe(2);
   });
 });
