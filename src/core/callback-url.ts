@@ -27,8 +27,12 @@ export const checkCallbackUrl = (text: string): string => {
   return url.href;
 };
 
-/** Addresses no callback from the cloud may reach: loopback, private, link-local (metadata), and the like. */
-const PRIVATE = new BlockList();
+/**
+ * Addresses no callback from the cloud may reach: loopback, private, link-local (metadata), and the like.
+ * Two lists: Node's BlockList matches an IPv4 address against IPv4-mapped IPv6 rules too, so one list
+ * with `::ffff:0:0/96` in it would hold every IPv4 address.
+ */
+const PRIVATE_V4 = new BlockList();
 for (const [net, bits] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -41,20 +45,24 @@ for (const [net, bits] of [
   ['198.18.0.0', 15],
   ['224.0.0.0', 3],
 ] as const)
-  PRIVATE.addSubnet(net, bits, 'ipv4');
+  PRIVATE_V4.addSubnet(net, bits, 'ipv4');
+const PRIVATE_V6 = new BlockList();
 for (const [net, bits] of [
   ['::', 127],
-  ['::ffff:0:0', 96],
   ['64:ff9b::', 96],
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
 ] as const)
-  PRIVATE.addSubnet(net, bits, 'ipv6');
+  PRIVATE_V6.addSubnet(net, bits, 'ipv6');
 
-/** Whether an IP address is one a callback from the cloud must not reach. */
+const MAPPED_V4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
+
+/** Whether an IP address is one a callback from the cloud must not reach; an IPv4-mapped one as its IPv4. */
 export const isPrivateAddress = (address: string): boolean => {
   const family = isIP(address);
   if (family === 0) return true;
-  return PRIVATE.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (family === 4) return PRIVATE_V4.check(address, 'ipv4');
+  const mapped = MAPPED_V4.exec(address)?.[1];
+  return mapped !== undefined ? PRIVATE_V4.check(mapped, 'ipv4') : PRIVATE_V6.check(address, 'ipv6');
 };

@@ -66,8 +66,6 @@ export const isFinal = (state: TaskState): boolean =>
   // An item read half-written has no state: moto creates an item an update makes with its keys first.
   TRANSITIONS[state]?.length === 0;
 
-export const taskKey = (jobId: string, index: number): string => `${jobId}#${index}`;
-
 export interface ClaimRequest {
   jobId: string;
   index: number;

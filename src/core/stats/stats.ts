@@ -199,10 +199,6 @@ export class StatsCollector {
     data.attemptsHistogram[tries] = (data.attemptsHistogram[tries] ?? 0) - 1;
   }
 
-  get attempts(): number {
-    return this.#data.attempts;
-  }
-
   duplicateDropped(): void {
     this.#data.duplicates++;
   }
