@@ -68,7 +68,7 @@ export class ChunkProcessor {
       leaseMs: options.leaseMs,
       jobs: (jobId) => options.plans.get(jobId),
       // A plan is cached; whether its job was cancelled is read from the table for every batch.
-      cancelled: async (plan) => (await options.tasks.getJob(plan.jobId))?.cancelledAt !== undefined,
+      cancelled: (plan) => this.#cancelled(plan),
       chunkFacts: (_, message) => options.chunks.facts(message.jobId, message.index),
       ...(options.graceMs !== undefined && { graceMs: options.graceMs }),
       ...(options.hooks !== undefined && { hooks: options.hooks }),
@@ -151,8 +151,13 @@ export class ChunkProcessor {
       if (!mayTake(plan)) return false;
       if (performance.now() - checkedAt < CANCEL_CHECK_MS) return true;
       checkedAt = performance.now();
-      return (await this.#options.tasks.getJob(plan.jobId))?.cancelledAt === undefined;
+      return !(await this.#cancelled(plan));
     };
+  }
+
+  /** Whether the plan's job was cancelled: its record read from the table, never from the cached plan. */
+  async #cancelled(plan: JobPlan): Promise<boolean> {
+    return (await this.#options.tasks.getJob(plan.jobId))?.cancelledAt !== undefined;
   }
 
   async #runOne(taken: CloudTaken, input: Uint8Array): Promise<CloudRan> {
