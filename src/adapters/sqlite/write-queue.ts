@@ -1,4 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { FanoutError } from '../../core/errors.ts';
 
 /** One write waiting for its group: a synchronous read-modify-write, and the promise its caller holds. */
 interface QueuedWrite {
@@ -10,7 +11,7 @@ interface QueuedWrite {
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** A write asked for after `close`: there is no database left to hold it. */
-export class WriteQueueClosedError extends Error {
+export class WriteQueueClosedError extends FanoutError {
   constructor() {
     super('the data store is closed; it takes no more writes');
     this.name = 'WriteQueueClosedError';
