@@ -1,6 +1,7 @@
 import { TaskState } from './constants.ts';
 import type { ErrorRecord } from './errors.ts';
 import { FanoutError } from './errors.ts';
+import type { TryMessage } from './settlement.ts';
 
 /** Where one stored output lies. Opaque: only the result store that handed it out reads it. */
 export type ResultRef = string;
@@ -259,3 +260,26 @@ export const applyReopen = (task: TaskRecord | undefined, now: number): TaskReco
 /** The try number within its attempt budget: a re-run's tries count from the tries before it. */
 export const budgetAttempt = (message: { attempt: number; rerunFrom?: number }): number =>
   message.attempt - (message.rerunFrom ?? 0);
+
+/** The try a recorded task waits for, as a message carries it. */
+export type WaitedTry = Pick<TryMessage, 'attempt' | 'previousTarget' | 'rerunFrom'>;
+
+/**
+ * The try to send again for a task an earlier process recorded and did not see end: the one a waiting
+ * task waits for, or the one a processing task was running (whose claim the new try takes over once its
+ * lease has run out, by the claim rule). Undefined for a task that has ended: nothing of it runs again.
+ */
+export const waitedTry = (task: TaskRecord): WaitedTry | undefined => {
+  const { attempts, rerunFrom } = task;
+  const next = (attempt: number): WaitedTry => {
+    const previousTarget = attempts[attempt - 2]?.target;
+    return {
+      attempt,
+      ...(previousTarget !== undefined && { previousTarget }),
+      ...(rerunFrom !== undefined && { rerunFrom }),
+    };
+  };
+  if (task.state === TaskState.pending || task.state === TaskState.retrying) return next(attempts.length + 1);
+  if (task.state === TaskState.processing) return next(attempts.length);
+  return undefined;
+};
