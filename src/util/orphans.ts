@@ -17,10 +17,7 @@ export const isRunning = (pid: number): boolean => {
  * share a directory. Returns the names removed.
  */
 export const removeOrphans = async (dir: string, pattern: RegExp): Promise<string[]> => {
-  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [];
-    throw error;
-  });
+  const names = await entries(dir);
   const orphans = names.filter((name) => {
     const pid = Number(pattern.exec(name)?.[1]);
     return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !isRunning(pid);
@@ -28,3 +25,28 @@ export const removeOrphans = async (dir: string, pattern: RegExp): Promise<strin
   await Promise.all(orphans.map((name) => rm(join(dir, name), { recursive: true, force: true })));
   return orphans;
 };
+
+/**
+ * Removes the entries of `dir` whose name `pattern` matches with an id `known` does not hold as its first
+ * group: what was left of things deleted elsewhere. Returns the names removed.
+ */
+export const removeUnknown = async (
+  dir: string,
+  pattern: RegExp,
+  known: ReadonlySet<string>,
+): Promise<string[]> => {
+  const names = await entries(dir);
+  const unknown = names.filter((name) => {
+    const id = pattern.exec(name)?.[1];
+    return id !== undefined && !known.has(id);
+  });
+  await Promise.all(unknown.map((name) => rm(join(dir, name), { recursive: true, force: true })));
+  return unknown;
+};
+
+/** The names in `dir`; none when it does not exist. */
+const entries = (dir: string): Promise<string[]> =>
+  readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });

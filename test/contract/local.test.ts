@@ -47,3 +47,19 @@ describeResultStoreContract(
   // A directory inside a regular file cannot be made.
   () => new FileResultStore(join(fileURLToPath(import.meta.url), 'results')),
 );
+
+describeResultStoreContract(
+  'FileResultStore (kept)',
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fanout-result-store-kept-'));
+    const store = new FileResultStore(dir, { kept: true });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  () => new FileResultStore(join(fileURLToPath(import.meta.url), 'results'), { kept: true }),
+);

@@ -14,6 +14,7 @@ interface Pending {
 }
 
 interface JobFile {
+  /** Resolves once the file is open and `size` is its length. */
   handle: Promise<FileHandle>;
   size: number;
   pending: Pending[];
@@ -24,17 +25,30 @@ const READ_BLOCK = 1 << 20;
 const CACHED_BLOCKS = 4;
 const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
+export interface FileResultStoreOptions {
+  /**
+   * Files outlive this process: named by the job alone, opened where an earlier process left them, and
+   * synced to disk before `put` resolves, so that a task recorded completed after it finds its output
+   * after a crash or a power cut. Otherwise each file carries its owner's pid, and a later process
+   * removes those of processes that are gone (`removeOrphans`). @default false
+   */
+  kept?: boolean;
+}
+
 /**
  * Chunk outputs on local disk: one append-only file per job under `dir`; a ref is the output's byte
  * range. Writes that arrive together are gathered into one `writev`, so thousands of small outputs cost
- * a few system calls, and memory holds only what waits to be written.
+ * a few system calls, and memory holds only what waits to be written. Bytes past the last ref handed out
+ * (a write cut short by a crash) are never read: a ref is handed out only once its write has ended.
  */
 export class FileResultStore implements ResultStore {
   readonly #dir: string;
+  readonly #kept: boolean;
   readonly #jobs = new Map<string, JobFile>();
 
-  constructor(dir: string) {
+  constructor(dir: string, { kept = false }: FileResultStoreOptions = {}) {
     this.#dir = dir;
+    this.#kept = kept;
   }
 
   put(jobId: string, outputs: readonly Uint8Array[]): Promise<ResultRef[]> {
@@ -50,7 +64,7 @@ export class FileResultStore implements ResultStore {
    * 1 MiB blocks and keeping the last few serves most outputs from memory with one read per block.
    */
   async *read(jobId: string, refs: readonly ResultRef[]): AsyncIterable<Uint8Array> {
-    const job = this.#jobs.get(jobId);
+    const job = this.#jobs.get(jobId) ?? (refs.length > 0 ? await this.#reopen(jobId) : undefined);
     const blocks: { offset: number; data: Uint8Array }[] = [];
     for (const ref of refs) {
       const span = parseSpan(jobId, ref);
@@ -102,11 +116,33 @@ export class FileResultStore implements ResultStore {
     let job = this.#jobs.get(jobId);
     if (job === undefined) {
       if (!SAFE_ID.test(jobId)) throw new RangeError(`job id ${jobId} is not safe as a file name`);
-      const handle = mkdir(this.#dir, { recursive: true }).then(() => open(this.#path(jobId), 'w+'));
-      job = { handle, size: 0, pending: [] };
+      const file: Omit<JobFile, 'handle'> & Partial<JobFile> = { size: 0, pending: [] };
+      file.handle = this.#open(jobId, file);
+      job = file as JobFile;
       this.#jobs.set(jobId, job);
     }
     return job;
+  }
+
+  /** A kept file an earlier process wrote, opened for reading; undefined when there is none. */
+  async #reopen(jobId: string): Promise<JobFile | undefined> {
+    if (!this.#kept || !SAFE_ID.test(jobId)) return undefined;
+    const exists = await access(this.#path(jobId)).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) return undefined;
+    const job = this.#job(jobId);
+    await job.handle;
+    return job;
+  }
+
+  /** A fresh file, or a kept one as it was left: appended to from its end. */
+  async #open(jobId: string, job: { size: number }): Promise<FileHandle> {
+    await mkdir(this.#dir, { recursive: true });
+    const handle = await open(this.#path(jobId), this.#kept ? 'a+' : 'w+');
+    if (this.#kept) job.size = (await handle.stat()).size;
+    return handle;
   }
 
   async #flush(job: JobFile): Promise<void> {
@@ -118,6 +154,7 @@ export class FileResultStore implements ResultStore {
         batch.flatMap((p) => p.outputs),
         job.size,
       );
+      if (this.#kept) await handle.datasync();
       for (const p of batch) {
         p.resolve(
           p.outputs.map((data) => {
@@ -134,9 +171,9 @@ export class FileResultStore implements ResultStore {
     }
   }
 
-  /** The owner's pid is in the name, so that a later process can tell a dead one's files from a live one's. */
+  /** Unless kept, the owner's pid is in the name, so that a later process can tell a dead one's files from a live one's. */
   #path(jobId: string): string {
-    return join(this.#dir, `${jobId}.${process.pid}.results`);
+    return join(this.#dir, this.#kept ? `${jobId}.results` : `${jobId}.${process.pid}.results`);
   }
 
   /** Removes the result files that processes now gone left in `dir`. */
