@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { z } from 'zod';
 import { jobRequestFrom } from '../config/job.ts';
 import type { Config } from '../config/schema.ts';
@@ -127,10 +126,7 @@ export class JobRoutes {
       }
       const body = spooled;
       const start = async (): Promise<Started> => {
-        const handle = await this.#service.submit(
-          createReadStream(body.path, { highWaterMark: 1 << 20 }),
-          request,
-        );
+        const handle = await this.#service.submit({ path: body.path }, request);
         handedOver = true;
         handle.ingested
           .finally(() => {

@@ -8,7 +8,7 @@ import { UsageError } from '../core/errors.ts';
 import { parseNumberText } from '../core/pipeline/number-text.ts';
 import type { Engine } from '../engine/engine.ts';
 import { createEngine, removeOrphanResults } from '../engine/from-config.ts';
-import { fileBlocks } from '../util/file-blocks.ts';
+import type { JobInput } from '../ports/job-service.ts';
 import { registerClientCommands } from './client/commands.ts';
 import { EndpointError } from './client/errors.ts';
 import { registerEmulatorsCommand } from './emulators.ts';
@@ -36,6 +36,7 @@ const FLAG_PATHS: Record<string, { path: string[]; flag: string; parse?: (text: 
   step: { path: ['steps'], flag: '--step' },
   port: { path: ['server', 'port'], flag: '--port', parse: number },
   host: { path: ['server', 'host'], flag: '--host' },
+  dataDir: { path: ['server', 'data_dir'], flag: '--data-dir' },
 };
 
 const flagsFrom = (options: Record<string, unknown>): Flag[] =>
@@ -45,13 +46,13 @@ const flagsFrom = (options: Record<string, unknown>): Flag[] =>
     return [{ path, flag, value: typeof value === 'string' && parse ? parse(value) : value }];
   });
 
-const openInput = (input: string): AsyncIterable<Uint8Array> => {
+const openInput = (input: string): JobInput => {
   if (input === '-') return process.stdin;
   const stat = statSync(input, { throwIfNoEntry: false });
   if (stat === undefined) throw new UsageError(`input file ${input} does not exist`);
   if (!stat.isFile()) throw new UsageError(`input ${input} is not a file`);
   if (stat.size === 0) throw new UsageError(`input file ${input} is empty; there is nothing to process`);
-  return fileBlocks(input);
+  return { path: input };
 };
 
 /** On SIGINT/SIGTERM: notes it, then closes the engine, which lets the tries on worker threads finish. */
@@ -83,7 +84,11 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
   await removeLeftovers(config, options.out as string | undefined);
   tuneForChunkSize(config.chunking.size);
   const source = openInput(input);
-  const engine = await createEngine(config);
+  // A one-shot job gains nothing from a database unless asked to: then it is kept where a server finds it.
+  const engine = await createEngine(
+    config,
+    options.dataDir === undefined ? {} : { dataDir: config.server.data_dir },
+  );
   let output: ResultWriter | undefined;
   let interrupted = false;
   const release = onSignal(engine, () => {
@@ -137,7 +142,7 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
     release();
     await engine.close();
     await output?.abandon();
-    await engine.discardResults();
+    await engine.closeStores();
   }
 };
 
@@ -149,20 +154,30 @@ const serve = async (options: Record<string, unknown>): Promise<number> => {
   }
   if (options.useDeployed) throw new UsageError('--use-deployed needs --mode emulators');
   if (options.requireSigv4) throw new UsageError('--require-sigv4 needs --mode emulators');
+  if (options.memory && options.dataDir !== undefined)
+    throw new UsageError(
+      '--memory and --data-dir cannot be used together: keep jobs in memory, or in a directory',
+    );
   const config = loadConfig({ file: options.config as string | undefined, flags: flagsFrom(options) });
   await removeLeftovers(config);
-  const engine = await createEngine(config);
+  const dataDir = options.memory ? undefined : config.server.data_dir;
+  const engine = await createEngine(config, dataDir === undefined ? {} : { dataDir });
   engine.prepare(jobRequestFrom(config));
   // Loaded here, not up front: `run` has no use for the server or prom-client, and their memory.
   const { startLocalServer } = await import('../server/local-server.ts');
   const server = await startLocalServer(engine, config);
   process.stderr.write(`fanout: listening on ${server.url} (targets ${engine.targetNames.join(', ')})\n`);
+  const { resumed } = server;
+  if (dataDir !== undefined)
+    process.stderr.write(
+      `fanout: jobs kept in ${dataDir}: ${resumed.jobs} (${resumed.running} running on); --memory keeps none\n`,
+    );
   await new Promise<void>((resolve) => {
     const stop = async () => {
       process.stderr.write('fanout: stopping; letting the tries in flight finish...\n');
       await server.close();
       await engine.close();
-      await engine.discardResults();
+      await engine.closeStores();
       resolve();
     };
     process.once('SIGINT', stop);
@@ -190,6 +205,7 @@ const program = (): Command => {
     .option('--workers <n>', 'tries each target runs at once: its slots on the shared worker threads')
     .option('--step <module...>', 'custom step module(s) to load')
     .option('-o, --out <file>', 'write the result (chunk outputs in order) to this file')
+    .option('--data-dir <dir>', 'keep the job in this data directory (see fanout serve), not only in memory')
     .option('--json', 'print the final job and its stats as one JSON object on stdout')
     .action(async (input: string, options: Record<string, unknown>) => {
       process.exitCode = await run(input, options);
@@ -215,6 +231,8 @@ const program = (): Command => {
       '--require-sigv4',
       'with --mode emulators: refuse requests without a valid SigV4 signature by the emulator credentials',
     )
+    .option('--data-dir <dir>', 'where jobs are kept across restarts (default: server.data_dir, .fanout)')
+    .option('--memory', 'keep jobs in memory only: a restart loses them')
     .option('--port <port>', 'port to listen on (0 picks a free one)')
     .option('--host <host>', 'address to listen on')
     .option('--targets <names>', 'comma-separated targets, e.g. aws,gcp')

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readJobResult } from '../adapters/result-reading.ts';
 import { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
@@ -11,7 +12,7 @@ import { taskStoreProbe } from '../lifecycle/readiness.ts';
 import { JobConflictError, NoTargetAvailableError } from '../ports/errors.ts';
 import type { IdempotencyStore } from '../ports/idempotency-store.ts';
 import type { InputStore } from '../ports/input-store.ts';
-import type { JobDescription, JobListQuery, JobPage, JobService } from '../ports/job-service.ts';
+import type { JobDescription, JobInput, JobListQuery, JobPage, JobService } from '../ports/job-service.ts';
 import type { Readiness } from '../ports/readiness.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { StatsReader } from '../ports/stats-reader.ts';
@@ -67,13 +68,11 @@ export class CloudJobs implements JobService {
   }
 
   /** Stores the body, then records the job (see `#begin`). */
-  async submit(
-    input: AsyncIterable<Uint8Array>,
-    request: JobRequest,
-  ): Promise<{ jobId: string; ingested: Promise<unknown> }> {
+  async submit(input: JobInput, request: JobRequest): Promise<{ jobId: string; ingested: Promise<unknown> }> {
     await this.#admit(request);
     const jobId = randomUUID();
-    const { source } = await this.#options.inputs.storeBody(jobId, input);
+    const body = 'path' in input ? createReadStream(input.path, { highWaterMark: 1 << 20 }) : input;
+    const { source } = await this.#options.inputs.storeBody(jobId, body);
     await this.#begin(jobId, source, request);
     return { jobId, ingested: Promise.resolve() };
   }

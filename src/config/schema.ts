@@ -44,6 +44,7 @@ export const DEFAULTS = {
   results_dir: '.fanout/results',
   jobs: { ttl_seconds: DEFAULT_JOB_TTL_SECONDS },
   server: {
+    data_dir: '.fanout',
     host: '127.0.0.1',
     port: 3000,
     max_body_bytes: 256 * MiB,
@@ -121,6 +122,7 @@ export const ConfigSchema = z.strictObject({
   results_dir: z.string().min(1),
   jobs: z.strictObject({ ttl_seconds: positiveInt }),
   server: z.strictObject({
+    data_dir: z.string().min(1),
     host: z.string().min(1),
     port: z.number().int().min(0).max(65535),
     max_body_bytes: positiveInt,

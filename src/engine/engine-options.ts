@@ -1,7 +1,9 @@
+import type { FileInputSpool } from '../adapters/local/file-input-spool.ts';
 import type { BalancerOptions } from '../core/balancer.ts';
 import type { BreakerOptions } from '../core/breaker.ts';
 import type { JobView } from '../core/job.ts';
 import type { RetryOptions } from '../core/retry.ts';
+import type { IdempotencyStore } from '../ports/idempotency-store.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
 
@@ -41,6 +43,27 @@ export interface EngineOptions {
   duplicateRate?: number;
   /** How long a job is kept after it ends (`jobs.ttl_seconds`); then it is forgotten. @default forever */
   jobTtlMs?: number;
+  /**
+   * What a durable engine keeps on disk besides `tasks` and `results` (which are then durable too): with
+   * it, a restarted engine takes up its jobs (`Engine.resume`). @default nothing: jobs live in memory
+   */
+  kept?: KeptState;
+}
+
+/** The `Idempotency-Key`s of `POST /jobs`; a key goes when the job it made expires. */
+export type EngineIdempotency = IdempotencyStore & { forgetJob(jobId: string): void | Promise<void> };
+
+/** What a durable engine keeps on disk besides its task and result stores (`fanout serve`'s data directory). */
+export interface KeptState {
+  /** Each job's input, until the job expires: what a restart and a re-run read chunks from. */
+  spool: FileInputSpool;
+  idempotency: EngineIdempotency;
+  /** Small values kept across restarts: the stats of the jobs that expired. */
+  meta: { read<T>(key: string): T | undefined; write(key: string, value: unknown): Promise<void> };
+  /** Removes the inputs and results of jobs the store does not know: what a crash while one expired left. */
+  sweep(known: ReadonlySet<string>): Promise<void>;
+  /** Closes what holds the state (and its lock): `Engine.closeStores`. */
+  close(): Promise<void>;
 }
 
 export interface JobHandle {

@@ -15,15 +15,18 @@ import { emptyStats, mergeStats } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
 import { readiness, taskStoreProbe } from '../lifecycle/readiness.ts';
 import { JobConflictError, NoTargetAvailableError } from '../ports/errors.ts';
-import type { JobListQuery, JobPage } from '../ports/job-service.ts';
+import type { JobInput, JobListQuery, JobPage } from '../ports/job-service.ts';
 import type { Readiness } from '../ports/readiness.ts';
+import type { JobRecord } from '../ports/task-store.ts';
+import { fileBlocks } from '../util/file-blocks.ts';
 import { Admission } from './admission.ts';
 import { TargetDispatch } from './dispatch.ts';
-import type { EngineOptions, JobHandle } from './engine-options.ts';
+import type { EngineIdempotency, EngineOptions, JobHandle, KeptState } from './engine-options.ts';
 import { JobExpiry } from './expiry.ts';
 import { type FeedParts, ingest, reopenFailed } from './job-feed.ts';
 import { JobRun } from './job-run.ts';
 import type { TaskMessage } from './messages.ts';
+import { resumeKeptJobs } from './resume.ts';
 import { type EngineEvents, targetLifecycle } from './target-lifecycle.ts';
 import { MAX_BATCH_BYTES, MAX_BATCH_TASKS, ThreadRunner } from './threads.ts';
 
@@ -35,8 +38,8 @@ import { MAX_BATCH_BYTES, MAX_BATCH_TASKS, ThreadRunner } from './threads.ts';
  */
 export class Engine {
   readonly events = new EventEmitter<EngineEvents>();
-  /** One process: `Idempotency-Key`s are remembered in its memory. */
-  readonly idempotency = new MemoryIdempotencyStore();
+  /** Where `Idempotency-Key`s are remembered: this process's memory unless the options keep them. */
+  readonly idempotency: EngineIdempotency;
   readonly #options: EngineOptions;
   readonly #registry: StepRegistry;
   readonly #balancer: Balancer;
@@ -57,6 +60,7 @@ export class Engine {
   private constructor(options: EngineOptions, registry: StepRegistry) {
     this.#options = options;
     this.#registry = registry;
+    this.idempotency = options.kept?.idempotency ?? new MemoryIdempotencyStore();
     this.#balancer = new Balancer(
       options.targets.map((t) => ({ name: t.name, weight: t.weight, capacity: t.workers })),
       options.balancer,
@@ -67,6 +71,7 @@ export class Engine {
       tasks: options.tasks,
       admission: this.#admission,
       send: (job, message, avoid, delayMs) => this.#send(job, message, avoid, delayMs),
+      ...(options.kept && { spool: options.kept.spool }),
     };
     this.#runner = new ThreadRunner(options.threads, this.#admission.arena.buffer, options.stopGraceMs);
     this.#expiry = JobExpiry.of(options, this.#jobs, this.idempotency, (jobId) =>
@@ -80,6 +85,7 @@ export class Engine {
         balancer: this.#balancer,
         admission: this.#admission,
         events: this.events,
+        keepsInputs: options.kept !== undefined,
         send: (job, message, avoid, delayMs) => this.#send(job, message, avoid, delayMs),
       });
       this.#targets.set(
@@ -126,15 +132,74 @@ export class Engine {
    * 1 MiB or more two buffers later (see `fileBlocks`). A job whose targets' breakers are all open is
    * turned away with `NoTargetAvailableError`; one under way waits for a breaker to half-open instead.
    */
-  async submit(input: AsyncIterable<Uint8Array>, request: JobRequest): Promise<JobHandle> {
+  async submit(input: JobInput, request: JobRequest): Promise<JobHandle> {
     if (this.#closing) throw new UsageError('the engine is shutting down and takes no new jobs');
     const steps = this.prepare(request);
     const { targets } = request;
     if (!this.#balancer.accepts(targets)) {
       throw new NoTargetAvailableError(targets, this.#balancer.retryAfterMs(targets));
     }
-    const jobId = randomUUID();
-    const job = new JobRun(
+    const job = this.#newRun(randomUUID(), request, steps);
+    const { jobId } = job;
+    const spool = this.#feed.spool;
+    // A durable engine keeps the input before it records the job: a job recorded always has its input.
+    if (spool) await spool.keep(jobId, input);
+    await this.#options.tasks.createJob({ jobId, createdAt: job.createdAt, options: { ...request } });
+    this.#adopt(job);
+    const source = spool ? spool.read(jobId) : 'path' in input ? fileBlocks(input.path) : input;
+    const ingested = ingest(job, source, this.#feed);
+    ingested.catch((error: unknown) => this.#fail(job, error));
+    const done = job.done.then(() => this.#view(job));
+    // A caller that only watches `ingested` (the HTTP API) must not leave this rejection unhandled.
+    done.catch(() => {});
+    return { jobId, ingested, done };
+  }
+
+  /**
+   * Takes up the jobs a durable engine's earlier process left (see `resumeKeptJobs`): those that ended
+   * are served as they were, the others run on from where they stood. Call it once, after whatever
+   * listens to `events` is listening. Resolves with how many jobs were taken up, and how many of them
+   * run on.
+   */
+  async resume(): Promise<{ jobs: number; running: number }> {
+    const { spool } = this.#feed;
+    if (spool === undefined) return { jobs: 0, running: 0 };
+    return resumeKeptJobs({
+      tasks: this.#options.tasks,
+      spool,
+      feed: this.#feed,
+      runOf: (record) => this.#runOf(record),
+      adopt: (job, endedAt) => this.#adopt(job, endedAt),
+      fail: (job, reason, error) => this.#fail(job, error, reason),
+      sweep: (known) => (this.#options.kept as KeptState).sweep(known),
+    });
+  }
+
+  /** A run for a job an earlier process recorded, as its request asked; and why it cannot run now, if not. */
+  #runOf(record: JobRecord): { job: JobRun; problem?: string } {
+    const request = record.options as unknown as JobRequest;
+    try {
+      return { job: this.#newRun(record.jobId, request, this.prepare(request), record.createdAt) };
+    } catch (error) {
+      const problem = error instanceof Error ? error.message : String(error);
+      return { job: this.#newRun(record.jobId, request, [], record.createdAt), problem };
+    }
+  }
+
+  /**
+   * Fails a job as a whole (its input stopped, or `reason`), in its run and in its record, so that a
+   * restarted engine sees it failed too. A durable engine that is shutting down fails nothing: what
+   * stopped its input is the shutdown, and the job runs on after the restart.
+   */
+  async #fail(job: JobRun, error: unknown, reason?: string): Promise<void> {
+    if (this.#closing && this.#feed.spool) return;
+    if (reason === undefined) job.abort(error);
+    else job.fail(reason, error);
+    await this.#options.tasks.failJob(job.jobId, job.failure as string, Date.now()).catch(() => {});
+  }
+
+  #newRun(jobId: string, request: JobRequest, steps: ResolvedStep[], createdAt?: number): JobRun {
+    return new JobRun(
       jobId,
       request,
       {
@@ -145,22 +210,29 @@ export class Engine {
       },
       new RetryPolicy({ ...this.#options.retry, maxAttempts: request.maxAttempts }),
       outputCompression(steps),
+      createdAt,
     );
-    await this.#options.tasks.createJob({ jobId, createdAt: job.createdAt, options: { ...request } });
-    this.#jobs.set(jobId, job);
+  }
+
+  /**
+   * Makes a job the engine's, until it expires; `endedAt` for one that had ended before (a job taken up
+   * by `resume`), which expires its TTL after then.
+   */
+  #adopt(job: JobRun, endedAt?: number): void {
+    this.#jobs.set(job.jobId, job);
+    this.events.emit('submitted', { jobId: job.jobId });
+    if (endedAt !== undefined) this.#expiry?.ended(job.jobId, endedAt);
+    else this.#follow(job);
+  }
+
+  /** Counts a job as unfinished until it ends (again, after a re-run). */
+  #follow(job: JobRun): void {
     this.#unfinished.add(job);
-    this.events.emit('submitted', { jobId });
     const ended = () => {
       this.#unfinished.delete(job);
-      this.#expiry?.ended(jobId);
+      this.#expiry?.ended(job.jobId);
     };
     job.done.then(ended, ended);
-    const ingested = ingest(job, input, this.#feed);
-    ingested.catch((error: unknown) => job.abort(error));
-    const done = job.done.then(() => this.#view(job));
-    // A caller that only watches `ingested` (the HTTP API) must not leave this rejection unhandled.
-    done.catch(() => {});
-    return { jobId, ingested, done };
   }
 
   /** What a job was asked to do, and how its result is encoded. */
@@ -203,14 +275,9 @@ export class Engine {
     const conflict = rerunConflict(view);
     if (conflict) throw new JobConflictError(jobId, conflict.slug, view.status, conflict.detail);
     const { reopened, sent } = await reopenFailed(job, this.#feed);
-    this.#unfinished.add(job);
+    this.#follow(job);
     this.events.emit('rerun', { jobId });
-    const ended = () => {
-      this.#unfinished.delete(job);
-      this.#expiry?.ended(jobId);
-    };
-    job.done.then(ended, ended);
-    this.#track(sent.catch((error: unknown) => job.abort(error)));
+    this.#track(sent.catch((error: unknown) => this.#fail(job, error)));
     return { chunks: reopened.length };
   }
 
@@ -268,11 +335,13 @@ export class Engine {
   }
 
   /**
-   * Deletes the outputs of every job this engine ran. The embedded engine keeps its task records in memory,
-   * so once its process ends nothing can find those outputs again: `fanout run` and `fanout serve` call
-   * this last, after the engine has closed and every result has been read.
+   * Lets go of the stores, which `close` leaves open for the results to be read: `fanout run` and `fanout
+   * serve` call this last. A durable engine closes its data directory (and its lock). One that keeps its
+   * task records in memory deletes the outputs of every job it ran: nothing could find them once its
+   * process ends.
    */
-  async discardResults(): Promise<void> {
+  async closeStores(): Promise<void> {
+    if (this.#options.kept) return this.#options.kept.close();
     await Promise.all([...this.#jobs.keys()].map((jobId) => this.#options.results.delete(jobId)));
   }
 

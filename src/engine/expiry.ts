@@ -1,8 +1,11 @@
-import type { MemoryIdempotencyStore } from '../adapters/local/memory-idempotency-store.ts';
 import { emptyStats, mergeStats, type StatsData } from '../core/stats/stats.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
+import type { EngineIdempotency, KeptState } from './engine-options.ts';
 import type { JobRun } from './job-run.ts';
+
+/** The key the stats of expired jobs are kept under by a durable engine. */
+const EXPIRED_STATS = 'expiredStats';
 
 /** What a `JobExpiry` forgets a job from, and when. */
 export interface JobExpiryOptions {
@@ -12,7 +15,9 @@ export interface JobExpiryOptions {
   jobs: Map<string, JobRun>;
   tasks: TaskStore;
   results: ResultStore;
-  idempotency: Pick<MemoryIdempotencyStore, 'forgetJob'>;
+  idempotency: Pick<EngineIdempotency, 'forgetJob'>;
+  /** A durable engine's state: an expired job's input goes too, and the expired stats are kept. */
+  kept?: Pick<KeptState, 'spool' | 'meta'>;
   /** Told each job once it has been forgotten. @default nothing */
   forgotten?: (jobId: string) => void;
   /** @default a warning on standard error */
@@ -39,31 +44,42 @@ const warn = (jobId: string, error: unknown): void => {
  * only while a job waits, and is unref'd.
  */
 export class JobExpiry {
-  readonly #options: Required<JobExpiryOptions>;
+  readonly #options: Required<Omit<JobExpiryOptions, 'kept'>>;
+  readonly #kept: JobExpiryOptions['kept'];
   /** Ended jobs with the time each expires, in that order; `#head` is the first not yet forgotten. */
   #ended: { jobId: string; expiresAt: number }[] = [];
   #head = 0;
   #timer: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
-  #expiredStats: StatsData = emptyStats();
+  #expiredStats: StatsData;
   /** When each job waiting expires, by its latest end: a job re-run and ended again has two entries. */
   readonly #latest = new Map<string, number>();
 
   /** The sweeper of an engine with these options; none when they set no TTL. */
   static of(
-    options: { jobTtlMs?: number; tasks: TaskStore; results: ResultStore },
+    options: { jobTtlMs?: number; tasks: TaskStore; results: ResultStore; kept?: KeptState },
     jobs: Map<string, JobRun>,
     idempotency: JobExpiryOptions['idempotency'],
     forgotten: (jobId: string) => void,
   ): JobExpiry | undefined {
-    const { jobTtlMs, tasks, results } = options;
+    const { jobTtlMs, tasks, results, kept } = options;
     return jobTtlMs === undefined
       ? undefined
-      : new JobExpiry({ ttlMs: jobTtlMs, jobs, tasks, results, idempotency, forgotten });
+      : new JobExpiry({
+          ttlMs: jobTtlMs,
+          jobs,
+          tasks,
+          results,
+          idempotency,
+          forgotten,
+          ...(kept && { kept }),
+        });
   }
 
-  constructor(options: JobExpiryOptions) {
+  constructor({ kept, ...options }: JobExpiryOptions) {
     this.#options = { forgotten: () => {}, onError: warn, now: Date.now, ...options };
+    this.#kept = kept;
+    this.#expiredStats = kept?.meta.read<StatsData>(EXPIRED_STATS) ?? emptyStats();
   }
 
   /** The stats of every job forgotten so far, merged. */
@@ -76,9 +92,13 @@ export class JobExpiry {
     return this.#ended.length - this.#head;
   }
 
-  /** Notes that a job ended now; it is forgotten `ttlMs` from now, unless it is re-run and ends again. */
-  ended(jobId: string): void {
-    const expiresAt = this.#options.now() + this.#options.ttlMs;
+  /**
+   * Notes that a job ended, now unless `at` says when (a job an earlier process ran: call in the order
+   * the jobs ended, before any job that ends now); it is forgotten `ttlMs` later, unless it is re-run and
+   * ends again.
+   */
+  ended(jobId: string, at = this.#options.now()): void {
+    const expiresAt = at + this.#options.ttlMs;
     this.#ended.push({ jobId, expiresAt });
     this.#latest.set(jobId, expiresAt);
     if (this.#timer === undefined) {
@@ -129,9 +149,14 @@ export class JobExpiry {
     this.#latest.delete(jobId);
     jobs.delete(jobId);
     this.#expiredStats = mergeStats(this.#expiredStats, job.stats.snapshot());
-    idempotency.forgetJob(jobId);
-    await tasks.deleteJob(jobId);
+    // Issued together, a durable store writes these in one transaction: a crash counts the job once.
+    await Promise.all([
+      this.#kept?.meta.write(EXPIRED_STATS, this.#expiredStats),
+      idempotency.forgetJob(jobId),
+      tasks.deleteJob(jobId),
+    ]);
     await results.delete(jobId);
+    await this.#kept?.spool.delete(jobId);
     this.#options.forgotten(jobId);
   }
 }

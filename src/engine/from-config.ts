@@ -4,15 +4,26 @@ import { FileResultStore } from '../adapters/local/file-result-store.ts';
 import { MemoryTaskStore } from '../adapters/local/memory-task-store.ts';
 import { balancerOptions, breakerOptions, retryOptions } from '../config/core-options.ts';
 import type { Config } from '../config/schema.ts';
+import { openDataDir } from './data-dir.ts';
 import { Engine } from './engine.ts';
 import type { EngineOptions } from './engine-options.ts';
 
-/** The embedded engine as the configuration describes it: tasks in memory, results on local disk. */
-export const createEngine = (
+/**
+ * The embedded engine as the configuration describes it: tasks in memory and results on local disk, or,
+ * given `dataDir`, everything in that data directory (see `openDataDir`), where a restart finds it.
+ */
+export const createEngine = async (
   config: Config,
-  { baseDir = process.cwd(), ...overrides }: Partial<EngineOptions> = {},
-): Promise<Engine> =>
-  Engine.create({
+  { baseDir = process.cwd(), dataDir, ...overrides }: Partial<EngineOptions> & { dataDir?: string } = {},
+): Promise<Engine> => {
+  const stores =
+    dataDir === undefined
+      ? {
+          tasks: new MemoryTaskStore(),
+          results: new FileResultStore(resolve(baseDir, config.results_dir)),
+        }
+      : await openDataDir(resolve(baseDir, dataDir));
+  return Engine.create({
     threads: config.threads || availableParallelism(),
     targets: config.targets.map((name) => ({
       name,
@@ -29,10 +40,10 @@ export const createEngine = (
     stepModules: config.steps,
     baseDir,
     jobTtlMs: config.jobs.ttl_seconds * 1000,
-    tasks: new MemoryTaskStore(),
-    results: new FileResultStore(resolve(baseDir, config.results_dir)),
+    ...stores,
     ...overrides,
   });
+};
 
 /** Removes the result files that engines of processes now gone left in the configured directory. */
 export const removeOrphanResults = (config: Config, baseDir = process.cwd()): Promise<string[]> =>

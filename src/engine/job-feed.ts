@@ -1,9 +1,11 @@
+import type { FileInputSpool } from '../adapters/local/file-input-spool.ts';
 import { chunkStream } from '../core/chunker.ts';
 import { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
-import type { TaskRecord } from '../core/task.ts';
+import { type TaskRecord, type WaitedTry, waitedTry } from '../core/task.ts';
 import type { TaskStore } from '../ports/task-store.ts';
 import type { Admission } from './admission.ts';
+import { InputChangedError } from './errors.ts';
 import type { JobRun } from './job-run.ts';
 import type { TaskMessage } from './messages.ts';
 
@@ -12,52 +14,77 @@ export interface FeedParts {
   tasks: TaskStore;
   admission: Admission;
   send(job: JobRun, message: TaskMessage, avoid: string | undefined, delayMs: number): Promise<void>;
+  /**
+   * Each job's input, kept on disk by a durable engine: what a re-run reads its failed chunks from. An
+   * engine without one keeps a copy of each chunk that fails for good instead (`JobRun.deadLetters`).
+   */
+  spool?: FileInputSpool;
 }
 
 /**
  * Reads a job's input into the arena as the engine has room, records each chunk's task and routes its
  * first try; resolves with the chunk count. A cancelled job reads no more: its total is what was enqueued.
+ *
+ * `recorded` holds the tasks an earlier process recorded (when a durable engine takes a job up again):
+ * a chunk whose task ended is skipped, one whose task waits or was running gets the try it waits for
+ * (`waitedTry`), and only chunks without a task are recorded anew. Ingest records tasks in index order,
+ * so the recorded ones are the first.
  */
 export const ingest = async (
   job: JobRun,
   input: AsyncIterable<Uint8Array>,
   parts: FeedParts,
+  recorded: ReadonlyMap<number, TaskRecord> = new Map(),
 ): Promise<number> => {
   let total = 0;
   for await (const chunk of chunkStream(input, job.jobId, job.request.chunking)) {
-    if (job.cancelledAt !== undefined) break;
+    const task = recorded.get(chunk.index);
+    if (task === undefined && job.cancelledAt !== undefined) break;
+    if (task !== undefined && task.sha256 !== chunk.sha256)
+      throw new InputChangedError(job.jobId, chunk.index);
+    const next = task === undefined ? { attempt: 1 } : waitedTry(task);
+    total++;
+    job.enqueued(chunk.bytes);
+    if (next === undefined) continue;
     const data = await parts.admission.admit(chunk.data);
     if (data === undefined) throw new UsageError('the engine shut down before the input was read');
-    const task: TaskRecord = {
-      jobId: job.jobId,
-      index: chunk.index,
-      state: TaskState.pending,
-      bytes: chunk.bytes,
-      sha256: chunk.sha256,
-      attempts: [],
-      updatedAt: Date.now(),
-    };
-    await parts.tasks.putTasks([task]);
-    job.stats.taskCreated(chunk.bytes);
+    if (task === undefined) {
+      await parts.tasks.putTasks([newTask(job.jobId, chunk)]);
+      job.stats.taskCreated(chunk.bytes);
+    }
     const { index, sha256, bytes } = chunk;
     await parts.send(
       job,
-      { jobId: job.jobId, index, attempt: 1, sha256, bytes, data, routedAt: 0 },
+      { jobId: job.jobId, index, sha256, bytes, data, routedAt: 0, ...next },
       undefined,
       0,
     );
-    job.enqueued(chunk.bytes);
-    total++;
   }
-  await parts.tasks.setJobTotal(job.jobId, total);
-  job.ingested(total);
+  if (job.total === undefined) {
+    await parts.tasks.setJobTotal(job.jobId, total);
+    job.ingested(total);
+  }
   return total;
 };
+
+const newTask = (
+  jobId: string,
+  { index, bytes, sha256 }: { index: number; bytes: number; sha256: string },
+): TaskRecord => ({
+  jobId,
+  index,
+  state: TaskState.pending,
+  bytes,
+  sha256,
+  attempts: [],
+  updatedAt: Date.now(),
+});
 
 /**
  * Re-opens a job's failed tasks (each with a fresh attempt budget, see `applyReopen`) and counts them as
  * waiting again; resolves with the tasks re-opened and `sent`, which settles once each has been put back
- * into the arena and routed (that may wait for room, as ingest does).
+ * into the arena and routed (that may wait for room, as ingest does). Their chunks come from the job's
+ * kept input, or from the copies kept when they failed.
  */
 export const reopenFailed = async (
   job: JobRun,
@@ -65,40 +92,50 @@ export const reopenFailed = async (
 ): Promise<{ reopened: TaskRecord[]; sent: Promise<void> }> => {
   const now = Date.now();
   const reopened: TaskRecord[] = [];
+  const kept = parts.spool !== undefined && (await parts.spool.has(job.jobId));
   for (const failed of await parts.tasks.listTasks(job.jobId, TaskState.failed)) {
-    if (!job.deadLetters.has(failed.index)) continue;
+    if (!kept && !job.deadLetters.has(failed.index)) continue;
     const task = await parts.tasks.reopenTask(job.jobId, failed.index, now);
     if (task === undefined) continue;
     job.stats.taskReopened(task.attempts.length);
     job.taskReopened();
     reopened.push(task);
   }
-  return { reopened, sent: sendAgain(job, reopened, parts) };
+  const sent = kept ? sendKept(job, reopened, parts) : sendCopies(job, reopened, parts);
+  return { reopened, sent };
 };
 
-const sendAgain = async (job: JobRun, tasks: readonly TaskRecord[], parts: FeedParts): Promise<void> => {
-  for (const task of tasks) {
-    const chunk = job.deadLetters.get(task.index) as Uint8Array;
-    const data = await parts.admission.admit(chunk);
-    if (data === undefined) return;
-    job.deadLetters.delete(task.index);
-    const tries = task.attempts.length;
-    const previousTarget = task.attempts.at(-1)?.target;
-    await parts.send(
-      job,
-      {
-        jobId: job.jobId,
-        index: task.index,
-        attempt: tries + 1,
-        rerunFrom: tries,
-        sha256: task.sha256,
-        bytes: task.bytes,
-        data,
-        routedAt: 0,
-        ...(previousTarget !== undefined && { previousTarget }),
-      },
-      undefined,
-      0,
-    );
+/** Reads the kept input again and sends the re-opened chunks, and only those. */
+const sendKept = async (job: JobRun, tasks: readonly TaskRecord[], parts: FeedParts): Promise<void> => {
+  const waiting = new Map(tasks.map((task) => [task.index, task]));
+  const input = (parts.spool as FileInputSpool).read(job.jobId);
+  for await (const chunk of chunkStream(input, job.jobId, job.request.chunking)) {
+    if (waiting.size === 0) return;
+    const task = waiting.get(chunk.index);
+    if (task === undefined) continue;
+    waiting.delete(chunk.index);
+    if (!(await sendTry(job, task, chunk.data, parts))) return;
   }
+};
+
+const sendCopies = async (job: JobRun, tasks: readonly TaskRecord[], parts: FeedParts): Promise<void> => {
+  for (const task of tasks) {
+    if (!(await sendTry(job, task, job.deadLetters.get(task.index) as Uint8Array, parts))) return;
+    job.deadLetters.delete(task.index);
+  }
+};
+
+/** Puts a chunk into the arena and routes the try its task waits for; false once the engine shut down. */
+const sendTry = async (
+  job: JobRun,
+  task: TaskRecord,
+  chunk: Uint8Array,
+  parts: FeedParts,
+): Promise<boolean> => {
+  const data = await parts.admission.admit(chunk);
+  if (data === undefined) return false;
+  const { index, sha256, bytes } = task;
+  const next = waitedTry(task) as WaitedTry;
+  await parts.send(job, { jobId: job.jobId, index, sha256, bytes, data, routedAt: 0, ...next }, undefined, 0);
+  return true;
 };

@@ -1,13 +1,17 @@
+import { TaskState } from '../core/constants.ts';
 import type { IngestProgress, JobRequest } from '../core/job.ts';
 import type { RetryPolicy } from '../core/retry.ts';
 import { StatsCollector } from '../core/stats/stats.ts';
+import { replayTask } from '../core/stats/task-replay.ts';
+import { isFinal, type TaskRecord } from '../core/task.ts';
+import type { JobRecord } from '../ports/task-store.ts';
 import type { PipelineRecipe } from './messages.ts';
 
 /** A job's life in the engine: its counts and the promise that settles when its last chunk ends. */
 export class JobRun {
   readonly stats = new StatsCollector();
-  readonly createdAt = Date.now();
-  updatedAt = this.createdAt;
+  readonly createdAt: number;
+  updatedAt: number;
   total: number | undefined;
   /** Why the job failed as a whole: its input could not be read. */
   failure: string | undefined;
@@ -36,7 +40,10 @@ export class JobRun {
     recipe: PipelineRecipe,
     retry: RetryPolicy,
     compression?: string,
+    createdAt = Date.now(),
   ) {
+    this.createdAt = createdAt;
+    this.updatedAt = createdAt;
     this.jobId = jobId;
     this.request = request;
     this.recipe = recipe;
@@ -53,6 +60,29 @@ export class JobRun {
 
   get isFinished(): boolean {
     return this.total !== undefined && this.finished === this.total;
+  }
+
+  /**
+   * Takes up a job as an earlier process left it: its counts from its task records, its total, cancel
+   * and failure from its record. A job whose chunks have all ended is done at once.
+   */
+  restore(record: JobRecord, tasks: readonly TaskRecord[]): void {
+    this.cancelledAt = record.cancelledAt;
+    let lastChange = Math.max(this.createdAt, record.cancelledAt ?? 0, record.failed?.at ?? 0);
+    for (const task of tasks) {
+      replayTask(this.stats, task);
+      lastChange = Math.max(lastChange, task.updatedAt);
+      if (isFinal(task.state)) {
+        this.finished++;
+        if (task.state === TaskState.failed) this.failed++;
+      }
+    }
+    if (record.chunksTotal !== undefined) {
+      this.ingest.chunksEnqueued = record.chunksTotal;
+      this.ingested(record.chunksTotal);
+    }
+    if (record.failed !== undefined && !this.#settled) this.fail(record.failed.reason);
+    this.updatedAt = lastChange;
   }
 
   enqueued(bytes: number): void {
@@ -87,8 +117,14 @@ export class JobRun {
     this.touch();
   }
 
+  /** The job failed as a whole: its input stopped. */
   abort(error: unknown): void {
-    this.failure = `its input stopped: ${error instanceof Error ? error.message : String(error)}`;
+    this.fail(`its input stopped: ${error instanceof Error ? error.message : String(error)}`, error);
+  }
+
+  /** The job failed as a whole, for `reason`: `done` rejects with `error`. */
+  fail(reason: string, error: unknown = new Error(reason)): void {
+    this.failure = reason;
     this.touch();
     this.#settled = true;
     this.#done.reject(error);

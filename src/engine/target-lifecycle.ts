@@ -39,6 +39,8 @@ export interface EngineParts {
   balancer: Balancer;
   admission: Admission;
   events: EventEmitter<EngineEvents>;
+  /** Whether each job's input is kept on disk (a durable engine): then no copy of a failed chunk is. */
+  keepsInputs: boolean;
   /** Routes a try through the balancer, waiting for a breaker to half-open if every one is open. */
   send(job: JobRun, message: TaskMessage, avoid: string | undefined, delayMs: number): Promise<void>;
 }
@@ -130,6 +132,7 @@ const ended = (
   }
   job.taskFinished(state === TaskState.failed);
   if (ran.ok) parts.events.emit('output', { jobId: job.jobId, index: message.index, data: ran.output });
-  else job.deadLetters.set(message.index, message.data.slice());
+  // A durable engine reads a re-run's chunks from the job's kept input instead.
+  else if (!parts.keepsInputs) job.deadLetters.set(message.index, message.data.slice());
   parts.admission.release(message.data);
 };

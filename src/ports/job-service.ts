@@ -6,6 +6,12 @@ import type { IdempotencyStore } from './idempotency-store.ts';
 import type { Readiness } from './readiness.ts';
 import type { JobListCursor } from './task-store.ts';
 
+/**
+ * A job's input: a file that holds it whole (a service that keeps inputs may keep the file itself,
+ * without copying it), or a stream it reads once.
+ */
+export type JobInput = { path: string } | AsyncIterable<Uint8Array>;
+
 /** A page of `GET /jobs`. */
 export interface JobListQuery {
   status?: JobStatus;
@@ -42,10 +48,7 @@ export interface JobService {
    * that has gone. `ingested` settles once the service no longer reads `input`. Throws
    * `NoTargetAvailableError` when no target of the job can take its chunks.
    */
-  submit(
-    input: AsyncIterable<Uint8Array>,
-    request: JobRequest,
-  ): Promise<{ jobId: string; ingested: Promise<unknown> }>;
+  submit(input: JobInput, request: JobRequest): Promise<{ jobId: string; ingested: Promise<unknown> }>;
   getJob(jobId: string): JobView | undefined | Promise<JobView | undefined>;
   /** Jobs newest first, optionally only those in one status. */
   listJobs(query: JobListQuery): Promise<JobPage>;

@@ -20,6 +20,8 @@ const REJECTIONS = new Set([400, 403, 408, 413, 415, 421, 429, 503]);
 export interface LocalServer {
   server: Server;
   url: string;
+  /** The jobs a durable engine took up from its data directory before the server listened (`Engine.resume`). */
+  resumed: { jobs: number; running: number };
   close: () => Promise<void>;
 }
 
@@ -170,12 +172,16 @@ export const startLocalServer = async (
     },
   );
   server.on('clientError', answerClientError);
+  // Once the listeners above are on, and before any request: a job a durable engine takes up is watched
+  // as a new one is, and no client holding its id is told it does not exist.
+  const resumed = await engine.resume();
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const address = server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   return {
     server,
     url: `http://${host}:${bound}`,
+    resumed,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
