@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { checkDelivery, DEFAULT_GRACE_MS } from '../core/delivery-check.ts';
+import { toErrorRecord } from '../core/errors.ts';
 import {
   type FollowUp,
   healthOf,
@@ -9,7 +10,7 @@ import {
   type TryMessage,
 } from '../core/settlement.ts';
 import type { FinishRequest, ResultRef } from '../core/task.ts';
-
+import { OutputNotStoredError } from '../ports/errors.ts';
 import type {
   Delivered,
   DeliveryResult,
@@ -61,11 +62,15 @@ export class TryLifecycle<M extends TryMessage, J extends TryJob> {
     }
     afterRun?.();
     await this.#cancelUnrun(taken, ran, results);
-    const refs = await this.#store(units);
-    // An output that could not be stored is not recorded: the delivery comes back and takes its try over.
-    const recording = ran.filter((item) => !item.ok || refs.has(item));
+    const stored = await this.#store(units);
     await Promise.all(
-      recording.map((item) => guard(results, item.taken.delivery.id, () => this.#end(item, refs.get(item)))),
+      ran.map((item) => {
+        const ref = stored.get(item);
+        // An output that could not be stored fails its try retryably, recorded and retried like any other.
+        if (ref instanceof OutputNotStoredError)
+          return guard(results, item.taken.delivery.id, () => this.#end(notStored(item, ref), undefined));
+        return guard(results, item.taken.delivery.id, () => this.#end(item, ref));
+      }),
     );
     return results;
   }
@@ -187,20 +192,18 @@ export class TryLifecycle<M extends TryMessage, J extends TryJob> {
     return 'duplicate';
   }
 
-  /** Each unit's outputs as one write; a unit that could not be stored is left out. */
-  async #store(units: readonly Ran<M, J>[][]): Promise<Map<Ran<M, J>, ResultRef>> {
-    const refs = new Map<Ran<M, J>, ResultRef>();
+  /** Each unit's outputs as one write: each output's ref, or why its unit could not be stored. */
+  async #store(units: readonly Ran<M, J>[][]): Promise<Map<Ran<M, J>, ResultRef | OutputNotStoredError>> {
+    const refs = new Map<Ran<M, J>, ResultRef | OutputNotStoredError>();
     await Promise.all(
       units.map(async (unit) => {
         const done = unit.filter((item) => item.ok);
         if (done.length === 0) return;
         const jobId = (done[0] as Ran<M, J>).taken.job.jobId;
+        const outputs = done.map((item) => item.output);
         const stored = await this.#options.results
-          .put(
-            jobId,
-            done.map((item) => item.output),
-          )
-          .catch((): ResultRef[] => []);
+          .put(jobId, outputs)
+          .catch((error: unknown) => outputs.map(() => new OutputNotStoredError(error)));
         for (const [i, ref] of stored.entries()) refs.set(done[i] as Ran<M, J>, ref);
       }),
     );
@@ -263,6 +266,18 @@ export class TryLifecycle<M extends TryMessage, J extends TryJob> {
     else if (followUp.kind === 'dead-letter') await this.#options.followUps.deadLetter(job, message);
   }
 }
+
+/** A try whose output could not be stored, as the failed try it becomes. */
+const notStored = <M extends TryMessage, J extends TryJob>(
+  item: Ran<M, J>,
+  error: OutputNotStoredError,
+): Ran<M, J> => ({
+  taken: item.taken,
+  durationMs: item.durationMs,
+  ...(item.workerId !== undefined && { workerId: item.workerId }),
+  ok: false,
+  error: toErrorRecord(error),
+});
 
 /** Runs one delivery's work and keeps its answer; a delivery whose work threw is left to come back. */
 const guard = async (

@@ -1,4 +1,4 @@
-import { FanoutError } from '../core/errors.ts';
+import { FanoutError, RetryableError } from '../core/errors.ts';
 import type { ResultRef } from '../core/task.ts';
 
 /** A result store has no output at a ref it handed out: deleted, expired, or never written. */
@@ -36,5 +36,18 @@ export class JobConflictError extends FanoutError {
     this.jobId = jobId;
     this.slug = slug;
     this.jobStatus = jobStatus;
+  }
+}
+
+/**
+ * A try's output could not be stored (a full disk, a store that did not answer): the try fails, retryably,
+ * and its chunk is tried again like any chunk whose try failed; the target is not to blame.
+ */
+export class OutputNotStoredError extends RetryableError {
+  constructor(cause: unknown) {
+    super(`its output could not be stored: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = 'OutputNotStoredError';
   }
 }

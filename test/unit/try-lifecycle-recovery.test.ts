@@ -97,7 +97,7 @@ describe('TryLifecycle.process: a redelivery of a try that has ended', () => {
 });
 
 describe('TryLifecycle.process: outputs the result store refuses', () => {
-  it('leaves a claimed try unsettled and unrecorded, and still records the failures of the batch', async () => {
+  it('fails the try retryably, recorded and retried, and still records the other tries of the batch', async () => {
     // Prepare
     const results = new RefusingResultStore();
     const rig = await lifecycleRig({ results, failures: { 1: transient } });
@@ -108,16 +108,19 @@ describe('TryLifecycle.process: outputs the result store refuses', () => {
     // Assess
     expect(answers).toEqual(
       new Map([
-        ['d0', 'retry'],
+        ['d0', 'retrying'],
         ['d1', 'retrying'],
       ]),
     );
     const refused = await rig.tasks.getTask('job-1', 0);
-    expect(refused?.state).toBe(TaskState.processing);
+    expect(refused?.state).toBe(TaskState.retrying);
     expect(refused?.result).toBeUndefined();
-    expect(refused?.attempts[0]?.outcome).toBeUndefined();
-    expect(rig.ended.map((end) => end.id)).toEqual(['d1']);
-    expect((await rig.retriesAfter(60_000)).map((retry) => retry.next.index)).toEqual([1]);
+    expect(refused?.attempts[0]?.outcome).toBe(TaskState.retrying);
+    expect(refused?.attempts[0]?.error).toMatchObject({ name: 'OutputNotStoredError', retryable: true });
+    expect(refused?.attempts[0]?.error?.message).toMatch(/its output could not be stored: /);
+    expect(rig.ended.map((end) => end.id).sort()).toEqual(['d0', 'd1']);
+    expect((await rig.retriesAfter(60_000)).map((retry) => retry.next.index).sort()).toEqual([0, 1]);
+    // The try itself ran: the store's refusal says nothing of the target's health.
     expect(rig.health).toEqual([
       [
         { outcome: 'success', sentAt: 500 },
@@ -126,38 +129,37 @@ describe('TryLifecycle.process: outputs the result store refuses', () => {
     ]);
   });
 
-  it('records nothing of a try recorded at its end, so that its next delivery runs it again', async () => {
+  it('records a try recorded at its end as failed retryably, and its retry completes once the store takes it', async () => {
     // Prepare
     const results = new RefusingResultStore();
     const rig = await lifecycleRig({ results, recordFirstTryAtEnd: true });
     const first = await rig.process([deliver(tryOf(0), 'd0')]);
     results.refusing = false;
+    const [retry] = await rig.retriesAfter(60_000);
 
     // Act
-    const second = await rig.process([deliver(tryOf(0), 'd0', true)]);
+    const second = await rig.process([deliver(retry?.next ?? tryOf(0), 'd0-retry')]);
 
     // Assess
-    expect(first).toEqual(new Map([['d0', 'retry']]));
-    expect(second).toEqual(new Map([['d0', 'completed']]));
-    expect(rig.statesWhileRunning).toEqual([undefined, TaskState.processing]);
+    expect(first).toEqual(new Map([['d0', 'retrying']]));
+    expect(second).toEqual(new Map([['d0-retry', 'completed']]));
     const task = await rig.tasks.getTask('job-1', 0);
     expect(task?.state).toBe(TaskState.completed);
-    expect(task?.attempts).toHaveLength(1);
-    expect(rig.ended.map((end) => end.id)).toEqual(['d0']);
+    expect(task?.attempts.map((a) => a.outcome)).toEqual([TaskState.retrying, TaskState.completed]);
   });
+});
 
+describe('TryLifecycle.process: a try whose worker died', () => {
   it('lets a redelivery take over a claimed try whose lease has run out, and complete it', async () => {
-    // Prepare: leases that run out at once, as a claim held past the queue's visibility would
-    const results = new RefusingResultStore();
-    const rig = await lifecycleRig({ results, leaseMs: 0 });
-    const first = await rig.process([deliver(tryOf(0), 'd0')]);
-    results.refusing = false;
+    // Prepare: a claim held by a worker that died, its lease run out
+    const rig = await lifecycleRig({ leaseMs: 0 });
+    const request = { ...tryOf(0), claimId: 'claim-dead', target: TARGET, workerId: 'aws-fn-0' };
+    await rig.tasks.claim({ ...request, now: Date.now() - 1, leaseMs: 0 });
 
     // Act
     const second = await rig.process([deliver(tryOf(0), 'd0-again', true)]);
 
     // Assess
-    expect(first).toEqual(new Map([['d0', 'retry']]));
     expect(second).toEqual(new Map([['d0-again', 'completed']]));
     const task = await rig.tasks.getTask('job-1', 0);
     expect(task?.state).toBe(TaskState.completed);
