@@ -137,10 +137,13 @@ export class FileResultStore implements ResultStore {
     return job;
   }
 
-  /** A fresh file, or a kept one as it was left: appended to from its end. */
+  /**
+   * A fresh file, or a kept one as it was left, written from its end on. Writes name their position (no
+   * append mode): a write cut short (a full disk) is written over by the next one, never left between.
+   */
   async #open(jobId: string, job: { size: number }): Promise<FileHandle> {
     await mkdir(this.#dir, { recursive: true });
-    const handle = await open(this.#path(jobId), this.#kept ? 'a+' : 'w+');
+    const handle = await open(this.#path(jobId), this.#kept ? constants.O_RDWR | constants.O_CREAT : 'w+');
     if (this.#kept) job.size = (await handle.stat()).size;
     return handle;
   }
@@ -150,7 +153,8 @@ export class FileResultStore implements ResultStore {
     job.pending = [];
     try {
       const handle = await job.handle;
-      await handle.writev(
+      await writeAllAt(
+        handle,
         batch.flatMap((p) => p.outputs),
         job.size,
       );
@@ -181,3 +185,21 @@ export class FileResultStore implements ResultStore {
     return removeOrphans(dir, /^[A-Za-z0-9_-]{1,128}\.(\d+)\.results$/);
   }
 }
+
+/**
+ * Writes every buffer at `position`. A write may end short without an error (a disk that fills up part
+ * way): the rest is written after it, and the next attempt's error (no space left) is what fails the
+ * batch. Refs handed out for bytes never written would read whatever lies there later.
+ */
+const writeAllAt = async (handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> => {
+  let { bytesWritten } = await handle.writev(buffers, position);
+  let total = 0;
+  for (const buffer of buffers) total += buffer.byteLength;
+  for (let written = bytesWritten; written < total; written += bytesWritten) {
+    // Rare (a disk filling up): the rest, as one buffer.
+    const rest = Buffer.concat(buffers).subarray(written);
+    ({ bytesWritten } = await handle.write(rest, 0, rest.byteLength, position + written));
+    if (bytesWritten === 0)
+      throw new Error(`could not write at ${position + written}: the write wrote nothing`);
+  }
+};
