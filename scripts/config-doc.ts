@@ -68,9 +68,11 @@ const DESCRIPTIONS: Record<string, string> = {
   shutdown_grace_ms:
     'Embedded: on SIGTERM or SIGINT, how long the tries on worker threads may take to end before the threads are ended; a try cut short is recorded as crashed (retryable).',
   results_dir:
-    "Embedded: where chunk outputs are kept while the process runs; `fanout run` and `fanout serve` delete their jobs' files as they exit.",
+    "Embedded, in memory (`fanout run`, `fanout serve --memory`): where chunk outputs are kept while the process runs; it deletes its jobs' files as it exits. A durable engine keeps them in `server.data_dir` instead.",
   'jobs.ttl_seconds':
     "How long a job, its task records and its result are kept after it ends (completed, completed with failures, failed or cancelled), one hour by default; then `GET /jobs/{id}` is 404. `fanout serve`: a sweeper forgets it and deletes its result file; `GET /stats` keeps counting it. AWS: the table's TTL (`JOB_TTL_SECONDS`) on the job's item, set when it ends; its tasks and the objects under `results/` and `inputs/` are kept this long or 7 days after their last write, whichever is longer, so a running job never loses them. Google Cloud: the topics' message retention, clamped to 10 min–31 days ([architecture.md](architecture.md#expiry)).",
+  'server.data_dir':
+    '`fanout serve`: the data directory where jobs, task records, inputs and results are kept across restarts (SQLite, see docs/architecture.md). `--data-dir`; `--memory` keeps nothing; `fanout run` uses it only with `--data-dir`.',
   'server.host': '`fanout serve`: the address to listen on. `--host`.',
   'server.port': '`fanout serve`: the port; `0` picks a free one. `--port`.',
   'server.max_body_bytes':

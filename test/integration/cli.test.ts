@@ -302,9 +302,9 @@ describe('fanout serve', () => {
     if (server?.exitCode === null) server.kill('SIGKILL');
   });
 
-  /** Starts `fanout serve` on a free port; resolves once it says where it listens. */
+  /** Starts `fanout serve --memory` on a free port; resolves once it says where it listens. */
   const serve = async (env: NodeJS.ProcessEnv) => {
-    const { child, exit } = start(['serve', '--port', '0', '--workers', '1'], env);
+    const { child, exit } = start(['serve', '--memory', '--port', '0', '--workers', '1'], env);
     server = child;
     const url = await matchOnStderr(child, /listening on (http:\/\/\S+)/);
     return { child, exit, url };
@@ -329,7 +329,7 @@ describe('fanout serve', () => {
     expect(code).toBe(0);
   });
 
-  it("serves a finished job's result, and deletes it from .fanout/results when it stops", async () => {
+  it("with --memory, serves a finished job's result, and deletes it from .fanout/results when it stops", async () => {
     // Prepare
     const { child, exit, url } = await serve(ENV);
     const accepted = await fetch(`${url}/jobs?chunkSize=1024&pipeline=validate,transform:uppercase`, {

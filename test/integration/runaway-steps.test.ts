@@ -37,7 +37,7 @@ const serve = async (env: NodeJS.ProcessEnv = {}) => {
   const exit = new Promise<{ code: number | null; stderr: string }>((resolve) => {
     child = execFile(
       NODE,
-      [BIN, 'serve', '--port', '0', '--workers', '1', '--step', SPIN_STEP],
+      [BIN, 'serve', '--memory', '--port', '0', '--workers', '1', '--step', SPIN_STEP],
       { cwd: dir, env: { ...ENV, ...env }, encoding: 'utf8' },
       (_error, _stdout, stderr) => resolve({ code: child.exitCode, stderr }),
     );

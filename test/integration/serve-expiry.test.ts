@@ -90,7 +90,7 @@ describe('fanout serve with jobs.ttl_seconds=1', () => {
       FANOUT_TARGETS: 'aws,gcp',
     };
     await mkdir(env.TMPDIR);
-    server = spawn(NODE, [BIN, 'serve', '--port', '0', '--workers', '2'], {
+    server = spawn(NODE, [BIN, 'serve', '--memory', '--port', '0', '--workers', '2'], {
       cwd: dir,
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
