@@ -131,6 +131,10 @@ const waitsFor = (task: TaskRecord, attempt: number): boolean =>
   (task.state === TaskState.pending || task.state === TaskState.retrying) &&
   task.attempts.length === attempt - 1;
 
+/** Whether try `attempt` is processing with its lease run out at `now`: the worker that took it died. */
+const isAbandoned = (task: TaskRecord, attempt: number, now: number): boolean =>
+  task.state === TaskState.processing && task.attempts.length === attempt && (task.leaseExpiresAt ?? 0) <= now;
+
 /**
  * The claim rule every task store applies atomically: a delivery of try N claims the task when the task
  * waits for try N (pending or retrying after N-1 tries, or not recorded yet for try 1), or when try N is
@@ -141,10 +145,7 @@ export const applyClaim = (recorded: TaskRecord | undefined, request: ClaimReque
   if (recorded === undefined && request.attempt !== 1) return { claimed: false, state: 'missing' };
   const task = recorded ?? newTask(request);
   const waiting = waitsFor(task, request.attempt);
-  const abandoned =
-    task.state === TaskState.processing &&
-    task.attempts.length === request.attempt &&
-    (task.leaseExpiresAt ?? 0) <= request.now;
+  const abandoned = isAbandoned(task, request.attempt, request.now);
   if (!waiting && !abandoned) return { claimed: false, state: task.state };
   const attempt = startedAttempt(request);
   const attempts = abandoned ? [...task.attempts.slice(0, -1), attempt] : [...task.attempts, attempt];
@@ -235,16 +236,25 @@ export interface CancelRequest {
 
 /**
  * The cancel rule: a task that waits for try `attempt` (as for a claim) becomes cancelled, and never runs
- * again; anything else (running, ended, or waiting for another try) is left alone. Undefined when nothing
- * changes, which makes a second copy of the delivery harmless.
+ * again; so does one whose try `attempt` was taken and abandoned (processing, its lease run out: its
+ * worker died), which loses that try, as a take-over would replace it. Anything else (running, ended, or
+ * waiting for another try) is left alone. Undefined when nothing changes, which makes a second copy of
+ * the delivery harmless.
  */
 export const applyCancel = (
   recorded: TaskRecord | undefined,
   request: CancelRequest,
 ): TaskRecord | undefined => {
-  if (recorded === undefined ? request.attempt !== 1 : !waitsFor(recorded, request.attempt)) return undefined;
-  const task = recorded ?? newTask(request);
-  return { ...task, state: TaskState.cancelled, updatedAt: request.now };
+  if (recorded === undefined) {
+    return request.attempt === 1
+      ? { ...newTask(request), state: TaskState.cancelled, updatedAt: request.now }
+      : undefined;
+  }
+  if (waitsFor(recorded, request.attempt))
+    return { ...recorded, state: TaskState.cancelled, updatedAt: request.now };
+  if (!isAbandoned(recorded, request.attempt, request.now)) return undefined;
+  const { leaseExpiresAt: _released, ...task } = recorded;
+  return { ...task, state: TaskState.cancelled, attempts: task.attempts.slice(0, -1), updatedAt: request.now };
 };
 
 /**

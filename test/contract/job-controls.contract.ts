@@ -144,6 +144,54 @@ export const describeJobControlsContract = (
       expect((await store.getTask(jobId, 1))?.attempts).toHaveLength(1);
     });
 
+    it('cancels a task whose try was abandoned (lease run out), losing that try; not one whose lease holds', async () => {
+      // Prepare: try 2 of task 0 and try 1 of task 1 taken by a worker that died, at T0 + 2000
+      const { store } = subject;
+      const jobId = await newJob();
+      await runTry(store, jobId, 0, 1, TaskState.retrying);
+      const take = (index: number, attempt: number) =>
+        store.claim({
+          jobId,
+          index,
+          attempt,
+          target: 'gcp',
+          workerId: 'w2',
+          claimId: `dead-${index}`,
+          now: T0 + 2000,
+          leaseMs: LEASE_MS,
+          ...chunk(index),
+        });
+      await take(0, 2);
+      await take(1, 1);
+      const cancel = (index: number, attempt: number, now: number) =>
+        store.cancelTask({ jobId, index, attempt, now, ...chunk(index) });
+
+      // Act
+      const results = {
+        leaseHolds: await cancel(0, 2, T0 + 2000 + LEASE_MS - 1),
+        otherTry: await cancel(0, 1, T0 + 2000 + LEASE_MS),
+        abandoned: await cancel(0, 2, T0 + 2000 + LEASE_MS),
+        abandonedFirst: await cancel(1, 1, T0 + 2000 + LEASE_MS),
+        again: await cancel(0, 2, T0 + 2000 + LEASE_MS),
+      };
+
+      // Assess
+      expect(results).toEqual({
+        leaseHolds: false,
+        otherTry: false,
+        abandoned: true,
+        abandonedFirst: true,
+        again: false,
+      });
+      const [first, second] = await store.listTasks(jobId);
+      expect(first).toMatchObject({
+        state: TaskState.cancelled,
+        attempts: [{ attempt: 1, outcome: TaskState.retrying }],
+      });
+      expect(first?.leaseExpiresAt).toBeUndefined();
+      expect(second).toMatchObject({ state: TaskState.cancelled, attempts: [] });
+    });
+
     it('re-opens a failed task once, keeping its tries; its next try claims it and goes on counting', async () => {
       // Prepare
       const { store } = subject;

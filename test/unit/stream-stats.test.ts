@@ -289,6 +289,28 @@ describe('taskTransitionStats: tries recorded whole at their end', () => {
     expect(whole.attempts).toBe(2);
   });
 
+  it('counts the cancel of an abandoned try as the end of that processing, and the task cancelled', () => {
+    // Prepare: try 2 started, its worker died, then the job was cancelled
+    const started = taskTransitionStats(undefined, RETRIED_TASK.created);
+    const retried = taskTransitionStats(RETRIED_TASK.created, RETRIED_TASK.firstEnded);
+    const taken = taskTransitionStats(RETRIED_TASK.firstEnded, RETRIED_TASK.secondStarted);
+    const cancelled: TaskImage = { state: 'cancelled', bytes: 1000, attempts: [firstTry] };
+
+    // Act
+    const total = sum([started, retried, taken, taskTransitionStats(RETRIED_TASK.secondStarted, cancelled)]);
+
+    // Assess
+    expect(total.states).toEqual({
+      pending: 0,
+      processing: 0,
+      retrying: 0,
+      completed: 0,
+      failed: 0,
+      cancelled: 1,
+    });
+    expect(total.attempts).toBe(2);
+  });
+
   it('counts a rewrite of a retrying task that adds no try as nothing', () => {
     // Prepare
     const { firstEnded } = RETRIED_TASK;

@@ -19,8 +19,15 @@ export class DynamoTaskControls {
     this.#expiresAt = expiresAt;
   }
 
-  /** Cancels a task that waits for the request's try; try 1 may find no item, and creates it cancelled. */
+  /**
+   * Cancels a task that waits for the request's try (try 1 may find no item, and creates it cancelled),
+   * or whose try was abandoned (processing, its lease run out), which loses that try.
+   */
   async cancelTask(request: CancelRequest): Promise<boolean> {
+    return (await this.#cancelWaiting(request)) || this.#cancelAbandoned(request);
+  }
+
+  async #cancelWaiting(request: CancelRequest): Promise<boolean> {
     return this.#conditionally(request.jobId, request.index, {
       UpdateExpression:
         'SET #state = :cancelled, updatedAt = :now, attempts = if_not_exists(attempts, :none), attemptCount = if_not_exists(attemptCount, :zero), jobId = :jobId, #index = :index, #bytes = :bytes, sha256 = :sha256, expiresAt = :expiresAt',
@@ -39,6 +46,21 @@ export class DynamoTaskControls {
         ':pending': TaskState.pending,
         ':retrying': TaskState.retrying,
         ':previous': request.attempt - 1,
+      },
+    });
+  }
+
+  async #cancelAbandoned(request: CancelRequest): Promise<boolean> {
+    return this.#conditionally(request.jobId, request.index, {
+      UpdateExpression: `SET #state = :cancelled, attemptCount = :previous, updatedAt = :now REMOVE attempts[${request.attempt - 1}], leaseExpiresAt, claimId`,
+      ConditionExpression: '#state = :processing AND attemptCount = :attempt AND leaseExpiresAt <= :now',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: {
+        ':cancelled': TaskState.cancelled,
+        ':processing': TaskState.processing,
+        ':attempt': request.attempt,
+        ':previous': request.attempt - 1,
+        ':now': request.now,
       },
     });
   }

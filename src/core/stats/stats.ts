@@ -185,8 +185,11 @@ export class StatsCollector {
     data.lastAt = maxDefined(data.lastAt, end.endedAt);
   }
 
-  /** A task that will not run again: its job was cancelled while it waited in `from`. */
-  taskCancelled(from: typeof TaskState.pending | typeof TaskState.retrying): void {
+  /**
+   * A task that will not run again: its job was cancelled while it waited in `from`, or while a try of it
+   * that no worker runs any more (its worker died) was `processing`.
+   */
+  taskCancelled(from: typeof TaskState.pending | typeof TaskState.retrying | typeof TaskState.processing): void {
     this.#data.states[from]--;
     this.#data.states.cancelled++;
   }

@@ -43,13 +43,18 @@ const endTry = (stats: StatsCollector, task: TaskImage, outcome: NonNullable<Att
   });
 };
 
-/** A task cancelled while it waited (created by the cancel when it had no item), or re-opened after failing. */
+/**
+ * A task cancelled while it waited (created by the cancel when it had no item) or while its try was
+ * abandoned (processing, its worker gone), or re-opened after failing.
+ */
 const waitingChange = (before: TaskImage | undefined, after: TaskImage): StatsData | undefined => {
   if (before?.state === after.state) return undefined;
   const stats = new StatsCollector();
   if (before === undefined) stats.taskCreated(after.bytes);
-  if (after.state === TaskState.cancelled)
-    stats.taskCancelled(before?.state === TaskState.retrying ? TaskState.retrying : TaskState.pending);
+  if (after.state === TaskState.cancelled) {
+    const from = before?.state;
+    stats.taskCancelled(from === TaskState.retrying || from === TaskState.processing ? from : TaskState.pending);
+  }
   else stats.taskReopened(after.attempts.length);
   return stats.snapshot();
 };
