@@ -1,0 +1,176 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JobView } from '../../src/core/job.ts';
+import type { TaskRecord } from '../../src/core/task.ts';
+import { matchOnStderr } from '../support/child-output.ts';
+import { BIN, CLEAN_ENV, NODE } from '../support/cli-process.ts';
+
+/** Slow enough to be killed part-way: 200 chunks of 1 KiB, 40 ms each, 2 at a time. */
+const ENV = {
+  ...CLEAN_ENV,
+  FANOUT_PIPELINE: 'chaos:delay=40,transform:uppercase',
+  FANOUT_CHUNKING_SIZE: '1024',
+  FANOUT_WORKERS_PER_TARGET: '1',
+  FANOUT_THREADS: '1',
+};
+const BODY = Array.from({ length: 200 }, (_, i) => `${`line ${i} `.padEnd(1023, 'y')}\n`).join('');
+const FINAL = ['completed', 'completed_with_failures', 'failed', 'cancelled'];
+
+let dir: string;
+let dataDir: string;
+const children: ChildProcess[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fanout-resume-'));
+  dataDir = join(dir, 'data');
+});
+afterEach(async () => {
+  for (const child of children.splice(0)) await kill(child);
+  await rm(dir, { recursive: true, force: true });
+});
+
+const kill = async (child: ChildProcess): Promise<void> => {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGKILL');
+  await once(child, 'exit');
+};
+
+const start = (args: string[], env: NodeJS.ProcessEnv = ENV): ChildProcess => {
+  const child = spawn(NODE, [BIN, ...args], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  return child;
+};
+
+const serve = async (env: NodeJS.ProcessEnv = ENV) => {
+  const child = start(['serve', '--data-dir', dataDir, '--port', '0'], env);
+  return { child, url: await matchOnStderr(child, /listening on (http:\/\/\S+)/) };
+};
+
+const view = async (url: string, jobId: string): Promise<JobView> =>
+  (await (await fetch(`${url}/jobs/${jobId}`)).json()) as JobView;
+
+const ended = async (url: string, jobId: string): Promise<JobView> => {
+  for (;;) {
+    const seen = (await (await fetch(`${url}/jobs/${jobId}?wait=5`)).json()) as JobView;
+    if (FINAL.includes(seen.status)) return seen;
+  }
+};
+
+/** Submits the slow job and kills the server once a few chunks have completed. */
+const startedThenKilled = async (): Promise<string> => {
+  const { child, url } = await serve();
+  const response = await fetch(`${url}/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain' },
+    body: BODY,
+  });
+  const { jobId } = (await response.json()) as { jobId: string };
+  while ((await view(url, jobId)).chunksCompleted < 5) await sleep(50);
+  await kill(child);
+  return jobId;
+};
+
+describe('fanout serve taking up a job after SIGKILL', () => {
+  it('fails a job whose kept input is gone, naming why, and serves what it had done', async () => {
+    // Prepare
+    const jobId = await startedThenKilled();
+    await rm(join(dataDir, 'inputs', `${jobId}.input`));
+
+    // Act
+    const { url } = await serve();
+    const after = await ended(url, jobId);
+
+    // Assess
+    expect(after.status).toBe('failed');
+    expect(JSON.stringify(after)).toMatch(/could not run on after a restart: its kept input is missing/);
+    expect(after.chunksCompleted).toBeGreaterThanOrEqual(5);
+  });
+
+  it('fails a job whose kept input was written over in place, rather than mixing two inputs', async () => {
+    // Prepare
+    const jobId = await startedThenKilled();
+    const file = await open(join(dataDir, 'inputs', `${jobId}.input`), 'r+');
+    await file.write('CHANGED', 0);
+    await file.close();
+
+    // Act
+    const { url } = await serve();
+    const after = await ended(url, jobId);
+
+    // Assess
+    expect(after.status).toBe('failed');
+    expect(JSON.stringify(after)).toMatch(/kept input of job .* changed: chunk 0/);
+  });
+
+  it('fails a job the configuration can no longer run (its target is gone), naming the target', async () => {
+    // Prepare
+    const jobId = await startedThenKilled();
+
+    // Act
+    const { url } = await serve({ ...ENV, FANOUT_TARGETS: 'aws' });
+    const after = await ended(url, jobId);
+
+    // Assess
+    expect(after.status).toBe('failed');
+    expect(JSON.stringify(after)).toMatch(/could not run on after a restart: .*gcp/);
+  });
+
+  it('keeps a cancel: the waiting chunks and the tries the dead process had taken are cancelled', async () => {
+    // Prepare
+    const { child, url } = await serve();
+    const response = await fetch(`${url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: BODY,
+    });
+    const { jobId } = (await response.json()) as { jobId: string };
+    while ((await view(url, jobId)).chunksCompleted < 3) await sleep(50);
+    await fetch(`${url}/jobs/${jobId}`, { method: 'DELETE' });
+    await kill(child);
+
+    // Act
+    const second = await serve();
+    // A cancelled job shows `cancelled` once nothing of it runs; its waiting chunks are cancelled as they come up.
+    let after = await ended(second.url, jobId);
+    while (after.chunksCompleted + after.chunksCancelled < (after.chunksTotal ?? 0)) {
+      await sleep(100);
+      after = await view(second.url, jobId);
+    }
+    const { tasks } = (await (await fetch(`${second.url}/jobs/${jobId}/tasks`)).json()) as {
+      tasks: TaskRecord[];
+    };
+
+    // Assess
+    expect(after.status).toBe('cancelled');
+    expect(after.chunksCompleted + after.chunksCancelled).toBe(after.chunksTotal);
+    expect(tasks).toHaveLength(after.chunksTotal as number);
+    expect(after.stats.states.cancelled).toBe(tasks.filter((t) => t.state === 'cancelled').length);
+    expect(after.stats.states).toMatchObject({ pending: 0, processing: 0, retrying: 0 });
+  });
+
+  it('takes up a job a killed `fanout run --data-dir` left, and completes it byte-exact', async () => {
+    // Prepare
+    await writeFile(join(dir, 'input.txt'), BODY);
+    const run = start(['run', 'input.txt', '--data-dir', dataDir, '--json']);
+    await matchOnStderr(run, /(\d+\.\d)%/).catch(() => undefined);
+    await sleep(1500);
+    await kill(run);
+
+    // Act
+    const { url } = await serve();
+    const { jobs } = (await (await fetch(`${url}/jobs`)).json()) as { jobs: JobView[] };
+    const jobId = (jobs[0] as JobView).jobId;
+    const after = await ended(url, jobId);
+    const result = await (await fetch(`${url}/jobs/${jobId}/result`)).text();
+
+    // Assess
+    expect(jobs).toHaveLength(1);
+    expect(after.status).toBe('completed');
+    expect(result).toBe((await readFile(join(dir, 'input.txt'), 'utf8')).toUpperCase());
+  });
+});
