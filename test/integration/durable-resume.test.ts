@@ -1,14 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/core/job.ts';
-import type { TaskRecord } from '../../src/core/task.ts';
 import { matchOnStderr } from '../support/child-output.ts';
 import { BIN, CLEAN_ENV, NODE } from '../support/cli-process.ts';
+import { endedView, killHard, serveOn, submitText, tasksOf, viewOf } from '../support/durable-server.ts';
 
 /** Slow enough to be killed part-way: 200 chunks of 1 KiB, 40 ms each, 2 at a time. */
 const ENV = {
@@ -19,7 +18,6 @@ const ENV = {
   FANOUT_THREADS: '1',
 };
 const BODY = Array.from({ length: 200 }, (_, i) => `${`line ${i} `.padEnd(1023, 'y')}\n`).join('');
-const FINAL = ['completed', 'completed_with_failures', 'failed', 'cancelled'];
 
 let dir: string;
 let dataDir: string;
@@ -30,15 +28,9 @@ beforeEach(async () => {
   dataDir = join(dir, 'data');
 });
 afterEach(async () => {
-  for (const child of children.splice(0)) await kill(child);
+  for (const child of children.splice(0)) await killHard(child);
   await rm(dir, { recursive: true, force: true });
 });
-
-const kill = async (child: ChildProcess): Promise<void> => {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGKILL');
-  await once(child, 'exit');
-};
 
 const start = (args: string[], env: NodeJS.ProcessEnv = ENV): ChildProcess => {
   const child = spawn(NODE, [BIN, ...args], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -46,32 +38,15 @@ const start = (args: string[], env: NodeJS.ProcessEnv = ENV): ChildProcess => {
   return child;
 };
 
-const serve = async (env: NodeJS.ProcessEnv = ENV) => {
-  const child = start(['serve', '--data-dir', dataDir, '--port', '0'], env);
-  return { child, url: await matchOnStderr(child, /listening on (http:\/\/\S+)/) };
-};
+const serve = (env: NodeJS.ProcessEnv = ENV) => serveOn(dataDir, { cwd: dir, env, children });
 
-const view = async (url: string, jobId: string): Promise<JobView> =>
-  (await (await fetch(`${url}/jobs/${jobId}`)).json()) as JobView;
-
-const ended = async (url: string, jobId: string): Promise<JobView> => {
-  for (;;) {
-    const seen = (await (await fetch(`${url}/jobs/${jobId}?wait=5`)).json()) as JobView;
-    if (FINAL.includes(seen.status)) return seen;
-  }
-};
-
-/** Submits the slow job and kills the server once a few chunks have completed. */
-const startedThenKilled = async (): Promise<string> => {
+/** Submits the slow job, waits for `completed` chunks, and kills the server; with `cancel`, cancels it first. */
+const startedThenKilled = async (completed = 5, cancel = false): Promise<string> => {
   const { child, url } = await serve();
-  const response = await fetch(`${url}/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'text/plain' },
-    body: BODY,
-  });
-  const { jobId } = (await response.json()) as { jobId: string };
-  while ((await view(url, jobId)).chunksCompleted < 5) await sleep(50);
-  await kill(child);
+  const jobId = await submitText(url, BODY);
+  while ((await viewOf(url, jobId)).chunksCompleted < completed) await sleep(50);
+  if (cancel) await fetch(`${url}/jobs/${jobId}`, { method: 'DELETE' });
+  await killHard(child);
   return jobId;
 };
 
@@ -83,7 +58,7 @@ describe('fanout serve taking up a job after SIGKILL', () => {
 
     // Act
     const { url } = await serve();
-    const after = await ended(url, jobId);
+    const after = await endedView(url, jobId);
 
     // Assess
     expect(after.status).toBe('failed');
@@ -100,7 +75,7 @@ describe('fanout serve taking up a job after SIGKILL', () => {
 
     // Act
     const { url } = await serve();
-    const after = await ended(url, jobId);
+    const after = await endedView(url, jobId);
 
     // Assess
     expect(after.status).toBe('failed');
@@ -113,7 +88,7 @@ describe('fanout serve taking up a job after SIGKILL', () => {
 
     // Act
     const { url } = await serve({ ...ENV, FANOUT_TARGETS: 'aws' });
-    const after = await ended(url, jobId);
+    const after = await endedView(url, jobId);
 
     // Assess
     expect(after.status).toBe('failed');
@@ -122,28 +97,17 @@ describe('fanout serve taking up a job after SIGKILL', () => {
 
   it('keeps a cancel: the waiting chunks and the tries the dead process had taken are cancelled', async () => {
     // Prepare
-    const { child, url } = await serve();
-    const response = await fetch(`${url}/jobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain' },
-      body: BODY,
-    });
-    const { jobId } = (await response.json()) as { jobId: string };
-    while ((await view(url, jobId)).chunksCompleted < 3) await sleep(50);
-    await fetch(`${url}/jobs/${jobId}`, { method: 'DELETE' });
-    await kill(child);
+    const jobId = await startedThenKilled(3, true);
 
     // Act
     const second = await serve();
     // A cancelled job shows `cancelled` once nothing of it runs; its waiting chunks are cancelled as they come up.
-    let after = await ended(second.url, jobId);
+    let after = await endedView(second.url, jobId);
     while (after.chunksCompleted + after.chunksCancelled < (after.chunksTotal ?? 0)) {
       await sleep(100);
-      after = await view(second.url, jobId);
+      after = await viewOf(second.url, jobId);
     }
-    const { tasks } = (await (await fetch(`${second.url}/jobs/${jobId}/tasks`)).json()) as {
-      tasks: TaskRecord[];
-    };
+    const tasks = await tasksOf(second.url, jobId);
 
     // Assess
     expect(after.status).toBe('cancelled');
@@ -159,13 +123,13 @@ describe('fanout serve taking up a job after SIGKILL', () => {
     const run = start(['run', 'input.txt', '--data-dir', dataDir, '--json']);
     await matchOnStderr(run, /(\d+\.\d)%/).catch(() => undefined);
     await sleep(1500);
-    await kill(run);
+    await killHard(run);
 
     // Act
     const { url } = await serve();
     const { jobs } = (await (await fetch(`${url}/jobs`)).json()) as { jobs: JobView[] };
     const jobId = (jobs[0] as JobView).jobId;
-    const after = await ended(url, jobId);
+    const after = await endedView(url, jobId);
     const result = await (await fetch(`${url}/jobs/${jobId}/result`)).text();
 
     // Assess

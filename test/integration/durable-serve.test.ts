@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/core/job.ts';
-import type { TaskRecord } from '../../src/core/task.ts';
-import { matchOnStderr } from '../support/child-output.ts';
-import { BIN, CLEAN_ENV, NODE, runFanout } from '../support/cli-process.ts';
+import { CLEAN_ENV, runFanout } from '../support/cli-process.ts';
+import { endedView, serveOn, submitText, tasksOf } from '../support/durable-server.ts';
 
 const ENV = {
   ...CLEAN_ENV,
@@ -39,45 +38,10 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** `fanout serve` on a data directory and a free port; resolves with its URL once it listens. */
-const serve = async (
-  dataDir: string,
-  env: NodeJS.ProcessEnv = ENV,
-): Promise<{ url: string; child: ChildProcess }> => {
-  const child = spawn(NODE, [BIN, 'serve', '--data-dir', dataDir, '--port', '0'], {
-    cwd: dir,
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  return { url: await matchOnStderr(child, /listening on (http:\/\/\S+)/), child };
-};
-
-const submit = async (
-  url: string,
-  body: string,
-  headers: Record<string, string> = {},
-  status = 202,
-): Promise<string> => {
-  const response = await fetch(`${url}/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'text/plain', ...headers },
-    body,
-  });
-  expect(response.status).toBe(status);
-  return ((await response.json()) as { jobId: string }).jobId;
-};
-
-/** The job's view once it has ended (`GET /jobs/{id}?wait=`, again until it has). */
-const ended = async (url: string, jobId: string): Promise<JobView> => {
-  for (;;) {
-    const view = (await (await fetch(`${url}/jobs/${jobId}?wait=5`)).json()) as JobView;
-    if (['completed', 'completed_with_failures', 'failed', 'cancelled'].includes(view.status)) return view;
-  }
-};
-
-const tasksOf = async (url: string, jobId: string): Promise<TaskRecord[]> =>
-  ((await (await fetch(`${url}/jobs/${jobId}/tasks`)).json()) as { tasks: TaskRecord[] }).tasks;
+const serve = (dataDir: string, env: NodeJS.ProcessEnv = ENV) =>
+  serveOn(dataDir, { cwd: dir, env, children });
+const submit = submitText;
+const ended = endedView;
 
 const resultOf = async (url: string, jobId: string): Promise<string> =>
   (await fetch(`${url}/jobs/${jobId}/result`)).text();
