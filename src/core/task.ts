@@ -133,7 +133,9 @@ const waitsFor = (task: TaskRecord, attempt: number): boolean =>
 
 /** Whether try `attempt` is processing with its lease run out at `now`: the worker that took it died. */
 const isAbandoned = (task: TaskRecord, attempt: number, now: number): boolean =>
-  task.state === TaskState.processing && task.attempts.length === attempt && (task.leaseExpiresAt ?? 0) <= now;
+  task.state === TaskState.processing &&
+  task.attempts.length === attempt &&
+  (task.leaseExpiresAt ?? 0) <= now;
 
 /**
  * The claim rule every task store applies atomically: a delivery of try N claims the task when the task
@@ -254,7 +256,12 @@ export const applyCancel = (
     return { ...recorded, state: TaskState.cancelled, updatedAt: request.now };
   if (!isAbandoned(recorded, request.attempt, request.now)) return undefined;
   const { leaseExpiresAt: _released, ...task } = recorded;
-  return { ...task, state: TaskState.cancelled, attempts: task.attempts.slice(0, -1), updatedAt: request.now };
+  return {
+    ...task,
+    state: TaskState.cancelled,
+    attempts: task.attempts.slice(0, -1),
+    updatedAt: request.now,
+  };
 };
 
 /**

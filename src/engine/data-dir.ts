@@ -48,6 +48,7 @@ export const openDataDir = async (dir: string): Promise<DataDir> => {
     kept: {
       spool,
       idempotency: store.idempotency,
+      health: store.health,
       meta: { read: (key) => store.readMeta(key), write: (key, value) => store.writeMeta(key, value) },
       sweep: async (known) => {
         await removeUnknown(join(dir, DATA_DIR_LAYOUT.inputs), /^([A-Za-z0-9_-]+)\.input/, known);

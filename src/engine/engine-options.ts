@@ -3,6 +3,7 @@ import type { BalancerOptions } from '../core/balancer.ts';
 import type { BreakerOptions } from '../core/breaker.ts';
 import type { JobView } from '../core/job.ts';
 import type { RetryOptions } from '../core/retry.ts';
+import type { HealthStore } from '../ports/health-store.ts';
 import type { IdempotencyStore } from '../ports/idempotency-store.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { TaskStore } from '../ports/task-store.ts';
@@ -58,6 +59,8 @@ export interface KeptState {
   /** Each job's input, until the job expires: what a restart and a re-run read chunks from. */
   spool: FileInputSpool;
   idempotency: EngineIdempotency;
+  /** Each target's breaker as it last changed state: a target that was out stays out across a restart. */
+  health: HealthStore;
   /** Small values kept across restarts: the stats of the jobs that expired. */
   meta: { read<T>(key: string): T | undefined; write(key: string, value: unknown): Promise<void> };
   /** Removes the inputs and results of jobs the store does not know: what a crash while one expired left. */

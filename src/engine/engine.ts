@@ -8,23 +8,21 @@ import type { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import { type JobRequest, type JobView, jobView, prepareJob } from '../core/job.ts';
 import { cancelApplies, newestFirst, pageOf, rerunConflict } from '../core/job-operations.ts';
-import { outputCompression, type ResolvedStep, StepRegistry } from '../core/pipeline/registry.ts';
-import { RetryPolicy } from '../core/retry.ts';
+import { type ResolvedStep, StepRegistry } from '../core/pipeline/registry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
-import { emptyStats, mergeStats } from '../core/stats/stats.ts';
 import type { TaskRecord } from '../core/task.ts';
 import { readiness, taskStoreProbe } from '../lifecycle/readiness.ts';
 import { JobConflictError, NoTargetAvailableError } from '../ports/errors.ts';
 import type { JobInput, JobListQuery, JobPage } from '../ports/job-service.ts';
 import type { Readiness } from '../ports/readiness.ts';
-import type { JobRecord } from '../ports/task-store.ts';
 import { fileBlocks } from '../util/file-blocks.ts';
 import { Admission } from './admission.ts';
 import { TargetDispatch } from './dispatch.ts';
-import type { EngineIdempotency, EngineOptions, JobHandle, KeptState } from './engine-options.ts';
-import { JobExpiry } from './expiry.ts';
+import type { EngineIdempotency, EngineOptions, JobHandle } from './engine-options.ts';
+import { JobBook } from './job-book.ts';
 import { type FeedParts, ingest, reopenFailed } from './job-feed.ts';
 import { JobRun } from './job-run.ts';
+import { KeptBreakers } from './kept-breakers.ts';
 import type { TaskMessage } from './messages.ts';
 import { resumeKeptJobs } from './resume.ts';
 import { type EngineEvents, targetLifecycle } from './target-lifecycle.ts';
@@ -46,14 +44,12 @@ export class Engine {
   readonly #admission: Admission;
   readonly #runner: ThreadRunner;
   readonly #targets = new Map<string, TargetDispatch>();
-  readonly #jobs = new Map<string, JobRun>();
-  /** The jobs not yet done: `#jobs` keeps every job for its status, until it expires (`JobExpiry`). */
-  readonly #unfinished = new Set<JobRun>();
+  readonly #book: JobBook;
   readonly #settling = new Set<Promise<void>>();
-  /** Forgets jobs `jobTtlMs` after they end, keeping what they counted for `stats`. */
-  readonly #expiry: JobExpiry | undefined;
   #closing = false;
   readonly #closed = Promise.withResolvers<void>();
+  /** A durable engine's breakers, kept across restarts. */
+  readonly #breakers: KeptBreakers | undefined;
   /** What puts a job's chunks on the targets' queues: its ingest, and a re-run of its failed ones. */
   readonly #feed: FeedParts;
 
@@ -66,6 +62,8 @@ export class Engine {
       options.balancer,
       options.breaker,
     );
+    const names = options.targets.map((t) => t.name);
+    this.#breakers = options.kept && new KeptBreakers(options.kept.health, this.#balancer, names);
     this.#admission = new Admission(options);
     this.#feed = {
       tasks: options.tasks,
@@ -74,18 +72,17 @@ export class Engine {
       ...(options.kept && { spool: options.kept.spool }),
     };
     this.#runner = new ThreadRunner(options.threads, this.#admission.arena.buffer, options.stopGraceMs);
-    this.#expiry = JobExpiry.of(options, this.#jobs, this.idempotency, (jobId) =>
-      this.events.emit('expired', { jobId }),
-    );
+    this.#book = new JobBook(options, this.idempotency, (jobId) => this.events.emit('expired', { jobId }));
     for (const target of options.targets) {
       const lifecycle = targetLifecycle(target.name, {
         tasks: options.tasks,
         results: options.results,
-        jobs: this.#jobs,
+        jobs: this.#book.jobs,
         balancer: this.#balancer,
         admission: this.#admission,
         events: this.events,
         keepsInputs: options.kept !== undefined,
+        breakerReported: (name) => this.#breakers?.reported(name),
         send: (job, message, avoid, delayMs) => this.#send(job, message, avoid, delayMs),
       });
       this.#targets.set(
@@ -162,28 +159,20 @@ export class Engine {
    * run on.
    */
   async resume(): Promise<{ jobs: number; running: number }> {
-    const { spool } = this.#feed;
-    if (spool === undefined) return { jobs: 0, running: 0 };
+    const { kept } = this.#options;
+    if (kept === undefined) return { jobs: 0, running: 0 };
+    await this.#breakers?.restore();
     return resumeKeptJobs({
       tasks: this.#options.tasks,
-      spool,
+      spool: kept.spool,
       feed: this.#feed,
-      runOf: (record) => this.#runOf(record),
+      prepare: (request) => this.prepare(request),
+      newRun: (record, steps) =>
+        this.#newRun(record.jobId, record.options as unknown as JobRequest, steps, record.createdAt),
       adopt: (job, endedAt) => this.#adopt(job, endedAt),
       fail: (job, reason, error) => this.#fail(job, error, reason),
-      sweep: (known) => (this.#options.kept as KeptState).sweep(known),
+      sweep: (known) => kept.sweep(known),
     });
-  }
-
-  /** A run for a job an earlier process recorded, as its request asked; and why it cannot run now, if not. */
-  #runOf(record: JobRecord): { job: JobRun; problem?: string } {
-    const request = record.options as unknown as JobRequest;
-    try {
-      return { job: this.#newRun(record.jobId, request, this.prepare(request), record.createdAt) };
-    } catch (error) {
-      const problem = error instanceof Error ? error.message : String(error);
-      return { job: this.#newRun(record.jobId, request, [], record.createdAt), problem };
-    }
   }
 
   /**
@@ -199,55 +188,35 @@ export class Engine {
   }
 
   #newRun(jobId: string, request: JobRequest, steps: ResolvedStep[], createdAt?: number): JobRun {
-    return new JobRun(
+    return JobRun.of({
       jobId,
       request,
-      {
-        key: JSON.stringify([request.pipeline, request.chunking.mode]),
-        steps: request.pipeline,
-        modules: this.#registry.modules,
-        mode: request.chunking.mode,
-      },
-      new RetryPolicy({ ...this.#options.retry, maxAttempts: request.maxAttempts }),
-      outputCompression(steps),
+      steps,
+      modules: this.#registry.modules,
+      retry: this.#options.retry,
       createdAt,
-    );
+    });
   }
 
-  /**
-   * Makes a job the engine's, until it expires; `endedAt` for one that had ended before (a job taken up
-   * by `resume`), which expires its TTL after then.
-   */
+  /** Makes a job the engine's, until it expires (see `JobBook.add`), and says so. */
   #adopt(job: JobRun, endedAt?: number): void {
-    this.#jobs.set(job.jobId, job);
+    this.#book.add(job, endedAt);
     this.events.emit('submitted', { jobId: job.jobId });
-    if (endedAt !== undefined) this.#expiry?.ended(job.jobId, endedAt);
-    else this.#follow(job);
-  }
-
-  /** Counts a job as unfinished until it ends (again, after a re-run). */
-  #follow(job: JobRun): void {
-    this.#unfinished.add(job);
-    const ended = () => {
-      this.#unfinished.delete(job);
-      this.#expiry?.ended(job.jobId);
-    };
-    job.done.then(ended, ended);
   }
 
   /** What a job was asked to do, and how its result is encoded. */
   describe(jobId: string): { request: JobRequest; compression?: string } | undefined {
-    const job = this.#jobs.get(jobId);
+    const job = this.#book.jobs.get(jobId);
     return job && { request: job.request, ...(job.compression && { compression: job.compression }) };
   }
 
   getJob(jobId: string): JobView | undefined {
-    const job = this.#jobs.get(jobId);
+    const job = this.#book.jobs.get(jobId);
     return job && this.#view(job);
   }
 
   async listJobs({ status, ...page }: JobListQuery): Promise<JobPage> {
-    const runs = [...this.#jobs.values()].sort(newestFirst);
+    const runs = [...this.#book.jobs.values()].sort(newestFirst);
     const { items, next } = pageOf(runs, page, (job) => {
       const view = this.#view(job);
       return status === undefined || view.status === status ? view : undefined;
@@ -257,7 +226,7 @@ export class Engine {
 
   /** Cancels a job (see `JobService.cancel`): its ingest stops, and each waiting chunk is cancelled as it comes up. */
   async cancel(jobId: string): Promise<JobView | undefined> {
-    const job = this.#jobs.get(jobId);
+    const job = this.#book.jobs.get(jobId);
     if (job === undefined) return undefined;
     if (cancelApplies(this.#view(job))) {
       const at = Date.now();
@@ -269,20 +238,20 @@ export class Engine {
 
   /** Re-runs a job's failed chunks from the copies kept when they failed (see `reopenFailed`). */
   async retry(jobId: string): Promise<{ chunks: number } | undefined> {
-    const job = this.#jobs.get(jobId);
+    const job = this.#book.jobs.get(jobId);
     if (job === undefined) return undefined;
     const view = this.#view(job);
     const conflict = rerunConflict(view);
     if (conflict) throw new JobConflictError(jobId, conflict.slug, view.status, conflict.detail);
     const { reopened, sent } = await reopenFailed(job, this.#feed);
-    this.#follow(job);
+    this.#book.follow(job);
     this.events.emit('rerun', { jobId });
     this.#track(sent.catch((error: unknown) => this.#fail(job, error)));
     return { chunks: reopened.length };
   }
 
   async listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[] | undefined> {
-    if (!this.#jobs.has(jobId)) return undefined;
+    if (!this.#book.jobs.has(jobId)) return undefined;
     return this.#options.tasks.listTasks(jobId, state);
   }
 
@@ -311,9 +280,7 @@ export class Engine {
 
   /** Stats over every job, with the current load of each target. */
   stats(): StatsReport {
-    let data = this.#expiry?.expiredStats ?? emptyStats();
-    for (const job of this.#jobs.values()) data = mergeStats(data, job.stats.snapshot());
-    return summarize(data, this.#balancer.loads());
+    return summarize(this.#book.stats(), this.#balancer.loads());
   }
 
   #view(job: JobRun): JobView {
@@ -342,11 +309,11 @@ export class Engine {
    */
   async closeStores(): Promise<void> {
     if (this.#options.kept) return this.#options.kept.close();
-    await Promise.all([...this.#jobs.keys()].map((jobId) => this.#options.results.delete(jobId)));
+    await Promise.all([...this.#book.jobs.keys()].map((jobId) => this.#options.results.delete(jobId)));
   }
 
   async #shutDown(): Promise<void> {
-    this.#expiry?.stop();
+    this.#book.stop();
     this.#admission.stop();
     await Promise.all([...this.#targets.values()].map((t) => t.stop()));
     const grace = new AbortController();
@@ -380,7 +347,7 @@ export class Engine {
    */
   #receiveMax(): number {
     let largest = 1;
-    for (const job of this.#unfinished) largest = Math.max(largest, job.request.chunking.size);
+    for (const job of this.#book.unfinished) largest = Math.max(largest, job.request.chunking.size);
     return Math.min(MAX_BATCH_TASKS, Math.max(1, Math.floor(MAX_BATCH_BYTES / largest)));
   }
 

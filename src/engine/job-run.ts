@@ -1,6 +1,7 @@
 import { TaskState } from '../core/constants.ts';
 import type { IngestProgress, JobRequest } from '../core/job.ts';
-import type { RetryPolicy } from '../core/retry.ts';
+import { outputCompression, type ResolvedStep } from '../core/pipeline/registry.ts';
+import { type RetryOptions, RetryPolicy } from '../core/retry.ts';
 import { StatsCollector } from '../core/stats/stats.ts';
 import { replayTask } from '../core/stats/task-replay.ts';
 import { isFinal, type TaskRecord } from '../core/task.ts';
@@ -33,6 +34,27 @@ export class JobRun {
   readonly recipe: PipelineRecipe;
   readonly retry: RetryPolicy;
   readonly compression: string | undefined;
+
+  /** A run of `request`, with its steps as resolved and the engine's retry defaults. */
+  static of(options: {
+    jobId: string;
+    request: JobRequest;
+    steps: readonly ResolvedStep[];
+    modules: readonly string[];
+    retry: RetryOptions;
+    createdAt?: number | undefined;
+  }): JobRun {
+    const { jobId, request, steps, modules, retry, createdAt } = options;
+    const { pipeline, chunking, maxAttempts } = request;
+    return new JobRun(
+      jobId,
+      request,
+      { key: JSON.stringify([pipeline, chunking.mode]), steps: pipeline, modules, mode: chunking.mode },
+      new RetryPolicy({ ...retry, maxAttempts }),
+      outputCompression(steps),
+      createdAt,
+    );
+  }
 
   constructor(
     jobId: string,

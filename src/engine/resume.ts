@@ -1,4 +1,6 @@
 import type { FileInputSpool } from '../adapters/local/file-input-spool.ts';
+import type { JobRequest } from '../core/job.ts';
+import type { ResolvedStep } from '../core/pipeline/registry.ts';
 import type { TaskRecord } from '../core/task.ts';
 import type { JobRecord, TaskStore } from '../ports/task-store.ts';
 import { type FeedParts, ingest } from './job-feed.ts';
@@ -9,8 +11,10 @@ export interface ResumeParts {
   tasks: TaskStore;
   spool: FileInputSpool;
   feed: FeedParts;
-  /** A run for a recorded job, and why the engine could not run its request now, if it could not. */
-  runOf(record: JobRecord): { job: JobRun; problem?: string };
+  /** Checks a job's request against the engine as it is now (see `Engine.prepare`); throws `UsageError`. */
+  prepare(request: JobRequest): ResolvedStep[];
+  /** A run for a recorded job, with its steps as resolved. */
+  newRun(record: JobRecord, steps: ResolvedStep[]): JobRun;
   /** Makes a job the engine's (see `Engine.#adopt`); `endedAt` for one that has ended. */
   adopt(job: JobRun, endedAt?: number): void;
   /** Fails a job as a whole, in its run and its record (see `Engine.#fail`): for `reason`, or its input stopped. */
@@ -20,6 +24,15 @@ export interface ResumeParts {
 }
 
 const PAGE = 1000;
+
+/** A run for a job an earlier process recorded, as its request asked; and why it cannot run now, if not. */
+const runOf = (parts: ResumeParts, record: JobRecord): { job: JobRun; problem?: string } => {
+  try {
+    return { job: parts.newRun(record, parts.prepare(record.options as unknown as JobRequest)) };
+  } catch (error) {
+    return { job: parts.newRun(record, []), problem: error instanceof Error ? error.message : String(error) };
+  }
+};
 
 /** Every job the store holds, oldest first. */
 const allJobs = async (tasks: TaskStore): Promise<JobRecord[]> => {
@@ -50,7 +63,7 @@ export const resumeKeptJobs = async (parts: ResumeParts): Promise<{ jobs: number
   const records = await allJobs(tasks);
   await parts.sweep(new Set(records.map((record) => record.jobId)));
   for (const record of records) {
-    const { job, problem } = parts.runOf(record);
+    const { job, problem } = runOf(parts, record);
     const missing = (await spool.has(record.jobId)) ? undefined : 'its kept input is missing';
     const reason = problem ?? missing;
     const recorded = await tasks.listTasks(record.jobId);

@@ -39,6 +39,8 @@ export interface EngineParts {
   balancer: Balancer;
   admission: Admission;
   events: EventEmitter<EngineEvents>;
+  /** Called after a target's health was reported: a durable engine keeps its breaker when it changed. */
+  breakerReported(target: string): void;
   /** Whether each job's input is kept on disk (a durable engine): then no copy of a failed chunk is. */
   keepsInputs: boolean;
   /** Routes a try through the balancer, waiting for a breaker to half-open if every one is open. */
@@ -76,6 +78,7 @@ export const targetLifecycle = (target: string, parts: EngineParts): TryLifecycl
     },
     health: (name, reports) => {
       for (const { outcome, sentAt } of reports) parts.balancer.release(name, outcome, sentAt);
+      parts.breakerReported(name);
     },
     hooks: {
       taken: ({ job, delivery: { message }, startedAt }) => {

@@ -5,7 +5,7 @@ import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
 import { sha256Hex } from '../../src/core/chunker.ts';
 import { MiB, TaskState } from '../../src/core/constants.ts';
 import { RetryPolicy } from '../../src/core/retry.ts';
-import type { ResultRef } from '../../src/core/task.ts';
+import type { FinishRequest, ResultRef } from '../../src/core/task.ts';
 import { ChunkArena } from '../../src/engine/arena.ts';
 import { TargetDispatch, VISIBILITY_MS } from '../../src/engine/dispatch.ts';
 import { JobRun } from '../../src/engine/job-run.ts';
@@ -15,7 +15,21 @@ import { TryLifecycle } from '../../src/lifecycle/try-lifecycle.ts';
 import type { Taken } from '../../src/lifecycle/try-types.ts';
 import type { ResultStore } from '../../src/ports/result-store.ts';
 import { encode, jobRequest } from '../support/cloud.ts';
-import { RefusingResultStore } from '../support/lifecycle.ts';
+
+/** The real memory task store, failing every finish of one job: a store fault it cannot be made to have. */
+class FinishRefusingStore extends MemoryTaskStore {
+  readonly #jobId: string;
+
+  constructor(jobId: string) {
+    super();
+    this.#jobId = jobId;
+  }
+
+  override async finish(request: FinishRequest): Promise<boolean> {
+    if (request.jobId === this.#jobId) throw new Error('the task store timed out');
+    return super.finish(request);
+  }
+}
 
 const TARGET = 'aws';
 
@@ -85,14 +99,15 @@ const jobRun = (jobId: string, pipeline: string): JobRun => {
 
 interface DispatchRigOptions {
   workers: number;
+  tasks?: MemoryTaskStore;
   receiveMax?: number;
   results?: ResultStore;
   jobs: JobRun[];
 }
 
 /** One target's dispatch over a try lifecycle on the memory stores, noting the receipt of every delivery. */
-const dispatchRig = async ({ workers, receiveMax = 128, results, jobs }: DispatchRigOptions) => {
-  const tasks = new MemoryTaskStore();
+const dispatchRig = async ({ workers, receiveMax = 128, results, jobs, ...options }: DispatchRigOptions) => {
+  const tasks = options.tasks ?? new MemoryTaskStore();
   const known = new Map(jobs.map((job) => [job.jobId, job]));
   for (const job of jobs) await tasks.createJob({ jobId: job.jobId, createdAt: job.createdAt, options: {} });
   const receipts: { id: string; jobId: string }[] = [];
@@ -220,13 +235,13 @@ describe('TargetDispatch', () => {
     expect(tasks.map((t) => t.state)).toEqual([TaskState.completed, TaskState.completed]);
   });
 
-  it('acknowledges every settled delivery and leaves one whose output was refused in flight', async () => {
+  it('acknowledges every settled delivery and leaves one whose end could not be recorded in flight', async () => {
     // Prepare
     const refused = jobRun('job-refused', 'transform:uppercase');
     const poisoned = jobRun('job-poisoned', 'chaos:poison=1');
     const rig = await dispatchRig({
       workers: 1,
-      results: new RefusingResultStore(),
+      tasks: new FinishRefusingStore('job-refused'),
       jobs: [refused, poisoned],
     });
     await rig.send('job-refused', 0, 'kept\n');

@@ -42,7 +42,17 @@ const engineRig = async () => {
     const target = balancer.pick({ avoid, among: request.targets }) as Target;
     await queues[target].send([{ body: { ...message, routedAt: Date.now() }, delayMs }]);
   };
-  const parts = { tasks, results, jobs, balancer, admission, events, send, keepsInputs: false };
+  const parts = {
+    tasks,
+    results,
+    jobs,
+    balancer,
+    admission,
+    events,
+    send,
+    keepsInputs: false,
+    breakerReported: () => {},
+  };
   const lifecycles = { aws: targetLifecycle('aws', parts), gcp: targetLifecycle('gcp', parts) };
   const seen: Record<keyof EngineEvents, unknown[]> = {
     attempt: [],

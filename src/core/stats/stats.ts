@@ -189,7 +189,9 @@ export class StatsCollector {
    * A task that will not run again: its job was cancelled while it waited in `from`, or while a try of it
    * that no worker runs any more (its worker died) was `processing`.
    */
-  taskCancelled(from: typeof TaskState.pending | typeof TaskState.retrying | typeof TaskState.processing): void {
+  taskCancelled(
+    from: typeof TaskState.pending | typeof TaskState.retrying | typeof TaskState.processing,
+  ): void {
     this.#data.states[from]--;
     this.#data.states.cancelled++;
   }

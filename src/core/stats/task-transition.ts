@@ -53,9 +53,10 @@ const waitingChange = (before: TaskImage | undefined, after: TaskImage): StatsDa
   if (before === undefined) stats.taskCreated(after.bytes);
   if (after.state === TaskState.cancelled) {
     const from = before?.state;
-    stats.taskCancelled(from === TaskState.retrying || from === TaskState.processing ? from : TaskState.pending);
-  }
-  else stats.taskReopened(after.attempts.length);
+    stats.taskCancelled(
+      from === TaskState.retrying || from === TaskState.processing ? from : TaskState.pending,
+    );
+  } else stats.taskReopened(after.attempts.length);
   return stats.snapshot();
 };
 
