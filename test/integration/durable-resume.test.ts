@@ -117,6 +117,24 @@ describe('fanout serve taking up a job after SIGKILL', () => {
     expect(after.stats.states).toMatchObject({ pending: 0, processing: 0, retrying: 0 });
   });
 
+  it("keeps a target's open breaker: the target stays out of rotation after the restart", async () => {
+    // Prepare: gcp down for good, its breaker opening after 3 failures and staying open 10 minutes
+    const env = { ...ENV, FANOUT_BREAKER_FAILURE_THRESHOLD: '3', FANOUT_BREAKER_RESET_TIMEOUT_MS: '600000' };
+    const { child, url } = await serve(env);
+    await submitText(`${url}`, BODY.slice(0, 20 * 1024), {}, 202, '?pipeline=chaos:target=gcp');
+    const breakerOf = async (at: string) =>
+      ((await (await fetch(`${at}/stats`)).json()) as { targets: Record<string, { breaker?: string }> })
+        .targets.gcp?.breaker;
+    while ((await breakerOf(url)) !== 'open') await sleep(50);
+    await killHard(child);
+
+    // Act
+    const second = await serve(env);
+
+    // Assess
+    expect(await breakerOf(second.url)).toBe('open');
+  });
+
   it('takes up a job a killed `fanout run --data-dir` left, and completes it byte-exact', async () => {
     // Prepare
     await writeFile(join(dir, 'input.txt'), BODY);

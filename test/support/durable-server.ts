@@ -32,14 +32,15 @@ export const killHard = async (child: ChildProcess): Promise<void> => {
   await once(child, 'exit');
 };
 
-/** `POST /jobs` of a text body; the job's id, once the answer had `status`. */
+/** `POST /jobs` of a text body (with `query`, job options); the job's id, once the answer had `status`. */
 export const submitText = async (
   url: string,
   body: string,
   headers: Record<string, string> = {},
   status = 202,
+  query = '',
 ): Promise<string> => {
-  const response = await fetch(`${url}/jobs`, {
+  const response = await fetch(`${url}/jobs${query}`, {
     method: 'POST',
     headers: { 'content-type': 'text/plain', ...headers },
     body,
