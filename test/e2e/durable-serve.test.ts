@@ -31,7 +31,7 @@ const input = (): string => {
 
 const ENV = {
   ...CLEAN_ENV,
-  FANOUT_PIPELINE: 'chaos:fail=0.2:delay=30:seed=5,transform:uppercase',
+  FANOUT_PIPELINE: 'chaos:fail=0.2:delay=20:seed=5,transform:uppercase',
   FANOUT_CHUNKING_SIZE: String(LINE),
   FANOUT_RETRY_MAX_ATTEMPTS: '40',
   FANOUT_RETRY_BASE_DELAY_MS: '10',
