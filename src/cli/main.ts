@@ -162,10 +162,18 @@ const serve = async (options: Record<string, unknown>): Promise<number> => {
   await removeLeftovers(config);
   const dataDir = options.memory ? undefined : config.server.data_dir;
   const engine = await createEngine(config, dataDir === undefined ? {} : { dataDir });
-  engine.prepare(jobRequestFrom(config));
-  // Loaded here, not up front: `run` has no use for the server or prom-client, and their memory.
-  const { startLocalServer } = await import('../server/local-server.ts');
-  const server = await startLocalServer(engine, config);
+  let server: import('../server/local-server.ts').LocalServer;
+  try {
+    engine.prepare(jobRequestFrom(config));
+    // Loaded here, not up front: `run` has no use for the server or prom-client, and their memory.
+    const { startLocalServer } = await import('../server/local-server.ts');
+    server = await startLocalServer(engine, config);
+  } catch (error) {
+    // The worker threads have started: the process would not end while they run.
+    await engine.close();
+    await engine.closeStores();
+    throw error;
+  }
   process.stderr.write(`fanout: listening on ${server.url} (targets ${engine.targetNames.join(', ')})\n`);
   const { resumed } = server;
   if (dataDir !== undefined)
@@ -175,10 +183,15 @@ const serve = async (options: Record<string, unknown>): Promise<number> => {
   await new Promise<void>((resolve) => {
     const stop = async () => {
       process.stderr.write('fanout: stopping; letting the tries in flight finish...\n');
-      await server.close();
-      await engine.close();
-      await engine.closeStores();
-      resolve();
+      try {
+        await server.close();
+        await engine.close();
+      } finally {
+        await engine.closeStores().catch((error: unknown) => {
+          process.stderr.write(`fanout: could not close the stores: ${(error as Error).message}\n`);
+        });
+        resolve();
+      }
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -44,7 +44,7 @@ export const DEFAULTS = {
   results_dir: '.fanout/results',
   jobs: { ttl_seconds: DEFAULT_JOB_TTL_SECONDS },
   server: {
-    data_dir: '.fanout',
+    data_dir: '.fanout/data',
     host: '127.0.0.1',
     port: 3000,
     max_body_bytes: 256 * MiB,

@@ -286,7 +286,9 @@ export type WaitedTry = Pick<TryMessage, 'attempt' | 'previousTarget' | 'rerunFr
  * task waits for, or the one a processing task was running (whose claim the new try takes over once its
  * lease has run out, by the claim rule). Undefined for a task that has ended: nothing of it runs again.
  */
-export const waitedTry = (task: TaskRecord): WaitedTry | undefined => {
+export const waitedTry = (
+  task: Pick<TaskRecord, 'state' | 'attempts' | 'rerunFrom'>,
+): WaitedTry | undefined => {
   const { attempts, rerunFrom } = task;
   const next = (attempt: number): WaitedTry => {
     const previousTarget = attempts[attempt - 2]?.target;

@@ -46,6 +46,7 @@ export const openDataDir = async (dir: string): Promise<DataDir> => {
     tasks: store.tasks,
     results,
     kept: {
+      dir,
       spool,
       idempotency: store.idempotency,
       health: store.health,
@@ -55,8 +56,11 @@ export const openDataDir = async (dir: string): Promise<DataDir> => {
         await removeUnknown(join(dir, DATA_DIR_LAYOUT.results), /^([A-Za-z0-9_-]+)\.results$/, known);
       },
       close: async () => {
-        await results.close();
-        await store.close();
+        try {
+          await results.close();
+        } finally {
+          await store.close();
+        }
       },
     },
   };

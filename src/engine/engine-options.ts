@@ -56,6 +56,8 @@ export type EngineIdempotency = IdempotencyStore & { forgetJob(jobId: string): v
 
 /** What a durable engine keeps on disk besides its task and result stores (`fanout serve`'s data directory). */
 export interface KeptState {
+  /** The data directory, as errors name it. */
+  dir: string;
   /** Each job's input, until the job expires: what a restart and a re-run read chunks from. */
   spool: FileInputSpool;
   idempotency: EngineIdempotency;

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryIdempotencyStore } from '../adapters/local/memory-idempotency-store.ts';
 import { readJobResult } from '../adapters/result-reading.ts';
+import { DataDirError } from '../adapters/sqlite/errors.ts';
 import { Balancer } from '../core/balancer.ts';
 import type { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
@@ -161,18 +162,32 @@ export class Engine {
   async resume(): Promise<{ jobs: number; running: number }> {
     const { kept } = this.#options;
     if (kept === undefined) return { jobs: 0, running: 0 };
-    await this.#breakers?.restore();
-    return resumeKeptJobs({
-      tasks: this.#options.tasks,
-      spool: kept.spool,
-      feed: this.#feed,
-      prepare: (request) => this.prepare(request),
-      newRun: (record, steps) =>
-        this.#newRun(record.jobId, record.options as unknown as JobRequest, steps, record.createdAt),
-      adopt: (job, endedAt) => this.#adopt(job, endedAt),
-      fail: (job, reason, error) => this.#fail(job, error, reason),
-      sweep: (known) => kept.sweep(known),
-    });
+    try {
+      await this.#breakers?.restore();
+      return await resumeKeptJobs({
+        tasks: this.#options.tasks,
+        spool: kept.spool,
+        feed: this.#feed,
+        prepare: (request) => this.prepare(request),
+        stepsOf: (request) => this.#stepsOf(request),
+        newRun: (record, steps) =>
+          this.#newRun(record.jobId, record.options as unknown as JobRequest, steps, record.createdAt),
+        adopt: (job, endedAt) => this.#adopt(job, endedAt),
+        fail: (job, reason, error) => this.#fail(job, error, reason),
+        sweep: (known) => kept.sweep(known),
+      });
+    } catch (cause) {
+      if (cause instanceof UsageError) throw cause;
+      const why = `its records could not be read (${(cause as Error).message})`;
+      throw new DataDirError(
+        kept.dir,
+        'corrupt',
+        `${why}; move it aside to start clean, or use another --data-dir`,
+        {
+          cause,
+        },
+      );
+    }
   }
 
   /**
@@ -196,6 +211,15 @@ export class Engine {
       retry: this.#options.retry,
       createdAt,
     });
+  }
+
+  /** A request's steps, its targets aside; none when a step module is gone (a job that ended needs only its encoding). */
+  #stepsOf(request: JobRequest): ResolvedStep[] {
+    try {
+      return prepareJob(this.#registry, request.targets, request);
+    } catch {
+      return [];
+    }
   }
 
   /** Makes a job the engine's, until it expires (see `JobBook.add`), and says so. */

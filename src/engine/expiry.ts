@@ -146,15 +146,22 @@ export class JobExpiry {
     // A job re-run since it ended runs again, or ended again later: its later end counts, not this one.
     const running = !job?.isFinished && job?.failure === undefined;
     if (job === undefined || running || this.#latest.get(jobId) !== expiresAt) return;
+    const expiredStats = mergeStats(this.#expiredStats, job.stats.snapshot());
+    try {
+      // Issued together, a durable store writes these in one transaction: a crash counts the job once.
+      await Promise.all([
+        this.#kept?.meta.write(EXPIRED_STATS, expiredStats),
+        idempotency.forgetJob(jobId),
+        tasks.deleteJob(jobId),
+      ]);
+    } catch (error) {
+      // Nothing was forgotten (a full disk, say): the job stays, and its turn comes again.
+      this.ended(jobId, this.#options.now() + MIN_SWEEP_MS - this.#options.ttlMs);
+      throw error;
+    }
+    this.#expiredStats = expiredStats;
     this.#latest.delete(jobId);
     jobs.delete(jobId);
-    this.#expiredStats = mergeStats(this.#expiredStats, job.stats.snapshot());
-    // Issued together, a durable store writes these in one transaction: a crash counts the job once.
-    await Promise.all([
-      this.#kept?.meta.write(EXPIRED_STATS, this.#expiredStats),
-      idempotency.forgetJob(jobId),
-      tasks.deleteJob(jobId),
-    ]);
     await results.delete(jobId);
     await this.#kept?.spool.delete(jobId);
     this.#options.forgotten(jobId);

@@ -2,7 +2,7 @@ import type { FileInputSpool } from '../adapters/local/file-input-spool.ts';
 import { chunkStream } from '../core/chunker.ts';
 import { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
-import { type TaskRecord, type WaitedTry, waitedTry } from '../core/task.ts';
+import { isFinal, type TaskRecord, type WaitedTry, waitedTry } from '../core/task.ts';
 import type { TaskStore } from '../ports/task-store.ts';
 import type { Admission } from './admission.ts';
 import { InputChangedError } from './errors.ts';
@@ -21,6 +21,15 @@ export interface FeedParts {
   spool?: FileInputSpool;
 }
 
+/** What ingest needs of a task an earlier process recorded: its chunk's digest, and the try it waits for. */
+export type RecordedTask = Pick<TaskRecord, 'state' | 'sha256' | 'attempts' | 'rerunFrom'>;
+
+/** A recorded task as ingest keeps it: a task that ended without its history, which ingest does not need. */
+export const recordedTask = ({ state, sha256, attempts, rerunFrom }: TaskRecord): RecordedTask =>
+  isFinal(state)
+    ? { state, sha256, attempts: [] }
+    : { state, sha256, attempts, ...(rerunFrom !== undefined && { rerunFrom }) };
+
 /**
  * Reads a job's input into the arena as the engine has room, records each chunk's task and routes its
  * first try; resolves with the chunk count. A cancelled job reads no more: its total is what was enqueued.
@@ -34,17 +43,19 @@ export const ingest = async (
   job: JobRun,
   input: AsyncIterable<Uint8Array>,
   parts: FeedParts,
-  recorded: ReadonlyMap<number, TaskRecord> = new Map(),
+  recorded: ReadonlyMap<number, RecordedTask> = new Map(),
 ): Promise<number> => {
+  const known = job.total;
   let total = 0;
   for await (const chunk of chunkStream(input, job.jobId, job.request.chunking)) {
     const task = recorded.get(chunk.index);
     if (task === undefined && job.cancelledAt !== undefined) break;
-    if (task !== undefined && task.sha256 !== chunk.sha256)
-      throw new InputChangedError(job.jobId, chunk.index);
+    // A chunk other than its task recorded, or one past the total recorded: the kept input changed.
+    const changed = task === undefined ? known !== undefined : task.sha256 !== chunk.sha256;
+    if (changed) throw new InputChangedError(job.jobId, chunk.index);
     const next = task === undefined ? { attempt: 1 } : waitedTry(task);
     total++;
-    job.enqueued(chunk.bytes);
+    if (known === undefined) job.enqueued(chunk.bytes);
     if (next === undefined) continue;
     const data = await parts.admission.admit(chunk.data);
     if (data === undefined) throw new UsageError('the engine shut down before the input was read');
@@ -60,7 +71,9 @@ export const ingest = async (
       0,
     );
   }
-  if (job.total === undefined) {
+  if (known !== undefined && total !== known && job.cancelledAt === undefined)
+    throw new InputChangedError(job.jobId, total);
+  if (known === undefined) {
     await parts.tasks.setJobTotal(job.jobId, total);
     job.ingested(total);
   }
@@ -113,6 +126,7 @@ const sendKept = async (job: JobRun, tasks: readonly TaskRecord[], parts: FeedPa
     if (waiting.size === 0) return;
     const task = waiting.get(chunk.index);
     if (task === undefined) continue;
+    if (task.sha256 !== chunk.sha256) throw new InputChangedError(job.jobId, chunk.index);
     waiting.delete(chunk.index);
     if (!(await sendTry(job, task, chunk.data, parts))) return;
   }

@@ -1,9 +1,9 @@
 import type { FileInputSpool } from '../adapters/local/file-input-spool.ts';
+import { UsageError } from '../core/errors.ts';
 import type { JobRequest } from '../core/job.ts';
 import type { ResolvedStep } from '../core/pipeline/registry.ts';
-import type { TaskRecord } from '../core/task.ts';
 import type { JobRecord, TaskStore } from '../ports/task-store.ts';
-import { type FeedParts, ingest } from './job-feed.ts';
+import { type FeedParts, ingest, type RecordedTask, recordedTask } from './job-feed.ts';
 import type { JobRun } from './job-run.ts';
 
 /** What of a durable engine `resumeKeptJobs` reaches. */
@@ -13,6 +13,8 @@ export interface ResumeParts {
   feed: FeedParts;
   /** Checks a job's request against the engine as it is now (see `Engine.prepare`); throws `UsageError`. */
   prepare(request: JobRequest): ResolvedStep[];
+  /** A request's steps whatever its targets: what a job that ended needs (its result's encoding). */
+  stepsOf(request: JobRequest): ResolvedStep[];
   /** A run for a recorded job, with its steps as resolved. */
   newRun(record: JobRecord, steps: ResolvedStep[]): JobRun;
   /** Makes a job the engine's (see `Engine.#adopt`); `endedAt` for one that has ended. */
@@ -25,14 +27,30 @@ export interface ResumeParts {
 
 const PAGE = 1000;
 
-/** A run for a job an earlier process recorded, as its request asked; and why it cannot run now, if not. */
-const runOf = (parts: ResumeParts, record: JobRecord): { job: JobRun; problem?: string } => {
+/** Why the engine as it is now could not run a recorded job's request, if it could not. */
+const problemOf = (parts: ResumeParts, request: JobRequest): string | undefined => {
   try {
-    return { job: parts.newRun(record, parts.prepare(record.options as unknown as JobRequest)) };
+    parts.prepare(request);
+    return undefined;
   } catch (error) {
-    return { job: parts.newRun(record, []), problem: error instanceof Error ? error.message : String(error) };
+    return error instanceof Error ? error.message : String(error);
   }
 };
+
+/**
+ * The jobs that have not ended and that this configuration cannot run (a target or a step module it no
+ * longer has): the engine refuses to start rather than fail them, since the fix is to start it as it was.
+ */
+export class JobsCannotRunOnError extends UsageError {
+  constructor(problems: readonly string[]) {
+    super(
+      `the data directory holds ${problems.length} unfinished job(s) this configuration cannot run: ` +
+        `${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; ...' : ''}. Start with the ` +
+        'targets and steps they ran with, or use another --data-dir (or --memory)',
+    );
+    this.name = 'JobsCannotRunOnError';
+  }
+}
 
 /** Every job the store holds, oldest first. */
 const allJobs = async (tasks: TaskStore): Promise<JobRecord[]> => {
@@ -53,35 +71,47 @@ const allJobs = async (tasks: TaskStore): Promise<JobRecord[]> => {
  * `JobRun.restore`). One that ended is served as it was, and expires its TTL after its end. One that had
  * not ended reads its kept input again: chunks whose task ended are skipped, the others get the try they
  * wait for; a try that was running when the process died is taken over by the claim rule (its lease is
- * released when the store is opened, see `SqliteDataStore.releaseLeases`). A job that cannot run on (its
- * input is gone, or the configuration no longer has its targets or steps) fails as a whole, with why.
+ * released when the store is opened, see `SqliteDataStore.releaseLeases`). A job whose kept input is gone
+ * fails as a whole, with why; unfinished jobs the configuration can no longer run (a target or a step
+ * module gone) stop the start with `JobsCannotRunOnError`, before anything is written.
  */
 export const resumeKeptJobs = async (parts: ResumeParts): Promise<{ jobs: number; running: number }> => {
   const { tasks, spool } = parts;
   const ended: JobRun[] = [];
-  const running: { job: JobRun; recorded: Map<number, TaskRecord> }[] = [];
+  const running: { job: JobRun; recorded: Map<number, RecordedTask> }[] = [];
+  const problems: string[] = [];
   const records = await allJobs(tasks);
-  await parts.sweep(new Set(records.map((record) => record.jobId)));
   for (const record of records) {
-    const { job, problem } = runOf(parts, record);
-    const missing = (await spool.has(record.jobId)) ? undefined : 'its kept input is missing';
-    const reason = problem ?? missing;
+    const request = record.options as unknown as JobRequest;
+    const job = parts.newRun(record, parts.stepsOf(request));
     const recorded = await tasks.listTasks(record.jobId);
     job.restore(record, recorded);
-    if (reason !== undefined && !job.isFinished && job.failure === undefined) {
-      const why = `it could not run on after a restart: ${reason}`;
-      await parts.fail(job, why, new Error(why));
+    if (job.isFinished || job.failure !== undefined) {
+      ended.push(job);
+      continue;
     }
-    if (job.isFinished || job.failure !== undefined) ended.push(job);
-    else running.push({ job, recorded: new Map(recorded.map((task) => [task.index, task])) });
+    const problem = problemOf(parts, request);
+    if (problem !== undefined) problems.push(`job ${record.jobId}: ${problem}`);
+    // Only what ingest needs of each task is kept while it runs: not the history of those that ended.
+    running.push({ job, recorded: new Map(recorded.map((task) => [task.index, recordedTask(task)])) });
+  }
+  // Before anything is written: the fix is to start as before, and nothing of these jobs is lost then.
+  if (problems.length > 0) throw new JobsCannotRunOnError(problems);
+  await parts.sweep(new Set(records.map((record) => record.jobId)));
+  for (const { job } of running) {
+    if (await spool.has(job.jobId)) continue;
+    const why = 'it could not run on after a restart: its kept input is missing';
+    await parts.fail(job, why, new Error(why));
+    ended.push(job);
   }
   // The sweeper wants ends in time order, before the ends of jobs that run now.
   for (const job of ended.sort((a, b) => a.updatedAt - b.updatedAt)) parts.adopt(job, job.updatedAt);
-  for (const { job, recorded } of running) {
+  const runningOn = running.filter(({ job }) => job.failure === undefined);
+  for (const { job, recorded } of runningOn) {
     parts.adopt(job);
     ingest(job, spool.read(job.jobId), parts.feed, recorded).catch((error: unknown) =>
       parts.fail(job, undefined, error),
     );
   }
-  return { jobs: records.length, running: running.length };
+  return { jobs: records.length, running: runningOn.length };
 };

@@ -102,6 +102,9 @@ export const startLocalServer = async (
   config: Config,
   { port = config.server.port, host = config.server.host }: { port?: number; host?: string } = {},
 ): Promise<LocalServer> => {
+  /** Settles once the jobs a durable engine kept are taken up (`Engine.resume`): requests wait for it. */
+  const ready = Promise.withResolvers<void>();
+  ready.promise.catch(() => {});
   const metrics = createMetrics(engine);
   const events = new EngineJobEvents(engine);
   const webhooks = startWebhooks(config);
@@ -134,6 +137,7 @@ export const startLocalServer = async (
     },
     async (req, res) => {
       try {
+        await ready.promise;
         const method = req.method ?? 'GET';
         const headers = lowerCaseHeaders(req);
         const [path = '/', query = ''] = splitTarget(req.url ?? '/');
@@ -172,10 +176,22 @@ export const startLocalServer = async (
     },
   );
   server.on('clientError', answerClientError);
-  // Once the listeners above are on, and before any request: a job a durable engine takes up is watched
-  // as a new one is, and no client holding its id is told it does not exist.
-  const resumed = await engine.resume();
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // Once the port is ours and the listeners above are on: a job a durable engine takes up is watched as
+  // a new one is, and a request that comes meanwhile waits for it (`ready`), so no client holding a job's
+  // id is told it does not exist.
+  const resumed = await engine.resume().catch(async (error: unknown) => {
+    ready.reject(error);
+    await new Promise((resolve) => server.close(resolve));
+    throw error;
+  });
+  ready.resolve();
   const address = server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   return {

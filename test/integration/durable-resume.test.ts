@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/core/job.ts';
 import { matchOnStderr } from '../support/child-output.ts';
-import { BIN, CLEAN_ENV, NODE } from '../support/cli-process.ts';
+import { BIN, CLEAN_ENV, NODE, runFanout } from '../support/cli-process.ts';
 import { endedView, killHard, serveOn, submitText, tasksOf, viewOf } from '../support/durable-server.ts';
 
 /** Slow enough to be killed part-way: 200 chunks of 1 KiB, 40 ms each, 2 at a time. */
@@ -82,17 +82,25 @@ describe('fanout serve taking up a job after SIGKILL', () => {
     expect(JSON.stringify(after)).toMatch(/kept input of job .* changed: chunk 0/);
   });
 
-  it('fails a job the configuration can no longer run (its target is gone), naming the target', async () => {
+  it('refuses to start, exit 2, on a configuration that cannot run a job it kept; as before, it completes it', async () => {
     // Prepare
     const jobId = await startedThenKilled();
 
     // Act
-    const { url } = await serve({ ...ENV, FANOUT_TARGETS: 'aws' });
+    const refused = await runFanout(['serve', '--data-dir', dataDir, '--port', '0'], {
+      cwd: dir,
+      env: { ...ENV, FANOUT_TARGETS: 'aws' },
+    });
+    const { url } = await serve();
     const after = await endedView(url, jobId);
 
     // Assess
-    expect(after.status).toBe('failed');
-    expect(JSON.stringify(after)).toMatch(/could not run on after a restart: .*gcp/);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`job ${jobId}`);
+    expect(refused.stderr).toMatch(/gcp/);
+    expect(refused.stderr).toMatch(/Start with the targets and steps they ran with/);
+    expect(after.status).toBe('completed');
+    expect(await (await fetch(`${url}/jobs/${jobId}/result`)).text()).toBe(BODY.toUpperCase());
   });
 
   it('keeps a cancel: the waiting chunks and the tries the dead process had taken are cancelled', async () => {

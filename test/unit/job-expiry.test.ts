@@ -86,14 +86,15 @@ describe('JobExpiry', () => {
     expect(expiry.waiting).toBe(0);
   });
 
-  it('goes on past a job it could not forget, and says which', async () => {
+  it('goes on past a job it could not forget, says which, keeps it, and forgets it on a later sweep', async () => {
     // Prepare
     const { jobs, tasks, results, idempotency } = await engineWith(2);
     let now = T0;
     const errors: string[] = [];
+    let down = true;
     const failing = Object.assign(Object.create(tasks), {
       deleteJob: async (jobId: string) => {
-        if (jobId === 'job-0') throw new Error('store down');
+        if (jobId === 'job-0' && down) throw new Error('store down');
         return tasks.deleteJob(jobId);
       },
     });
@@ -112,10 +113,16 @@ describe('JobExpiry', () => {
     // Act
     now += TTL_MS;
     await expiry.sweep();
+    const kept = [...jobs.keys()];
+    down = false;
+    now += 1000;
+    await expiry.sweep();
 
     // Assess
     expect(errors).toEqual(['job-0: store down']);
+    expect(kept).toEqual(['job-0']);
     expect(jobs.size).toBe(0);
+    expect(await tasks.getJob('job-0')).toBeUndefined();
     expect(await tasks.getJob('job-1')).toBeUndefined();
   });
 });

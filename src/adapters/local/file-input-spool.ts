@@ -3,6 +3,7 @@ import { copyFile, link, mkdir, open, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileBlocks } from '../../util/file-blocks.ts';
+import { syncPath } from '../../util/sync-path.ts';
 
 const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -31,9 +32,9 @@ export class FileInputSpool {
     await rm(partial, { force: true });
     if ('path' in source) await linkOrCopy(source.path, partial);
     else await pipeline(source, (await open(partial, 'w')).createWriteStream());
-    await syncFile(partial);
+    await syncPath(partial);
     await rename(partial, path);
-    await syncFile(this.#dir);
+    await syncPath(this.#dir);
     return (await stat(path)).size;
   }
 
@@ -68,14 +69,5 @@ const linkOrCopy = async (from: string, to: string): Promise<void> => {
     if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw error;
     await mkdir(dirname(to), { recursive: true });
     await copyFile(from, to, constants.COPYFILE_FICLONE);
-  }
-};
-
-const syncFile = async (path: string): Promise<void> => {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 };

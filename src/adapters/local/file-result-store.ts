@@ -5,6 +5,7 @@ import type { ResultRef } from '../../core/task.ts';
 import { MissingResultError } from '../../ports/errors.ts';
 import type { ResultStore } from '../../ports/result-store.ts';
 import { removeOrphans } from '../../util/orphans.ts';
+import { syncPath } from '../../util/sync-path.ts';
 import { formatSpan, parseSpan } from '../result-reading.ts';
 
 interface Pending {
@@ -109,7 +110,8 @@ export class FileResultStore implements ResultStore {
 
   /** Closes every open file; the store can still be read from afterwards, reopening nothing. */
   async close(): Promise<void> {
-    await Promise.all([...this.#jobs.values()].map(async (job) => (await job.handle).close()));
+    // A file that never opened has nothing to close; every other is closed whatever one of them does.
+    await Promise.allSettled([...this.#jobs.values()].map(async (job) => (await job.handle).close()));
   }
 
   #job(jobId: string): JobFile {
@@ -120,6 +122,10 @@ export class FileResultStore implements ResultStore {
       file.handle = this.#open(jobId, file);
       job = file as JobFile;
       this.#jobs.set(jobId, job);
+      // A file that could not be opened (no space, no descriptors) is opened anew by the next write.
+      file.handle.catch(() => {
+        if (this.#jobs.get(jobId) === job) this.#jobs.delete(jobId);
+      });
     }
     return job;
   }
@@ -144,7 +150,11 @@ export class FileResultStore implements ResultStore {
   async #open(jobId: string, job: { size: number }): Promise<FileHandle> {
     await mkdir(this.#dir, { recursive: true });
     const handle = await open(this.#path(jobId), this.#kept ? constants.O_RDWR | constants.O_CREAT : 'w+');
-    if (this.#kept) job.size = (await handle.stat()).size;
+    if (this.#kept) {
+      job.size = (await handle.stat()).size;
+      // The file's name is durable too, or a power cut could leave committed ranges in a file that is gone.
+      await syncPath(this.#dir);
+    }
     return handle;
   }
 
