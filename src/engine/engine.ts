@@ -346,7 +346,7 @@ export class Engine {
       sleep(this.#options.shutdownGraceMs, undefined, { signal: grace.signal }).catch(() => {}),
     ]);
     grace.abort();
-    await this.#runner.destroy();
+    await this.#runner.destroy({ leaveCut: this.#options.kept !== undefined });
     await this.#settled();
     this.#admission.close();
   }

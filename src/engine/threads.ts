@@ -45,6 +45,7 @@ export class ThreadRunner {
   readonly #watch: NodeJS.Timeout;
   #lastBatch = 0;
   #destroying = false;
+  #leaveCut = false;
 
   /** @param stopGraceMs how long a try may run past its deadline before its thread is ended */
   constructor(threads: number, arena: SharedArrayBuffer, stopGraceMs = DEFAULT_STOP_GRACE_MS) {
@@ -89,9 +90,14 @@ export class ThreadRunner {
     });
   }
 
-  /** Ends the threads at once: a batch still on one fails as if its thread had crashed. */
-  destroy(): Promise<void> {
+  /**
+   * Ends the threads at once: a batch still on one fails as if its thread had crashed, or, with
+   * `leaveCut` (a durable engine, whose next process takes those tries over), is returned as not run: its
+   * tries stay claimed and unrecorded, costing no attempt and saying nothing of their target's health.
+   */
+  destroy({ leaveCut = false }: { leaveCut?: boolean } = {}): Promise<void> {
     this.#destroying = true;
+    this.#leaveCut = leaveCut;
     clearInterval(this.#watch);
     return this.#pool.destroy();
   }
@@ -165,6 +171,7 @@ export class ThreadRunner {
       const again = others.length > 0 ? await this.#runBatch(target, others) : [];
       return [...again.slice(0, stopped.position), overran, ...again.slice(stopped.position)];
     }
+    if (this.#destroying && this.#leaveCut) return [];
     if (!this.#destroying && cause instanceof Error && cause.message === THREAD_ENDED) {
       return this.#runBatch(target, items);
     }

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,6 +124,30 @@ describe('fanout serve taking up a job after SIGKILL', () => {
     expect(tasks).toHaveLength(after.chunksTotal as number);
     expect(after.stats.states.cancelled).toBe(tasks.filter((t) => t.state === 'cancelled').length);
     expect(after.stats.states).toMatchObject({ pending: 0, processing: 0, retrying: 0 });
+  });
+
+  it('costs no attempt when SIGTERM cuts tries short: the restart runs them again as the same try', async () => {
+    // Prepare: tries of 2 s, and 200 ms for them to end on SIGTERM
+    const env = {
+      ...ENV,
+      FANOUT_PIPELINE: 'chaos:delay=2000,transform:uppercase',
+      FANOUT_SHUTDOWN_GRACE_MS: '200',
+    };
+    const { child, url } = await serve(env);
+    const jobId = await submitText(url, BODY.slice(0, 4 * 1024));
+    while ((await viewOf(url, jobId)).stats.states.processing === 0) await sleep(50);
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+
+    // Act
+    const second = await serve(env);
+    const after = await endedView(second.url, jobId);
+    const tasks = await tasksOf(second.url, jobId);
+
+    // Assess
+    expect(after.status).toBe('completed');
+    expect(tasks.flatMap((task) => task.attempts).filter((a) => a.error !== undefined)).toEqual([]);
+    expect(tasks.every((task) => task.attempts.length === 1)).toBe(true);
   });
 
   it("keeps a target's open breaker: the target stays out of rotation after the restart", async () => {
