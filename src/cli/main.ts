@@ -96,6 +96,8 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
   });
   try {
     output = options.out ? await ResultWriter.open(options.out as string) : undefined;
+    // A data directory's other jobs: those past their TTL go, unfinished ones run on while this one runs.
+    await engine.resume();
     const handle = await engine.submit(source, jobRequestFrom(config));
     if (output) {
       const writer = output;

@@ -164,7 +164,7 @@ export class Engine {
     if (kept === undefined) return { jobs: 0, running: 0 };
     try {
       await this.#breakers?.restore();
-      return await resumeKeptJobs({
+      const resumed = await resumeKeptJobs({
         tasks: this.#options.tasks,
         spool: kept.spool,
         feed: this.#feed,
@@ -176,6 +176,8 @@ export class Engine {
         fail: (job, reason, error) => this.#fail(job, error, reason),
         sweep: (known) => kept.sweep(known),
       });
+      await this.#book.sweep();
+      return resumed;
     } catch (cause) {
       if (cause instanceof UsageError) throw cause;
       const why = `its records could not be read (${(cause as Error).message})`;

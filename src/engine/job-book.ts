@@ -49,6 +49,11 @@ export class JobBook {
     return data;
   }
 
+  /** Forgets at once the jobs whose TTL is up (those a restart took up long after they ended). */
+  async sweep(): Promise<void> {
+    await this.#expiry?.sweep();
+  }
+
   stop(): void {
     this.#expiry?.stop();
   }

@@ -96,6 +96,25 @@ describe('fanout serve on a data directory', () => {
     expect(files).toBe('');
   });
 
+  it('forgets, in a later fanout run --data-dir, the jobs of earlier runs past their TTL', async () => {
+    // Prepare
+    const dataDir = join(dir, 'data');
+    await writeFile(join(dir, 'input.txt'), lines(5));
+    const env = { ...ENV, FANOUT_JOBS_TTL_SECONDS: '1' };
+    const first = await runFanout(['run', 'input.txt', '--data-dir', dataDir, '--json'], { cwd: dir, env });
+    await sleep(1200);
+
+    // Act
+    const second = await runFanout(['run', 'input.txt', '--data-dir', dataDir, '--json'], { cwd: dir, env });
+
+    // Assess
+    const [firstId, secondId] = [first, second].map((exit) => (JSON.parse(exit.stdout) as JobView).jobId);
+    const inputs = execFileSync('ls', [join(dataDir, 'inputs')], { encoding: 'utf8' }).trim();
+    expect([first.code, second.code]).toEqual([0, 0]);
+    expect(inputs).toBe(`${secondId}.input`);
+    expect(execFileSync('find', [dataDir, '-name', `${firstId}*`], { encoding: 'utf8' })).toBe('');
+  });
+
   it('refuses a second server on the same data directory, naming it, exit 2', async () => {
     // Prepare
     const dataDir = join(dir, 'data');
