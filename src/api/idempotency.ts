@@ -24,6 +24,9 @@ export const requestFingerprint = (req: ApiRequest, mediaType: string, bodySha25
     .digest('hex');
 };
 
+/** The key a request holds while it starts its job: a service may bind it to the job as it records it. */
+export type KeyClaim = { key: string; owner: string };
+
 /**
  * `POST /jobs` with an `Idempotency-Key`: the first request with a key starts the job; a repeat with the
  * same fingerprint gets that job back (200, its view), one with another fingerprint 422, and one that
@@ -34,7 +37,7 @@ export const startIdempotently = async (
   service: JobService,
   key: string,
   fingerprint: string,
-  start: () => Promise<Started>,
+  start: (claim: KeyClaim) => Promise<Started>,
   now: () => number = Date.now,
 ): Promise<ApiResponse> => {
   const owner = randomUUID();
@@ -77,7 +80,7 @@ export const startIdempotently = async (
   }
   let started: Started;
   try {
-    started = await start();
+    started = await start({ key, owner });
   } catch (error) {
     await service.idempotency.release(key, owner).catch(() => {});
     throw error;

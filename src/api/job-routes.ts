@@ -8,7 +8,13 @@ import type { JobRequest } from '../core/job.ts';
 import type { JobService } from '../ports/job-service.ts';
 import { type ApiRequest, type ApiResponse, json, problem } from '../util/http.ts';
 import { BodyTooLargeError } from './errors.ts';
-import { idempotencyKeyOf, requestFingerprint, type Started, startIdempotently } from './idempotency.ts';
+import {
+  idempotencyKeyOf,
+  type KeyClaim,
+  requestFingerprint,
+  type Started,
+  startIdempotently,
+} from './idempotency.ts';
 import { JobOperations, unknownJob } from './job-operations.ts';
 import { JobWatching, type JobWatchingOptions } from './job-watching.ts';
 import type { Route } from './route.ts';
@@ -125,8 +131,12 @@ export class JobRoutes {
         );
       }
       const body = spooled;
-      const start = async (): Promise<Started> => {
-        const handle = await this.#service.submit({ path: body.path }, request);
+      const start = async (claim?: KeyClaim): Promise<Started> => {
+        const handle = await this.#service.submit(
+          { path: body.path },
+          request,
+          claim && { idempotency: claim },
+        );
         handedOver = true;
         handle.ingested
           .finally(() => {

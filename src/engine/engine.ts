@@ -3,7 +3,6 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryIdempotencyStore } from '../adapters/local/memory-idempotency-store.ts';
 import { readJobResult } from '../adapters/result-reading.ts';
-import { DataDirError } from '../adapters/sqlite/errors.ts';
 import { Balancer } from '../core/balancer.ts';
 import type { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
@@ -14,7 +13,7 @@ import { type StatsReport, summarize } from '../core/stats/report.ts';
 import type { TaskRecord } from '../core/task.ts';
 import { readiness, taskStoreProbe } from '../lifecycle/readiness.ts';
 import { JobConflictError, NoTargetAvailableError } from '../ports/errors.ts';
-import type { JobInput, JobListQuery, JobPage } from '../ports/job-service.ts';
+import type { JobInput, JobListQuery, JobPage, SubmitOptions } from '../ports/job-service.ts';
 import type { Readiness } from '../ports/readiness.ts';
 import { fileBlocks } from '../util/file-blocks.ts';
 import { Admission } from './admission.ts';
@@ -130,7 +129,7 @@ export class Engine {
    * 1 MiB or more two buffers later (see `fileBlocks`). A job whose targets' breakers are all open is
    * turned away with `NoTargetAvailableError`; one under way waits for a breaker to half-open instead.
    */
-  async submit(input: JobInput, request: JobRequest): Promise<JobHandle> {
+  async submit(input: JobInput, request: JobRequest, options: SubmitOptions = {}): Promise<JobHandle> {
     if (this.#closing) throw new UsageError('the engine is shutting down and takes no new jobs');
     const steps = this.prepare(request);
     const { targets } = request;
@@ -142,7 +141,12 @@ export class Engine {
     const spool = this.#feed.spool;
     // A durable engine keeps the input before it records the job: a job recorded always has its input.
     if (spool) await spool.keep(jobId, input);
-    await this.#options.tasks.createJob({ jobId, createdAt: job.createdAt, options: { ...request } });
+    const claim = options.idempotency;
+    // Issued together, a durable store records the job and its key's binding in one transaction.
+    await Promise.all([
+      this.#options.tasks.createJob({ jobId, createdAt: job.createdAt, options: { ...request } }),
+      claim && this.idempotency.complete(claim.key, claim.owner, jobId),
+    ]);
     this.#adopt(job);
     const source = spool ? spool.read(jobId) : 'path' in input ? fileBlocks(input.path) : input;
     const ingested = ingest(job, source, this.#feed);
@@ -162,34 +166,20 @@ export class Engine {
   async resume(): Promise<{ jobs: number; running: number }> {
     const { kept } = this.#options;
     if (kept === undefined) return { jobs: 0, running: 0 };
-    try {
-      await this.#breakers?.restore();
-      const resumed = await resumeKeptJobs({
-        tasks: this.#options.tasks,
-        spool: kept.spool,
-        feed: this.#feed,
-        prepare: (request) => this.prepare(request),
-        stepsOf: (request) => this.#stepsOf(request),
-        newRun: (record, steps) =>
-          this.#newRun(record.jobId, record.options as unknown as JobRequest, steps, record.createdAt),
-        adopt: (job, endedAt) => this.#adopt(job, endedAt),
-        fail: (job, reason, error) => this.#fail(job, error, reason),
-        sweep: (known) => kept.sweep(known),
-      });
-      await this.#book.sweep();
-      return resumed;
-    } catch (cause) {
-      if (cause instanceof UsageError) throw cause;
-      const why = `its records could not be read (${(cause as Error).message})`;
-      throw new DataDirError(
-        kept.dir,
-        'corrupt',
-        `${why}; move it aside to start clean, or use another --data-dir`,
-        {
-          cause,
-        },
-      );
-    }
+    await this.#breakers?.restore();
+    const resumed = await resumeKeptJobs({
+      kept,
+      tasks: this.#options.tasks,
+      feed: this.#feed,
+      registry: this.#registry,
+      prepare: (request) => this.prepare(request),
+      newRun: (record, steps) =>
+        this.#newRun(record.jobId, record.options as unknown as JobRequest, steps, record.createdAt),
+      adopt: (job, endedAt) => this.#adopt(job, endedAt),
+      fail: (job, reason, error) => this.#fail(job, error, reason),
+    });
+    await this.#book.sweep();
+    return resumed;
   }
 
   /**
@@ -213,15 +203,6 @@ export class Engine {
       retry: this.#options.retry,
       createdAt,
     });
-  }
-
-  /** A request's steps, its targets aside; none when a step module is gone (a job that ended needs only its encoding). */
-  #stepsOf(request: JobRequest): ResolvedStep[] {
-    try {
-      return prepareJob(this.#registry, request.targets, request);
-    } catch {
-      return [];
-    }
   }
 
   /** Makes a job the engine's, until it expires (see `JobBook.add`), and says so. */

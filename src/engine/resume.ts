@@ -1,28 +1,26 @@
-import type { FileInputSpool } from '../adapters/local/file-input-spool.ts';
+import { DataDirError } from '../adapters/sqlite/errors.ts';
 import { UsageError } from '../core/errors.ts';
-import type { JobRequest } from '../core/job.ts';
-import type { ResolvedStep } from '../core/pipeline/registry.ts';
+import { type JobRequest, prepareJob } from '../core/job.ts';
+import type { ResolvedStep, StepRegistry } from '../core/pipeline/registry.ts';
 import type { JobRecord, TaskStore } from '../ports/task-store.ts';
+import type { KeptState } from './engine-options.ts';
 import { type FeedParts, ingest, type RecordedTask, recordedTask } from './job-feed.ts';
 import type { JobRun } from './job-run.ts';
 
 /** What of a durable engine `resumeKeptJobs` reaches. */
 export interface ResumeParts {
+  kept: Pick<KeptState, 'dir' | 'spool' | 'sweep'>;
   tasks: TaskStore;
-  spool: FileInputSpool;
+  registry: StepRegistry;
   feed: FeedParts;
   /** Checks a job's request against the engine as it is now (see `Engine.prepare`); throws `UsageError`. */
   prepare(request: JobRequest): ResolvedStep[];
-  /** A request's steps whatever its targets: what a job that ended needs (its result's encoding). */
-  stepsOf(request: JobRequest): ResolvedStep[];
   /** A run for a recorded job, with its steps as resolved. */
   newRun(record: JobRecord, steps: ResolvedStep[]): JobRun;
   /** Makes a job the engine's (see `Engine.#adopt`); `endedAt` for one that has ended. */
   adopt(job: JobRun, endedAt?: number): void;
   /** Fails a job as a whole, in its run and its record (see `Engine.#fail`): for `reason`, or its input stopped. */
   fail(job: JobRun, reason: string | undefined, error: unknown): Promise<void>;
-  /** Removes the inputs and results of jobs the store does not know (a crash in the middle of expiring one). */
-  sweep(known: ReadonlySet<string>): Promise<void>;
 }
 
 const PAGE = 1000;
@@ -76,14 +74,35 @@ const allJobs = async (tasks: TaskStore): Promise<JobRecord[]> => {
  * module gone) stop the start with `JobsCannotRunOnError`, before anything is written.
  */
 export const resumeKeptJobs = async (parts: ResumeParts): Promise<{ jobs: number; running: number }> => {
-  const { tasks, spool } = parts;
+  try {
+    return await takeUp(parts);
+  } catch (cause) {
+    if (cause instanceof UsageError) throw cause;
+    const why = `its records could not be read (${(cause as Error).message})`;
+    const what = `${why}; move it aside to start clean, or use another --data-dir`;
+    throw new DataDirError(parts.kept.dir, 'corrupt', what, { cause });
+  }
+};
+
+/** A request's steps, its targets aside; none when a step module is gone (an ended job needs only its encoding). */
+const stepsOf = (registry: StepRegistry, request: JobRequest): ResolvedStep[] => {
+  try {
+    return prepareJob(registry, request.targets, request);
+  } catch {
+    return [];
+  }
+};
+
+const takeUp = async (parts: ResumeParts): Promise<{ jobs: number; running: number }> => {
+  const { tasks } = parts;
+  const { spool } = parts.kept;
   const ended: JobRun[] = [];
   const running: { job: JobRun; recorded: Map<number, RecordedTask> }[] = [];
   const problems: string[] = [];
   const records = await allJobs(tasks);
   for (const record of records) {
     const request = record.options as unknown as JobRequest;
-    const job = parts.newRun(record, parts.stepsOf(request));
+    const job = parts.newRun(record, stepsOf(parts.registry, request));
     const recorded = await tasks.listTasks(record.jobId);
     job.restore(record, recorded);
     if (job.isFinished || job.failure !== undefined) {
@@ -97,7 +116,7 @@ export const resumeKeptJobs = async (parts: ResumeParts): Promise<{ jobs: number
   }
   // Before anything is written: the fix is to start as before, and nothing of these jobs is lost then.
   if (problems.length > 0) throw new JobsCannotRunOnError(problems);
-  await parts.sweep(new Set(records.map((record) => record.jobId)));
+  await parts.kept.sweep(new Set(records.map((record) => record.jobId)));
   for (const { job } of running) {
     if (await spool.has(job.jobId)) continue;
     const why = 'it could not run on after a restart: its kept input is missing';

@@ -12,6 +12,15 @@ import type { JobListCursor } from './task-store.ts';
  */
 export type JobInput = { path: string } | AsyncIterable<Uint8Array>;
 
+export interface SubmitOptions {
+  /**
+   * The `Idempotency-Key` the request holds: a service whose store can record the key's job in the same
+   * write as the job does so, so that a crash between the two cannot let a retry start a second job. The
+   * API binds it afterwards in any case (`IdempotencyStore.complete`, which is idempotent).
+   */
+  idempotency?: { key: string; owner: string };
+}
+
 /** A page of `GET /jobs`. */
 export interface JobListQuery {
   status?: JobStatus;
@@ -48,7 +57,11 @@ export interface JobService {
    * that has gone. `ingested` settles once the service no longer reads `input`. Throws
    * `NoTargetAvailableError` when no target of the job can take its chunks.
    */
-  submit(input: JobInput, request: JobRequest): Promise<{ jobId: string; ingested: Promise<unknown> }>;
+  submit(
+    input: JobInput,
+    request: JobRequest,
+    options?: SubmitOptions,
+  ): Promise<{ jobId: string; ingested: Promise<unknown> }>;
   getJob(jobId: string): JobView | undefined | Promise<JobView | undefined>;
   /** Jobs newest first, optionally only those in one status. */
   listJobs(query: JobListQuery): Promise<JobPage>;
