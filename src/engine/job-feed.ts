@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FileInputSpool } from '../adapters/local/file-input-spool.ts';
 import { chunkStream } from '../core/chunker.ts';
 import { TaskState } from '../core/constants.ts';
@@ -60,7 +61,7 @@ export const ingest = async (
     const data = await parts.admission.admit(chunk.data);
     if (data === undefined) throw new UsageError('the engine shut down before the input was read');
     if (task === undefined) {
-      await parts.tasks.putTasks([newTask(job.jobId, chunk)]);
+      await patiently(() => parts.tasks.putTasks([newTask(job.jobId, chunk)]));
       job.stats.taskCreated(chunk.bytes);
     }
     const { index, sha256, bytes } = chunk;
@@ -74,10 +75,28 @@ export const ingest = async (
   if (known !== undefined && total !== known && job.cancelledAt === undefined)
     throw new InputChangedError(job.jobId, total);
   if (known === undefined) {
-    await parts.tasks.setJobTotal(job.jobId, total);
+    await patiently(() => parts.tasks.setJobTotal(job.jobId, total));
     job.ingested(total);
   }
   return total;
+};
+
+/** Waits between tries of a write ingest cannot go on without: up to 2.5 minutes in all. */
+const PATIENCE_MS = [250, 500, 1000, 2000, 4000, 8000, 15_000, 30_000, 30_000, 60_000];
+
+/**
+ * A write that a store may refuse for a while (a full disk) is tried again, so that the job waits for room
+ * instead of failing as a whole; the last refusal is thrown.
+ */
+const patiently = async <T>(write: () => Promise<T>): Promise<T> => {
+  for (const waitMs of PATIENCE_MS) {
+    try {
+      return await write();
+    } catch {
+      await sleep(waitMs);
+    }
+  }
+  return write();
 };
 
 const newTask = (
