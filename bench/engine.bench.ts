@@ -5,7 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { FanoutRun } from './lib/cli.ts';
-import { memoryFigures, notes, overheadFigures, throughputFigures } from './lib/figures.ts';
+import { durableFigures, memoryFigures, notes, overheadFigures, throughputFigures } from './lib/figures.ts';
 import { generateInputs } from './lib/input.ts';
 import { type Inputs, log, type Measured, measure } from './lib/measure.ts';
 import { PLAN } from './lib/plan.ts';
@@ -85,7 +85,11 @@ const slim = ({ wallMs, peakRssKiB, view }: FanoutRun) => ({
 
 const rawMeasurements = (measured: Measured): Report['measurements'] => ({
   startup: measured.startup.map(slim),
-  throughput: { ...measured.throughput, engine: measured.throughput.engine.map(slim) },
+  throughput: {
+    ...measured.throughput,
+    engine: measured.throughput.engine.map(slim),
+    durable: measured.throughput.durable.map(slim),
+  },
   overhead: {
     engine: measured.overhead.engine.map(slim),
     engineWithOut: slim(measured.overhead.engineWithOut),
@@ -94,6 +98,7 @@ const rawMeasurements = (measured: Measured): Report['measurements'] => ({
   memory: {
     small: slim(measured.memory.small),
     large: slim(measured.memory.large),
+    largeDurable: slim(measured.memory.largeDurable),
     largeCeiling: measured.memory.largeCeiling,
   },
   otherLoad: measured.loads,
@@ -127,18 +132,28 @@ const buildReport = (inputs: Inputs, measured: Measured, code: Code): Report => 
     ...throughputFigures(inputs, measured),
     ...overheadFigures(measured),
     ...memoryFigures(inputs, measured),
+    ...durableFigures(inputs, measured),
   ].map(judge),
   notes: [...warnings(measured, code), ...notes(measured)],
   measurements: rawMeasurements(measured),
 });
 
-/** gzip is deterministic, so a fair comparison has the engine, the ceiling and the bare program produce the same bytes. */
+/** The bytes out and chunks of a run, in the shape of a ceiling's or the bare program's result. */
+const work = (run: FanoutRun | undefined) =>
+  run && { bytesOut: run.view.stats.bytes.out, chunks: run.view.chunksCompleted };
+
+/**
+ * gzip is deterministic, so a fair comparison has the engine, the durable engine, the ceiling and the
+ * bare program produce the same bytes.
+ */
 const checkSameWork = ({ throughput, memory }: Measured): void => {
   const pairs = [
     ...throughput.engine.flatMap((run, i) => [
+      { run, other: work(throughput.durable[i]), what: `the durable engine, round ${i + 1}` },
       { run, other: throughput.ceiling[i], what: `the ceiling, round ${i + 1}` },
       { run, other: throughput.bare[i], what: `the bare program, round ${i + 1}` },
     ]),
+    { run: memory.large, other: work(memory.largeDurable), what: 'the durable engine, on the large input' },
     { run: memory.large, other: memory.largeCeiling, what: 'the ceiling, on the large input' },
   ];
   for (const { run, other, what } of pairs) {

@@ -21,6 +21,8 @@ export interface FanoutArgs {
   pipeline: string;
   chunkSize: number;
   out?: string;
+  /** Given, the run is durable (`--data-dir`): tasks in SQLite, the input linked and the results synced there. */
+  dataDir?: string;
   /** Where the child runs: its results store (.fanout/results) lands here, and no config file is picked up. */
   cwd: string;
 }
@@ -38,7 +40,7 @@ export const findGnuTime = (): string | undefined => {
 const childEnv = (): NodeJS.ProcessEnv =>
   Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FANOUT_')));
 
-const fanoutArgv = ({ input, pipeline, chunkSize, out }: FanoutArgs): string[] => [
+const fanoutArgv = ({ input, pipeline, chunkSize, out, dataDir }: FanoutArgs): string[] => [
   FANOUT,
   'run',
   input,
@@ -48,6 +50,7 @@ const fanoutArgv = ({ input, pipeline, chunkSize, out }: FanoutArgs): string[] =
   String(chunkSize),
   '--json',
   ...(out === undefined ? [] : ['--out', out]),
+  ...(dataDir === undefined ? [] : ['--data-dir', dataDir]),
 ];
 
 const readVmHwm = (pid: number): number => {

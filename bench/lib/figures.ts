@@ -157,11 +157,54 @@ export const memoryFigures = (inputs: Inputs, { memory }: Measured): Figure[] =>
   ];
 };
 
+/**
+ * The durable engine (`fanout run --data-dir`) against the in-memory one of 1 on the same input, runs
+ * alternated; and on the large input, its peak RSS and the same ratio, one run each.
+ */
+export const durableFigures = (inputs: Inputs, { throughput, memory }: Measured): Figure[] => {
+  const bytes = bytesOf(inputs, inputs.main);
+  const durableRate = mbPerSecond(bytes, medianWallMs(throughput.durable));
+  const memoryRate = mbPerSecond(bytes, medianWallMs(throughput.engine));
+  const large = bytesOf(inputs, inputs.memoryLarge);
+  const largeDurable = mbPerSecond(large, memory.largeDurable.wallMs);
+  const largeMemory = mbPerSecond(large, memory.large.wallMs);
+  const rates = (a: number, b: number): string => `${a.toFixed(1)} / ${b.toFixed(1)} MB/s`;
+  return [
+    {
+      id: '5a',
+      label: `fanout run --data-dir, the input, pipeline and --out of 1 (median of ${PLAN.repeats})`,
+      value: durableRate,
+      unit: 'MB/s',
+    },
+    {
+      id: '5b',
+      label: `durable / in-memory engine: 5a / 1 (${rates(durableRate, memoryRate)})`,
+      value: durableRate / memoryRate,
+      unit: '',
+      target: { op: '>=', value: PLAN.goals.durableRatio },
+    },
+    {
+      id: '5c',
+      label: `durable / in-memory on the ${sizeLabel(large)} input (${rates(largeDurable, largeMemory)}, one run each)`,
+      value: largeDurable / largeMemory,
+      unit: '',
+    },
+    {
+      id: '5d',
+      label: `peak RSS, fanout run --data-dir, ${sizeLabel(large)} input`,
+      value: memory.largeDurable.peakRssKiB / 1024,
+      unit: 'MiB',
+      target: { op: '<=', value: PLAN.goals.rssMiB },
+    },
+  ];
+};
+
 export const notes = (measured: Measured): string[] => [
   `MB = 10^6 bytes, MiB = 2^20. Inputs: lines of 4–14 pseudo-random lowercase words (Mulberry32, seed ${PLAN.seed}), streamed into a temp dir and deleted afterwards; the smaller inputs are prefixes of the larger ones.`,
   `1: wall time of the child \`node dist/fanout.js run FILE --pipeline ${PLAN.pipeline} --chunk-size ${PLAN.chunk} --json --out /dev/null\`, from spawn to exit, so process start-up and writing the result are included; input bytes / wall time. dist/fanout.js is the esbuild bundle of bin/fanout.ts that \`npm start\` runs; the bench builds it from the current sources before measuring.`,
   `2: the same input cut by the engine's own chunker (SHA-256 included) before the clock starts; ${PLAN.threads} node:worker_threads Workers, as many as the engine's shared pool starts (config threads: ${DEFAULTS.threads}${DEFAULTS.threads === 0 ? ', one per core' : ''}, the rule of src/engine/from-config.ts), each receive a contiguous share of the chunks, transferred, and build the pipeline as src/engine/worker.ts does; the clock runs from the start signal to the last worker done. 2b = 1 / 2a. 2c is for diagnosis only: 1 recomputed with the start-up time of 3c taken off. 2d: the run of 4b against the ceiling measured the same way on the same 1 GiB input, once each. 2e: bench/bare/, bundled as dist/ is, run as a child process and timed from spawn to exit like 1, on the same input with the same --out: it reads the input straight into memory shared with ${PLAN.threads} worker threads, cuts it where the engine's chunker cuts and hashes each chunk (SHA-256), sends one message per batch of about 1 MiB to the threads, which run the same step functions on the chunks where they lie, and writes the outputs in chunk order; it copies no chunk and has no queue, task store, balancer, retries, stats or configuration. What it pays beyond the ceiling (process and thread start-up, reading and hashing the input, one message per batch) every engine pays too, so 2f is about the most 2b could be on this machine, and 2g is what orchestration costs beyond the job's own work.`,
   `3a = ((T_engine − T_startup) − T_ceiling) / chunks. T_engine: median wall time of ${PLAN.repeats} runs of \`fanout run\` with --pipeline '' (no steps) and --chunk-size ${PLAN.smallChunk} on the main input, without --out, so that it times the engine rather than the writing of the result. T_startup: median wall time of the same command on a 1-chunk input (${PLAN.startupRuns} runs: process start, config, worker threads starting, exit). T_ceiling: the no-step ceiling measured as in 2 on the same chunks. 3b = T_engine / chunks. 3d = (T_engine with --out /dev/null − T_engine) / chunks: the cost of writing the result, which \`fanout run --out\` pays once the engine is done.`,
   `4: peak RSS of the whole \`fanout run\` process (main thread and every worker thread), by ${measured.rssSource === 'gnu-time' ? 'GNU time -f %M' : 'polling VmHWM in /proc/PID/status every 20 ms'}. "Flat" is taken as large / small ≤ ${PLAN.goals.rssGrowth}.`,
+  `5: the command of 1 with --data-dir naming a fresh directory beside the inputs, on the same file system, so that the input is kept there by a hard link as the durable engine keeps it: tasks in SQLite (fanout.db, WAL), results in files synced with fdatasync before each task is recorded completed. Each run gets a new directory, removed afterwards. 5a is the median of ${PLAN.repeats} runs, taken in turn with those of 1 (in each round: 1, 5a, 2a, 2e), and 5b = 5a / 1. 5c and 5d: one run on the large input, right after that of 4b; peak RSS measured as in 4.`,
   `Other load: the share of all CPU capacity used by processes other than the bench and its children during each measurement (from /proc/stat); on a 2-core machine a busy neighbour skews every figure. A measurement during which it exceeded ${PLAN.noisyLoad * 100}% is discarded and taken again (${PLAN.noisyRetries}×) after waiting up to ${PLAN.quietWaitMs / 1000} s for a quiet machine; the JSON lists every measurement with its load.`,
 ];

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BareRun, buildBare, runBare } from './bare.ts';
 import { type CeilingResult, measureCeiling, preChunk } from './ceiling.ts';
@@ -26,11 +27,17 @@ export interface LoadSample {
 export interface Measured {
   rssSource: RssSource;
   startup: FanoutRun[];
-  /** `bare`: the job's own work with no orchestration, timed as `fanout run` is (bench/bare/). */
-  throughput: { engine: FanoutRun[]; ceiling: CeilingResult[]; bare: BareRun[] };
+  /**
+   * `bare`: the job's own work with no orchestration, timed as `fanout run` is (bench/bare/). `durable`:
+   * `fanout run --data-dir` on the same input with the same pipeline.
+   */
+  throughput: { engine: FanoutRun[]; durable: FanoutRun[]; ceiling: CeilingResult[]; bare: BareRun[] };
   overhead: { engine: FanoutRun[]; engineWithOut: FanoutRun; ceiling: CeilingResult };
-  /** `largeCeiling`: the ceiling on the large input, for the ratio where start-up weighs less. */
-  memory: { small: FanoutRun; large: FanoutRun; largeCeiling: CeilingResult };
+  /**
+   * `largeCeiling`: the ceiling on the large input, for the ratio where start-up weighs less. `largeDurable`:
+   * `fanout run --data-dir` on the large input.
+   */
+  memory: { small: FanoutRun; large: FanoutRun; largeDurable: FanoutRun; largeCeiling: CeilingResult };
   loads: LoadSample[];
 }
 
@@ -86,27 +93,36 @@ const describeRun = (run: FanoutRun): string =>
 const describeCeiling = (result: CeilingResult): string =>
   `${result.wallMs.toFixed(0)} ms wall, ${result.chunks} chunks on ${result.threads} threads`;
 
-/**
- * With \`--out /dev/null\` unless \`withOut\` is false: writing the result reads every chunk back from the
- * results store. Each run's store is dropped afterwards; the 1 GiB run alone leaves half a gigabyte.
- */
+interface RunOptions {
+  /** With `--out /dev/null` unless false: writing the result reads every chunk back from the results store. */
+  out?: boolean;
+  /**
+   * With `--data-dir` on a fresh directory beside the inputs, so that the input is linked there, not
+   * copied, as it would be by a user whose data directory is on the input's file system.
+   */
+  durable?: boolean;
+}
+
+/** Each run's results store (and data directory) is dropped afterwards; the 1 GiB run alone leaves half a gigabyte. */
 const fanout = (
   ctx: Context,
   label: string,
   input: string,
   pipeline: string,
   chunkSize: number,
-  withOut = true,
+  { out = true, durable = false }: RunOptions = {},
 ) =>
   sample(
     ctx,
     label,
     async () => {
+      const dataDir = durable ? await mkdtemp(join(ctx.inputs.dir, 'data-dir-')) : undefined;
       try {
-        const out = withOut ? '/dev/null' : undefined;
-        return await runFanout({ input, pipeline, chunkSize, out, cwd: ctx.inputs.dir }, ctx.gnuTime);
+        const args = { input, pipeline, chunkSize, dataDir, cwd: ctx.inputs.dir };
+        return await runFanout({ ...args, out: out ? '/dev/null' : undefined }, ctx.gnuTime);
       } finally {
         rmSync(join(ctx.inputs.dir, '.fanout'), { recursive: true, force: true });
+        if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
       }
     },
     describeRun,
@@ -142,25 +158,28 @@ const measureStartup = async (ctx: Context): Promise<FanoutRun[]> => {
   const runs: FanoutRun[] = [];
   for (let i = 1; i <= PLAN.startupRuns; i++) {
     const label = `start-up ${i}/${PLAN.startupRuns}, 1 chunk, no steps, no --out`;
-    runs.push(await fanout(ctx, label, ctx.inputs.tiny, PLAN.noop, PLAN.smallChunk, false));
+    runs.push(await fanout(ctx, label, ctx.inputs.tiny, PLAN.noop, PLAN.smallChunk, { out: false }));
   }
   return runs;
 };
 
-/** Alternates the three so that a slow spell of the machine does not land on one side only. */
+/** Alternates the four so that a slow spell of the machine does not land on one side only. */
 const measureThroughput = async (ctx: Context): Promise<Measured['throughput']> => {
+  const { main } = ctx.inputs;
+  const { pipeline, chunk } = PLAN;
   const engine: FanoutRun[] = [];
+  const durable: FanoutRun[] = [];
   const raw: CeilingResult[] = [];
   const bares: BareRun[] = [];
   for (let i = 1; i <= PLAN.repeats; i++) {
     const round = `${i}/${PLAN.repeats}`;
-    engine.push(
-      await fanout(ctx, `throughput ${round}, fanout run`, ctx.inputs.main, PLAN.pipeline, PLAN.chunk),
-    );
+    engine.push(await fanout(ctx, `throughput ${round}, fanout run`, main, pipeline, chunk));
+    const label = `throughput ${round}, fanout run --data-dir`;
+    durable.push(await fanout(ctx, label, main, pipeline, chunk, { durable: true }));
     raw.push(await ceiling(ctx, `throughput ${round}, ceiling`, ctx.inputs.main, PLAN.pipeline, PLAN.chunk));
     bares.push(await bare(ctx, `throughput ${round}, bare program`));
   }
-  return { engine, ceiling: raw, bare: bares };
+  return { engine, durable, ceiling: raw, bare: bares };
 };
 
 const measureOverhead = async (ctx: Context): Promise<Measured['overhead']> => {
@@ -169,7 +188,7 @@ const measureOverhead = async (ctx: Context): Promise<Measured['overhead']> => {
   const engine: FanoutRun[] = [];
   for (let i = 1; i <= PLAN.repeats; i++) {
     const label = `overhead ${i}/${PLAN.repeats}, fanout run, no steps, no --out`;
-    engine.push(await fanout(ctx, label, main, noop, smallChunk, false));
+    engine.push(await fanout(ctx, label, main, noop, smallChunk, { out: false }));
   }
   return {
     engine,
@@ -184,11 +203,18 @@ const measureOverhead = async (ctx: Context): Promise<Measured['overhead']> => {
   };
 };
 
-const measureMemory = async (ctx: Context): Promise<Measured['memory']> => ({
-  small: await fanout(ctx, 'memory, small input', ctx.inputs.memorySmall, PLAN.pipeline, PLAN.chunk),
-  large: await fanout(ctx, 'memory, large input', ctx.inputs.memoryLarge, PLAN.pipeline, PLAN.chunk),
-  largeCeiling: await ceiling(ctx, 'ceiling, large input', ctx.inputs.memoryLarge, PLAN.pipeline, PLAN.chunk),
-});
+const measureMemory = async (ctx: Context): Promise<Measured['memory']> => {
+  const { memorySmall, memoryLarge } = ctx.inputs;
+  const { pipeline, chunk } = PLAN;
+  return {
+    small: await fanout(ctx, 'memory, small input', memorySmall, pipeline, chunk),
+    large: await fanout(ctx, 'memory, large input', memoryLarge, pipeline, chunk),
+    largeDurable: await fanout(ctx, 'memory, large input, --data-dir', memoryLarge, pipeline, chunk, {
+      durable: true,
+    }),
+    largeCeiling: await ceiling(ctx, 'ceiling, large input', memoryLarge, pipeline, chunk),
+  };
+};
 
 export const measure = async (inputs: Inputs): Promise<Measured> => {
   const gnuTime = findGnuTime();
