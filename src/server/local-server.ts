@@ -105,6 +105,7 @@ export const startLocalServer = async (
   /** Settles once the jobs a durable engine kept are taken up (`Engine.resume`): requests wait for it. */
   const ready = Promise.withResolvers<void>();
   ready.promise.catch(() => {});
+  let isReady = false;
   const metrics = createMetrics(engine);
   const events = new EngineJobEvents(engine);
   const webhooks = startWebhooks(config);
@@ -137,7 +138,8 @@ export const startLocalServer = async (
     },
     async (req, res) => {
       try {
-        await ready.promise;
+        // Only while jobs are being taken up: once ready, a request is handled in the turn it came.
+        if (!isReady) await ready.promise;
         const method = req.method ?? 'GET';
         const headers = lowerCaseHeaders(req);
         const [path = '/', query = ''] = splitTarget(req.url ?? '/');
@@ -192,6 +194,7 @@ export const startLocalServer = async (
     throw error;
   });
   ready.resolve();
+  isReady = true;
   const address = server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   return {
