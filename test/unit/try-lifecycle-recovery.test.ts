@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
 import { TaskState } from '../../src/core/constants.ts';
 import type { ClaimRequest } from '../../src/core/task.ts';
+import { OutputNotStoredError } from '../../src/ports/errors.ts';
 import {
   deliver,
   LEASE_MS,
@@ -183,5 +184,21 @@ describe('TryLifecycle.process: a task store fault', () => {
       ]),
     );
     expect(rig.runs.flat().map((item) => item.delivery.id)).toEqual(['d0']);
+  });
+});
+
+describe('OutputNotStoredError', () => {
+  it('is retryable and names its cause, an Error or not', () => {
+    // Act
+    const errors = [
+      new OutputNotStoredError(new Error('ENOSPC: no space left')),
+      new OutputNotStoredError('EIO'),
+    ];
+
+    // Assess
+    expect(errors.map((error) => [error.retryable, error.message])).toEqual([
+      [true, 'its output could not be stored: ENOSPC: no space left'],
+      [true, 'its output could not be stored: EIO'],
+    ]);
   });
 });
