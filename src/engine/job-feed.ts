@@ -64,13 +64,7 @@ export const ingest = async (
       await patiently(() => parts.tasks.putTasks([newTask(job.jobId, chunk)]));
       job.stats.taskCreated(chunk.bytes);
     }
-    const { index, sha256, bytes } = chunk;
-    await parts.send(
-      job,
-      { jobId: job.jobId, index, sha256, bytes, data, routedAt: 0, ...next },
-      undefined,
-      0,
-    );
+    await route(job, chunk, data, next, parts);
   }
   if (known !== undefined && total !== known && job.cancelledAt === undefined)
     throw new InputChangedError(job.jobId, total);
@@ -167,8 +161,16 @@ const sendTry = async (
 ): Promise<boolean> => {
   const data = await parts.admission.admit(chunk);
   if (data === undefined) return false;
-  const { index, sha256, bytes } = task;
-  const next = waitedTry(task) as WaitedTry;
-  await parts.send(job, { jobId: job.jobId, index, sha256, bytes, data, routedAt: 0, ...next }, undefined, 0);
+  await route(job, task, data, waitedTry(task) as WaitedTry, parts);
   return true;
 };
+
+/** Routes try `next` of a chunk, which lies in the arena at `data`. */
+const route = (
+  job: JobRun,
+  { index, sha256, bytes }: { index: number; sha256: string; bytes: number },
+  data: Uint8Array,
+  next: WaitedTry,
+  parts: FeedParts,
+): Promise<void> =>
+  parts.send(job, { jobId: job.jobId, index, sha256, bytes, data, routedAt: 0, ...next }, undefined, 0);
