@@ -144,6 +144,21 @@ describe('ValueSketch', () => {
     expect(sketch.count).toBe(MAX_SKETCH_BINS + 2);
   });
 
+  it('folds only the bins below the kept keys', () => {
+    // Prepare: bins 0 and 1000, then one at 2500 keeps 453 to 2500.
+    const sketch = sketchOf([-1, -(GAMMA ** 999.5)]);
+
+    // Act
+    sketch.add(-(GAMMA ** 2499.5));
+
+    // Assess
+    expect(sketch.toJSON().negative).toEqual([
+      [2500 - MAX_SKETCH_BINS + 1, 1],
+      [1000, 1],
+      [2500, 1],
+    ]);
+  });
+
   it('orders negative values, zeros and positive values', () => {
     // Prepare
     const sketch = sketchOf([-100, -10, -1, 0, -0, 1, 10, 100]);
@@ -229,7 +244,7 @@ describe('ValueSketch', () => {
     const sketch = ValueSketch.from({ count: 5, zeros: 0, min: 1, max: 9, negative: [], positive: [[0, 1]] });
 
     // Act
-    const quantile = sketch.quantile(1);
+    const quantile = sketch.quantile(0.5);
 
     // Assess
     expect(quantile).toBe(9);

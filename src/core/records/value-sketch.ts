@@ -112,7 +112,7 @@ const binValue = (key: number): number => Math.exp(key * LOG_GAMMA + LOG_MIDPOIN
  * sketches merged in any order equal the sketch of all their values.
  *
  * Guarantee: {@link quantile} is within SKETCH_RELATIVE_ERROR (1%) of the true value at its rank, relative
- * to that value's magnitude (exact for 0, and clamped to the exact min and max), for every value whose
+ * to that value's magnitude (exact for 0, for the min and the max, and clamped to them), for every value whose
  * magnitude is at least the largest magnitude of its sign divided by gamma^2047 ~ 6.03e17
  * (gamma = 1.01 / 0.99). Smaller magnitudes of the same sign are counted in the lowest kept bin, so they read
  * as up to that bound; a sign's values spanning less than 6.03e17 (as 1e-6 to 6e11) are all within 1%.
@@ -162,12 +162,16 @@ export class ValueSketch {
 
   /**
    * The value at rank max(1, ceil(q * count)) (1-based) of the values in increasing order, within the
-   * guarantee above; null when the sketch is empty. A RangeError when q is not in [0, 1].
+   * guarantee above, and exact at the first and last ranks (the min and the max); null when the sketch is
+   * empty. A RangeError when q is not in [0, 1].
    */
   quantile(q: number): number | null {
     if (!(q >= 0 && q <= 1)) throw new RangeError(`a quantile is between 0 and 1, not ${q}`);
     if (this.#count === 0) return null;
     const rank = Math.max(1, Math.ceil(q * this.#count));
+    // The extremes are kept exactly: no need to estimate them.
+    if (rank === this.#count) return this.#max;
+    if (rank === 1) return this.#min;
     let seen = 0;
     const negative = this.#negative.sorted();
     // The negative values ascend from the largest magnitude down.
