@@ -24,6 +24,27 @@ const exactSum = (values: readonly number[]): number => {
   return Number(`${total < 0n ? '-' : ''}${digits.slice(0, -1074)}.${digits.slice(-1074)}`);
 };
 
+/** The exact mean, rounded once: the BigInt quotient to 1074 decimals, a sticky 1 after it if inexact. */
+const exactMean = (values: readonly number[]): number => {
+  const total = values.reduce((sum, x) => sum + scaled(x), 0n);
+  const scaledTotal = (total < 0n ? -total : total) * 5n ** 1074n;
+  const count = BigInt(values.length);
+  const digits = (scaledTotal / count).toString().padStart(1075, '0');
+  const sticky = scaledTotal % count === 0n ? '' : '1';
+  return Number(`${total < 0n ? '-' : ''}${digits.slice(0, -1074)}.${digits.slice(-1074)}${sticky}`);
+};
+
+/** The double next to x away from 0 and towards it. */
+const neighbours = (x: number): number[] => {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, Math.abs(x));
+  const bits = view.getBigUint64(0);
+  return [bits + 1n, bits - 1n].map((b) => {
+    view.setBigUint64(0, b);
+    return Math.sign(x) * view.getFloat64(0);
+  });
+};
+
 const sumOf = (values: readonly number[]): ExactSum => {
   const sum = new ExactSum();
   for (const value of values) sum.add(value);
@@ -78,6 +99,8 @@ describe('ExactSum', () => {
       [[1e100, 1, -1e100], 1],
       [[2 ** 53, 1, 1], 2 ** 53 + 2],
       [[1, 1e-16, 1e-16], 1.0000000000000002],
+      // Partials that add up exactly at the end: [1, -992800745259008].
+      [[2 ** 53, 1, -1e16], -992800745259007],
     ];
 
     // Act
@@ -125,6 +148,41 @@ describe('ExactSum', () => {
     expect(() => new ExactSum().add(Number.NaN)).toThrow(RangeError);
     expect(() => new ExactSum().add(Number.POSITIVE_INFINITY)).toThrow('only finite values and totals');
     expect(() => overflow.add(Number.MAX_VALUE)).toThrow(RangeError);
+  });
+
+  it('gives the mean of equal values as that value, where sum / count would not', () => {
+    // Prepare
+    const cases = [Array(3).fill(0.1), Array(7).fill(-0.7), Array(10).fill(1e-5), [0.1, 0.2, 0.3]];
+
+    // Act
+    const means = cases.map((values) => sumOf(values).mean(values.length));
+
+    // Assess
+    expect(sumOf(Array(3).fill(0.1)).value() / 3).toBe(0.10000000000000002);
+    expect(means).toEqual([0.1, -0.7, 1e-5, 0.2]);
+  });
+
+  it('gives a mean within an ulp of the exact one, and the value of equal values', () => {
+    // Prepare
+    const run = fc.tuple(
+      fc.array(decimal, { minLength: 1, maxLength: 40 }),
+      decimal,
+      fc.integer({ min: 1, max: 50 }),
+    );
+    let missed = 0;
+
+    // Act & Assess
+    fc.assert(
+      fc.property(run, ([values, value, copies]) => {
+        const mean = sumOf(values).mean(values.length);
+        const exact = exactMean(values);
+        if (mean !== exact) missed++;
+        expect([exact, ...neighbours(exact)]).toContain(mean);
+        expect(sumOf(Array(copies).fill(value)).mean(copies)).toBe(value === 0 ? 0 : value);
+      }),
+      { numRuns: 300 },
+    );
+    expect(missed).toBeLessThanOrEqual(3);
   });
 
   it('gives the exact sum of decimals of up to 6 places, however split and merged', () => {

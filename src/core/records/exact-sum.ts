@@ -1,3 +1,20 @@
+/** 2^27 + 1: Veltkamp's constant, to split a double into two halves of 26 bits that multiply exactly. */
+const SPLITTER = 134_217_729;
+
+const split = (a: number): [number, number] => {
+  const c = SPLITTER * a;
+  const high = c - (c - a);
+  return [high, a - high];
+};
+
+/** a * b exactly, as the rounded product and its error (Dekker): no overflow for the magnitudes here. */
+const twoProduct = (a: number, b: number): [number, number] => {
+  const product = a * b;
+  const [aHigh, aLow] = split(a);
+  const [bHigh, bLow] = split(b);
+  return [product, aHigh * bHigh - product + aHigh * bLow + aLow * bHigh + aLow * bLow];
+};
+
 /**
  * The exact sum of doubles, as Python's `math.fsum`: Shewchuk's algorithm keeps the running sum as a few
  * non-overlapping doubles (its partials) whose sum is exact, and rounds only once, in {@link value}. So the
@@ -63,5 +80,20 @@ export class ExactSum {
       if (y === x - hi) hi = x;
     }
     return hi;
+  }
+
+  /**
+   * The sum divided by `count` (a positive integer): the quotient of the rounded sum, corrected by what the
+   * exact sum leaves over. Within an ulp of the exact quotient, and equal to it when it is a double, so the
+   * mean of equal values is that value where value() / count is not (0.1 three times: 0.10000000000000002).
+   */
+  mean(count: number): number {
+    const quotient = this.value() / count;
+    const [product, error] = twoProduct(quotient, count);
+    const rest = new ExactSum();
+    rest.merge(this.#partials);
+    rest.add(-product);
+    rest.add(-error);
+    return quotient + rest.value() / count;
   }
 }
