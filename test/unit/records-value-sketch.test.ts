@@ -230,6 +230,9 @@ describe('ValueSketch', () => {
     ['min above max', { count: 1, zeros: 1, min: 1, max: 0, negative: [], positive: [] }],
     ['a bin of no values', { count: 0, zeros: 0, min: null, max: null, negative: [[1, 0]], positive: [] }],
     ['a key that is no integer', { count: 1, zeros: 0, min: 1, max: 1, negative: [], positive: [[0.5, 1]] }],
+    ['bins that are no list', { count: 0, zeros: 0, min: null, max: null, negative: {}, positive: [] }],
+    ['a bin of three numbers', { count: 1, zeros: 0, min: 1, max: 1, negative: [], positive: [[0, 1, 1]] }],
+    ['a bin that is no pair', { count: 1, zeros: 0, min: 1, max: 1, negative: [], positive: [1] }],
     ['an extra key', { count: 0, zeros: 0, min: null, max: null, negative: [], positive: [], sum: 0 }],
   ])('has a schema that rejects %s', (_, data) => {
     // Act

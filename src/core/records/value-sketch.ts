@@ -28,7 +28,20 @@ export interface ValueSketchData {
   positive: SketchBin[];
 }
 
-const binSchema = z.tuple([z.int(), z.int().positive()]);
+/** [integer key, positive integer count] pairs: checked in one loop, as a sketch has up to 4096 of them. */
+const binsSchema = z.custom<SketchBin[]>(
+  (bins) =>
+    Array.isArray(bins) &&
+    bins.every(
+      (bin) =>
+        Array.isArray(bin) &&
+        bin.length === 2 &&
+        Number.isSafeInteger(bin[0]) &&
+        Number.isSafeInteger(bin[1]) &&
+        (bin[1] as number) > 0,
+    ),
+  { message: 'not a list of [integer key, positive count] bins' },
+);
 
 const addsUp = (data: ValueSketchData): boolean =>
   data.count === [...data.negative, ...data.positive].reduce((sum, [, count]) => sum + count, data.zeros);
@@ -43,8 +56,8 @@ export const valueSketchDataSchema = z
     zeros: z.int().nonnegative(),
     min: z.number().nullable(),
     max: z.number().nullable(),
-    negative: z.array(binSchema),
-    positive: z.array(binSchema),
+    negative: binsSchema,
+    positive: binsSchema,
   })
   .refine(addsUp, { message: 'the bin counts and zeros do not add up to count' })
   .refine(extremesFit, { message: 'min and max do not fit count' });
