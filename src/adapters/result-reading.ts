@@ -23,6 +23,27 @@ export const parseSpan = (jobId: string, ref: ResultRef): Span => {
 };
 
 /**
+ * Where `readRange(…, offset, length)` lies within an output of `size` bytes, as [start, end) in it:
+ * clamped to its end, so empty when `offset` is at or past it.
+ */
+export const clampRange = (size: number, offset: number, length: number): { start: number; end: number } => ({
+  start: Math.min(offset, size),
+  end: Math.min(offset + length, size),
+});
+
+const checkBytes = (name: string, value: number): void => {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`a range's ${name} must be a whole number of bytes, 0 or more: ${value}`);
+  }
+};
+
+/** For `readRange`: throws `RangeError` unless `offset` and `length` are both safe integers of 0 or more. */
+export const checkRange = (offset: number, length: number): void => {
+  checkBytes('offset', offset);
+  checkBytes('length', length);
+};
+
+/**
  * The ranges that cover `spans` in as few reads as possible: per unit, spans in offset order merge into
  * one range while it stays within `maxBytes`, gaps included (a byte read is far cheaper than a request).
  */

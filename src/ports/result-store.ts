@@ -9,6 +9,14 @@ export interface ResultStore {
   put(jobId: string, outputs: readonly Uint8Array[]): Promise<ResultRef[]>;
   /** The outputs behind `refs`, in that order; fails with `MissingResultError` at the first that is gone. */
   read(jobId: string, refs: readonly ResultRef[]): AsyncIterable<Uint8Array>;
+  /**
+   * The bytes [offset, offset + length) of the output behind `ref`, clamped to its end (an offset at or
+   * past the end gives none): a large output read a window at a time, without holding all of it. Fails
+   * with `RangeError` when `offset` or `length` is negative or not a safe integer, and with
+   * `MissingResultError` when the output is gone; a range that covers none of an output's bytes may be
+   * answered empty without asking the backing whether the output is still there.
+   */
+  readRange(jobId: string, ref: ResultRef, offset: number, length: number): Promise<Uint8Array>;
   delete(jobId: string): Promise<void>;
   /** Resolves once the store answers; rejects with why not. Cheap and stores nothing: for a readiness check. */
   probe(): Promise<void>;

@@ -193,6 +193,115 @@ export const describeResultStoreContract = (
       expect(stored[2]).toEqual(text('b'));
     });
 
+    it('reads the bytes of a range of an output, each output of a unit apart', async () => {
+      // Prepare
+      const [a, b, c] = [randomBytes(10), randomBytes(300), randomBytes(7)];
+      const [refA, refB, refC] = (await store.put(jobId, [a, b, c])) as [string, string, string];
+      const asked: [string, Buffer, number, number][] = [
+        [refB, b, 0, 300],
+        [refB, b, 1, 5],
+        [refB, b, 299, 1],
+        [refB, b, 100, 150],
+        [refA, a, 0, 10],
+        [refC, c, 3, 4],
+      ];
+
+      // Act
+      const read = await Promise.all(
+        asked.map(([ref, , offset, length]) => store.readRange(jobId, ref, offset, length)),
+      );
+
+      // Assess
+      expect(read.map(asBuffer)).toEqual(
+        asked.map(([, data, offset, length]) => data.subarray(offset, offset + length)),
+      );
+    });
+
+    it('clamps a range to the end of its output: from the end on, it reads nothing', async () => {
+      // Prepare
+      const data = randomBytes(300);
+      const [ref, empty] = (await store.put(jobId, [data, new Uint8Array(0), text('next')])) as [
+        string,
+        string,
+      ];
+
+      // Act
+      const read = await Promise.all([
+        store.readRange(jobId, ref, 290, 100),
+        store.readRange(jobId, ref, 300, 5),
+        store.readRange(jobId, ref, 1_000, 5),
+        store.readRange(jobId, ref, 5, 0),
+        store.readRange(jobId, empty, 0, 10),
+      ]);
+
+      // Assess
+      expect(read.map(asBuffer)).toEqual([
+        data.subarray(290),
+        Buffer.alloc(0),
+        Buffer.alloc(0),
+        Buffer.alloc(0),
+        Buffer.alloc(0),
+      ]);
+    });
+
+    it('reads a range deep in a 1 MiB output', async () => {
+      // Prepare
+      const large = randomBytes(MiB);
+      const [, ref] = (await store.put(jobId, [text('a'), large])) as [string, string];
+
+      // Act
+      const read = await store.readRange(jobId, ref, MiB / 2 + 3, 70_000);
+
+      // Assess
+      expect(sha256(read)).toBe(sha256(large.subarray(MiB / 2 + 3, MiB / 2 + 3 + 70_000)));
+    });
+
+    it('refuses a range whose offset or length is negative or not a whole number with RangeError', async () => {
+      // Prepare
+      const [ref] = (await store.put(jobId, [text('some bytes')])) as [string];
+      const ranges = [
+        [-1, 1],
+        [0, -1],
+        [1.5, 1],
+        [0, 0.5],
+        [Number.NaN, 1],
+        [0, Number.POSITIVE_INFINITY],
+        [2 ** 53, 1],
+      ] as const;
+
+      // Act
+      const reads = ranges.map(([offset, length]) => store.readRange(jobId, ref, offset, length));
+
+      // Assess
+      for (const read of reads) await expect(read).rejects.toBeInstanceOf(RangeError);
+    });
+
+    it('fails a range read with MissingResultError for a ref never handed out or of another job', async () => {
+      // Prepare
+      const [ref] = (await store.put(jobId, [text('mine')])) as [string];
+
+      // Act
+      const reads = [
+        store.readRange(jobId, 'not-a-ref', 0, 1),
+        store.readRange(`job-${randomUUID()}`, ref, 0, 1),
+      ];
+
+      // Assess
+      for (const read of reads) await expect(read).rejects.toBeInstanceOf(MissingResultError);
+    });
+
+    it('fails a range read with MissingResultError once its job is deleted', async () => {
+      // Prepare
+      const [ref] = (await store.put(jobId, [text('gone soon')])) as [string];
+      await store.delete(jobId);
+
+      // Act
+      const read = store.readRange(jobId, ref, 2, 4);
+
+      // Assess
+      await expect(read).rejects.toBeInstanceOf(MissingResultError);
+    });
+
     it('answers a probe', async () => {
       // Act
       const probed = store.probe();

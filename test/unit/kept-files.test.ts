@@ -42,6 +42,21 @@ describe('FileResultStore, kept', () => {
     await second.close();
   });
 
+  it('reads a range of an output a closed store wrote', async () => {
+    // Prepare
+    const first = new FileResultStore(dir, { kept: true });
+    const [, b] = await first.put('job-3', [text('alpha'), text('beta')]);
+    await first.close();
+    const second = new FileResultStore(dir, { kept: true });
+
+    // Act
+    const range = await second.readRange('job-3', b as string, 1, 10);
+
+    // Assess
+    expect(Buffer.from(range).toString()).toBe('eta');
+    await second.close();
+  });
+
   it('names its files by the job alone, which removeOrphans leaves alone', async () => {
     // Prepare
     const store = new FileResultStore(dir, { kept: true });

@@ -12,7 +12,14 @@ import type { ResultRef } from '../../core/task.ts';
 import { MissingResultError } from '../../ports/errors.ts';
 import type { ResultStore } from '../../ports/result-store.ts';
 import { concat } from '../../util/bytes.ts';
-import { coveringRanges, formatSpan, parseSpan, type Span } from '../result-reading.ts';
+import {
+  checkRange,
+  clampRange,
+  coveringRanges,
+  formatSpan,
+  parseSpan,
+  type Span,
+} from '../result-reading.ts';
 
 /** Outputs that lie near each other are fetched in ranged GETs of up to this many bytes. */
 const MAX_READ_BYTES = 8 * 1024 * 1024;
@@ -74,7 +81,23 @@ export class S3ResultStore implements ResultStore {
     }
   }
 
-  async #range(jobId: string, unit: string, offset: number, length: number): Promise<Uint8Array> {
+  /** One ranged GET of just the bytes asked for; none for a range that covers no byte. */
+  async readRange(jobId: string, ref: ResultRef, offset: number, length: number): Promise<Uint8Array> {
+    checkRange(offset, length);
+    const span = parseSpan(jobId, ref);
+    const { start, end } = clampRange(span.length, offset, length);
+    const data = await this.#range(jobId, span.unit, span.offset + start, end - start, ref);
+    if (data.byteLength !== end - start) throw new MissingResultError(jobId, ref);
+    return data;
+  }
+
+  async #range(
+    jobId: string,
+    unit: string,
+    offset: number,
+    length: number,
+    ref = formatSpan({ unit, offset, length }),
+  ): Promise<Uint8Array> {
     if (length === 0) return new Uint8Array(0);
     try {
       const object = await this.#client.send(
@@ -87,7 +110,7 @@ export class S3ResultStore implements ResultStore {
       return (await object.Body?.transformToByteArray()) ?? new Uint8Array(0);
     } catch (error) {
       if (error instanceof NoSuchKey || (error as { name?: string }).name === 'InvalidRange') {
-        throw new MissingResultError(jobId, formatSpan({ unit, offset, length }), { cause: error });
+        throw new MissingResultError(jobId, ref, { cause: error });
       }
       throw error;
     }

@@ -1,6 +1,7 @@
 import type { ResultRef } from '../../core/task.ts';
 import { MissingResultError } from '../../ports/errors.ts';
 import type { ResultStore } from '../../ports/result-store.ts';
+import { checkRange, clampRange } from '../result-reading.ts';
 
 /** Chunk outputs in memory: for tests and small jobs. A ref is the output's position in its job's list. */
 export class MemoryResultStore implements ResultStore {
@@ -17,12 +18,21 @@ export class MemoryResultStore implements ResultStore {
   }
 
   async *read(jobId: string, refs: readonly ResultRef[]): AsyncIterable<Uint8Array> {
-    const job = this.#results.get(jobId);
-    for (const ref of refs) {
-      const data = /^\d+$/.test(ref) ? job?.[Number(ref)] : undefined;
-      if (data === undefined) throw new MissingResultError(jobId, ref);
-      yield data;
-    }
+    for (const ref of refs) yield this.#output(jobId, ref);
+  }
+
+  /** A view of the stored output: no copy. */
+  async readRange(jobId: string, ref: ResultRef, offset: number, length: number): Promise<Uint8Array> {
+    checkRange(offset, length);
+    const data = this.#output(jobId, ref);
+    const { start, end } = clampRange(data.byteLength, offset, length);
+    return data.subarray(start, end);
+  }
+
+  #output(jobId: string, ref: ResultRef): Uint8Array {
+    const data = /^\d+$/.test(ref) ? this.#results.get(jobId)?.[Number(ref)] : undefined;
+    if (data === undefined) throw new MissingResultError(jobId, ref);
+    return data;
   }
 
   async delete(jobId: string): Promise<void> {
