@@ -179,6 +179,9 @@ export class FanoutStack extends Stack {
       }),
     );
     data.grantTableData(stats.role);
+    // A calculation's partials are read and its combined result written when its last chunk settles.
+    data.grantObjectReads(stats.role, resources.bucket.resultsPrefix);
+    data.grantObjectWrites(stats.role, resources.bucket.resultsPrefix);
     webhookSecret?.grantRead(stats.role);
     // The stats function announces each job's end on the bus: that bus, and PutEvents alone.
     stats.role.addToPrincipalPolicy(

@@ -14,6 +14,16 @@ export const benchSteps = (spec: string, name: string): RunSteps => {
   const pipeline = new Pipeline(StepRegistry.builtIn().resolve(parsePipelineSpec(spec)));
   const workerId = `${name}-${threadId}`;
   const jobStartedAt = Date.now();
-  return (data, index, sha256) =>
-    pipeline.run(data, { jobId: name, index, sha256, attempt: 1, target: name, workerId, jobStartedAt });
+  return async (data, index, sha256) =>
+    (
+      await pipeline.run(data, {
+        jobId: name,
+        index,
+        sha256,
+        attempt: 1,
+        target: name,
+        workerId,
+        jobStartedAt,
+      })
+    ).output;
 };

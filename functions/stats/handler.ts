@@ -3,15 +3,17 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoStatsStore } from '../../src/adapters/aws/dynamo-stats-store.ts';
 import { DynamoTaskStore } from '../../src/adapters/aws/dynamo-task-store.ts';
+import { S3ResultStore } from '../../src/adapters/aws/s3-result-store.ts';
 import { createPubSubClients } from '../../src/adapters/gcp/clients.ts';
 import { googleAuthFromEnv } from '../../src/cloud/cloud-credentials.ts';
 import { cloudJobEnds } from '../../src/cloud/job-ends.ts';
-import { StatsFunction, UnsupportedEventError } from '../../src/cloud/stats-function.ts';
+import { CombinedResults, StatsFunction, UnsupportedEventError } from '../../src/cloud/stats-function.ts';
 import { withWebhookSecret } from '../../src/cloud/webhook-secret.ts';
 import { parseFunctionEnvironment } from '../../src/config/function-env.ts';
 import { loadConfig } from '../../src/config/load.ts';
@@ -23,7 +25,15 @@ const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
 const environment = parseFunctionEnvironment('stats');
-const { TABLE_NAME, JOB_TTL_SECONDS, JOB_EVENTS_BUS, JOB_EVENTS_TOPIC, GOOGLE_CLOUD_PROJECT } = environment;
+const {
+  TABLE_NAME,
+  BUCKET_NAME,
+  AWS_ENDPOINT_URL,
+  JOB_TTL_SECONDS,
+  JOB_EVENTS_BUS,
+  JOB_EVENTS_TOPIC,
+  GOOGLE_CLOUD_PROJECT,
+} = environment;
 const auth = googleAuthFromEnv(environment);
 const pubsub =
   JOB_EVENTS_TOPIC === undefined
@@ -33,17 +43,25 @@ const pubsub =
         ...(auth !== undefined && { auth }),
       });
 const { notify } = loadConfig({ env: await withWebhookSecret(process.env) });
+const tasks = new DynamoTaskStore(documents, TABLE_NAME, { jobTtlSeconds: JOB_TTL_SECONDS });
 const store = new DynamoStatsStore(documents, TABLE_NAME, { jobTtlSeconds: JOB_TTL_SECONDS });
 // A job's end is announced here, where its last deltas are applied: EventBridge, and its webhook.
 const ends = cloudJobEnds({
-  tasks: new DynamoTaskStore(documents, TABLE_NAME, { jobTtlSeconds: JOB_TTL_SECONDS }),
+  tasks,
   stats: store,
   ...(JOB_EVENTS_BUS && { eventBridge: { client: new EventBridgeClient({}), bus: JOB_EVENTS_BUS } }),
   ...(pubsub && JOB_EVENTS_TOPIC && { topic: { pubsub: pubsub.pubsub, name: JOB_EVENTS_TOPIC } }),
   webhooks: { secret: notify.webhook_secret, attempts: notify.webhook_attempts },
   onError: (error, jobId) => logger.error('end notice of a job not sent', { jobId, error }),
 });
-const stats = new StatsFunction(store, ends);
+// A calculation's result is reduced here once, when its last chunk settles: one object in the bucket.
+// An emulator serves every bucket under one host name.
+const s3 = new S3Client({ forcePathStyle: AWS_ENDPOINT_URL !== undefined });
+const results = new S3ResultStore(s3, BUCKET_NAME, 'results/');
+const combined = new CombinedResults({ tasks, results }, (error, jobId) =>
+  logger.error('combined result of a job not written; readers reduce it themselves', { jobId, error }),
+);
+const stats = new StatsFunction(store, ends, combined);
 
 const isStreamEvent = (event: unknown): event is DynamoDBStreamEvent =>
   typeof event === 'object' &&

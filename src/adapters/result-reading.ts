@@ -1,9 +1,6 @@
-import { TaskState } from '../core/constants.ts';
 import type { ResultRef } from '../core/task.ts';
 import { MissingResultError } from '../ports/errors.ts';
 import type { ResultStore } from '../ports/result-store.ts';
-import type { TaskStore } from '../ports/task-store.ts';
-import { gather } from '../util/bytes.ts';
 
 /** A ref as the stores that keep outputs at byte ranges write it: `unit:offset:length`. */
 export interface Span {
@@ -65,23 +62,3 @@ export const readOne = async (store: ResultStore, jobId: string, ref: ResultRef)
   for await (const data of store.read(jobId, [ref])) return data;
   throw new MissingResultError(jobId, ref);
 };
-
-/**
- * A finished job's result: its completed tasks' outputs in chunk order, in pieces of half a MiB or more;
- * from chunk `from` on, for a reader that has the outputs before it.
- */
-export async function* readJobResult(
-  tasks: TaskStore,
-  results: ResultStore,
-  jobId: string,
-  from = 0,
-): AsyncGenerator<Uint8Array> {
-  const completed = await tasks.listTasks(jobId, TaskState.completed);
-  yield* gather(
-    results.read(
-      jobId,
-      completed.filter((task) => task.index >= from).map((task) => task.result ?? ''),
-    ),
-    1 << 20,
-  );
-}

@@ -4,7 +4,9 @@ import type { Config } from '../config/schema.ts';
 import { sha256Hex } from '../core/chunker.ts';
 import { JobStatus, TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
-import type { JobRequest } from '../core/job.ts';
+import { parseIdempotencyKey } from '../core/idempotency.ts';
+import type { JobRequest, JobView } from '../core/job.ts';
+import { fanInOf } from '../core/pipeline/fan-in.ts';
 import type { JobService } from '../ports/job-service.ts';
 import { type ApiRequest, type ApiResponse, json, problem } from '../util/http.ts';
 import { BodyTooLargeError } from './errors.ts';
@@ -19,6 +21,7 @@ import { JobOperations, unknownJob } from './job-operations.ts';
 import { JobWatching, type JobWatchingOptions } from './job-watching.ts';
 import type { Route } from './route.ts';
 import { fileSha256, limited, type Spooled, spoolBody } from './spool.ts';
+import { WorkerMessage, workerJob } from './worker-message.ts';
 
 const INPUT_TYPES = ['text/plain', 'application/x-ndjson', 'application/octet-stream'] as const;
 const COMPRESSED_TYPES: Record<string, string> = {
@@ -26,13 +29,36 @@ const COMPRESSED_TYPES: Record<string, string> = {
   deflate: 'application/zlib',
   brotli: 'application/x-brotli',
 };
+/** A calculation's result: one JSON object, or the records sorted. */
+const FAN_IN_TYPES = { reduce: 'application/json', sort: 'application/x-ndjson' } as const;
 const TASK_STATES = Object.values(TaskState) as string[];
+
+const isRunning = (view: JobView): boolean =>
+  view.status === JobStatus.ingesting ||
+  view.status === JobStatus.queued ||
+  view.status === JobStatus.processing;
+
+const stillRunning = (view: JobView): ApiResponse =>
+  problem(
+    409,
+    'job-running',
+    'Job still running',
+    `job ${view.jobId} is ${view.status}, ${view.percentComplete}% complete`,
+    {
+      jobStatus: view.status,
+    },
+  );
 
 /** The body of `POST /jobs` that names its input instead of carrying it. */
 const SourceBody = z.strictObject({
   source: z.string().regex(/^s3:\/\/[^/]+\/.+/, 'an s3://bucket/key URI'),
 });
-const MAX_SOURCE_BODY_BYTES = 64 * 1024;
+/** A JSON body names an input or carries a worker message: never a data set of its own. */
+const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+async function* toAsync(pieces: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
+  yield* pieces;
+}
 
 export interface JobRoutesOptions extends JobWatchingOptions {
   maxBodyBytes: number;
@@ -76,6 +102,7 @@ export class JobRoutes {
         methods: { GET: (req, id) => this.#watching.events(req, id) },
       },
       { pattern: /^\/jobs\/([^/]+)\/result\/?$/, methods: { GET: (_, id) => this.#getResult(id) } },
+      { pattern: /^\/jobs\/([^/]+)\/rejects\/?$/, methods: { GET: (_, id) => this.#getRejects(id) } },
       { pattern: /^\/jobs\/([^/]+)\/tasks\/?$/, methods: { GET: (req, id) => this.#getTasks(req, id) } },
     ];
   }
@@ -83,13 +110,9 @@ export class JobRoutes {
   async #createJob(req: ApiRequest): Promise<ApiResponse> {
     const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     const key = idempotencyKeyOf(req);
-    if (mediaType === 'application/json' && this.#service.submitSource)
-      return this.#createJobFromSource(req, key);
+    if (mediaType === 'application/json') return this.#createJobFromJson(req, key);
     if (!(INPUT_TYPES as readonly string[]).includes(mediaType)) {
-      const accepted = [
-        ...INPUT_TYPES,
-        ...(this.#service.submitSource ? ['application/json {"source": "s3://…"}'] : []),
-      ];
+      const accepted = [...INPUT_TYPES, `application/json ${this.#jsonBodies()}`];
       return problem(
         415,
         'unsupported-media-type',
@@ -160,23 +183,72 @@ export class JobRoutes {
     }
   }
 
-  /** A job whose input is an object the service reads itself. */
-  async #createJobFromSource(req: ApiRequest, key: string | undefined): Promise<ApiResponse> {
-    const request = jobRequestFrom(this.#config, Object.fromEntries(req.query));
-    this.#service.prepare(request);
+  /** What a JSON body of `POST /jobs` may be here, in words. */
+  #jsonBodies(): string {
+    const worker = '{"id", "type", "payload"} (a worker message)';
+    return this.#service.submitSource ? `${worker} or {"source": "s3://…"}` : worker;
+  }
+
+  /** A job from a JSON body: a worker message, or (where the service reads objects) an input's name. */
+  async #createJobFromJson(req: ApiRequest, key: string | undefined): Promise<ApiResponse> {
     const pieces: Uint8Array[] = [];
     try {
-      for await (const piece of limited(req.body, MAX_SOURCE_BODY_BYTES)) pieces.push(piece);
+      for await (const piece of limited(req.body, MAX_JSON_BODY_BYTES)) pieces.push(piece);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) return this.#tooLarge(MAX_SOURCE_BODY_BYTES);
+      if (error instanceof BodyTooLargeError) return this.#tooLarge(MAX_JSON_BODY_BYTES);
       throw error;
     }
+    const bytes = Buffer.concat(pieces);
     let body: unknown;
     try {
-      body = JSON.parse(Buffer.concat(pieces).toString('utf8'));
+      body = JSON.parse(bytes.toString('utf8'));
     } catch {
-      throw new UsageError('the body is not JSON; send {"source": "s3://bucket/key"}');
+      throw new UsageError(`the body is not JSON; send ${this.#jsonBodies()}`);
     }
+    const fingerprint = requestFingerprint(req, 'application/json', sha256Hex(bytes));
+    if (typeof body === 'object' && body !== null && 'type' in body)
+      return this.#createWorkerJob(req, key, body, fingerprint);
+    if (!this.#service.submitSource) throw new UsageError(`send ${this.#jsonBodies()}`);
+    return this.#createJobFromSource(req, key, body, fingerprint);
+  }
+
+  /** A worker message's job: one record, through the step its type names (see worker-message.ts). */
+  async #createWorkerJob(
+    req: ApiRequest,
+    key: string | undefined,
+    body: object,
+    fingerprint: string,
+  ): Promise<ApiResponse> {
+    const parsed = WorkerMessage.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UsageError(`worker message ${issue?.path.join('.') || 'body'}: ${issue?.message}`);
+    }
+    const job = workerJob(parsed.data);
+    const query = { ...Object.fromEntries(req.query), pipeline: job.pipeline };
+    const request: JobRequest = {
+      ...jobRequestFrom(this.#config, query),
+      contentType: 'application/x-ndjson',
+    };
+    this.#service.prepare(request);
+    const input = [new TextEncoder().encode(`${JSON.stringify(job.record)}\n`)];
+    const start = async (claim?: KeyClaim): Promise<Started> =>
+      accepted((await this.#service.submit(toAsync(input), request, claim && { idempotency: claim })).jobId);
+    const idempotencyKey =
+      key ?? (parsed.data.id === undefined ? undefined : parseIdempotencyKey(parsed.data.id));
+    if (idempotencyKey === undefined) return (await start()).response;
+    return startIdempotently(this.#service, idempotencyKey, fingerprint, start);
+  }
+
+  /** A job whose input is an object the service reads itself. */
+  async #createJobFromSource(
+    req: ApiRequest,
+    key: string | undefined,
+    body: unknown,
+    fingerprint: string,
+  ): Promise<ApiResponse> {
+    const request = jobRequestFrom(this.#config, Object.fromEntries(req.query));
+    this.#service.prepare(request);
     const parsed = SourceBody.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -188,28 +260,25 @@ export class JobRoutes {
     const start = async (): Promise<Started> =>
       accepted((await service.submitSource(parsed.data.source, request)).jobId);
     if (key === undefined) return (await start()).response;
-    const fingerprint = requestFingerprint(req, 'application/json', sha256Hex(Buffer.concat(pieces)));
     return startIdempotently(this.#service, key, fingerprint, start);
+  }
+
+  /** A job's rejects once it has ended: those of its completed chunks, whatever became of the others. */
+  async #getRejects(id: string): Promise<ApiResponse> {
+    const view = await this.#service.getJob(id);
+    if (!view) return unknownJob(id);
+    if (isRunning(view)) return stillRunning(view);
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: this.#service.readRejects(id),
+    };
   }
 
   async #getResult(id: string): Promise<ApiResponse> {
     const view = await this.#service.getJob(id);
     if (!view) return unknownJob(id);
-    if (
-      view.status === JobStatus.ingesting ||
-      view.status === JobStatus.queued ||
-      view.status === JobStatus.processing
-    ) {
-      return problem(
-        409,
-        'job-running',
-        'Job still running',
-        `job ${id} is ${view.status}, ${view.percentComplete}% complete`,
-        {
-          jobStatus: view.status,
-        },
-      );
-    }
+    if (isRunning(view)) return stillRunning(view);
     if (view.status === JobStatus.cancelled) {
       return problem(
         409,
@@ -248,9 +317,12 @@ export class JobRoutes {
       );
     }
     const job = await this.#service.describe(id);
-    const type = job?.compression
-      ? (COMPRESSED_TYPES[job.compression] ?? 'application/octet-stream')
-      : (job?.request.contentType ?? 'application/octet-stream');
+    const fanIn = job && fanInOf(job.request.pipeline);
+    const type = fanIn
+      ? FAN_IN_TYPES[fanIn.kind]
+      : job?.compression
+        ? (COMPRESSED_TYPES[job.compression] ?? 'application/octet-stream')
+        : (job?.request.contentType ?? 'application/octet-stream');
     return {
       status: 200,
       headers: { 'content-type': type },

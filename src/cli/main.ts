@@ -5,6 +5,7 @@ import { jobRequestFrom } from '../config/job.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { UsageError } from '../core/errors.ts';
+import { fanInOf } from '../core/pipeline/fan-in.ts';
 import { parseNumberText } from '../core/pipeline/number-text.ts';
 import type { Engine } from '../engine/engine.ts';
 import { createEngine, removeOrphanResults } from '../engine/from-config.ts';
@@ -71,17 +72,17 @@ const onSignal = (engine: Engine, noted: () => void): (() => void) => {
 };
 
 /** Removes what earlier processes, killed before they could clean up, left: spooled bodies, results. */
-const removeLeftovers = async (config: Config, out?: string): Promise<void> => {
+const removeLeftovers = async (config: Config, ...outs: (string | undefined)[]): Promise<void> => {
   await Promise.all([
     removeOrphanSpools(),
     removeOrphanResults(config),
-    out === undefined ? [] : ResultWriter.removeOrphans(out),
+    ...outs.map((out) => (out === undefined ? [] : ResultWriter.removeOrphans(out))),
   ]);
 };
 
 const run = async (input: string, options: Record<string, unknown>): Promise<number> => {
   const config = loadConfig({ file: options.config as string | undefined, flags: flagsFrom(options) });
-  await removeLeftovers(config, options.out as string | undefined);
+  await removeLeftovers(config, options.out as string | undefined, options.rejects as string | undefined);
   tuneForChunkSize(config.chunking.size);
   const source = openInput(input);
   // A one-shot job gains nothing from a database unless asked to: then it is kept where a server finds it.
@@ -90,16 +91,20 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
     options.dataDir === undefined ? {} : { dataDir: config.server.data_dir },
   );
   let output: ResultWriter | undefined;
+  let rejects: ResultWriter | undefined;
   let interrupted = false;
   const release = onSignal(engine, () => {
     interrupted = true;
   });
   try {
     output = options.out ? await ResultWriter.open(options.out as string) : undefined;
+    rejects = options.rejects ? await ResultWriter.open(options.rejects as string) : undefined;
     // A data directory's other jobs: those past their TTL go, unfinished ones run on while this one runs.
     await engine.resume();
-    const handle = await engine.submit(source, jobRequestFrom(config));
-    if (output) {
+    const request = jobRequestFrom(config);
+    const handle = await engine.submit(source, request);
+    // A calculation's result is its chunks' outputs combined at the end, not laid end to end as they come.
+    if (output && fanInOf(request.pipeline) === undefined) {
       const writer = output;
       engine.events.on('output', ({ jobId, index, data }) => {
         if (jobId === handle.jobId) writer.offer(index, data);
@@ -120,6 +125,11 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
     if (options.json) process.stdout.write(`${JSON.stringify(final)}\n`);
     else process.stdout.write(`${formatStats(final.stats)}\n`);
     if (interrupted) return ExitCode.interrupted;
+    if (rejects) {
+      // Those of the completed chunks, whatever became of the others: they say what to fix in the input.
+      await rejects.finish(() => engine.readRejects(handle.jobId));
+      process.stderr.write(`fanout: wrote the rejects to ${options.rejects}\n`);
+    }
     if (final.chunksFailed > 0) {
       const failed = (await engine.listTasks(handle.jobId, 'failed')) ?? [];
       process.stderr.write(
@@ -144,6 +154,7 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
     release();
     await engine.close();
     await output?.abandon();
+    await rejects?.abandon();
     await engine.closeStores();
   }
 };
@@ -219,7 +230,8 @@ const program = (): Command => {
   )
     .option('--workers <n>', 'tries each target runs at once: its slots on the shared worker threads')
     .option('--step <module...>', 'custom step module(s) to load')
-    .option('-o, --out <file>', 'write the result (chunk outputs in order) to this file')
+    .option('-o, --out <file>', "write the result (chunk outputs in order, or a calculation's) to this file")
+    .option('--rejects <file>', 'write the records check steps rejected to this file, as NDJSON')
     .option('--data-dir <dir>', 'keep the job in this data directory (see fanout serve), not only in memory')
     .option('--json', 'print the final job and its stats as one JSON object on stdout')
     .action(async (input: string, options: Record<string, unknown>) => {

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readJobResult } from '../adapters/result-reading.ts';
 import { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import { type JobRequest, type JobView, prepareJob } from '../core/job.ts';
 import { cancelApplies, type JobListCursor, rerunConflict } from '../core/job-operations.ts';
+import { fanInOf } from '../core/pipeline/fan-in.ts';
 import { outputCompression, type ResolvedStep, type StepRegistry } from '../core/pipeline/registry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import type { TaskRecord } from '../core/task.ts';
+import { type ResultParts, readJobRejects, readJobResult } from '../lifecycle/job-result.ts';
 import { taskStoreProbe } from '../lifecycle/readiness.ts';
 import { JobConflictError, NoTargetAvailableError } from '../ports/errors.ts';
 import type { IdempotencyStore } from '../ports/idempotency-store.ts';
@@ -197,6 +198,7 @@ export class CloudJobs implements JobService {
         sha256: chunk.sha256,
         bytes: chunk.bytes,
         input: chunk.input,
+        ...(chunk.firstLine !== undefined && { firstLine: chunk.firstLine }),
         ...(previousTarget !== undefined && { previousTarget }),
       };
       routes.push({ message });
@@ -216,8 +218,17 @@ export class CloudJobs implements JobService {
     return this.#options.tasks.listTasks(jobId, state);
   }
 
-  readResult(jobId: string): AsyncIterable<Uint8Array> {
-    return readJobResult(this.#options.tasks, this.#options.results, jobId);
+  async *readResult(jobId: string): AsyncGenerator<Uint8Array> {
+    const request = (await this.#options.tasks.getJob(jobId))?.options as JobRequest | undefined;
+    yield* readJobResult(this.#resultParts, jobId, request && fanInOf(request.pipeline));
+  }
+
+  readRejects(jobId: string): AsyncIterable<Uint8Array> {
+    return readJobRejects(this.#resultParts, jobId);
+  }
+
+  get #resultParts(): ResultParts {
+    return { tasks: this.#options.tasks, results: this.#options.results };
   }
 
   async describe(jobId: string): Promise<JobDescription | undefined> {

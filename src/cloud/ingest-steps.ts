@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Chunk, chunkStream } from '../core/chunker.ts';
+import { type Chunk, chunkStream, countLines } from '../core/chunker.ts';
 import { MiB } from '../core/constants.ts';
 import { TargetUnavailableError } from '../core/errors.ts';
 import type { JobRequest } from '../core/job.ts';
@@ -87,7 +87,10 @@ export class IngestSteps {
     let segment: Chunk[] = [];
     let bytes = 0;
     try {
-      for await (const chunk of chunkStream(input, jobId, request.chunking, at.chunks)) {
+      for await (const chunk of chunkStream(input, jobId, request.chunking, {
+        index: at.chunks,
+        line: at.lines ?? 1,
+      })) {
         segment.push(chunk);
         bytes += chunk.bytes;
         if (bytes < limit && segment.length < MAX_SEGMENT_CHUNKS) continue;
@@ -154,6 +157,7 @@ export class IngestSteps {
         sha256: chunk.sha256,
         bytes: chunk.bytes,
         input: refs[i] as string,
+        ...(chunk.firstLine !== undefined && { firstLine: chunk.firstLine }),
       })),
     });
     await router.send(
@@ -166,15 +170,18 @@ export class IngestSteps {
           sha256: chunk.sha256,
           bytes: chunk.bytes,
           input: refs[i] as string,
+          ...(chunk.firstLine !== undefined && { firstLine: chunk.firstLine }),
         },
       })),
       request.targets,
       request.strategy,
     );
+    const last = chunks.at(-1) as Chunk;
     const next: IngestCheckpoint = {
       source: at.source,
       offset: at.offset + chunks.reduce((sum, chunk) => sum + chunk.bytes, 0),
       chunks: at.chunks + chunks.length,
+      ...(last.firstLine !== undefined && { lines: last.firstLine + countLines(last.data) }),
       segments: at.segments + 1,
       steps: at.steps + 1,
       updatedAt: Date.now(),

@@ -14,6 +14,8 @@ export const ChunkMessage = z.strictObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().nonnegative(),
   input: z.string().min(1),
+  /** In `lines` mode: the line of the job's input the chunk starts on, counted from 1. */
+  firstLine: z.number().int().positive().optional(),
   /**
    * Set on a try the reconciler sent again because nothing had claimed it: the processor takes it as a
    * redelivery, so it claims before it runs and may take over a try whose lease ran out.

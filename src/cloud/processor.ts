@@ -170,10 +170,17 @@ export class ChunkProcessor {
       target: this.target,
       workerId: this.#options.workerId,
       jobStartedAt: taken.job.createdAt,
+      ...(message.firstLine !== undefined && { firstLine: message.firstLine }),
     });
-    return attempted.ok
-      ? { taken, ok: true, output: attempted.output, durationMs: attempted.durationMs }
-      : { taken, ok: false, error: attempted.error, durationMs: attempted.durationMs };
+    const { durationMs } = attempted;
+    if (!attempted.ok) return { taken, ok: false, error: attempted.error, durationMs };
+    return {
+      taken,
+      ok: true,
+      output: attempted.output,
+      durationMs,
+      ...(attempted.rejects && { rejects: attempted.rejects }),
+    };
   }
 }
 

@@ -125,6 +125,7 @@ export class Reconciler {
             sha256: chunk.sha256,
             bytes: chunk.bytes,
             input: chunk.input,
+            ...(chunk.firstLine !== undefined && { firstLine: chunk.firstLine }),
             resent: true,
             ...(previousTarget !== undefined && { previousTarget }),
             ...(rerunFrom !== undefined && { rerunFrom }),

@@ -1,7 +1,10 @@
 import type { DynamoDBBatchItemFailure, DynamoDBRecord } from 'aws-lambda';
 import type { ApplyResult, DynamoStatsStore } from '../adapters/aws/dynamo-stats-store.ts';
 import { FanoutError } from '../core/errors.ts';
+import type { JobRequest } from '../core/job.ts';
+import { fanInOf } from '../core/pipeline/fan-in.ts';
 import type { StatsDelta } from '../core/stats/summary.ts';
+import { type ResultParts, storeCombined } from '../lifecycle/job-result.ts';
 import type { JobEnds } from './job-ends.ts';
 import { jobFailedIn, streamDelta } from './stream-deltas.ts';
 
@@ -21,16 +24,22 @@ export interface AggregateResult extends ApplyResult {
 export class StatsFunction {
   readonly #store: Pick<DynamoStatsStore, 'apply'>;
   readonly #ends: JobEnds | undefined;
+  readonly #combined: CombinedResults | undefined;
 
-  /** With `ends`, each job seen ending (its last deltas applied, or failed as a whole) is announced. */
-  constructor(store: Pick<DynamoStatsStore, 'apply'>, ends?: JobEnds) {
+  /**
+   * With `ends`, each job seen ending (its last deltas applied, or failed as a whole) is announced; with
+   * `combined`, a calculation's result is written first, when its last chunk settles.
+   */
+  constructor(store: Pick<DynamoStatsStore, 'apply'>, ends?: JobEnds, combined?: CombinedResults) {
     this.#store = store;
     this.#ends = ends;
+    this.#combined = combined;
   }
 
   async aggregate(records: readonly DynamoDBRecord[]): Promise<AggregateResult> {
     const deltas = records.map(streamDelta).filter((delta): delta is StatsDelta => delta !== undefined);
     const result = await this.#store.apply(deltas);
+    if (this.#combined) await this.#combined.store(result.finished);
     const ended = [...result.finished, ...records.map(jobFailedIn).filter((id) => id !== undefined)];
     const announced = this.#ends ? await this.#ends.announce(ended) : [];
     return {
@@ -41,6 +50,32 @@ export class StatsFunction {
         failed.map((delta) => ({ itemIdentifier: delta.sequenceNumber })),
       ),
     };
+  }
+}
+
+/** Where the stats function writes a calculation's combined result: the stores, and who hears a failure. */
+export class CombinedResults {
+  readonly #parts: ResultParts;
+  readonly #onError: (error: unknown, jobId: string) => void;
+
+  constructor(parts: ResultParts, onError: (error: unknown, jobId: string) => void) {
+    this.#parts = parts;
+    this.#onError = onError;
+  }
+
+  /** Writes the combined result of each job of `jobIds` that has a fan-in to reduce. */
+  async store(jobIds: readonly string[]): Promise<void> {
+    await Promise.all(
+      [...new Set(jobIds)].map(async (jobId) => {
+        try {
+          const request = (await this.#parts.tasks.getJob(jobId))?.options as JobRequest | undefined;
+          await storeCombined(this.#parts, jobId, request && fanInOf(request.pipeline));
+        } catch (error) {
+          // The stats are applied: failing the batch would not see this end again. A reader reduces it then.
+          this.#onError(error, jobId);
+        }
+      }),
+    );
   }
 }
 

@@ -197,6 +197,8 @@ export const FUNCTION_READS = {
   },
   stats: {
     TABLE_NAME: true,
+    BUCKET_NAME: true,
+    AWS_ENDPOINT_URL: true,
     JOB_TTL_SECONDS: true,
     JOB_EVENTS_BUS: true,
     JOB_EVENTS_TOPIC: true,

@@ -26,6 +26,8 @@ export interface Chunk {
   bytes: number;
   sha256: string;
   data: Uint8Array;
+  /** In `lines` mode: the line of the job's input the chunk starts on, counted from 1. */
+  firstLine?: number;
 }
 
 export const sha256Hex = (data: Uint8Array): string => hash('sha256', data, 'hex');
@@ -132,22 +134,42 @@ async function* cut(
   }
 }
 
+/** How many line ends `data` holds. */
+export const countLines = (data: Uint8Array): number => {
+  let lines = 0;
+  for (let at = data.indexOf(NEWLINE); at >= 0; at = data.indexOf(NEWLINE, at + 1)) lines++;
+  return lines;
+};
+
+/** Where a chunk stream starts: its first chunk's index and, in `lines` mode, its first line. */
+export interface StreamStart {
+  index: number;
+  line: number;
+}
+
 /**
- * Cuts a byte stream into a job's chunks, each with its index, length and SHA-256. Returns the count.
- * Where a chunk ends depends only on the bytes from its start, so an input read again from a chunk's
- * start, with `firstIndex` that chunk's index, gives the same chunks from there on as one pass would.
+ * Cuts a byte stream into a job's chunks, each with its index, length and SHA-256, and in `lines` mode
+ * the line it starts on. Returns the count. Where a chunk ends depends only on the bytes from its start,
+ * so an input read again from a chunk's start, with `from` that chunk's index and line, gives the same
+ * chunks from there on as one pass would.
  */
 export async function* chunkStream(
   input: AsyncIterable<Uint8Array>,
   jobId: string,
   options: ChunkerOptions,
-  firstIndex = 0,
+  from: StreamStart = { index: 0, line: 1 },
 ): AsyncGenerator<Chunk, number> {
-  let index = firstIndex;
+  let { index, line } = from;
+  const lines = options.mode === ChunkingMode.lines;
   for await (const data of cut(input, options)) {
-    yield { jobId, index: index++, bytes: data.byteLength, sha256: sha256Hex(data), data };
+    const chunk: Chunk = { jobId, index: index++, bytes: data.byteLength, sha256: sha256Hex(data), data };
+    if (lines) {
+      chunk.firstLine = line;
+      line += countLines(data);
+    }
+    yield chunk;
   }
-  return index - firstIndex;
+  return index - from.index;
 }
 
 /** How many chunks `chunkStream` would cut from the input, without hashing them. */

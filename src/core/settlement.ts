@@ -20,6 +20,8 @@ export interface TryMessage {
   routedAt: number;
   sha256: string;
   bytes: number;
+  /** In `lines` mode: the line of the job's input the chunk starts on, counted from 1. */
+  firstLine?: number;
 }
 
 /** How a try's pipeline run ended. */

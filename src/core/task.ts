@@ -28,9 +28,18 @@ export interface TaskRecord {
   state: TaskState;
   bytes: number;
   sha256: string;
+  /**
+   * In `lines` mode: the line of the job's input the chunk starts on, counted from 1, where the runtime
+   * records it with the task (the engine; the cloud keeps it with the chunk's segment).
+   */
+  firstLine?: number;
   bytesOut?: number;
   /** Where the completed task's output lies in the result store. */
   result?: ResultRef;
+  /** How many of the chunk's records its `check` steps rejected, when it completed with any. */
+  rejected?: number;
+  /** Where those rejects lie in the result store, as NDJSON (see `RejectRecord`). */
+  rejects?: ResultRef;
   attempts: Attempt[];
   /** While processing: when the claim may be taken over by a redelivery of the same try. */
   leaseExpiresAt?: number;
@@ -100,6 +109,8 @@ export interface FinishRequest {
   bytesOut?: number;
   durationMs?: number;
   result?: ResultRef;
+  rejected?: number;
+  rejects?: ResultRef;
 }
 
 /** The try a successful claim starts. */
@@ -195,6 +206,10 @@ export const applyFinish = (task: TaskRecord, request: FinishRequest): TaskRecor
   };
   if (request.bytesOut !== undefined) next.bytesOut = request.bytesOut;
   if (request.result !== undefined) next.result = request.result;
+  if (request.rejects !== undefined) {
+    next.rejects = request.rejects;
+    next.rejected = request.rejected ?? 0;
+  }
   if (request.outcome === TaskState.failed && request.error) next.error = request.error;
   return next;
 };

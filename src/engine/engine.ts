@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryIdempotencyStore } from '../adapters/local/memory-idempotency-store.ts';
-import { readJobResult } from '../adapters/result-reading.ts';
 import { Balancer } from '../core/balancer.ts';
 import type { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
@@ -11,6 +10,7 @@ import { cancelApplies, newestFirst, pageOf, rerunConflict } from '../core/job-o
 import { type ResolvedStep, StepRegistry } from '../core/pipeline/registry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import type { TaskRecord } from '../core/task.ts';
+import { type ResultParts, readJobRejects, readJobResult, storeCombined } from '../lifecycle/job-result.ts';
 import { readiness, taskStoreProbe } from '../lifecycle/readiness.ts';
 import { JobConflictError, NoTargetAvailableError } from '../ports/errors.ts';
 import type { JobInput, JobListQuery, JobPage, SubmitOptions } from '../ports/job-service.ts';
@@ -72,7 +72,13 @@ export class Engine {
       ...(options.kept && { spool: options.kept.spool }),
     };
     this.#runner = new ThreadRunner(options.threads, this.#admission.arena.buffer, options.stopGraceMs);
-    this.#book = new JobBook(options, this.idempotency, (jobId) => this.events.emit('expired', { jobId }));
+    this.#book = new JobBook(
+      options,
+      this.idempotency,
+      (jobId) => this.events.emit('expired', { jobId }),
+      // A reader before it is written reduces the partials the same way: this only saves doing it again.
+      (job) => this.#track(storeCombined(this.#resultParts, job.jobId, job.fanIn).catch(() => {})),
+    );
     for (const target of options.targets) {
       const lifecycle = targetLifecycle(target.name, {
         tasks: options.tasks,
@@ -262,9 +268,18 @@ export class Engine {
     return this.#options.tasks.listTasks(jobId, state);
   }
 
-  /** The concatenated outputs of a finished job's chunks, in chunk order, from chunk `from` on (see `readJobResult`). */
+  /** A finished job's result (see `readJobResult`): from chunk `from` on, for one laid end to end. */
   readResult(jobId: string, from = 0): AsyncIterable<Uint8Array> {
-    return readJobResult(this.#options.tasks, this.#options.results, jobId, from);
+    return readJobResult(this.#resultParts, jobId, this.#book.jobs.get(jobId)?.fanIn, from);
+  }
+
+  /** A finished job's rejects, as NDJSON (see `readJobRejects`). */
+  readRejects(jobId: string): AsyncIterable<Uint8Array> {
+    return readJobRejects(this.#resultParts, jobId);
+  }
+
+  get #resultParts(): ResultParts {
+    return { tasks: this.#options.tasks, results: this.#options.results };
   }
 
   /** Messages waiting in each target's queue. */

@@ -11,13 +11,16 @@ export class JobBook {
   readonly jobs = new Map<string, JobRun>();
   readonly #unfinished = new Set<JobRun>();
   readonly #expiry: JobExpiry | undefined;
+  readonly #completed: (job: JobRun) => void;
 
   constructor(
     options: EngineOptions,
     idempotency: JobExpiryOptions['idempotency'],
     forgotten: (jobId: string) => void,
+    completed: (job: JobRun) => void,
   ) {
     this.#expiry = JobExpiry.of(options, this.jobs, idempotency, forgotten);
+    this.#completed = completed;
   }
 
   /** Jobs not done yet. */
@@ -32,14 +35,20 @@ export class JobBook {
     else this.follow(job);
   }
 
-  /** Counts a job as unfinished until it ends (again, after a re-run); it expires its TTL after that end. */
+  /**
+   * Counts a job as unfinished until it ends (again, after a re-run); it expires its TTL after that end.
+   * Once its chunks have all ended, `completed` hears of it.
+   */
   follow(job: JobRun): void {
     this.#unfinished.add(job);
     const ended = () => {
       this.#unfinished.delete(job);
       this.#expiry?.ended(job.jobId);
     };
-    job.done.then(ended, ended);
+    job.done.then(() => {
+      ended();
+      this.#completed(job);
+    }, ended);
   }
 
   /** The stats of every job, those expired included. */

@@ -93,15 +93,16 @@ const patiently = async <T>(write: () => Promise<T>): Promise<T> => {
   return write();
 };
 
-const newTask = (
-  jobId: string,
-  { index, bytes, sha256 }: { index: number; bytes: number; sha256: string },
-): TaskRecord => ({
+/** What a try's message takes from its chunk, cut or recorded. */
+type ChunkFacts = Pick<TaskRecord, 'index' | 'bytes' | 'sha256' | 'firstLine'>;
+
+const newTask = (jobId: string, { index, bytes, sha256, firstLine }: ChunkFacts): TaskRecord => ({
   jobId,
   index,
   state: TaskState.pending,
   bytes,
   sha256,
+  ...(firstLine !== undefined && { firstLine }),
   attempts: [],
   updatedAt: Date.now(),
 });
@@ -168,9 +169,23 @@ const sendTry = async (
 /** Routes try `next` of a chunk, which lies in the arena at `data`. */
 const route = (
   job: JobRun,
-  { index, sha256, bytes }: { index: number; sha256: string; bytes: number },
+  { index, sha256, bytes, firstLine }: ChunkFacts,
   data: Uint8Array,
   next: WaitedTry,
   parts: FeedParts,
 ): Promise<void> =>
-  parts.send(job, { jobId: job.jobId, index, sha256, bytes, data, routedAt: 0, ...next }, undefined, 0);
+  parts.send(
+    job,
+    {
+      jobId: job.jobId,
+      index,
+      sha256,
+      bytes,
+      ...(firstLine !== undefined && { firstLine }),
+      data,
+      routedAt: 0,
+      ...next,
+    },
+    undefined,
+    0,
+  );

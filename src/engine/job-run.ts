@@ -1,5 +1,6 @@
 import { TaskState } from '../core/constants.ts';
 import type { IngestProgress, JobRequest } from '../core/job.ts';
+import { type FanIn, fanInOf } from '../core/pipeline/fan-in.ts';
 import { outputCompression, type ResolvedStep } from '../core/pipeline/registry.ts';
 import { type RetryOptions, RetryPolicy } from '../core/retry.ts';
 import { StatsCollector } from '../core/stats/stats.ts';
@@ -34,6 +35,8 @@ export class JobRun {
   readonly recipe: PipelineRecipe;
   readonly retry: RetryPolicy;
   readonly compression: string | undefined;
+  /** How its result is made from its chunks' outputs, when it is more than laying them end to end. */
+  readonly fanIn: FanIn | undefined;
 
   /** A run of `request`, with its steps as resolved and the engine's retry defaults. */
   static of(options: {
@@ -71,6 +74,7 @@ export class JobRun {
     this.recipe = recipe;
     this.retry = retry;
     this.compression = compression;
+    this.fanIn = fanInOf(request.pipeline);
     // A job that ends in an ingest error rejects `done`; nobody may be listening yet.
     this.#done.promise.catch(() => {});
   }

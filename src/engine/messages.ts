@@ -35,6 +35,8 @@ export interface WorkerBatch {
   lengths: number[];
   /** The chunks' SHA-256 digests taken at ingest, hex, back to back. */
   sha256: string;
+  /** In `lines` mode: the line of the job's input each chunk starts on; 0 where unknown. */
+  firstLines: number[];
 }
 
 /** What every worker thread shares with the main thread from its start. */
@@ -52,7 +54,7 @@ export const digestAt = (digests: string, i: number): string =>
   digests.slice(i * SHA256_HEX, (i + 1) * SHA256_HEX);
 
 export type TaskOutcome =
-  | { ok: true; length: number; durationMs: number }
+  | { ok: true; length: number; rejected: number; rejectsLength: number; durationMs: number }
   | { ok: false; error: ErrorRecord; durationMs: number };
 
 /** A batch's outcomes, in columns like the batch. */
@@ -60,10 +62,16 @@ export interface WorkerReply {
   workerId: string;
   /** Per task: the length of its output; 0 where the task failed, its error being in `errors`. */
   lengths: number[];
+  /** Per task: how many records its `check` steps rejected, and the length of those rejects as NDJSON. */
+  rejected: number[];
+  rejectsLengths: number[];
   durationsMs: number[];
   /** The failed tasks' errors, by their position in the batch. */
   errors: Record<number, ErrorRecord>;
-  /** The successful outputs back to back, in task order: one buffer to transfer, not one per task. */
+  /**
+   * The successful outputs back to back, in task order, each followed by its rejects: one buffer to
+   * transfer, not one per task.
+   */
   output: Uint8Array;
 }
 
@@ -72,5 +80,7 @@ export const outcomesOf = (reply: WorkerReply): TaskOutcome[] =>
   reply.lengths.map((length, i) => {
     const durationMs = reply.durationsMs[i] as number;
     const error = reply.errors[i];
-    return error === undefined ? { ok: true, length, durationMs } : { ok: false, error, durationMs };
+    if (error !== undefined) return { ok: false, error, durationMs };
+    const rejected = reply.rejected[i] as number;
+    return { ok: true, length, rejected, rejectsLength: reply.rejectsLengths[i] as number, durationMs };
   });

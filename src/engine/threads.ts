@@ -129,6 +129,7 @@ export class ThreadRunner {
       lengths: tries.map((t) => t.bytes),
       sha256: tries.map((t) => t.sha256).join(''),
       offsets: tries.map((t) => t.data.byteOffset),
+      firstLines: tries.map((t) => t.firstLine ?? 0),
     };
     let reply: WorkerReply;
     this.#flights.set(id, flight);
@@ -147,7 +148,11 @@ export class ThreadRunner {
         return { taken, ok: false, error: outcome.error, durationMs: outcome.durationMs, workerId };
       const data = output.subarray(offset, offset + outcome.length);
       offset += outcome.length;
-      return { taken, ok: true, output: data, durationMs: outcome.durationMs, workerId };
+      const ran: EngineRan = { taken, ok: true, output: data, durationMs: outcome.durationMs, workerId };
+      if (outcome.rejectsLength === 0) return ran;
+      const rejects = output.subarray(offset, offset + outcome.rejectsLength);
+      offset += outcome.rejectsLength;
+      return { ...ran, rejects: { count: outcome.rejected, data: rejects } };
     });
   }
 

@@ -73,6 +73,8 @@ async function runBatch(batch: WorkerBatch): Promise<WorkerReply> {
   const pipeline = await pipelineFor(batch.recipe);
   const workerId = `${batch.target}-${threadId}`;
   const lengths: number[] = [];
+  const rejected: number[] = [];
+  const rejectsLengths: number[] = [];
   const durationsMs: number[] = [];
   const errors: Record<number, ErrorRecord> = {};
   const outputs: Uint8Array[] = [];
@@ -89,20 +91,26 @@ async function runBatch(batch: WorkerBatch): Promise<WorkerReply> {
       target: batch.target,
       workerId,
       jobStartedAt: batch.jobStartedAt,
+      ...(batch.firstLines[i] !== 0 && { firstLine: batch.firstLines[i] as number }),
     });
     durationsMs.push(attempted.durationMs);
     if (attempted.ok) {
       outputs.push(attempted.output);
       lengths.push(attempted.output.byteLength);
+      rejected.push(attempted.rejects?.count ?? 0);
+      rejectsLengths.push(attempted.rejects?.data.byteLength ?? 0);
+      if (attempted.rejects) outputs.push(attempted.rejects.data);
     } else {
       lengths.push(0);
+      rejected.push(0);
+      rejectsLengths.push(0);
       errors[i] = attempted.error;
     }
   }
   deadlines.idle(threadId);
   // A copy, never a view of `scratch` or the arena, which later batches and chunks overwrite.
   const output = concat(outputs);
-  return moved({ workerId, lengths, durationsMs, errors, output });
+  return moved({ workerId, lengths, rejected, rejectsLengths, durationsMs, errors, output });
 }
 
 /**

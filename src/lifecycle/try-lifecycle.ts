@@ -192,26 +192,37 @@ export class TryLifecycle<M extends TryMessage, J extends TryJob> {
     return 'duplicate';
   }
 
-  /** Each unit's outputs as one write: each output's ref, or why its unit could not be stored. */
-  async #store(units: readonly Ran<M, J>[][]): Promise<Map<Ran<M, J>, ResultRef | OutputNotStoredError>> {
-    const refs = new Map<Ran<M, J>, ResultRef | OutputNotStoredError>();
+  /**
+   * Each unit's outputs, and their rejects, as one write: each try's refs, or why its unit could not be
+   * stored.
+   */
+  async #store(units: readonly Ran<M, J>[][]): Promise<Map<Ran<M, J>, StoredRefs | OutputNotStoredError>> {
+    const refs = new Map<Ran<M, J>, StoredRefs | OutputNotStoredError>();
     await Promise.all(
       units.map(async (unit) => {
         const done = unit.filter((item) => item.ok);
         if (done.length === 0) return;
         const jobId = (done[0] as Ran<M, J>).taken.job.jobId;
-        const outputs = done.map((item) => item.output);
-        const stored = await this.#options.results
-          .put(jobId, outputs)
-          .catch((error: unknown) => outputs.map(() => new OutputNotStoredError(error)));
-        for (const [i, ref] of stored.entries()) refs.set(done[i] as Ran<M, J>, ref);
+        const outputs = done.flatMap((item) =>
+          item.rejects ? [item.output, item.rejects.data] : [item.output],
+        );
+        const stored = await this.#options.results.put(jobId, outputs).catch((error: unknown) => error);
+        let at = 0;
+        for (const item of done) {
+          if (!Array.isArray(stored)) refs.set(item, new OutputNotStoredError(stored));
+          else
+            refs.set(item, {
+              result: stored[at++] as ResultRef,
+              ...(item.rejects && { rejects: stored[at++] as ResultRef }),
+            });
+        }
       }),
     );
     return refs;
   }
 
   /** Records the end of a try, then sends what follows it: recorded first, so a lost follow-up is resent. */
-  async #end(item: Ran<M, J>, ref: ResultRef | undefined): Promise<DeliveryResult> {
+  async #end(item: Ran<M, J>, refs: StoredRefs | undefined): Promise<DeliveryResult> {
     const { job, delivery, claimId } = item.taken;
     const { message } = delivery;
     const settlement = settle(item, message, job.retry, this.target);
@@ -227,7 +238,8 @@ export class TryLifecycle<M extends TryMessage, J extends TryJob> {
       ...(item.workerId !== undefined && { workerId: item.workerId }),
       ...(settlement.error !== undefined && { error: settlement.error }),
       ...(item.ok && { bytesOut: item.output.byteLength }),
-      ...(ref !== undefined && { result: ref }),
+      ...(refs !== undefined && { result: refs.result }),
+      ...(refs?.rejects !== undefined && item.ok && { rejects: refs.rejects, rejected: item.rejects?.count }),
     };
     if (!(await this.#record(item, request))) return 'duplicate';
     this.#hooks.ended?.(item, settlement, endedAt);
@@ -265,6 +277,12 @@ export class TryLifecycle<M extends TryMessage, J extends TryJob> {
       );
     else if (followUp.kind === 'dead-letter') await this.#options.followUps.deadLetter(job, message);
   }
+}
+
+/** Where a try's output, and its rejects when it has any, were stored. */
+interface StoredRefs {
+  result: ResultRef;
+  rejects?: ResultRef;
 }
 
 /** A try whose output could not be stored, as the failed try it becomes. */

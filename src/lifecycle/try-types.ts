@@ -1,6 +1,7 @@
 import type { Outcome } from '../core/balancer.ts';
 import type { DeliveryFacts } from '../core/delivery-check.ts';
 import type { ErrorRecord } from '../core/errors.ts';
+import type { PipelineOutput } from '../core/pipeline/pipeline.ts';
 import type { RetryPolicy } from '../core/retry.ts';
 import type { Settlement, TryMessage } from '../core/settlement.ts';
 import type { ResultStore } from '../ports/result-store.ts';
@@ -36,7 +37,7 @@ export type Ran<M extends TryMessage, J extends TryJob> = {
   durationMs: number;
   /** The worker that ran it, when only known at its end. */
   workerId?: string;
-} & ({ ok: true; output: Uint8Array } | { ok: false; error: ErrorRecord });
+} & (({ ok: true } & PipelineOutput) | { ok: false; error: ErrorRecord });
 
 /**
  * What became of one delivery; `retry` means the queue should hand it out again (nothing was lost),

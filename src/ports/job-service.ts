@@ -78,6 +78,8 @@ export interface JobService {
   retry(jobId: string): Promise<{ chunks: number } | undefined>;
   listTasks(jobId: string, state?: TaskState): Promise<TaskRecord[] | undefined>;
   readResult(jobId: string): AsyncIterable<Uint8Array>;
+  /** A finished job's rejects (records its `check` steps took out), as NDJSON in the input's order. */
+  readRejects(jobId: string): AsyncIterable<Uint8Array>;
   describe(jobId: string): JobDescription | undefined | Promise<JobDescription | undefined>;
   stats(): StatsReport | Promise<StatsReport>;
   /** Probes the stores and the targets' queues through their ports, with each target's breaker. */

@@ -21,6 +21,8 @@ export interface IngestCheckpoint {
   offset: number;
   /** Chunks enqueued: the next chunk's index. */
   chunks: number;
+  /** In `lines` mode: the line the next chunk starts on, counted from 1. */
+  lines?: number;
   /** Segments written: the next segment's number. */
   segments: number;
   /** Steps that moved the checkpoint; a step may move it only from the count it read (a fence). */
@@ -35,6 +37,8 @@ export interface SegmentChunk {
   bytes: number;
   /** Where the chunk lies in the input store. */
   input: ResultRef;
+  /** In `lines` mode: the line of the job's input the chunk starts on, counted from 1. */
+  firstLine?: number;
 }
 
 /**
@@ -67,6 +71,17 @@ export interface JobRecord {
   cancelledAt?: number;
   /** When its failed chunks were last re-run. */
   rerunAt?: number;
+  /** Its combined result (a calculation's fan-in), once written. */
+  combined?: CombinedResult;
+}
+
+/**
+ * Where a job's combined result lies, and when its computation began: one begun before the job's last
+ * re-run (`rerunAt`) is out of date.
+ */
+export interface CombinedResult {
+  ref: ResultRef;
+  at: number;
 }
 
 export type { JobListCursor };
@@ -120,6 +135,8 @@ export interface TaskStore {
    * has work waiting again; a job the store does not know stays unknown.
    */
   rerunJob(jobId: string, at: number): Promise<void>;
+  /** Records where a job's combined result lies; the last record stands. A job the store does not know stays unknown. */
+  setJobResult(jobId: string, combined: CombinedResult): Promise<void>;
   /** Jobs newest first (ties by id), at most `limit`, starting after `after`. */
   listJobs(page: { limit: number; after?: JobListCursor }): Promise<JobRecord[]>;
   /**

@@ -356,7 +356,10 @@ describe('chunkStream on any input', () => {
         const offset = whole.slice(0, from.index).reduce((sum, c) => sum + c.bytes, 0);
         const rest = splitRandomly(input.subarray(offset), random, 3000);
         const chunks: Chunk[] = [];
-        const generator = chunkStream(stream(rest), 'job-1', options, from.index);
+        const generator = chunkStream(stream(rest), 'job-1', options, {
+          index: from.index,
+          line: from.firstLine ?? 1,
+        });
         for (let next = await generator.next(); !next.done; next = await generator.next())
           chunks.push(next.value);
         return chunks;

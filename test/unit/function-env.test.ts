@@ -210,15 +210,20 @@ describe('parseFunctionEnvironment', () => {
     expect(message).toContain(expected);
   });
 
-  it('asks the stats function for the table and the job TTL alone', () => {
+  it('asks the stats function for the table, the bucket and the job TTL alone', () => {
     // Act
     const environment = parseFunctionEnvironment('stats', {
       TABLE_NAME: 'fanout-tasks',
+      BUCKET_NAME: 'fanout-data',
       JOB_TTL_SECONDS: '60',
     });
 
     // Assess
-    expect(environment).toEqual({ TABLE_NAME: 'fanout-tasks', JOB_TTL_SECONDS: 60 });
+    expect(environment).toEqual({
+      TABLE_NAME: 'fanout-tasks',
+      BUCKET_NAME: 'fanout-data',
+      JOB_TTL_SECONDS: 60,
+    });
   });
 
   it('has every variable of the schema read by some function', () => {
@@ -317,13 +322,14 @@ describe('functionEnvironment', () => {
     expect(environment).not.toHaveProperty('GCP_CREDENTIALS');
   });
 
-  it('gives the stats function the table, the job TTL, and what it needs to publish job ends', () => {
+  it('gives the stats function the table, the bucket, the job TTL, and what it needs to publish job ends', () => {
     // Act
     const environment = functionEnvironment(onAws, { name: 'stats' });
 
     // Assess
     expect(environment).toEqual({
       TABLE_NAME: 'fanout-tasks',
+      BUCKET_NAME: 'fanout-data',
       JOB_TTL_SECONDS: '3600',
       GOOGLE_CLOUD_PROJECT: 'acme-fanout',
       GCP_CREDENTIALS: expect.any(String),

@@ -21,7 +21,7 @@ describe('Pipeline', () => {
     const pipeline = build('');
 
     // Act
-    const output = await pipeline.run(data, task);
+    const { output } = await pipeline.run(data, task);
 
     // Assess
     expect(output).toBe(data);
@@ -32,7 +32,7 @@ describe('Pipeline', () => {
     const pipeline = build('validate,transform:uppercase,compress:gzip');
 
     // Act
-    const output = await pipeline.run(data, task);
+    const { output } = await pipeline.run(data, task);
 
     // Assess
     expect(gunzipSync(output).toString()).toBe('HELLO FANOUT\n');
@@ -43,7 +43,7 @@ describe('Pipeline', () => {
     const pipeline = build('chaos:fail=1:enabled=false,transform:uppercase:enabled=false');
 
     // Act
-    const output = await pipeline.run(data, task);
+    const { output } = await pipeline.run(data, task);
 
     // Assess
     expect(output).toEqual(data);
@@ -92,7 +92,7 @@ describe('Pipeline', () => {
     const pipeline = build('busy:ms=1,transform:uppercase');
 
     // Act
-    const output = await pipeline.run(data, task);
+    const { output } = await pipeline.run(data, task);
 
     // Assess
     expect(new TextDecoder().decode(output)).toBe('HELLO FANOUT\n');

@@ -117,7 +117,7 @@ describe('compileCheck', () => {
     ]);
   });
 
-  it('accepts numbers and number texts within 2^53 as numeric', () => {
+  it('accepts numbers and number texts below 2^53 as numeric', () => {
     // Prepare
     const values = [
       12,
@@ -125,13 +125,13 @@ describe('compileCheck', () => {
       '12',
       '-0.25',
       '007',
-      '9007199254740992',
-      '-9007199254740992.000',
+      '9007199254740991',
+      '-9007199254740991.999',
       '1e3',
       ' 1',
       '+1',
-      '9007199254740993',
-      '9007199254740992.5',
+      '9007199254740992',
+      '-9007199254740992.000',
       '10000000000000000',
       '9'.repeat(400),
       2 ** 53 + 2,
@@ -143,7 +143,7 @@ describe('compileCheck', () => {
     const reasons = verdicts({ rule: 'numeric' }, values);
 
     // Assess
-    const beyond = 'beyond 2^53: it cannot be read exactly';
+    const beyond = '2^53 or beyond: it may have been rounded when read';
     expect(reasons).toEqual([
       ...Array(7).fill(undefined),
       NUMBER_RULE,
@@ -158,7 +158,7 @@ describe('compileCheck', () => {
   it('reads a number text as the number it writes', () => {
     // Act & Assess
     fc.assert(
-      fc.property(fc.double({ min: -(2 ** 53), max: 2 ** 53, noNaN: true }), (value) => {
+      fc.property(fc.double({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1, noNaN: true }), (value) => {
         const text = value.toFixed(Math.abs(value) < 1e-6 ? 0 : 6);
         expect(readNumeric(text)).toEqual({ ok: true, value: Number(text) });
       }),

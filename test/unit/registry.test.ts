@@ -141,10 +141,18 @@ describe('StepRegistry.load', () => {
     // Act
     const registry = await StepRegistry.load(['reverse.ts'], fixtures);
     const pipeline = new Pipeline(registry.resolve(parsePipelineSpec('validate,reverse')));
-    const output = await pipeline.run(data, taskContext(data));
+    const { output } = await pipeline.run(data, taskContext(data));
 
     // Assess
-    expect(registry.names).toEqual(['validate', 'transform', 'compress', 'chaos', 'reverse']);
+    expect(registry.names).toEqual([
+      'validate',
+      'transform',
+      'compress',
+      'chaos',
+      'check',
+      'calculate',
+      'reverse',
+    ]);
     expect(registry.modules).toEqual([`${fixtures}reverse.ts`]);
     expect(new TextDecoder().decode(output)).toBe('cba');
   });

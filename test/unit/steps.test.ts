@@ -12,6 +12,7 @@ import {
 import { Pipeline, type TaskContext } from '../../src/core/pipeline/pipeline.ts';
 import { buildRun, StepRegistry } from '../../src/core/pipeline/registry.ts';
 import { parsePipelineSpec } from '../../src/core/pipeline/spec.ts';
+import type { StepRun } from '../../src/core/pipeline/step.ts';
 import { taskContext } from '../support/task-context.ts';
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
@@ -21,8 +22,8 @@ const build = (spec: string): Pipeline =>
   new Pipeline(StepRegistry.builtIn().resolve(parsePipelineSpec(spec)));
 
 /** Runs a pipeline on one chunk as a worker would, with the chunk's own SHA-256 unless told otherwise. */
-const run = (spec: string, data: Uint8Array, task: Partial<TaskContext> = {}): Promise<Uint8Array> =>
-  build(spec).run(data, taskContext(data, task));
+const run = async (spec: string, data: Uint8Array, task: Partial<TaskContext> = {}): Promise<Uint8Array> =>
+  (await build(spec).run(data, taskContext(data, task))).output;
 
 describe('validate step', () => {
   it('passes a sound chunk through unchanged', async () => {
@@ -318,7 +319,7 @@ describe('chaos step', () => {
     const data = text('payload\n');
     const [step] = StepRegistry.builtIn().resolve(parsePipelineSpec('chaos:delay=60000'));
     const controller = new AbortController();
-    const delayed = buildRun(step as NonNullable<typeof step>)(data, {
+    const delayed = (buildRun(step as NonNullable<typeof step>) as StepRun)(data, {
       ...taskContext(data),
       signal: controller.signal,
     });

@@ -22,6 +22,7 @@ import {
   type TaskRecord,
 } from '../../core/task.ts';
 import type {
+  CombinedResult,
   IngestCheckpoint,
   JobListCursor,
   JobRecord,
@@ -175,6 +176,22 @@ export class DynamoTaskStore implements TaskStore {
     return this.#ledger.claimEndNotice(jobId, at);
   }
 
+  async setJobResult(jobId: string, combined: CombinedResult): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: pk(jobId), sk: JOB_SK },
+          UpdateExpression: 'SET combined = :combined',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':combined': { ref: combined.ref, at: combined.at } },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   async failJob(jobId: string, reason: string, at: number): Promise<void> {
     try {
       await this.#client.send(
@@ -321,6 +338,11 @@ export class DynamoTaskStore implements TaskStore {
     if (request.bytesOut !== undefined) update.add('bytesOut = :bytesOut', { ':bytesOut': request.bytesOut });
     if (request.result !== undefined)
       update.add('#result = :result', { ':result': request.result }, { '#result': 'result' });
+    if (request.rejects !== undefined)
+      update.add('rejects = :rejects, rejected = :rejected', {
+        ':rejects': request.rejects,
+        ':rejected': request.rejected ?? 0,
+      });
     update.add('expiresAt = :expiresAt', { ':expiresAt': this.#expiresAt(request.now) });
   }
 

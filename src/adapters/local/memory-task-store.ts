@@ -14,6 +14,7 @@ import {
   type TaskRecord,
 } from '../../core/task.ts';
 import type {
+  CombinedResult,
   IngestCheckpoint,
   JobListCursor,
   JobRecord,
@@ -54,6 +55,11 @@ export class MemoryTaskStore implements TaskStore {
     if (!this.#jobs.has(jobId) || this.#notified.has(jobId)) return false;
     this.#notified.add(jobId);
     return true;
+  }
+
+  async setJobResult(jobId: string, combined: CombinedResult): Promise<void> {
+    const job = this.#jobs.get(jobId);
+    if (job) job.combined = { ...combined };
   }
 
   async failJob(jobId: string, reason: string, at: number): Promise<void> {

@@ -14,6 +14,7 @@ import {
   type TaskRecord,
 } from '../../core/task.ts';
 import type {
+  CombinedResult,
   IngestCheckpoint,
   JobListCursor,
   JobRecord,
@@ -82,6 +83,14 @@ export class SqliteTaskStore implements TaskStore {
 
   claimEndNotice(jobId: string, _at: number): Promise<boolean> {
     return this.#queue.enqueue(() => this.#jobs.claimEndNotice(jobId));
+  }
+
+  async setJobResult(jobId: string, combined: CombinedResult): Promise<void> {
+    await this.#queue.enqueue(() =>
+      this.#jobs.change(jobId, (job) => {
+        job.combined = { ...combined };
+      }),
+    );
   }
 
   async failJob(jobId: string, reason: string, at: number): Promise<void> {

@@ -1,20 +1,33 @@
 import { type ErrorRecord, FanoutError, StepTimeoutError, toErrorRecord } from '../errors.ts';
+import { readRecords, writeRecords, writeRejects } from './records.ts';
 import { buildRun, type ResolvedStep } from './registry.ts';
-import type { StepContext, StepRun } from './step.ts';
+import type { BuiltRun, JsonRecord, RejectRecord, StepContext } from './step.ts';
 import { BUILT_IN_STEPS } from './steps/index.ts';
 
 interface BuiltStep {
   name: string;
   timeoutMs: number;
-  run: StepRun;
+  run: BuiltRun;
 }
 
 export type TaskContext = Omit<StepContext, 'signal'>;
 
+/** A chunk's output, and the records its `check` steps took out, as NDJSON, when there were any. */
+export interface PipelineOutput {
+  output: Uint8Array;
+  rejects?: { count: number; data: Uint8Array };
+}
+
 /** One try of one chunk, as every runner records it: the output or the failure, and how long it took. */
 export type Attempted =
-  | { ok: true; output: Uint8Array; durationMs: number }
+  | ({ ok: true; durationMs: number } & PipelineOutput)
   | { ok: false; error: ErrorRecord; durationMs: number };
+
+/** What passes from step to step: bytes, or the records of a run of record steps. */
+type Passed = { bytes: Uint8Array } | { records: JsonRecord[]; endsWithNewline: boolean };
+
+const asBytes = (passed: Passed): Uint8Array =>
+  'bytes' in passed ? passed.bytes : writeRecords(passed.records, passed.endsWithNewline);
 
 const isPromise = (value: unknown): value is Promise<Uint8Array> =>
   typeof (value as Promise<unknown> | undefined)?.then === 'function';
@@ -47,24 +60,32 @@ export class Pipeline {
     this.longestStepTimeoutMs = Math.max(0, ...this.#steps.map((step) => step.timeoutMs));
   }
 
-  async run(input: Uint8Array, task: TaskContext): Promise<Uint8Array> {
-    let data = input;
-    for (const step of this.#steps) data = await this.#runStep(step, data, task);
-    return data;
+  async run(input: Uint8Array, task: TaskContext): Promise<PipelineOutput> {
+    const rejects: RejectRecord[] = [];
+    let passed: Passed = { bytes: input };
+    for (const step of this.#steps) passed = await this.#runStep(step, passed, task, rejects);
+    const output = asBytes(passed);
+    if (rejects.length === 0) return { output };
+    return { output, rejects: { count: rejects.length, data: writeRejects(rejects) } };
   }
 
   /** Runs the chunk and never throws: a failure comes back as the record the retry policy reads. */
   async attempt(input: Uint8Array, task: TaskContext): Promise<Attempted> {
     const started = performance.now();
     try {
-      const output = await this.run(input, task);
-      return { ok: true, output, durationMs: performance.now() - started };
+      const done = await this.run(input, task);
+      return { ok: true, ...done, durationMs: performance.now() - started };
     } catch (error) {
       return { ok: false, error: toErrorRecord(error), durationMs: performance.now() - started };
     }
   }
 
-  async #runStep(step: BuiltStep, input: Uint8Array, task: TaskContext): Promise<Uint8Array> {
+  async #runStep(
+    step: BuiltStep,
+    passed: Passed,
+    task: TaskContext,
+    rejects: RejectRecord[],
+  ): Promise<Passed> {
     const controller = new AbortController();
     const started = performance.now();
     const timer = setTimeout(
@@ -72,8 +93,19 @@ export class Pipeline {
       step.timeoutMs,
     );
     try {
-      const result = step.run(input, { ...task, signal: controller.signal });
-      const output = isPromise(result) ? await this.#raceTimeout(result, controller.signal) : result;
+      const ctx = { ...task, signal: controller.signal };
+      let output: Passed;
+      if (typeof step.run === 'function') {
+        const result = step.run(asBytes(passed), ctx);
+        output = { bytes: isPromise(result) ? await this.#raceTimeout(result, controller.signal) : result };
+      } else {
+        const read = 'bytes' in passed ? readRecords(passed.bytes, task.firstLine ?? 1) : passed;
+        const result = step.run.records(read.records, { ...ctx, reject: (r) => rejects.push(r) });
+        output =
+          result instanceof Uint8Array
+            ? { bytes: result }
+            : { records: result, endsWithNewline: read.endsWithNewline };
+      }
       // A synchronous step cannot be interrupted; one that overran its timeout still fails.
       if (performance.now() - started > step.timeoutMs) throw new StepTimeoutError(step.name, step.timeoutMs);
       return output;

@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
 import { ChunkingMode } from '../constants.ts';
 import { PipelineSpecError } from './errors.ts';
-import type { StepDefinition, StepRun, StepSpec } from './step.ts';
+import type { BuiltRun, StepDefinition, StepSpec } from './step.ts';
 import { BUILT_IN_STEPS } from './steps/index.ts';
 
 /** A step whose parameters have been checked: ready to build on any thread. */
@@ -27,6 +27,9 @@ const isStepDefinition = (value: unknown): value is StepDefinition => {
     typeof (candidate.params as { safeParse?: unknown } | undefined)?.safeParse === 'function'
   );
 };
+
+/** The built-in steps that change a chunk's data, which `validate` must come before. */
+const CHANGING_STEPS: readonly string[] = ['transform', 'compress', 'check', 'calculate'];
 
 /** The steps a pipeline may use: the built-ins and the custom steps loaded from modules. */
 export class StepRegistry {
@@ -88,6 +91,13 @@ export class StepRegistry {
    */
   resolve(specs: readonly StepSpec[], mode: ChunkingMode = ChunkingMode.lines): ResolvedStep[] {
     let changed: string | undefined;
+    let lineFilter = false;
+    const enabled = specs.filter((spec) => spec.enabled);
+    const calculate = enabled.findIndex((spec) => spec.name === 'calculate');
+    if (calculate >= 0 && calculate !== enabled.length - 1)
+      throw new PipelineSpecError(
+        'calculate must be the last step: its output is a partial, which the job combines into its result',
+      );
     return specs.map((spec) => {
       const definition = this.#steps.get(spec.name);
       if (definition === undefined) {
@@ -109,7 +119,14 @@ export class StepRegistry {
           `validate must come before ${changed}: it checks each chunk as it was ingested`,
         );
       }
-      if (spec.enabled && (spec.name === 'transform' || spec.name === 'compress')) changed ??= spec.name;
+      if (spec.enabled && spec.name === 'check' && lineFilter)
+        throw new PipelineSpecError(
+          'check must come before transform:filter on lines: its rejects are numbered by the lines of the input',
+        );
+      if (spec.enabled && CHANGING_STEPS.includes(spec.name)) changed ??= spec.name;
+      const params = parsed.data as { op?: string; field?: string };
+      if (spec.enabled && spec.name === 'transform' && params.op === 'filter' && params.field === undefined)
+        lineFilter = true;
       return { spec, definition, params: parsed.data };
     });
   }
@@ -139,4 +156,4 @@ export const outputCompression = (steps: readonly ResolvedStep[]): string | unde
   return last?.spec.name === 'compress' ? (last.params as { algorithm: string }).algorithm : undefined;
 };
 
-export const buildRun = (step: ResolvedStep): StepRun => step.definition.create(step.params as never);
+export const buildRun = (step: ResolvedStep): BuiltRun => step.definition.create(step.params as never);

@@ -124,13 +124,34 @@ export class PartialBuilder {
  * MAX_GROUPS keys in all is a TooManyGroupsError. No partials give the partial of no records.
  */
 export const mergePartials = (calc: Calculation, partials: Iterable<unknown>): ChunkPartial => {
-  const totals = new Totals(calc);
-  let index = 0;
-  for (const value of partials) {
-    const partial = checkPartial(calc, value, `partial ${index++}`);
+  const merger = new PartialMerger(calc);
+  for (const value of partials) merger.add(value);
+  return merger.toPartial();
+};
+
+/**
+ * Merges partials one at a time, as they are read, so that a job's thousands of partials are never held
+ * together; the same checks and order as {@link mergePartials}.
+ */
+export class PartialMerger {
+  readonly #calc: Calculation;
+  readonly #totals: Totals;
+  #index = 0;
+
+  constructor(calc: Calculation) {
+    this.#calc = calc;
+    this.#totals = new Totals(calc);
+  }
+
+  add(value: unknown): void {
+    const partial = checkPartial(this.#calc, value, `partial ${this.#index++}`);
+    const totals = this.#totals;
     if (partial.all !== undefined) totals.all.merge(partial.all);
     totals.skipped += partial.skipped ?? 0;
     for (const [key, group] of Object.entries(partial.groups ?? {})) totals.group(key).merge(group);
   }
-  return totals.toPartial();
-};
+
+  toPartial(): ChunkPartial {
+    return this.#totals.toPartial();
+  }
+}

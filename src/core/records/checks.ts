@@ -54,17 +54,18 @@ const isEmail = (text: string): boolean => {
   );
 };
 
-/** Whether a text of the number grammar is beyond 2^53 in magnitude, decided on its digits. */
+/** Whether a text of the number grammar is 2^53 or beyond in magnitude, decided on its digits. */
 const beyondExact = (text: string): boolean => {
-  const [whole = '', fraction = ''] = text.replace(/^-/, '').split('.');
+  const [whole = ''] = text.replace(/^-/, '').split('.');
   const digits = whole.replace(/^0+/, '');
   if (digits.length !== MAX_EXACT_DIGITS.length) return digits.length > MAX_EXACT_DIGITS.length;
-  return digits > MAX_EXACT_DIGITS || (digits === MAX_EXACT_DIGITS && /[1-9]/.test(fraction));
+  // 2^53 itself too, as readNumber: the same value is numeric as a number and as a text.
+  return digits >= MAX_EXACT_DIGITS;
 };
 
 /**
  * A value read as `numeric` reads it: a JSON number readNumber accepts, or a string in the number-text
- * grammar (src/core/pipeline/number-text.ts) whose value is within 2^53. The text is compared with 2^53
+ * grammar (src/core/pipeline/number-text.ts) whose value is below 2^53. The text is compared with 2^53
  * before it is parsed, so "9007199254740993", which would round to 2^53, is beyond.
  */
 export const readNumeric = (value: unknown): NumberReading => {

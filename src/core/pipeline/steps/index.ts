@@ -1,5 +1,7 @@
 import type { StepDefinition } from '../step.ts';
+import { calculateStep } from './calculate.ts';
 import { chaosStep } from './chaos.ts';
+import { checkStep } from './check.ts';
 import { compressStep } from './compress.ts';
 import { transformStep } from './transform.ts';
 import { validateStep } from './validate.ts';
@@ -9,4 +11,6 @@ export const BUILT_IN_STEPS: readonly StepDefinition[] = [
   transformStep,
   compressStep,
   chaosStep,
+  checkStep,
+  calculateStep,
 ];
