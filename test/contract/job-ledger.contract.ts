@@ -84,6 +84,36 @@ export const describeJobLedgerContract = (
       expect(moved).toBe(false);
     });
 
+    it("keeps the last record of a job's combined result, and none for a job it does not know", async () => {
+      // Prepare
+      const { store } = subject;
+      const jobId = await newJob();
+      const unknown = randomUUID();
+
+      // Act
+      await store.setJobResult(jobId, { ref: 'results/a:0:10', at: T0 + 1 });
+      await store.setJobResult(jobId, { ref: 'results/b:0:12', at: T0 + 2 });
+      await store.setJobResult(unknown, { ref: 'results/c:0:1', at: T0 });
+
+      // Assess
+      expect((await store.getJob(jobId))?.combined).toEqual({ ref: 'results/b:0:12', at: T0 + 2 });
+      expect(await store.getJob(unknown)).toBeUndefined();
+    });
+
+    it('keeps the line each chunk of a segment starts on', async () => {
+      // Prepare
+      const { store } = subject;
+      const jobId = await newJob();
+      const lined = segment(jobId, 0, 0, 2);
+      lined.chunks = lined.chunks.map((chunk, i) => ({ ...chunk, firstLine: 1 + 40 * i }));
+
+      // Act
+      await store.putSegment(lined);
+
+      // Assess
+      expect((await store.segmentOf(jobId, 1))?.chunks.map((chunk) => chunk.firstLine)).toEqual([1, 41]);
+    });
+
     it('finds the segment that holds a chunk, and none past the last one', async () => {
       // Prepare
       const { store } = subject;

@@ -552,6 +552,30 @@ export const describeTaskStoreContract = (
         expect(stored?.bytesOut).toBe(321);
       });
 
+      it("records where a completed try's rejects lie, and how many, when it has any", async () => {
+        // Prepare
+        await createJobWithTasks(2);
+        await store.claim(claimRequest());
+
+        // Act
+        await store.finish(
+          finishRequest({
+            outcome: TaskState.completed,
+            result: 'unit:0:10',
+            rejects: 'unit:10:90',
+            rejected: 2,
+          }),
+        );
+        await store.claimAndFinish(wholeTry({ index: 1, result: 'unit:100:10' }));
+        const [withRejects, without] = await Promise.all([store.getTask(jobId, 0), store.getTask(jobId, 1)]);
+
+        // Assess
+        expect(withRejects).toMatchObject({ result: 'unit:0:10', rejects: 'unit:10:90', rejected: 2 });
+        expect(without?.result).toBe('unit:100:10');
+        expect(without?.rejects).toBeUndefined();
+        expect(without?.rejected).toBeUndefined();
+      });
+
       it.each([
         [
           'claimed, then finished,',

@@ -62,6 +62,8 @@ export interface RigOptions {
   leaseMs?: number;
   /** How each chunk's try fails, by index; a chunk not named completes with `out-<index>`. */
   failures?: Record<number, ErrorRecord>;
+  /** The rejects (NDJSON lines) a completed chunk's try has, by index. */
+  rejects?: Record<number, string[]>;
   /** What the runtime recorded of a delivery's chunk. @default the chunk each message names, in no segment check */
   chunkFacts?: (message: TryMessage) => ChunkFacts;
   /** @default DEFAULT_GRACE_MS */
@@ -134,9 +136,15 @@ export const lifecycleRig = async (options: RigOptions = {}) => {
       const { jobId, index } = item.delivery.message;
       const error = options.failures?.[index];
       const common = { taken: item, durationMs: 1.234_567, workerId: 'thread-3' };
+      const rejects = options.rejects?.[index];
       const ran: LifecycleRan = error
         ? { ...common, ok: false, error }
-        : { ...common, ok: true, output: encode(`out-${index}`) };
+        : {
+            ...common,
+            ok: true,
+            output: encode(`out-${index}`),
+            ...(rejects && { rejects: { count: rejects.length, data: encode(`${rejects.join('\n')}\n`) } }),
+          };
       units.set(jobId, [...(units.get(jobId) ?? []), ran]);
     }
     return [...units.values()];

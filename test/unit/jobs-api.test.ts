@@ -412,6 +412,86 @@ describe('GET /jobs/{id} and its result', () => {
     expect(await text(result)).toBe(LINES.toUpperCase());
   });
 
+  it("runs the worker's sum message as a one-record job whose result is the sum", async () => {
+    // Prepare
+    const s = subject();
+    const message = {
+      id: 'job-123',
+      type: 'calculate',
+      payload: { operation: 'sum', numbers: [1, 2, 3, 4] },
+    };
+
+    // Act
+    const accepted = await s.api.handle(
+      request('POST', '/jobs', { body: JSON.stringify(message), type: 'application/json' }),
+    );
+    const { jobId } = jsonOf<{ jobId: string }>(accepted);
+    await processAll(s, jobId);
+    const result = await get(s.api, `/jobs/${jobId}/result`);
+
+    // Assess
+    expect(accepted.status).toBe(202);
+    expect(result.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(await text(result))).toEqual({
+      op: 'sum',
+      field: 'numbers',
+      count: 4,
+      skipped: 0,
+      sum: 10,
+    });
+  });
+
+  it("answers 409 for a running job's rejects, then the records its checks took out", async () => {
+    // Prepare
+    const s = subject();
+    const body = '{"email":"a@b.co"}\n{"email":"nope"}\n';
+    const accepted = await s.api.handle(
+      request('POST', '/jobs', {
+        body,
+        type: 'application/x-ndjson',
+        query: 'pipeline=check:email:field=email',
+      }),
+    );
+    const { jobId } = jsonOf<{ jobId: string }>(accepted);
+
+    // Act
+    const early = await get(s.api, `/jobs/${jobId}/rejects`);
+    await processAll(s, jobId);
+    const rejects = await get(s.api, `/jobs/${jobId}/rejects`);
+    const unknown = await get(s.api, '/jobs/no-such-job/rejects');
+
+    // Assess
+    expectProblem(early, 409, 'job-running');
+    expect(rejects.headers['content-type']).toBe('application/x-ndjson');
+    expect(JSON.parse(await text(rejects))).toEqual({
+      line: 2,
+      field: 'email',
+      rule: 'email',
+      value: 'nope',
+      reason: 'not an email address',
+    });
+    expect(unknown.status).toBe(404);
+  });
+
+  it.each([
+    ['not json', 'the body is not JSON'],
+    [JSON.stringify({ type: 'sum', payload: { numbers: 'x' } }), 'payload.numbers'],
+    [JSON.stringify({ type: 'sum', payload: {}, extra: 1 }), 'worker message'],
+    [JSON.stringify({ type: 'teleport', payload: {} }), 'unknown message type "teleport"'],
+    [JSON.stringify({ source: 42 }), 'body source'],
+  ])('answers the JSON body %s with 400 naming what is wrong, and records no job', async (body, named) => {
+    // Prepare
+    const s = subject();
+
+    // Act
+    const response = await s.api.handle(request('POST', '/jobs', { body, type: 'application/json' }));
+
+    // Assess
+    expect(response.status).toBe(400);
+    expect(jsonOf<{ detail: string }>(response).detail).toContain(named);
+    expect(await s.rig.tasks.listJobs({ limit: 10 })).toEqual([]);
+  });
+
   it('answers a result too large for a function with 501 naming the job and where its outputs lie', async () => {
     // Prepare
     const s = subject();

@@ -74,6 +74,35 @@ describe('check', () => {
     await expect(result).rejects.toThrow('line 6, field age');
   });
 
+  it('reads CRLF lines and a last line without a line end, numbering from 1 when the chunk has no line', async () => {
+    // Prepare
+    const data = new TextEncoder().encode('{"n":1}\r\n{"n":"x"}');
+
+    // Act
+    const { output, rejects } = await build('check:numeric:field=n').run(data, taskContext(data));
+
+    // Assess
+    expect(text(output)).toBe('{"n":1}');
+    expect(lines(rejects?.data)).toMatchObject([{ line: 2, value: 'x' }]);
+  });
+
+  it('gives an empty output when every record is rejected, and a bound of one side only', async () => {
+    // Act
+    const { output, rejects } = await run('check:range:field=n:min=10', ndjson({ n: 1 }, { n: 2 }));
+
+    // Assess
+    expect(output.byteLength).toBe(0);
+    expect(rejects?.count).toBe(2);
+  });
+
+  it('names the line of a record that is not JSON when on_invalid=fail', async () => {
+    // Act
+    const result = run('check:required:field=a:on_invalid=fail', ndjson('{oops'), 7);
+
+    // Assess
+    await expect(result).rejects.toThrow('check:required: line 7, field (none): not valid JSON');
+  });
+
   it('has no rejects when every record is valid', async () => {
     // Act
     const done = await run('check:length:field=name:min=1:max=3', ndjson({ name: 'Ann' }));
@@ -172,6 +201,7 @@ describe('checks of a record pipeline before a job starts', () => {
     ['calculate:op=sum:field=a..b', 'empty segment'],
     ['calculate:op=sort:field=a:by=b', 'sort takes no by'],
     ['calculate:op=sum:field=a:limit=3', 'limit is for op=sort only'],
+    ['calculate:op=max:field=a:order=desc', 'order is for op=sort only'],
     ['calculate:op=sum:field=a,transform:uppercase', 'calculate must be the last step'],
     ['check:shiny:field=a', 'parameter rule'],
     ['check:range:field=a:min=5:max=1', 'min 5 is above max 1'],

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryResultStore } from '../../src/adapters/local/memory-result-store.ts';
 import { readOne } from '../../src/adapters/result-reading.ts';
 import { TaskState } from '../../src/core/constants.ts';
 import { decode } from '../support/cloud.ts';
@@ -266,5 +267,35 @@ describe('TryLifecycle.process: health and hooks', () => {
     ]);
     expect(rig.dropped).toEqual([{ id: 'd0-copy', jobId: 'job-1' }]);
     expect(rig.refused.map((r) => r.id)).toEqual(['d-expired']);
+  });
+});
+
+describe('TryLifecycle.process: rejects', () => {
+  it("stores a try's rejects in the same write as its output, and records where and how many", async () => {
+    // Prepare
+    const writes: number[] = [];
+    const results = new (class extends MemoryResultStore {
+      override put(jobId: string, outputs: readonly Uint8Array[]) {
+        writes.push(outputs.length);
+        return super.put(jobId, outputs);
+      }
+    })();
+    const rig = await lifecycleRig({ results, rejects: { 1: ['{"line":7}', '{"line":9}'] } });
+
+    // Act
+    await rig.process([deliver(tryOf(0), 'd0'), deliver(tryOf(1), 'd1')]);
+
+    // Assess
+    expect(writes).toEqual([3]);
+    const [plain, rejected] = await Promise.all([
+      rig.tasks.getTask('job-1', 0),
+      rig.tasks.getTask('job-1', 1),
+    ]);
+    expect(plain?.rejects).toBeUndefined();
+    expect(rejected?.rejected).toBe(2);
+    expect(decode(await readOne(rig.results, 'job-1', rejected?.result as string))).toBe('out-1');
+    expect(decode(await readOne(rig.results, 'job-1', rejected?.rejects as string))).toBe(
+      '{"line":7}\n{"line":9}\n',
+    );
   });
 });

@@ -56,7 +56,8 @@ const textOp = ({ op, pattern }: TransformParams): ((text: string) => string | u
     case 'reverse':
       return reverseText;
     case 'filter': {
-      const regex = compilePattern(pattern ?? '');
+      // The refinement above requires a pattern with filter.
+      const regex = compilePattern(pattern as string);
       return (text) => (regex.test(text) ? text : undefined);
     }
   }
