@@ -5,7 +5,7 @@ import { TaskState } from '../../src/core/constants.ts';
 import { fanInOf } from '../../src/core/pipeline/fan-in.ts';
 import { parsePipelineSpec } from '../../src/core/pipeline/spec.ts';
 import type { TaskRecord } from '../../src/core/task.ts';
-import { readJobRejects, readJobResult, reduceJob, storeCombined } from '../../src/lifecycle/job-result.ts';
+import { readJobRejects, readJobResult, storeCombined } from '../../src/lifecycle/job-result.ts';
 
 const JOB = 'job-1';
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);

@@ -11,7 +11,7 @@ const registry = StepRegistry.builtIn();
 const build = (spec: string): Pipeline => new Pipeline(registry.resolve(parsePipelineSpec(spec)));
 const ndjson = (...records: unknown[]): Uint8Array =>
   new TextEncoder().encode(
-    records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n',
+    `${records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n')}\n`,
   );
 const text = (data: Uint8Array): string => new TextDecoder().decode(data);
 const lines = (data: Uint8Array | undefined): unknown[] =>

@@ -40,11 +40,11 @@ export const writeRecords = (records: readonly JsonRecord[], endsWithNewline: bo
 /** The rejects of a chunk as NDJSON, each with the same keys in the same order. */
 export const writeRejects = (rejects: readonly RejectRecord[]): Uint8Array =>
   encodeText(
-    rejects
+    `${rejects
       .map(({ line, field, rule, value, reason }) =>
         JSON.stringify({ line, field, rule, value: value ?? null, reason }),
       )
-      .join('\n') + '\n',
+      .join('\n')}\n`,
   );
 
 /**
