@@ -165,6 +165,27 @@ describe('calculate', () => {
     expect(partial).toMatchObject({ v: 1, op: 'sum', field: 'v', all: { count: 3, skipped: 3 } });
   });
 
+  it('rejects a number it cannot read exactly, with the reason, and counts it skipped', async () => {
+    // Prepare
+    const data = new TextEncoder().encode('{"v":9007199254740993}\n{"v":[1,1e999]}\n{"v":2}\n');
+
+    // Act
+    const { output, rejects } = await run('calculate:op=sum:field=v', data, 20);
+
+    // Assess
+    expect(JSON.parse(text(output))).toMatchObject({ all: { count: 2, skipped: 2 } });
+    expect(lines(rejects?.data)).toEqual([
+      {
+        line: 20,
+        field: 'v',
+        rule: 'number',
+        value: 2 ** 53,
+        reason: '2^53 or beyond: it may have been rounded when read',
+      },
+      { line: 21, field: 'v', rule: 'number', value: null, reason: 'not finite' },
+    ]);
+  });
+
   it('yields its records sorted for op=sort, at most limit of them', async () => {
     // Prepare
     const data = ndjson({ k: 3, i: 0 }, { k: 1, i: 1 }, { k: 3, i: 2 }, { i: 3 });

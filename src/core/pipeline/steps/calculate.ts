@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { CALCULATE_OPS, PartialBuilder, toCalculation } from '../../records/calculation.ts';
-import { parseFieldPath } from '../../records/field-path.ts';
+import { getField, parseFieldPath } from '../../records/field-path.ts';
+import { readNumber } from '../../records/numbers.ts';
 import { type SortSpec, sortRun } from '../../records/sort.ts';
 import { jsonOf } from '../records.ts';
-import { defineStep, numberParam, type RecordSteps } from '../step.ts';
+import { defineStep, type JsonRecord, numberParam, type RecordContext, type RecordSteps } from '../step.ts';
 import { encodeText } from './text.ts';
 
 /** A dotted path to a field, checked when the pipeline is, so a bad one is refused before anything runs. */
@@ -49,12 +50,40 @@ export const sortSpecOf = (p: CalculateParams): SortSpec => ({
   ...(p.limit !== undefined && { limit: p.limit }),
 });
 
+/**
+ * A number the calculation cannot read exactly (2^53 or beyond, or not finite) is skipped like any value
+ * that is not a number, and goes to the rejects with the reason, so that it is never lost unseen.
+ */
+const rejectUnreadable = (
+  record: JsonRecord,
+  value: unknown,
+  fieldText: string,
+  ctx: RecordContext,
+): void => {
+  for (const element of Array.isArray(value) ? value : [value]) {
+    if (typeof element !== 'number') continue;
+    const reading = readNumber(element);
+    if (!reading.ok)
+      ctx.reject({
+        line: record.line,
+        field: fieldText,
+        rule: 'number',
+        value: element,
+        reason: reading.reason,
+      });
+  }
+};
+
 const partialRun = (p: CalculateParams): RecordSteps => {
   const calculation = toCalculation(p.op as (typeof CALCULATE_OPS)[number], p.field, p.by);
   return {
-    records: (records) => {
+    records: (records, ctx) => {
       const builder = new PartialBuilder(calculation);
-      for (const record of records) builder.addRecord(jsonOf(record, 'calculate'));
+      for (const record of records) {
+        const value = jsonOf(record, 'calculate');
+        rejectUnreadable(record, getField(value, calculation.field), p.field, ctx);
+        builder.addRecord(value);
+      }
       return encodeText(`${JSON.stringify(builder.toPartial())}\n`);
     },
   };
