@@ -136,6 +136,33 @@ describe('fanout job, watch, result', () => {
     expect(await readFile(join(dir, 'result.txt'), 'utf8')).toBe(INPUT.toUpperCase());
   });
 
+  it("rejects writes the records an ended job's checks took out, as NDJSON", async () => {
+    // Prepare
+    await writeFile(join(dir, 'people.ndjson'), '{"email":"a@b.co"}\n{"email":"nope"}\n');
+    const submitted = await fanout([
+      'submit',
+      'people.ndjson',
+      '-e',
+      endpoint,
+      '--pipeline',
+      'check:email:field=email',
+    ]);
+    const jobId = submitted.stdout.trim();
+    expect((await fanout(['watch', jobId, '-e', endpoint])).code).toBe(0);
+
+    // Act
+    const rejects = await fanout(['rejects', jobId, '-e', endpoint]);
+
+    // Assess
+    expect(rejects.code, rejects.stderr).toBe(0);
+    expect(JSON.parse(rejects.stdout)).toMatchObject({
+      line: 2,
+      field: 'email',
+      rule: 'email',
+      value: 'nope',
+    });
+  });
+
   it('result of a job with failed chunks exits 2 with the problem and leaves no file', async () => {
     // Prepare
     const jobId = await submit('--chunk-size', '1024', '--pipeline', 'chaos:poison=1', '--max-attempts', '1');

@@ -130,7 +130,7 @@ const set = (code: Promise<number>): Promise<void> =>
     process.exitCode = value;
   });
 
-/** `submit`, `jobs`, `job`, `watch`, `cancel`, `retry`, `result`: the CLI as a client of any endpoint. */
+/** `submit`, `jobs`, `job`, `watch`, `cancel`, `retry`, `result`, `rejects`: the CLI as a client of any endpoint. */
 export const registerClientCommands = (cli: Command): void => {
   withJobOptions(
     endpointCommand(cli, 'submit', 'send a file to an endpoint as a new job').argument(
@@ -192,16 +192,24 @@ export const registerClientCommands = (cli: Command): void => {
         }),
       ),
     );
-  endpointCommand(cli, 'result', "write a completed job's result")
-    .argument('<id>', 'the job id')
-    .option('-o, --out <file>', 'the file to write (default: - for standard output)', '-')
-    .action((id: string, options: Options) =>
-      set(
-        clientFrom(options).then(async (client) => {
-          await writeResult(await client.result(id), options.out as string);
-          if (options.out !== '-') process.stderr.write(`fanout: wrote ${options.out}\n`);
-          return 0;
-        }),
-      ),
-    );
+  for (const [name, description, read] of [
+    ['result', "write a completed job's result", (client: EndpointClient, id: string) => client.result(id)],
+    [
+      'rejects',
+      "write the records an ended job's checks rejected, as NDJSON",
+      (client: EndpointClient, id: string) => client.rejects(id),
+    ],
+  ] as const)
+    endpointCommand(cli, name, description)
+      .argument('<id>', 'the job id')
+      .option('-o, --out <file>', 'the file to write (default: - for standard output)', '-')
+      .action((id: string, options: Options) =>
+        set(
+          clientFrom(options).then(async (client) => {
+            await writeResult(await read(client, id), options.out as string);
+            if (options.out !== '-') process.stderr.write(`fanout: wrote ${options.out}\n`);
+            return 0;
+          }),
+        ),
+      );
 };

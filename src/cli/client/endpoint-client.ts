@@ -101,6 +101,11 @@ export class EndpointClient {
     return this.#send('GET', `${this.#job(jobId)}/result`);
   }
 
+  /** `GET /jobs/{id}/rejects`: the records a job's `check` steps took out, as NDJSON. */
+  rejects(jobId: string): Promise<Response> {
+    return this.#send('GET', `${this.#job(jobId)}/rejects`);
+  }
+
   /**
    * `GET /jobs/{id}/events` as a Server-Sent Events stream, resumed after `lastEventId`; undefined when
    * the endpoint serves no events (404 without `unknown-job`, 405, 406, 501, or not an event stream).
