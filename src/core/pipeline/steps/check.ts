@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ChunkValidationError } from '../../errors.ts';
 import { CHECK_RULES, type CheckSpec, compileCheck } from '../../records/checks.ts';
 import { getField, parseFieldPath } from '../../records/field-path.ts';
-import { defineStep, type JsonRecord, NOT_JSON, numberParam, type RecordContext } from '../step.ts';
+import { defineStep, NOT_JSON, numberParam, type RecordContext, type RejectRecord } from '../step.ts';
 import { fieldParam } from './calculate.ts';
 
 const params = z
@@ -80,28 +80,25 @@ export const checkStep = defineStep({
   create: (p) => {
     const invalid = compileCheck(specOf(p));
     const path = parseFieldPath(p.field);
-    const refuse = (
-      ctx: RecordContext,
-      record: JsonRecord,
-      found: Omit<Parameters<RecordContext['reject']>[0], 'line'>,
-    ) => {
+    const refuse = (ctx: RecordContext, reject: RejectRecord) => {
       if (p.on_invalid === 'fail')
         throw new ChunkValidationError(
-          `check:${p.rule}: line ${record.line}, field ${found.field ?? '(none)'}: ${found.reason}`,
+          `check:${p.rule}: line ${reject.line}, field ${reject.field ?? '(none)'}: ${reject.reason}`,
         );
-      ctx.reject({ line: record.line, ...found });
+      ctx.reject(reject);
     };
     return {
       records: (records, ctx) =>
         records.filter((record) => {
           if (record.value === NOT_JSON) {
-            refuse(ctx, record, { field: null, rule: 'json', value: record.text, reason: 'not valid JSON' });
+            const { line, text } = record;
+            refuse(ctx, { line, field: null, rule: 'json', value: text, reason: 'not valid JSON' });
             return false;
           }
           const value = getField(record.value, path);
           const reason = invalid(value);
           if (reason === undefined) return true;
-          refuse(ctx, record, { field: p.field, rule: p.rule, value: value ?? null, reason });
+          refuse(ctx, { line: record.line, field: p.field, rule: p.rule, value: value ?? null, reason });
           return false;
         }),
     };
