@@ -91,7 +91,7 @@ const DESCRIPTIONS: Record<string, string> = {
     '`fanout serve`: an upload whose average rate stays below this after `upload_grace_ms` gets 408, so slow clients cannot hold the ingest slots; `0` for no minimum.',
   'server.upload_grace_ms': '`fanout serve`: how long an upload may run before its rate is checked.',
   'client.endpoint':
-    'The URL of the API that `submit`, `jobs`, `job`, `watch`, `cancel`, `retry` and `result` call: `fanout serve`, emulator mode or the deployed API. `--endpoint`, which wins ([cli.md](cli.md#the-endpoint)).',
+    'The URL of the API that `submit`, `jobs`, `job`, `watch`, `cancel`, `retry`, `result` and `rejects` call: `fanout serve`, emulator mode or the deployed API. `--endpoint`, which wins ([cli.md](cli.md#the-endpoint)).',
   'client.auth':
     'How those commands authenticate: `none`, or `sigv4` to sign each request with AWS Signature Version 4 from the default AWS credential chain, for a deployed API with IAM authorization. `--sign`.',
 };
