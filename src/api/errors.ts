@@ -1,3 +1,5 @@
+import { type ApiResponse, problem } from '../util/http.ts';
+
 /** A request body longer than the limit; the API answers 413. */
 export class BodyTooLargeError extends Error {
   constructor(limit: number) {
@@ -15,3 +17,12 @@ export class UploadTooSlowError extends Error {
     this.name = 'UploadTooSlowError';
   }
 }
+
+/** The 413 of a body over `limit` bytes, with what to do about it. */
+export const bodyTooLarge = (limit: number, remedy: string): ApiResponse =>
+  problem(
+    413,
+    'body-too-large',
+    'Body too large',
+    `the body is larger than the limit of ${limit} bytes; ${remedy}`,
+  );

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { JobStatus } from '../core/constants.ts';
 import { IDEMPOTENCY, idempotencyDecision, parseIdempotencyKey } from '../core/idempotency.ts';
 import type { JobService } from '../ports/job-service.ts';
 import { type ApiRequest, type ApiResponse, json, problem } from '../util/http.ts';
@@ -8,6 +9,19 @@ export interface Started {
   jobId: string;
   response: ApiResponse;
 }
+
+/** The answer to a job started: its input is the service's, and it is being split and enqueued. */
+export const accepted = (jobId: string): Started => {
+  const statusUrl = `/jobs/${jobId}`;
+  return {
+    jobId,
+    response: json(
+      202,
+      { jobId, status: JobStatus.ingesting, chunksTotal: null, statusUrl, resultUrl: `${statusUrl}/result` },
+      { location: statusUrl },
+    ),
+  };
+};
 
 /** The key of a request's `Idempotency-Key` header; a malformed one is a `UsageError` (400). */
 export const idempotencyKeyOf = (req: ApiRequest): string | undefined =>

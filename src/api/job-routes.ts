@@ -1,16 +1,15 @@
-import { z } from 'zod';
 import { jobRequestFrom } from '../config/job.ts';
 import type { Config } from '../config/schema.ts';
-import { sha256Hex } from '../core/chunker.ts';
 import { JobStatus, TaskState } from '../core/constants.ts';
-import { UsageError } from '../core/errors.ts';
-import { parseIdempotencyKey } from '../core/idempotency.ts';
+import { PermanentError, UsageError } from '../core/errors.ts';
 import type { JobRequest, JobView } from '../core/job.ts';
 import { fanInOf } from '../core/pipeline/fan-in.ts';
 import type { JobService } from '../ports/job-service.ts';
+import { primed } from '../util/bytes.ts';
 import { type ApiRequest, type ApiResponse, json, problem } from '../util/http.ts';
-import { BodyTooLargeError } from './errors.ts';
+import { BodyTooLargeError, bodyTooLarge } from './errors.ts';
 import {
+  accepted,
   idempotencyKeyOf,
   type KeyClaim,
   requestFingerprint,
@@ -19,9 +18,9 @@ import {
 } from './idempotency.ts';
 import { JobOperations, unknownJob } from './job-operations.ts';
 import { JobWatching, type JobWatchingOptions } from './job-watching.ts';
+import { JsonJobs } from './json-jobs.ts';
 import type { Route } from './route.ts';
-import { fileSha256, limited, type Spooled, spoolBody } from './spool.ts';
-import { WorkerMessage, workerJob } from './worker-message.ts';
+import { fileSha256, type Spooled, spoolBody } from './spool.ts';
 
 const INPUT_TYPES = ['text/plain', 'application/x-ndjson', 'application/octet-stream'] as const;
 const COMPRESSED_TYPES: Record<string, string> = {
@@ -49,17 +48,6 @@ const stillRunning = (view: JobView): ApiResponse =>
     },
   );
 
-/** The body of `POST /jobs` that names its input instead of carrying it. */
-const SourceBody = z.strictObject({
-  source: z.string().regex(/^s3:\/\/[^/]+\/.+/, 'an s3://bucket/key URI'),
-});
-/** A JSON body names an input or carries a worker message: never a data set of its own. */
-const MAX_JSON_BODY_BYTES = 1024 * 1024;
-
-async function* toAsync(pieces: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
-  yield* pieces;
-}
-
 export interface JobRoutesOptions extends JobWatchingOptions {
   maxBodyBytes: number;
   /** Jobs still reading their input before a new one is turned away with 503. */
@@ -71,6 +59,7 @@ export class JobRoutes {
   readonly #service: JobService;
   readonly #config: Config;
   readonly #options: JobRoutesOptions;
+  readonly #json: JsonJobs;
   readonly #operations: JobOperations;
   readonly #watching: JobWatching;
   #ingesting = 0;
@@ -81,6 +70,7 @@ export class JobRoutes {
     this.#watching = new JobWatching(service, options);
     this.#config = config;
     this.#options = options;
+    this.#json = new JsonJobs(service, config);
   }
 
   routes(): Route[] {
@@ -110,9 +100,9 @@ export class JobRoutes {
   async #createJob(req: ApiRequest): Promise<ApiResponse> {
     const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     const key = idempotencyKeyOf(req);
-    if (mediaType === 'application/json') return this.#createJobFromJson(req, key);
+    if (mediaType === 'application/json') return this.#json.create(req, key);
     if (!(INPUT_TYPES as readonly string[]).includes(mediaType)) {
-      const accepted = [...INPUT_TYPES, `application/json ${this.#jsonBodies()}`];
+      const accepted = [...INPUT_TYPES, `application/json ${this.#json.bodies()}`];
       return problem(
         415,
         'unsupported-media-type',
@@ -126,7 +116,8 @@ export class JobRoutes {
     };
     this.#service.prepare(request);
     const declared = Number(req.headers['content-length']);
-    if (declared > this.#options.maxBodyBytes) return this.#tooLarge();
+    if (declared > this.#options.maxBodyBytes)
+      return bodyTooLarge(this.#options.maxBodyBytes, 'raise server.max_body_bytes or split the input');
     if (this.#ingesting >= this.#options.maxIngestingJobs) {
       return problem(
         503,
@@ -173,7 +164,8 @@ export class JobRoutes {
       const fingerprint = requestFingerprint(req, mediaType, await fileSha256(body.path));
       return await startIdempotently(this.#service, key, fingerprint, start);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) return this.#tooLarge();
+      if (error instanceof BodyTooLargeError)
+        return bodyTooLarge(this.#options.maxBodyBytes, 'raise server.max_body_bytes or split the input');
       throw error;
     } finally {
       if (!handedOver) {
@@ -181,86 +173,6 @@ export class JobRoutes {
         await spooled?.remove();
       }
     }
-  }
-
-  /** What a JSON body of `POST /jobs` may be here, in words. */
-  #jsonBodies(): string {
-    const worker = '{"id", "type", "payload"} (a worker message)';
-    return this.#service.submitSource ? `${worker} or {"source": "s3://…"}` : worker;
-  }
-
-  /** A job from a JSON body: a worker message, or (where the service reads objects) an input's name. */
-  async #createJobFromJson(req: ApiRequest, key: string | undefined): Promise<ApiResponse> {
-    const pieces: Uint8Array[] = [];
-    try {
-      for await (const piece of limited(req.body, MAX_JSON_BODY_BYTES)) pieces.push(piece);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) return this.#tooLarge(MAX_JSON_BODY_BYTES);
-      throw error;
-    }
-    const bytes = Buffer.concat(pieces);
-    let body: unknown;
-    try {
-      body = JSON.parse(bytes.toString('utf8'));
-    } catch {
-      throw new UsageError(`the body is not JSON; send ${this.#jsonBodies()}`);
-    }
-    const fingerprint = requestFingerprint(req, 'application/json', sha256Hex(bytes));
-    if (typeof body === 'object' && body !== null && 'type' in body)
-      return this.#createWorkerJob(req, key, body, fingerprint);
-    if (!this.#service.submitSource) throw new UsageError(`send ${this.#jsonBodies()}`);
-    return this.#createJobFromSource(req, key, body, fingerprint);
-  }
-
-  /** A worker message's job: one record, through the step its type names (see worker-message.ts). */
-  async #createWorkerJob(
-    req: ApiRequest,
-    key: string | undefined,
-    body: object,
-    fingerprint: string,
-  ): Promise<ApiResponse> {
-    const parsed = WorkerMessage.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new UsageError(`worker message ${issue?.path.join('.') || 'body'}: ${issue?.message}`);
-    }
-    const job = workerJob(parsed.data);
-    const query = { ...Object.fromEntries(req.query), pipeline: job.pipeline };
-    const request: JobRequest = {
-      ...jobRequestFrom(this.#config, query),
-      contentType: 'application/x-ndjson',
-    };
-    this.#service.prepare(request);
-    const input = [new TextEncoder().encode(`${JSON.stringify(job.record)}\n`)];
-    const start = async (claim?: KeyClaim): Promise<Started> =>
-      accepted((await this.#service.submit(toAsync(input), request, claim && { idempotency: claim })).jobId);
-    const idempotencyKey =
-      key ?? (parsed.data.id === undefined ? undefined : parseIdempotencyKey(parsed.data.id));
-    if (idempotencyKey === undefined) return (await start()).response;
-    return startIdempotently(this.#service, idempotencyKey, fingerprint, start);
-  }
-
-  /** A job whose input is an object the service reads itself. */
-  async #createJobFromSource(
-    req: ApiRequest,
-    key: string | undefined,
-    body: unknown,
-    fingerprint: string,
-  ): Promise<ApiResponse> {
-    const request = jobRequestFrom(this.#config, Object.fromEntries(req.query));
-    this.#service.prepare(request);
-    const parsed = SourceBody.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new UsageError(
-        `body ${issue?.path.join('.') || ''}: ${issue?.message}; send {"source": "s3://bucket/key"}`,
-      );
-    }
-    const service = this.#service as Required<Pick<JobService, 'submitSource'>>;
-    const start = async (): Promise<Started> =>
-      accepted((await service.submitSource(parsed.data.source, request)).jobId);
-    if (key === undefined) return (await start()).response;
-    return startIdempotently(this.#service, key, fingerprint, start);
   }
 
   /** A job's rejects once it has ended: those of its completed chunks, whatever became of the others. */
@@ -323,13 +235,29 @@ export class JobRoutes {
       : job?.compression
         ? (COMPRESSED_TYPES[job.compression] ?? 'application/octet-stream')
         : (job?.request.contentType ?? 'application/octet-stream');
+    let body = this.#service.readResult(id);
+    if (fanIn?.kind === 'reduce') {
+      // Reduced before the answer starts: partials that cannot be combined are a 422, not a cut stream.
+      try {
+        body = await primed(body);
+      } catch (error) {
+        if (!(error instanceof PermanentError)) throw error;
+        return problem(
+          422,
+          'result-not-combined',
+          'Result not combined',
+          `job ${id}'s result: ${error.message}`,
+        );
+      }
+    }
     return {
       status: 200,
       headers: { 'content-type': type },
-      body: this.#service.readResult(id),
-      ...(job?.outputsAt !== undefined && {
-        elsewhere: `job ${id}'s chunk outputs lie under ${job.outputsAt}, one object per stored batch: the result is the outputs of its tasks in index order, and each completed task's result ref in GET /jobs/${id}/tasks (object:offset:length) says where its output is`,
-      }),
+      body,
+      ...(job?.outputsAt !== undefined &&
+        fanIn === undefined && {
+          elsewhere: `job ${id}'s chunk outputs lie under ${job.outputsAt}, one object per stored batch: the result is the outputs of its tasks in index order, and each completed task's result ref in GET /jobs/${id}/tasks (object:offset:length) says where its output is`,
+        }),
     };
   }
 
@@ -346,26 +274,4 @@ export class JobRoutes {
     const rate = (await this.#service.stats()).throughput.chunksPerSecond;
     return rate > 0 ? Math.min(60, Math.max(1, Math.ceil(this.#service.pendingChunks / rate))) : 5;
   }
-
-  #tooLarge(limit = this.#options.maxBodyBytes): ApiResponse {
-    return problem(
-      413,
-      'body-too-large',
-      'Body too large',
-      `the body is larger than the limit of ${limit} bytes; raise server.max_body_bytes or split the input`,
-    );
-  }
 }
-
-/** The answer to a job started: its input is the service's, and it is being split and enqueued. */
-const accepted = (jobId: string): Started => {
-  const statusUrl = `/jobs/${jobId}`;
-  return {
-    jobId,
-    response: json(
-      202,
-      { jobId, status: JobStatus.ingesting, chunksTotal: null, statusUrl, resultUrl: `${statusUrl}/result` },
-      { location: statusUrl },
-    ),
-  };
-};

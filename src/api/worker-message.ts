@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UsageError } from '../core/errors.ts';
+import { IDEMPOTENCY } from '../core/idempotency.ts';
 import { NUMBER_TEXT } from '../core/pipeline/number-text.ts';
 import { CALCULATE_OPS } from '../core/records/calculation.ts';
 import { CHECK_RULES } from '../core/records/checks.ts';
@@ -10,7 +11,14 @@ import { CHECK_RULES } from '../core/records/checks.ts';
  * `uppercase`, ...).
  */
 export const WorkerMessage = z.strictObject({
-  id: z.string().min(1).max(256).optional(),
+  /** What the job is known by: its idempotency key, so the same message sent again is the same job. */
+  id: z
+    .string()
+    .regex(
+      new RegExp(`^[\\x20-\\x7e]{1,${IDEMPOTENCY.maxKeyLength}}$`),
+      `1 to ${IDEMPOTENCY.maxKeyLength} printable ASCII characters`,
+    )
+    .optional(),
   type: z.string().min(1),
   payload: z.record(z.string(), z.unknown()),
 });
@@ -36,10 +44,29 @@ const Bound = z.number().optional();
 const specValue = (value: string): string =>
   value.replace(/%/g, '%25').replace(/,/g, '%2C').replace(/:/g, '%3A');
 
+/** A number's decimal digits without an exponent: `1e-7` is `0.0000001`, the spec grammar's way. */
+const plainDecimal = (value: number): string | undefined => {
+  const match = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(String(value));
+  if (match === null) return String(value);
+  const [, sign, lead, rest = '', power] = match as unknown as [
+    string,
+    string,
+    string,
+    string | undefined,
+    string,
+  ];
+  const digits = lead + rest;
+  const point = 1 + Number(power);
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  // Beyond 1e21 a bound is far outside any number a calculation reads (2^53).
+  return point <= 21 ? `${sign}${digits.padEnd(point, '0')}` : undefined;
+};
+
 const boundParam = (name: 'min' | 'max', value: number | undefined): string => {
   if (value === undefined) return '';
-  const text = String(value);
-  if (!NUMBER_TEXT.test(text)) throw new UsageError(`payload.${name}: ${text} is not a plain decimal number`);
+  const text = plainDecimal(value);
+  if (text === undefined || !NUMBER_TEXT.test(text))
+    throw new UsageError(`payload.${name}: ${value} is too large to be a bound`);
   return `:${name}=${text}`;
 };
 
@@ -65,8 +92,12 @@ const validation = (rule: string, payload: Record<string, unknown>): WorkerJob =
   const min = parsed(Bound, payload.min, 'payload.min');
   const max = parsed(Bound, payload.max, 'payload.max');
   const pattern = parsed(z.string().optional(), payload.pattern, 'payload.pattern');
+  if ((rule === 'range' || rule === 'length') && min === undefined && max === undefined)
+    throw new UsageError(`payload.min, payload.max: ${rule} needs one of them or both`);
   const params = `${boundParam('min', min)}${boundParam('max', max)}${pattern === undefined ? '' : `:pattern=${specValue(pattern)}`}`;
-  return { pipeline: `check:${rule}:field=value${params}`, record: { value: payload.value ?? null } };
+  // A value left out stays out: the check says "missing", as it would of a record without the field.
+  const record = payload.value === undefined ? {} : { value: payload.value };
+  return { pipeline: `check:${rule}:field=value${params}`, record };
 };
 
 const transformation = (operation: string, payload: Record<string, unknown>): WorkerJob => {

@@ -4,7 +4,7 @@ import { removeOrphanSpools } from '../api/spool.ts';
 import { jobRequestFrom } from '../config/job.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { UsageError } from '../core/errors.ts';
+import { PermanentError, UsageError } from '../core/errors.ts';
 import { fanInOf } from '../core/pipeline/fan-in.ts';
 import { parseNumberText } from '../core/pipeline/number-text.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -146,7 +146,15 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
       // Every chunk has ended: the worker threads go before any output is read back, and their memory
       // with them. The outputs come from the stores, which closing the engine leaves open.
       await engine.close();
-      await output.finish((from) => engine.readResult(handle.jobId, from));
+      try {
+        await output.finish((from) => engine.readResult(handle.jobId, from));
+      } catch (error) {
+        if (!(error instanceof PermanentError)) throw error;
+        process.stderr.write(
+          `fanout: ${options.out} not written: the result could not be combined: ${error.message}\n`,
+        );
+        return ExitCode.chunksFailed;
+      }
       process.stderr.write(`fanout: wrote ${options.out}\n`);
     }
     return ExitCode.ok;

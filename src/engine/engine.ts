@@ -256,6 +256,8 @@ export class Engine {
     const view = this.#view(job);
     const conflict = rerunConflict(view);
     if (conflict) throw new JobConflictError(jobId, conflict.slug, view.status, conflict.detail);
+    // Recorded first: a combined result written before it is out of date from now on (see `readJobResult`).
+    await this.#options.tasks.rerunJob(jobId, Date.now());
     const { reopened, sent } = await reopenFailed(job, this.#feed);
     this.#book.follow(job);
     this.events.emit('rerun', { jobId });

@@ -51,3 +51,19 @@ export async function* gather(source: AsyncIterable<Uint8Array>, size: number): 
   }
   if (bytes > 0) yield take();
 }
+
+/**
+ * `source` once its first piece has been read: an error before any byte fails this promise, where a
+ * caller can still answer it, rather than the stream of an answer already under way.
+ */
+export const primed = async <T>(source: AsyncIterable<T>): Promise<AsyncIterable<T>> => {
+  const iterator = source[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  return {
+    async *[Symbol.asyncIterator]() {
+      if (first.done) return;
+      yield first.value;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    },
+  };
+};

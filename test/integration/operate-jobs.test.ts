@@ -179,6 +179,37 @@ describe('POST /jobs/{id}/retry after an outage', () => {
     expect(completed.stats.states).toMatchObject({ completed: 40, failed: 0, retrying: 0 });
   });
 
+  it("combines a calculation's result anew once its re-run chunks complete", {
+    timeout: 60_000,
+  }, async () => {
+    // Prepare: one try a chunk, half of which fail; each re-run rolls again, on the try's number.
+    const records = Array.from({ length: 40 }, (_, i) => `{"n":${i},"pad":"${'x'.repeat(1000)}"}`);
+    const response = await fetch(
+      `${url}/jobs?chunkSize=1024&maxAttempts=1&pipeline=chaos:fail=0.5:seed=3,calculate:op=count:field=n`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson' },
+        body: `${records.join('\n')}\n`,
+      },
+    );
+    const { jobId } = (await response.json()) as { jobId: string };
+    // Its end, failed chunks and all, writes a combined result of the chunks that completed.
+    let job = await until(jobId, (j) => FINAL.includes(j.status));
+    const failedAtFirst = job.chunksFailed;
+
+    // Act
+    for (let reruns = 0; job.chunksFailed > 0 && reruns < 20; reruns++) {
+      expect((await fetch(`${url}/jobs/${jobId}/retry`, { method: 'POST' })).status).toBe(202);
+      job = await until(jobId, (j) => FINAL.includes(j.status));
+    }
+    const whole = (await (await fetch(`${url}/jobs/${jobId}/result`)).json()) as { count: number };
+
+    // Assess
+    expect(failedAtFirst).toBeGreaterThan(0);
+    expect(job.chunksFailed).toBe(0);
+    expect(whole.count).toBe(40);
+  });
+
   it('answers a job with nothing to re-run 409, and an unknown job 404', async () => {
     // Prepare
     const jobId = await submit(lines(3, 'fine'), 'pipeline=validate');

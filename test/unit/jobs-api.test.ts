@@ -473,6 +473,30 @@ describe('GET /jobs/{id} and its result', () => {
     expect(unknown.status).toBe(404);
   });
 
+  it('answers 422 for a calculation whose partials cannot be combined: more groups than it keeps', async () => {
+    // Prepare: each chunk holds fewer than 10,000 groups, the job more.
+    const s = subject();
+    const body = Array.from({ length: 10_001 }, (_, i) => `{"g":"k${i}","v":1}\n`).join('');
+    const accepted = await s.api.handle(
+      request('POST', '/jobs', {
+        body,
+        type: 'application/x-ndjson',
+        query: 'chunkSize=65536&pipeline=calculate:op=sum:field=v:by=g',
+      }),
+    );
+    const { jobId } = jsonOf<{ jobId: string }>(accepted);
+    await processAll(s, jobId);
+
+    // Act
+    const result = await get(s.api, `/jobs/${jobId}/result`);
+
+    // Assess
+    expect(jsonOf<{ status: string }>(await get(s.api, `/jobs/${jobId}`)).status).toBe(JobStatus.completed);
+    expect(expectProblem(result, 422, 'result-not-combined').detail).toContain(
+      'more than 10000 distinct values of by=g',
+    );
+  });
+
   it.each([
     ['not json', 'the body is not JSON'],
     [JSON.stringify({ type: 'sum', payload: { numbers: 'x' } }), 'payload.numbers'],

@@ -62,6 +62,17 @@ describe('check', () => {
     ]);
   });
 
+  it("gives a chunk's rejects in the input's order, whichever check took each out", async () => {
+    // Prepare
+    const data = ndjson({ a: 1 }, { a: 'no', b: 'x' });
+
+    // Act
+    const { rejects } = await run('check:numeric:field=a,check:required:field=b', data, 10);
+
+    // Assess
+    expect(lines(rejects?.data).map((r) => (r as { line: number }).line)).toEqual([10, 11]);
+  });
+
   it('fails the chunk for good at the first invalid record with on_invalid=fail', async () => {
     // Prepare
     const data = ndjson({ age: 30 }, { age: 300 });
@@ -143,12 +154,12 @@ describe('transform on a field', () => {
     await expect(result).rejects.toThrow('line 4 is not valid JSON');
   });
 
-  it('reverses each line on lines', async () => {
+  it('reverses each line on lines, a CRLF line keeping its line end', async () => {
     // Act
-    const { output } = await run('transform:reverse', new TextEncoder().encode('abc\nxy\n'));
+    const { output } = await run('transform:reverse', new TextEncoder().encode('abc\r\nxy\n'));
 
     // Assess
-    expect(text(output)).toBe('cba\nyx\n');
+    expect(text(output)).toBe('cba\r\nyx\n');
   });
 });
 
@@ -184,6 +195,17 @@ describe('calculate', () => {
       },
       { line: 21, field: 'v', rule: 'number', value: null, reason: 'not finite' },
     ]);
+  });
+
+  it('rejects no number of a record that has no group: it is skipped whole', async () => {
+    // Prepare
+    const data = new TextEncoder().encode('{"v":1e999}\n{"v":1e999,"g":"a"}\n');
+
+    // Act
+    const { rejects } = await run('calculate:op=sum:field=v:by=g', data);
+
+    // Assess
+    expect(lines(rejects?.data)).toMatchObject([{ line: 2, rule: 'number' }]);
   });
 
   it('yields its records sorted for op=sort, at most limit of them', async () => {
@@ -232,7 +254,12 @@ describe('checks of a record pipeline before a job starts', () => {
     ['check:regex:field=a:pattern=(a', 'not an RE2 regular expression'],
     ['check:regex:field=a', 'pattern=<regex> is required by regex'],
     ['check:email:field=a:on_invalid=drop', 'parameter on_invalid'],
-    ['transform:filter:pattern=x,check:email:field=a', 'check must come before transform:filter'],
+    ['transform:filter:pattern=x,check:email:field=a', 'check:email must come before transform:filter'],
+    ['compress:gzip,calculate:op=sum:field=a', 'calculate:sum must come before compress: record steps'],
+    [
+      'check:email:field=a,transform:normalize,check:required:field=b',
+      'record steps come together: transform:normalize between them would renumber the records of check:required',
+    ],
     ['check:email:field=a,validate', 'validate must come before check'],
   ])('refuses %s, naming %s', (spec, named) => {
     // Act

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { workerJob } from '../../src/api/worker-message.ts';
+import { WorkerMessage, workerJob } from '../../src/api/worker-message.ts';
 import { UsageError } from '../../src/core/errors.ts';
 
 describe('workerJob', () => {
@@ -47,12 +47,38 @@ describe('workerJob', () => {
     expect(job.pipeline).toBe(pipeline);
   });
 
-  it('keeps a validation on a missing value, as null: the check rejects it', () => {
+  it('leaves a missing value out of the record, for the check to call it missing', () => {
     // Act
     const job = workerJob({ type: 'required', payload: {} });
 
     // Assess
-    expect(job.record).toEqual({ value: null });
+    expect(job.record).toEqual({});
+  });
+
+  it.each([
+    [1e-7, 'min=0.0000001'],
+    [-2.5e-8, 'min=-0.000000025'],
+    [1.5e20, 'min=150000000000000000000'],
+    [42, 'min=42'],
+  ])('writes the bound %d without an exponent, as %s', (min, param) => {
+    // Act
+    const job = workerJob({ type: 'range', payload: { value: 1, min } });
+
+    // Assess
+    expect(job.pipeline).toBe(`check:range:field=value:${param}`);
+  });
+
+  it.each([
+    ['order 1', true],
+    ['é', false],
+    ['x'.repeat(255), true],
+    ['x'.repeat(256), false],
+  ])('takes the id %j as a key: %s', (id, valid) => {
+    // Act
+    const parsed = WorkerMessage.safeParse({ id, type: 'sum', payload: {} });
+
+    // Assess
+    expect(parsed.success).toBe(valid);
   });
 
   it.each([
@@ -66,7 +92,8 @@ describe('workerJob', () => {
     [{ type: 'calculate', payload: { numbers: [] } }, 'payload.operation'],
     [{ type: 'sum', payload: { numbers: 'one' } }, 'payload.numbers'],
     [{ type: 'validate', payload: { rule: 'shiny' } }, 'payload.rule: unknown validation "shiny"'],
-    [{ type: 'range', payload: { value: 1, min: 1e21 } }, 'payload.min: 1e+21 is not a plain decimal number'],
+    [{ type: 'range', payload: { value: 1, min: 1e21 } }, 'payload.min: 1e+21 is too large to be a bound'],
+    [{ type: 'range', payload: { value: 1 } }, 'payload.min, payload.max: range needs one of them or both'],
     [{ type: 'length', payload: { value: 'a', max: 'ten' } }, 'payload.max'],
     [
       { type: 'transform', payload: { operation: 'shout', data: 'a' } },

@@ -66,6 +66,8 @@ export class Pipeline {
     for (const step of this.#steps) passed = await this.#runStep(step, passed, task, rejects);
     const output = asBytes(passed);
     if (rejects.length === 0) return { output };
+    // In the input's order, whichever step took each out: a stable sort keeps a line's steps in order.
+    rejects.sort((a, b) => a.line - b.line);
     return { output, rejects: { count: rejects.length, data: writeRejects(rejects) } };
   }
 

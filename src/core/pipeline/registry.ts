@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { ChunkingMode } from '../constants.ts';
 import { PipelineSpecError } from './errors.ts';
 import type { BuiltRun, StepDefinition, StepSpec } from './step.ts';
+import { checkOrder } from './step-order.ts';
 import { BUILT_IN_STEPS } from './steps/index.ts';
 
 /** A step whose parameters have been checked: ready to build on any thread. */
@@ -27,9 +28,6 @@ const isStepDefinition = (value: unknown): value is StepDefinition => {
     typeof (candidate.params as { safeParse?: unknown } | undefined)?.safeParse === 'function'
   );
 };
-
-/** The built-in steps that change a chunk's data, which `validate` must come before. */
-const CHANGING_STEPS: readonly string[] = ['transform', 'compress', 'check', 'calculate'];
 
 /** The steps a pipeline may use: the built-ins and the custom steps loaded from modules. */
 export class StepRegistry {
@@ -90,15 +88,7 @@ export class StepRegistry {
    * valid, `validate` ahead of any step that changes the data, text steps only on `lines` chunks.
    */
   resolve(specs: readonly StepSpec[], mode: ChunkingMode = ChunkingMode.lines): ResolvedStep[] {
-    let changed: string | undefined;
-    let lineFilter = false;
-    const enabled = specs.filter((spec) => spec.enabled);
-    const calculate = enabled.findIndex((spec) => spec.name === 'calculate');
-    if (calculate >= 0 && calculate !== enabled.length - 1)
-      throw new PipelineSpecError(
-        'calculate must be the last step: its output is a partial, which the job combines into its result',
-      );
-    return specs.map((spec) => {
+    const steps = specs.map((spec) => {
       const definition = this.#steps.get(spec.name);
       if (definition === undefined) {
         throw new PipelineSpecError(`unknown step ${spec.name}; known steps: ${this.names.join(', ')}`);
@@ -114,21 +104,10 @@ export class StepRegistry {
       if (spec.enabled && text && mode !== ChunkingMode.lines) {
         throw new PipelineSpecError(`step ${spec.name} works on text and needs lines chunking, not ${mode}`);
       }
-      if (spec.enabled && spec.name === 'validate' && changed !== undefined) {
-        throw new PipelineSpecError(
-          `validate must come before ${changed}: it checks each chunk as it was ingested`,
-        );
-      }
-      if (spec.enabled && spec.name === 'check' && lineFilter)
-        throw new PipelineSpecError(
-          'check must come before transform:filter on lines: its rejects are numbered by the lines of the input',
-        );
-      if (spec.enabled && CHANGING_STEPS.includes(spec.name)) changed ??= spec.name;
-      const params = parsed.data as { op?: string; field?: string };
-      if (spec.enabled && spec.name === 'transform' && params.op === 'filter' && params.field === undefined)
-        lineFilter = true;
       return { spec, definition, params: parsed.data };
     });
+    checkOrder(steps.filter((step) => step.spec.enabled));
+    return steps;
   }
 
   #nameBareValues(definition: StepDefinition, params: Record<string, unknown>): Record<string, unknown> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CALCULATE_OPS, PartialBuilder, toCalculation } from '../../records/calculation.ts';
+import { CALCULATE_OPS, groupKey, PartialBuilder, toCalculation } from '../../records/calculation.ts';
 import { getField, parseFieldPath } from '../../records/field-path.ts';
 import { readNumber } from '../../records/numbers.ts';
 import { type SortSpec, sortRun } from '../../records/sort.ts';
@@ -81,7 +81,10 @@ const partialRun = (p: CalculateParams): RecordSteps => {
       const builder = new PartialBuilder(calculation);
       for (const record of records) {
         const value = jsonOf(record, 'calculate');
-        rejectUnreadable(record, getField(value, calculation.field), p.field, ctx);
+        // A record with no group is skipped whole: its numbers are not read, so not rejected either.
+        const grouped =
+          calculation.by === undefined || groupKey(getField(value, calculation.by)) !== undefined;
+        if (grouped) rejectUnreadable(record, getField(value, calculation.field), p.field, ctx);
         builder.addRecord(value);
       }
       return encodeText(`${JSON.stringify(builder.toPartial())}\n`);

@@ -12,8 +12,9 @@ const normalizeText = (text: string): string =>
     .replace(/[ \t]+/g, ' ')
     .normalize('NFC');
 
-/** By code points, so that a character outside the BMP stays whole. */
-const reverseText = (text: string): string => Array.from(text).reverse().join('');
+/** By code points, so that a character outside the BMP stays whole; a CRLF line keeps its CR at the end. */
+const reverseText = (text: string): string =>
+  text.endsWith('\r') ? `${reverseText(text.slice(0, -1))}\r` : Array.from(text).reverse().join('');
 
 /**
  * A user's pattern runs on RE2 (linear in the line's length), never on the backtracking `RegExp`: a pattern
