@@ -344,6 +344,7 @@ describe('the AWS-only stack (no Google project in the context)', () => {
         'GET /jobs',
         'GET /jobs/{id}',
         'GET /jobs/{id}/result',
+        'GET /jobs/{id}/rejects',
         'GET /jobs/{id}/tasks',
         'GET /metrics',
         'GET /stats',
