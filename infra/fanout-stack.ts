@@ -256,6 +256,7 @@ export class FanoutStack extends Stack {
         ingest.role,
         ingestStep.role,
         ...processors.map(({ processor }) => processor.role),
+        stats.role,
         ...(this.googleFunctionRole !== undefined ? [this.googleFunctionRole] : []),
       ],
       streamReader: stats,

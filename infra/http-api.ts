@@ -27,6 +27,7 @@ export const HTTP_ROUTES: readonly { method: HttpMethod; path: string }[] = [
   { method: HttpMethod.DELETE, path: '/jobs/{id}' },
   { method: HttpMethod.POST, path: '/jobs/{id}/retry' },
   { method: HttpMethod.GET, path: '/jobs/{id}/result' },
+  { method: HttpMethod.GET, path: '/jobs/{id}/rejects' },
   { method: HttpMethod.GET, path: '/jobs/{id}/tasks' },
   { method: HttpMethod.GET, path: '/health' },
   { method: HttpMethod.GET, path: '/health/live' },

@@ -344,6 +344,7 @@ describe('the AWS-only stack (no Google project in the context)', () => {
         'GET /jobs',
         'GET /jobs/{id}',
         'GET /jobs/{id}/result',
+        'GET /jobs/{id}/rejects',
         'GET /jobs/{id}/tasks',
         'GET /metrics',
         'GET /stats',
@@ -383,6 +384,35 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     expect(putters[0]?.roles).toEqual([statsRole]);
     expect(putters[0]?.action).toBe('events:PutEvents');
     expect(putters[0]?.resource).toMatch(/:event-bus\/default"/);
+  });
+
+  it("lets the stats function get and put objects under results/ alone: a calculation's partials and its combined result", () => {
+    // Prepare
+    const statsRole = (
+      functionNamed(aws.template, resources.functions.stats.name).properties.Role as {
+        'Fn::GetAtt': [string, string];
+      }
+    )['Fn::GetAtt'][0];
+
+    // Act
+    const objectStatements = Object.values(
+      aws.template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: statsRole }] } }),
+    )
+      .flatMap(({ Properties }) => [Properties.PolicyDocument.Statement].flat())
+      .filter((statement: { Action: string | string[] }) =>
+        [statement.Action].flat().some((action) => action.startsWith('s3:')),
+      )
+      .map((statement: { Action: string | string[]; Resource: unknown }) => ({
+        actions: [statement.Action].flat(),
+        resource: JSON.stringify(statement.Resource),
+      }));
+
+    // Assess
+    expect(objectStatements.flatMap((statement) => statement.actions).sort()).toEqual([
+      's3:GetObject',
+      's3:PutObject',
+    ]);
+    for (const statement of objectStatements) expect(statement.resource).toMatch(/"\/results\/\*"/);
   });
 
   it('lets ingest probe the bucket for readiness (HeadBucket needs s3:ListBucket) and no other role', () => {

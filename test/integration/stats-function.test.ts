@@ -65,6 +65,8 @@ beforeAll(async () => {
   // The function reads its configuration and creates its clients when it is loaded, as on Lambda.
   Object.assign(process.env, {
     TABLE_NAME: TABLE,
+    // Where a calculation's combined result goes; these jobs have none, so the bucket is never reached.
+    BUCKET_NAME: 'fanout-stats-test-data',
     JOB_TTL_SECONDS: String(TTL_SECONDS),
     AWS_ENDPOINT_URL: moto.endpoint,
     AWS_REGION: config.region,
