@@ -4,7 +4,6 @@ import type { Config } from '../config/schema.ts';
 import { sha256Hex } from '../core/chunker.ts';
 import { JobStatus, TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
-import { parseIdempotencyKey } from '../core/idempotency.ts';
 import type { JobRequest, JobView } from '../core/job.ts';
 import { fanInOf } from '../core/pipeline/fan-in.ts';
 import type { JobService } from '../ports/job-service.ts';
@@ -234,8 +233,8 @@ export class JobRoutes {
     const input = [new TextEncoder().encode(`${JSON.stringify(job.record)}\n`)];
     const start = async (claim?: KeyClaim): Promise<Started> =>
       accepted((await this.#service.submit(toAsync(input), request, claim && { idempotency: claim })).jobId);
-    const idempotencyKey =
-      key ?? (parsed.data.id === undefined ? undefined : parseIdempotencyKey(parsed.data.id));
+    // The id is a key as it is written: not a header's text, whose quotes and token rules it need not follow.
+    const idempotencyKey = key ?? parsed.data.id;
     if (idempotencyKey === undefined) return (await start()).response;
     return startIdempotently(this.#service, idempotencyKey, fingerprint, start);
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UsageError } from '../core/errors.ts';
+import { IDEMPOTENCY } from '../core/idempotency.ts';
 import { NUMBER_TEXT } from '../core/pipeline/number-text.ts';
 import { CALCULATE_OPS } from '../core/records/calculation.ts';
 import { CHECK_RULES } from '../core/records/checks.ts';
@@ -7,10 +8,11 @@ import { CHECK_RULES } from '../core/records/checks.ts';
 /**
  * A job message of the RabbitMQ worker Fanout replaces: `{"id", "type", "payload"}`, where `type` is a
  * family (`calculate`, `validate`, `transform`) or one of its operations by name (`sum`, `email`,
- * `uppercase`, ...).
+ * `uppercase`, ...). `id`, any text up to the longest idempotency key, is the job's idempotency key as
+ * written, when no `Idempotency-Key` header names one.
  */
 export const WorkerMessage = z.strictObject({
-  id: z.string().min(1).max(256).optional(),
+  id: z.string().min(1).max(IDEMPOTENCY.maxKeyLength).optional(),
   type: z.string().min(1),
   payload: z.record(z.string(), z.unknown()),
 });
