@@ -578,11 +578,19 @@ describe('a bad POST /jobs', () => {
     },
     {
       name: 'an unsupported content type',
+      type: 'text/csv',
+      body: 'a,b\n1,2\n',
+      query: '',
+      status: 415,
+      detail: /Content-Type text\/csv is not accepted; send one of text\/plain/,
+    },
+    {
+      name: 'a JSON body that is not a worker message',
       type: 'application/json',
       body: '{"a":1}',
       query: '',
-      status: 415,
-      detail: /Content-Type application\/json is not accepted; send one of text\/plain/,
+      status: 400,
+      detail: /send \{"id", "type", "payload"\} \(a worker message\)/,
     },
     {
       name: 'a body over the limit',
