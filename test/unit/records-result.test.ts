@@ -11,7 +11,7 @@ import {
 } from '../../src/core/records/calculation.ts';
 import { PartialMismatchError } from '../../src/core/records/errors.ts';
 import { addValue, emptyMoments } from '../../src/core/records/moments.ts';
-import { compareCodePoints } from '../../src/core/records/result.ts';
+import { compareCodePoints } from '../../src/core/records/sort.ts';
 import { ValueSketch } from '../../src/core/records/value-sketch.ts';
 
 /** 2.5, 1 and 2 counted; 'x' and a missing value skipped. */

@@ -156,51 +156,33 @@ export class DynamoTaskStore implements TaskStore {
     return this.#ledger.deleteJob(jobId);
   }
 
-  async setJobTotal(jobId: string, chunksTotal: number): Promise<void> {
-    try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: pk(jobId), sk: JOB_SK },
-          UpdateExpression: 'SET chunksTotal = :total',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':total': chunksTotal },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+  setJobTotal(jobId: string, chunksTotal: number): Promise<void> {
+    return this.#setOnJob(jobId, 'chunksTotal', chunksTotal);
   }
 
   claimEndNotice(jobId: string, at: number): Promise<boolean> {
     return this.#ledger.claimEndNotice(jobId, at);
   }
 
-  async setJobResult(jobId: string, combined: CombinedResult): Promise<void> {
-    try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: pk(jobId), sk: JOB_SK },
-          UpdateExpression: 'SET combined = :combined',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':combined': { ref: combined.ref, at: combined.at } },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+  setJobResult(jobId: string, combined: CombinedResult): Promise<void> {
+    return this.#setOnJob(jobId, 'combined', { ref: combined.ref, at: combined.at });
   }
 
-  async failJob(jobId: string, reason: string, at: number): Promise<void> {
+  failJob(jobId: string, reason: string, at: number): Promise<void> {
+    return this.#setOnJob(jobId, 'failed', { reason, at });
+  }
+
+  /** Sets one attribute of a job's item; a job the table does not hold stays unknown. */
+  async #setOnJob(jobId: string, attribute: string, value: unknown): Promise<void> {
     try {
       await this.#client.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: pk(jobId), sk: JOB_SK },
-          UpdateExpression: 'SET failed = :failed',
+          UpdateExpression: 'SET #attribute = :value',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':failed': { reason, at } },
+          ExpressionAttributeNames: { '#attribute': attribute },
+          ExpressionAttributeValues: { ':value': value },
         }),
       );
     } catch (error) {

@@ -2,6 +2,7 @@ import type { CalculateOp, Calculation } from './calculation.ts';
 import { ExactSum } from './exact-sum.ts';
 import type { Moments } from './moments.ts';
 import { type CalculationPartial, type ChunkPartial, checkPartial } from './partial.ts';
+import { compareCodePoints } from './sort.ts';
 import { ValueSketch, type ValueSketchData } from './value-sketch.ts';
 
 /** The quantiles `statistics` reports, by their names in the result. */
@@ -11,19 +12,6 @@ const QUANTILES = [
   ['p95', 0.95],
   ['p99', 0.99],
 ] as const;
-
-/** Orders strings by their code points (not UTF-16 units), so the bytes do not depend on the platform. */
-export const compareCodePoints = (a: string, b: string): number => {
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) {
-    const x = a.codePointAt(i) as number;
-    const y = b.codePointAt(i) as number;
-    if (x !== y) return x - y;
-    // Equal code points take as many units in both strings.
-    if (x > 0xffff) i++;
-  }
-  return a.length - b.length;
-};
 
 /** The result fields of one partial, in their fixed order. */
 const resultFields = (op: CalculateOp, p: CalculationPartial): Record<string, number | null> => {
