@@ -85,18 +85,26 @@ export class FileResultStore implements ResultStore {
     }
   }
 
-  /** A positional read of just the bytes asked for, past any block `read` holds. */
-  async readRange(jobId: string, ref: ResultRef, offset: number, length: number): Promise<Uint8Array> {
-    checkRange(offset, length);
+  /** A positional read of just the bytes asked for, past any block `read` holds; into `into` when given. */
+  async readRange(
+    jobId: string,
+    ref: ResultRef,
+    offset: number,
+    length: number,
+    into?: Uint8Array,
+  ): Promise<Uint8Array> {
+    checkRange(offset, length, into);
     const span = parseSpan(jobId, ref);
     const job = this.#jobs.get(jobId) ?? (await this.#reopen(jobId));
     if (job === undefined || span.unit !== '' || span.offset + span.length > job.size) {
       throw new MissingResultError(jobId, ref);
     }
     const { start, end } = clampRange(span.length, offset, length);
-    if (start === end) return new Uint8Array(0);
+    if (start === end) return into === undefined ? new Uint8Array(0) : into.subarray(0, 0);
     // A plain array: a merge reads hundreds of thousands of small ranges, and Buffer.alloc costs more.
-    return this.#readSpan(job, jobId, span.offset + start, end - start, new Uint8Array(end - start));
+    const buffer = into ?? new Uint8Array(end - start);
+    await this.#readSpan(job, jobId, span.offset + start, end - start, buffer);
+    return buffer.byteLength === end - start ? buffer : buffer.subarray(0, end - start);
   }
 
   async #readSpan(
