@@ -146,7 +146,8 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
       // Every chunk has ended: the worker threads go before any output is read back, and their memory
       // with them. The outputs come from the stores, which closing the engine leaves open.
       await engine.close();
-      await output.finish((from) => engine.readResult(handle.jobId, from));
+      // The writer is done with each piece once written, so a sort's merge may write the next in its buffer.
+      await output.finish((from) => engine.readResult(handle.jobId, from, { reusePieces: true }));
       process.stderr.write(`fanout: wrote ${options.out}\n`);
     }
     return ExitCode.ok;
