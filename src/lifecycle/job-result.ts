@@ -41,7 +41,10 @@ export const reduceJob = async (
   const merger = new PartialMerger(calculation);
   const decoder = new TextDecoder();
   const refs = completed.map((task) => task.result ?? '');
-  for await (const output of results.read(jobId, refs)) merger.add(JSON.parse(decoder.decode(output)));
+  // Each partial is merged before the next is read, so the store may read them into the same buffers.
+  for await (const output of results.read(jobId, refs, { reuseBuffers: true })) {
+    merger.add(JSON.parse(decoder.decode(output)));
+  }
   return new TextEncoder().encode(formatResult(calculation, merger.toPartial()));
 };
 

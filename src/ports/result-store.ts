@@ -1,5 +1,10 @@
 import type { ResultRef } from '../core/task.ts';
 
+export interface ReadOptions {
+  /** The caller is done with each output when it asks for the next. @default false */
+  reuseBuffers?: boolean;
+}
+
 /**
  * Where chunk outputs go. Outputs that finish together are stored together (one object, one append), so
  * a batch costs one write however many chunks it holds; each output's ref is recorded on its task.
@@ -10,8 +15,13 @@ export interface ResultStore {
    * store holds none of `outputs`: the caller may write its next bytes into them.
    */
   put(jobId: string, outputs: readonly Uint8Array[]): Promise<ResultRef[]>;
-  /** The outputs behind `refs`, in that order; fails with `MissingResultError` at the first that is gone. */
-  read(jobId: string, refs: readonly ResultRef[]): AsyncIterable<Uint8Array>;
+  /**
+   * The outputs behind `refs`, in that order; fails with `MissingResultError` at the first that is gone.
+   * With `reuseBuffers`, for a caller that is done with each output when it asks for the next, the store
+   * may hand out views of buffers it reads into again: buffers of their own, one per read, pile up until
+   * a collection frees them.
+   */
+  read(jobId: string, refs: readonly ResultRef[], options?: ReadOptions): AsyncIterable<Uint8Array>;
   /**
    * The bytes [offset, offset + length) of the output behind `ref`, clamped to its end (an offset at or
    * past the end gives none): a large output read a window at a time, without holding all of it. Fails

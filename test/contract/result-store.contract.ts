@@ -256,6 +256,21 @@ export const describeResultStoreContract = (
       expect(sha256(read)).toBe(sha256(large.subarray(MiB / 2 + 3, MiB / 2 + 3 + 70_000)));
     });
 
+    it('reads the same outputs for a caller that lets it reuse its buffers', async () => {
+      // Prepare: more than a few MiB, so that a store reading blocks reads several.
+      const outputs = Array.from({ length: 12 }, () => randomBytes(700 * 1024));
+      const refs = await store.put(jobId, outputs);
+
+      // Act: each copied before the next is asked for, as the option allows.
+      const read: string[] = [];
+      for await (const data of store.read(jobId, [...refs, ...refs.slice(0, 3)], { reuseBuffers: true })) {
+        read.push(sha256(data));
+      }
+
+      // Assess
+      expect(read).toEqual([...outputs, ...outputs.slice(0, 3)].map(sha256));
+    });
+
     it('reads a range into a buffer it is given, from its start, and answers a view of it', async () => {
       // Prepare
       const data = randomBytes(300);
