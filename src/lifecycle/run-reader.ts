@@ -39,8 +39,8 @@ export class RunReader {
   start = 0;
   end = 0;
 
-  readonly #source: RunSource;
-  readonly #halves: [Uint8Array, Uint8Array];
+  #source: RunSource;
+  #halves: [Uint8Array, Uint8Array] = [NO_BYTES, NO_BYTES];
   /** The segment being asked for, and its bytes asked for so far. */
   #segment = 0;
   #asked = 0;
@@ -69,18 +69,36 @@ export class RunReader {
 
   /** `window` is the reader's own: at least 2 bytes, read into for as long as the reader is used. */
   constructor(source: RunSource, window: Uint8Array) {
-    if (window.byteLength < 2) {
-      throw new RangeError(`a run's window must hold 2 bytes or more, not ${window.byteLength}`);
-    }
-    const half = Math.floor(window.byteLength / 2);
     this.#source = source;
-    this.#halves = [window.subarray(0, half), window.subarray(half, 2 * half)];
     this.#onLanded = (answer) => this.#land(answer);
     this.#onFailed = (error) => {
       this.#failure = error instanceof Error ? error : new Error(String(error));
       this.#landed = true;
       this.#wake?.();
     };
+    this.open(source, window);
+  }
+
+  /**
+   * Starts reading `source` through `window`, from its start, as a new reader would: a merge of many
+   * groups of runs reads each group with the same readers rather than leave readers of every group to
+   * the collector. Only once the reader is settled (`settle`): a read in flight would land in the new run.
+   */
+  open(source: RunSource, window: Uint8Array): void {
+    if (window.byteLength < 2) {
+      throw new RangeError(`a run's window must hold 2 bytes or more, not ${window.byteLength}`);
+    }
+    const half = Math.floor(window.byteLength / 2);
+    this.#source = source;
+    this.#halves = [window.subarray(0, half), window.subarray(half, 2 * half)];
+    this.bytes = NO_BYTES;
+    this.start = this.end = 0;
+    this.#segment = this.#asked = 0;
+    this.#reading = this.#landed = false;
+    this.#failure = undefined;
+    this.#block = NO_BYTES;
+    this.#blockEnd = this.#pos = this.#scan = this.#carried = 0;
+    this.#blockHalf = 1;
     this.#fetch();
   }
 
