@@ -5,7 +5,14 @@ import { mkdtemp } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { FanoutRun } from './lib/cli.ts';
-import { durableFigures, memoryFigures, notes, overheadFigures, throughputFigures } from './lib/figures.ts';
+import {
+  durableFigures,
+  memoryFigures,
+  notes,
+  overheadFigures,
+  recordFigures,
+  throughputFigures,
+} from './lib/figures.ts';
 import { generateInputs } from './lib/input.ts';
 import { type Inputs, log, type Measured, measure } from './lib/measure.ts';
 import { PLAN } from './lib/plan.ts';
@@ -25,6 +32,8 @@ const prepareInputs = async (dir: string): Promise<Inputs> => {
     memorySmall: join(dir, 'memory-small.txt'),
     memoryLarge: join(dir, 'memory-large.txt'),
     tiny: join(dir, 'tiny.txt'),
+    ndjsonMain: join(dir, 'records-main.ndjson'),
+    ndjsonLarge: join(dir, 'records-large.ndjson'),
   };
   const started = performance.now();
   const files = [
@@ -32,7 +41,14 @@ const prepareInputs = async (dir: string): Promise<Inputs> => {
     { path: paths.memorySmall, target: PLAN.sizes.memorySmall },
     { path: paths.memoryLarge, target: PLAN.sizes.memoryLarge },
   ];
-  const bytes = await generateInputs(files, PLAN.seed);
+  const records = [
+    { path: paths.ndjsonMain, target: PLAN.sizes.main },
+    { path: paths.ndjsonLarge, target: PLAN.sizes.memoryLarge },
+  ];
+  const bytes = new Map([
+    ...(await generateInputs(files, PLAN.seed)),
+    ...(await generateInputs(records, PLAN.seed, 'ndjson')),
+  ]);
   writeFileSync(paths.tiny, TINY);
   bytes.set(paths.tiny, Buffer.byteLength(TINY));
   const total = [...bytes.values()].reduce((sum, b) => sum + b, 0);
@@ -77,8 +93,9 @@ const environment = (inputs: Inputs, measured: Measured, code: Code): Report['en
 });
 
 /** A run's view without its per-target breakdown, which the figures do not use. */
-const slim = ({ wallMs, peakRssKiB, view }: FanoutRun) => ({
+const slim = ({ wallMs, exitedAt, peakRssKiB, view }: FanoutRun) => ({
   wallMs,
+  exitedAt,
   peakRssKiB,
   view: { ...view, stats: { ...view.stats, targets: undefined } },
 });
@@ -100,6 +117,11 @@ const rawMeasurements = (measured: Measured): Report['measurements'] => ({
     large: slim(measured.memory.large),
     largeDurable: slim(measured.memory.largeDurable),
     largeCeiling: measured.memory.largeCeiling,
+  },
+  records: {
+    statistics: measured.records.statistics.map(slim),
+    statisticsLarge: slim(measured.records.statisticsLarge),
+    sort: { ...measured.records.sort, run: slim(measured.records.sort.run) },
   },
   otherLoad: measured.loads,
 });
@@ -133,6 +155,7 @@ const buildReport = (inputs: Inputs, measured: Measured, code: Code): Report => 
     ...overheadFigures(measured),
     ...memoryFigures(inputs, measured),
     ...durableFigures(inputs, measured),
+    ...recordFigures(inputs, measured),
   ].map(judge),
   notes: [...warnings(measured, code), ...notes(measured)],
   measurements: rawMeasurements(measured),
@@ -146,7 +169,10 @@ const work = (run: FanoutRun | undefined) =>
  * gzip is deterministic, so a fair comparison has the engine, the durable engine, the ceiling and the
  * bare program produce the same bytes.
  */
-const checkSameWork = ({ throughput, memory }: Measured): void => {
+const checkSameWork = ({ throughput, memory, records }: Measured): void => {
+  // A reduce's result is the same bytes however its chunks were run.
+  const reduced = new Set(records.statistics.map((run) => run.view.stats.bytes.out));
+  if (reduced.size !== 1) throw new Error('the statistics runs did different work');
   const pairs = [
     ...throughput.engine.flatMap((run, i) => [
       { run, other: work(throughput.durable[i]), what: `the durable engine, round ${i + 1}` },

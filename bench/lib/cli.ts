@@ -9,6 +9,8 @@ const PROC_POLL_MS = 20;
 
 export interface FanoutRun {
   wallMs: number;
+  /** When the process ended, in ms since the epoch: against the view's completedAt, what came after the last chunk. */
+  exitedAt: number;
   peakRssKiB: number;
   rssSource: RssSource;
   view: JobView;
@@ -69,6 +71,7 @@ const parseView = (stdout: string): JobView => {
 
 export interface TimedRun {
   wallMs: number;
+  exitedAt: number;
   peakRssKiB: number;
   rssSource: RssSource;
   stdout: string;
@@ -108,6 +111,7 @@ export const runTimed = async (
     child.once('exit', resolve);
   });
   const wallMs = performance.now() - started;
+  const exitedAt = Date.now();
   clearInterval(poll);
   await new Promise((resolve) =>
     child.stdout.readableEnded ? resolve(0) : child.stdout.once('end', resolve),
@@ -115,15 +119,19 @@ export const runTimed = async (
   if (code !== 0) throw new Error(`${argv[0]} exited with ${code}: ${stderr.trim()}`);
   const peakRssKiB = gnuTime ? Number(readFileSync(rssFile, 'utf8').trim()) : polled;
   rmSync(rssFile, { force: true });
-  return { wallMs, peakRssKiB, rssSource: gnuTime ? 'gnu-time' : 'proc-vmhwm', stdout };
+  return { wallMs, exitedAt, peakRssKiB, rssSource: gnuTime ? 'gnu-time' : 'proc-vmhwm', stdout };
 };
 
 /** Runs `fanout run` as a child process and times it from spawn to exit. Throws unless every chunk completed. */
 export const runFanout = async (args: FanoutArgs, gnuTime: string | undefined): Promise<FanoutRun> => {
-  const { wallMs, peakRssKiB, rssSource, stdout } = await runTimed(fanoutArgv(args), args.cwd, gnuTime);
+  const { wallMs, exitedAt, peakRssKiB, rssSource, stdout } = await runTimed(
+    fanoutArgv(args),
+    args.cwd,
+    gnuTime,
+  );
   const view = parseView(stdout);
   if (view.status !== 'completed' || view.chunksFailed > 0) {
     throw new Error(`fanout run did not complete every chunk: ${view.status}, ${view.chunksFailed} failed`);
   }
-  return { wallMs, peakRssKiB, rssSource, view };
+  return { wallMs, exitedAt, peakRssKiB, rssSource, view };
 };

@@ -199,6 +199,74 @@ export const durableFigures = (inputs: Inputs, { throughput, memory }: Measured)
   ];
 };
 
+/** Seconds from the job's last chunk ending to the process's exit: closing, the fan-in and the writing. */
+const afterLastChunkS = (run: FanoutRun): number =>
+  (run.exitedAt - Date.parse(run.view.completedAt ?? run.view.updatedAt)) / 1000;
+
+const maxRssMiB = (runs: readonly FanoutRun[]): number =>
+  Math.max(...runs.map((run) => run.peakRssKiB)) / 1024;
+
+/**
+ * Record steps (issue 24): the statistics pipeline on NDJSON of 1's size beside 1, its peak RSS, the same
+ * on the large NDJSON input, and the large NDJSON input sorted into a file, checked sorted.
+ */
+export const recordFigures = (inputs: Inputs, { throughput, records }: Measured): Figure[] => {
+  const bytes = bytesOf(inputs, inputs.ndjsonMain);
+  const large = bytesOf(inputs, inputs.ndjsonLarge);
+  const statsRate = mbPerSecond(bytes, medianWallMs(records.statistics));
+  const gzipRate = mbPerSecond(bytesOf(inputs, inputs.main), medianWallMs(throughput.engine));
+  const { statisticsLarge, sort } = records;
+  const rss = { op: '<=', value: PLAN.goals.rssMiB } as const;
+  const runs = `median of ${PLAN.repeats}`;
+  return [
+    {
+      id: '6a',
+      label: `fanout run, ${sizeLabel(bytes)} of NDJSON, ${PLAN.statistics} (${runs}; 1's gzip pipeline: ${gzipRate.toFixed(1)} MB/s)`,
+      value: statsRate,
+      unit: 'MB/s',
+    },
+    {
+      id: '6b',
+      label: `peak RSS of 6a's runs, the highest of ${PLAN.repeats}`,
+      value: maxRssMiB(records.statistics),
+      unit: 'MiB',
+      target: rss,
+    },
+    {
+      id: '6c',
+      label: `peak RSS, statistics of ${sizeLabel(large)} of NDJSON, ${statisticsLarge.view.chunksCompleted} chunks (${mbPerSecond(large, statisticsLarge.wallMs).toFixed(1)} MB/s, one run)`,
+      value: statisticsLarge.peakRssKiB / 1024,
+      unit: 'MiB',
+      target: rss,
+    },
+    {
+      id: '6d',
+      label: "6c's last chunk to exit: closing, reducing the chunks' partials, writing the result",
+      value: afterLastChunkS(statisticsLarge),
+      unit: 's',
+    },
+    {
+      id: '6e',
+      label: `fanout run --out FILE, ${sizeLabel(large)} of NDJSON sorted: ${PLAN.sort}, ${sort.run.view.chunksCompleted} chunks (one run)`,
+      value: mbPerSecond(large, sort.run.wallMs),
+      unit: 'MB/s',
+    },
+    {
+      id: '6f',
+      label: `peak RSS of 6e (output checked: ${sort.output.records} records, ascending ${PLAN.recordField})`,
+      value: sort.run.peakRssKiB / 1024,
+      unit: 'MiB',
+      target: rss,
+    },
+    {
+      id: '6g',
+      label: "6e's last chunk to exit: closing, merging the sorted runs, writing the file",
+      value: afterLastChunkS(sort.run),
+      unit: 's',
+    },
+  ];
+};
+
 export const notes = (measured: Measured): string[] => [
   `MB = 10^6 bytes, MiB = 2^20. Inputs: lines of 4–14 pseudo-random lowercase words (Mulberry32, seed ${PLAN.seed}), streamed into a temp dir and deleted afterwards; the smaller inputs are prefixes of the larger ones.`,
   `1: wall time of the child \`node dist/fanout.js run FILE --pipeline ${PLAN.pipeline} --chunk-size ${PLAN.chunk} --json --out /dev/null\`, from spawn to exit, so process start-up and writing the result are included; input bytes / wall time. dist/fanout.js is the esbuild bundle of bin/fanout.ts that \`npm start\` runs; the bench builds it from the current sources before measuring.`,
@@ -206,5 +274,6 @@ export const notes = (measured: Measured): string[] => [
   `3a = ((T_engine − T_startup) − T_ceiling) / chunks. T_engine: median wall time of ${PLAN.repeats} runs of \`fanout run\` with --pipeline '' (no steps) and --chunk-size ${PLAN.smallChunk} on the main input, without --out, so that it times the engine rather than the writing of the result. T_startup: median wall time of the same command on a 1-chunk input (${PLAN.startupRuns} runs: process start, config, worker threads starting, exit). T_ceiling: the no-step ceiling measured as in 2 on the same chunks. 3b = T_engine / chunks. 3d = (T_engine with --out /dev/null − T_engine) / chunks: the cost of writing the result, which \`fanout run --out\` pays once the engine is done.`,
   `4: peak RSS of the whole \`fanout run\` process (main thread and every worker thread), by ${measured.rssSource === 'gnu-time' ? 'GNU time -f %M' : 'polling VmHWM in /proc/PID/status every 20 ms'}. "Flat" is taken as large / small ≤ ${PLAN.goals.rssGrowth}.`,
   `5: the command of 1 with --data-dir naming a fresh directory beside the inputs, on the same file system, so that the input is kept there by a hard link as the durable engine keeps it: tasks in SQLite (fanout.db, WAL), results in files synced with fdatasync before each task is recorded completed. Each run gets a new directory, removed afterwards. 5a is the median of ${PLAN.repeats} runs, taken in turn with those of 1 (in each round: 1, 5a, 2a, 2e), and 5b = 5a / 1. 5c and 5d: one run on the large input, right after that of 4b; peak RSS measured as in 4.`,
+  `6: record steps on NDJSON (bench/lib/input.ts: one record a line, {"id","user","score","n","text"}, about 115 bytes, the score a number with three decimals from -10^6 to 10^6), generated from the same seed at the sizes of the main and the large input, the smaller a prefix of the larger, since 1's input is not NDJSON. 6a: \`fanout run\` on the main-sized one with --pipeline ${PLAN.statistics}, --chunk-size ${PLAN.chunk} and --out /dev/null (the reduced result), one run in each round of 1 (in each round: 1, 5a, 2a, 2e, 6a), median wall time; 6b the highest peak RSS of those runs, measured as 4. 6c: the same pipeline on the large one, one run after 5d; 6d: from the job's completedAt to the process's exit: closing the worker threads, the reduce of every chunk's partial (the engine's, at the job's end) and writing the result. 6e: --pipeline ${PLAN.sort} on the large one with --chunk-size ${PLAN.chunk} (the default) and --out naming a file beside the inputs, one run; then the input and the output are each read once, a MiB at a time, and the output must hold the same records (count, bytes, sum and XOR of the ids) in ascending order of ${PLAN.recordField}, or the bench fails. 6f: its peak RSS, measured as 4: the engine's phase and the merge's, since the process is the same. 6g: as 6d: the merge of the sorted runs (in two levels through a scratch file past 256 runs, see docs/performance.md) and writing the file.`,
   `Other load: the share of all CPU capacity used by processes other than the bench and its children during each measurement (from /proc/stat); on a 2-core machine a busy neighbour skews every figure. A measurement during which it exceeded ${PLAN.noisyLoad * 100}% is discarded and taken again (${PLAN.noisyRetries}×) after waiting up to ${PLAN.quietWaitMs / 1000} s for a quiet machine; the JSON lists every measurement with its load.`,
 ];

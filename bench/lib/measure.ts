@@ -6,6 +6,7 @@ import { type CeilingResult, measureCeiling, preChunk } from './ceiling.ts';
 import { type FanoutRun, findGnuTime, type RssSource, runFanout } from './cli.ts';
 import { waitForQuiet, watchForeignLoad } from './noise.ts';
 import { PLAN } from './plan.ts';
+import { type RecordsSummary, summarizeRecords } from './sorted-check.ts';
 
 export interface Inputs {
   dir: string;
@@ -13,7 +14,17 @@ export interface Inputs {
   memorySmall: string;
   memoryLarge: string;
   tiny: string;
+  /** NDJSON records (bench/lib/input.ts) of the sizes of `main` and `memoryLarge`, for the record steps. */
+  ndjsonMain: string;
+  ndjsonLarge: string;
   bytes: Map<string, number>;
+}
+
+/** The sort of the large NDJSON input through `--out FILE`, and what its input and its output hold. */
+export interface SortMeasured {
+  run: FanoutRun;
+  input: RecordsSummary;
+  output: RecordsSummary;
 }
 
 export interface LoadSample {
@@ -38,6 +49,11 @@ export interface Measured {
    * `fanout run --data-dir` on the large input.
    */
   memory: { small: FanoutRun; large: FanoutRun; largeDurable: FanoutRun; largeCeiling: CeilingResult };
+  /**
+   * Record steps (issue 24). `statistics`: the statistics pipeline on the NDJSON input of 1's size, a run
+   * in each round of 1; `statisticsLarge`: on the large NDJSON input; `sort`: the large one sorted.
+   */
+  records: { statistics: FanoutRun[]; statisticsLarge: FanoutRun; sort: SortMeasured };
   loads: LoadSample[];
 }
 
@@ -94,8 +110,11 @@ const describeCeiling = (result: CeilingResult): string =>
   `${result.wallMs.toFixed(0)} ms wall, ${result.chunks} chunks on ${result.threads} threads`;
 
 interface RunOptions {
-  /** With `--out /dev/null` unless false: writing the result reads every chunk back from the results store. */
-  out?: boolean;
+  /**
+   * With `--out /dev/null` unless false, or `--out` this file: writing the result reads every chunk back
+   * from the results store.
+   */
+  out?: boolean | string;
   /**
    * With `--data-dir` on a fresh directory beside the inputs, so that the input is linked there, not
    * copied, as it would be by a user whose data directory is on the input's file system.
@@ -119,7 +138,8 @@ const fanout = (
       const dataDir = durable ? await mkdtemp(join(ctx.inputs.dir, 'data-dir-')) : undefined;
       try {
         const args = { input, pipeline, chunkSize, dataDir, cwd: ctx.inputs.dir };
-        return await runFanout({ ...args, out: out ? '/dev/null' : undefined }, ctx.gnuTime);
+        const file = typeof out === 'string' ? out : out ? '/dev/null' : undefined;
+        return await runFanout({ ...args, out: file }, ctx.gnuTime);
       } finally {
         rmSync(join(ctx.inputs.dir, '.fanout'), { recursive: true, force: true });
         if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
@@ -163,14 +183,20 @@ const measureStartup = async (ctx: Context): Promise<FanoutRun[]> => {
   return runs;
 };
 
-/** Alternates the four so that a slow spell of the machine does not land on one side only. */
-const measureThroughput = async (ctx: Context): Promise<Measured['throughput']> => {
+/**
+ * Alternates the four, and the statistics of NDJSON (a record step's reduce) that 6a sets beside 1, so
+ * that a slow spell of the machine does not land on one side only.
+ */
+const measureThroughput = async (
+  ctx: Context,
+): Promise<Measured['throughput'] & { statistics: FanoutRun[] }> => {
   const { main } = ctx.inputs;
   const { pipeline, chunk } = PLAN;
   const engine: FanoutRun[] = [];
   const durable: FanoutRun[] = [];
   const raw: CeilingResult[] = [];
   const bares: BareRun[] = [];
+  const statistics: FanoutRun[] = [];
   for (let i = 1; i <= PLAN.repeats; i++) {
     const round = `${i}/${PLAN.repeats}`;
     engine.push(await fanout(ctx, `throughput ${round}, fanout run`, main, pipeline, chunk));
@@ -178,8 +204,10 @@ const measureThroughput = async (ctx: Context): Promise<Measured['throughput']> 
     durable.push(await fanout(ctx, label, main, pipeline, chunk, { durable: true }));
     raw.push(await ceiling(ctx, `throughput ${round}, ceiling`, ctx.inputs.main, PLAN.pipeline, PLAN.chunk));
     bares.push(await bare(ctx, `throughput ${round}, bare program`));
+    const stats = `throughput ${round}, fanout run, statistics of NDJSON`;
+    statistics.push(await fanout(ctx, stats, ctx.inputs.ndjsonMain, PLAN.statistics, chunk));
   }
-  return { engine, durable, ceiling: raw, bare: bares };
+  return { engine, durable, ceiling: raw, bare: bares, statistics };
 };
 
 const measureOverhead = async (ctx: Context): Promise<Measured['overhead']> => {
@@ -216,6 +244,45 @@ const measureMemory = async (ctx: Context): Promise<Measured['memory']> => {
   };
 };
 
+/**
+ * Sorts the large NDJSON input into a file beside it, then reads the input and the output through once
+ * each, a block at a time: the output must hold the same records, ascending by the field.
+ */
+const measureSort = async (ctx: Context): Promise<SortMeasured> => {
+  const { ndjsonLarge, dir } = ctx.inputs;
+  const out = join(dir, 'sorted.ndjson');
+  try {
+    const label = 'records, the large NDJSON input sorted into --out FILE';
+    const run = await fanout(ctx, label, ndjsonLarge, PLAN.sort, PLAN.chunk, { out });
+    const [input, output] = await Promise.all([
+      summarizeRecords(ndjsonLarge, PLAN.recordField),
+      summarizeRecords(out, PLAN.recordField),
+    ]);
+    const same = (['records', 'bytes', 'idSum', 'idXor'] as const).every((key) => input[key] === output[key]);
+    if (!same || output.outOfOrder > 0) {
+      throw new Error(
+        `the sort's output is wrong: ${JSON.stringify(output)} out of ${JSON.stringify(input)} (outOfOrder must be 0)`,
+      );
+    }
+    log(`${label}: checked, ${output.records} records in ascending ${PLAN.recordField} order`);
+    return { run, input, output };
+  } finally {
+    rmSync(out, { force: true });
+  }
+};
+
+const measureRecords = async (ctx: Context, statistics: FanoutRun[]): Promise<Measured['records']> => ({
+  statistics,
+  statisticsLarge: await fanout(
+    ctx,
+    'records, statistics of the large NDJSON input',
+    ctx.inputs.ndjsonLarge,
+    PLAN.statistics,
+    PLAN.chunk,
+  ),
+  sort: await measureSort(ctx),
+});
+
 export const measure = async (inputs: Inputs): Promise<Measured> => {
   const gnuTime = findGnuTime();
   log(
@@ -224,9 +291,10 @@ export const measure = async (inputs: Inputs): Promise<Measured> => {
   const ctx: Context = { inputs, gnuTime, bare: await buildBare(inputs.dir), loads: [] };
   await quiet(PLAN.quietWaitMs);
   const startup = await measureStartup(ctx);
-  const throughput = await measureThroughput(ctx);
+  const { statistics, ...throughput } = await measureThroughput(ctx);
   const overhead = await measureOverhead(ctx);
   const memory = await measureMemory(ctx);
+  const records = await measureRecords(ctx, statistics);
   const rssSource = gnuTime ? 'gnu-time' : 'proc-vmhwm';
-  return { rssSource, startup, throughput, overhead, memory, loads: ctx.loads };
+  return { rssSource, startup, throughput, overhead, memory, records, loads: ctx.loads };
 };

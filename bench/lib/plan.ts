@@ -9,6 +9,11 @@ export const PLAN = {
   quick: QUICK,
   seed: 20_240_601,
   pipeline: 'validate,transform:uppercase,compress:gzip',
+  /** Record steps on NDJSON of the same sizes as the text inputs (issue 24): a reduce, and a sort. */
+  statistics: 'validate:ndjson,calculate:op=statistics:field=score',
+  sort: 'validate:ndjson,calculate:op=sort:field=score',
+  /** The number the two read, which every record of the NDJSON inputs has (bench/lib/input.ts). */
+  recordField: 'score',
   noop: '',
   chunk: 64 * KiB,
   smallChunk: 1 * KiB,

@@ -34,10 +34,23 @@ const checkBytes = (name: string, value: number): void => {
   }
 };
 
-/** For `readRange`: throws `RangeError` unless `offset` and `length` are both safe integers of 0 or more. */
-export const checkRange = (offset: number, length: number): void => {
+/**
+ * For `readRange`: throws `RangeError` unless `offset` and `length` are both safe integers of 0 or more,
+ * and `into`, when given, holds `length` bytes.
+ */
+export const checkRange = (offset: number, length: number, into?: Uint8Array): void => {
   checkBytes('offset', offset);
   checkBytes('length', length);
+  if (into !== undefined && into.byteLength < length) {
+    throw new RangeError(`a range of ${length} bytes does not fit the ${into.byteLength} bytes read into`);
+  }
+};
+
+/** `data` as `readRange` answers it: as it is, or copied into the start of `into` and viewed there. */
+export const answerRange = (data: Uint8Array, into?: Uint8Array): Uint8Array => {
+  if (into === undefined) return data;
+  into.set(data);
+  return into.subarray(0, data.byteLength);
 };
 
 /**

@@ -147,7 +147,8 @@ const run = async (input: string, options: Record<string, unknown>): Promise<num
       // with them. The outputs come from the stores, which closing the engine leaves open.
       await engine.close();
       try {
-        await output.finish((from) => engine.readResult(handle.jobId, from));
+        // The writer is done with each piece once written, so a sort's merge may write the next in its buffer.
+        await output.finish((from) => engine.readResult(handle.jobId, from, { reusePieces: true }));
       } catch (error) {
         if (!(error instanceof PermanentError)) throw error;
         process.stderr.write(

@@ -82,12 +82,16 @@ export class ResultWriter {
     }
   }
 
-  /** Writes the outputs from where the writer stopped, from `rest(index)`, then puts the file in place. */
+  /**
+   * Writes the outputs from where the writer stopped, from `rest(index)`, then puts the file in place.
+   * Each piece is written before the next is asked for: `rest` may hand out the next in the same buffer.
+   */
   async finish(rest: (from: number) => AsyncIterable<Uint8Array>): Promise<void> {
     this.#gaveUp = true;
     for await (const piece of rest(this.#next)) {
       if (this.#error) break;
-      if (!this.#stream.write(piece)) await once(this.#stream, 'drain');
+      // An error is kept by the stream's handler, and ends the loop.
+      await new Promise<void>((resolve) => this.#stream.write(piece, () => resolve()));
     }
     await new Promise<void>((resolve) => this.#stream.end(resolve));
     if (this.#error) throw this.#error;

@@ -14,12 +14,15 @@ export const DATA_DIR_LAYOUT = {
   database: 'fanout.db',
   inputs: 'inputs',
   results: 'results',
+  /** A sort's merge in levels, while its result is read: files of the process, removed once it is gone. */
+  scratch: 'scratch',
 } as const;
 
 /** A durable engine's stores, on a data directory. */
 export interface DataDir {
   tasks: TaskStore;
   results: FileResultStore;
+  scratch: FileResultStore;
   kept: KeptState;
 }
 
@@ -42,9 +45,12 @@ export const openDataDir = async (dir: string): Promise<DataDir> => {
   await store.releaseLeases(Date.now());
   const spool = new FileInputSpool(join(dir, DATA_DIR_LAYOUT.inputs));
   const results = new FileResultStore(join(dir, DATA_DIR_LAYOUT.results), { kept: true });
+  const scratchDir = join(dir, DATA_DIR_LAYOUT.scratch);
+  await FileResultStore.removeOrphans(scratchDir);
   return {
     tasks: store.tasks,
     results,
+    scratch: new FileResultStore(scratchDir),
     kept: {
       dir,
       spool,

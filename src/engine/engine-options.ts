@@ -36,6 +36,11 @@ export interface EngineOptions {
   baseDir: string;
   tasks: TaskStore;
   results: ResultStore;
+  /**
+   * Where reading a sort of many chunks merges their runs in levels, keeping the runs between (see
+   * `mergeSortedRuns`): memory then holds 8 MiB of windows, not 4 KiB per chunk. @default none: in one
+   */
+  scratch?: ResultStore;
   /** How long a try may run past its deadline (the sum of its steps' timeouts) before its thread is ended. */
   stopGraceMs: number;
   /** How long closing waits for the tries on worker threads to end before it ends the threads. */

@@ -10,7 +10,13 @@ import { cancelApplies, newestFirst, pageOf, rerunConflict } from '../core/job-o
 import { type ResolvedStep, StepRegistry } from '../core/pipeline/registry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
 import type { TaskRecord } from '../core/task.ts';
-import { type ResultParts, readJobRejects, readJobResult, storeCombined } from '../lifecycle/job-result.ts';
+import {
+  type ReadResultOptions,
+  type ResultParts,
+  readJobRejects,
+  readJobResult,
+  storeCombined,
+} from '../lifecycle/job-result.ts';
 import { readiness, taskStoreProbe } from '../lifecycle/readiness.ts';
 import { JobConflictError, NoTargetAvailableError } from '../ports/errors.ts';
 import type { JobInput, JobListQuery, JobPage, SubmitOptions } from '../ports/job-service.ts';
@@ -271,8 +277,8 @@ export class Engine {
   }
 
   /** A finished job's result (see `readJobResult`): from chunk `from` on, for one laid end to end. */
-  readResult(jobId: string, from = 0): AsyncIterable<Uint8Array> {
-    return readJobResult(this.#resultParts, jobId, this.#book.jobs.get(jobId)?.fanIn, from);
+  readResult(jobId: string, from = 0, options?: ReadResultOptions): AsyncIterable<Uint8Array> {
+    return readJobResult(this.#resultParts, jobId, this.#book.jobs.get(jobId)?.fanIn, from, options);
   }
 
   /** A finished job's rejects, as NDJSON (see `readJobRejects`). */
@@ -281,7 +287,8 @@ export class Engine {
   }
 
   get #resultParts(): ResultParts {
-    return { tasks: this.#options.tasks, results: this.#options.results };
+    const { tasks, results, scratch } = this.#options;
+    return { tasks, results, ...(scratch && { scratch }) };
   }
 
   /** Messages waiting in each target's queue. */

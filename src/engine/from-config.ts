@@ -16,13 +16,13 @@ export const createEngine = async (
   config: Config,
   { baseDir = process.cwd(), dataDir, ...overrides }: Partial<EngineOptions> & { dataDir?: string } = {},
 ): Promise<Engine> => {
+  const results =
+    dataDir === undefined ? new FileResultStore(resolve(baseDir, config.results_dir)) : undefined;
+  // Results of this process alone, which removeOrphanResults clears after a crash, can hold a merge's too.
   const stores =
-    dataDir === undefined
-      ? {
-          tasks: new MemoryTaskStore(),
-          results: new FileResultStore(resolve(baseDir, config.results_dir)),
-        }
-      : await openDataDir(resolve(baseDir, dataDir));
+    results !== undefined
+      ? { tasks: new MemoryTaskStore(), results, scratch: results }
+      : await openDataDir(resolve(baseDir, dataDir as string));
   return Engine.create({
     threads: config.threads || availableParallelism(),
     targets: config.targets.map((name) => ({

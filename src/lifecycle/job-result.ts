@@ -11,9 +11,19 @@ import { mergeSortedRuns } from './sorted-merge.ts';
 export interface ResultParts {
   tasks: TaskStore;
   results: ResultStore;
+  /** Where a sort of many runs is merged in levels (see `mergeSortedRuns`); without it, in one. */
+  scratch?: ResultStore;
 }
 
 const PIECE_BYTES = 1 << 20;
+
+export interface ReadResultOptions {
+  /**
+   * For a reader that is done with a piece when it asks for the next one: a sort's merge may then write
+   * every piece in the same buffer (see `mergeSortedRuns`). @default false
+   */
+  reusePieces?: boolean;
+}
 
 const completedTasks = (tasks: TaskStore, jobId: string): Promise<TaskRecord[]> =>
   tasks.listTasks(jobId, TaskState.completed);
@@ -31,7 +41,10 @@ export const reduceJob = async (
   const merger = new PartialMerger(calculation);
   const decoder = new TextDecoder();
   const refs = completed.map((task) => task.result ?? '');
-  for await (const output of results.read(jobId, refs)) merger.add(JSON.parse(decoder.decode(output)));
+  // Each partial is merged before the next is read, so the store may read them into the same buffers.
+  for await (const output of results.read(jobId, refs, { reuseBuffers: true })) {
+    merger.add(JSON.parse(decoder.decode(output)));
+  }
   return new TextEncoder().encode(formatResult(calculation, merger.toPartial()));
 };
 
@@ -66,6 +79,7 @@ export async function* readJobResult(
   jobId: string,
   fanIn: FanIn | undefined,
   from = 0,
+  { reusePieces = false }: ReadResultOptions = {},
 ): AsyncGenerator<Uint8Array> {
   const { tasks, results } = parts;
   if (fanIn?.kind === 'reduce') {
@@ -81,7 +95,14 @@ export async function* readJobResult(
       ref: task.result ?? '',
       length: task.bytesOut ?? 0,
     }));
-    yield* mergeSortedRuns({ results, jobId, runs, spec: fanIn.sort });
+    yield* mergeSortedRuns({
+      results,
+      jobId,
+      runs,
+      spec: fanIn.sort,
+      reusePieces,
+      ...(parts.scratch && { scratch: parts.scratch }),
+    });
     return;
   }
   yield* gather(

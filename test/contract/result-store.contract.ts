@@ -256,6 +256,86 @@ export const describeResultStoreContract = (
       expect(sha256(read)).toBe(sha256(large.subarray(MiB / 2 + 3, MiB / 2 + 3 + 70_000)));
     });
 
+    it('reads the same outputs for a caller that lets it reuse its buffers', async () => {
+      // Prepare: more than a few MiB, so that a store reading blocks reads several.
+      const outputs = Array.from({ length: 12 }, () => randomBytes(700 * 1024));
+      const refs = await store.put(jobId, outputs);
+
+      // Act: each copied before the next is asked for, as the option allows.
+      const read: string[] = [];
+      for await (const data of store.read(jobId, [...refs, ...refs.slice(0, 3)], { reuseBuffers: true })) {
+        read.push(sha256(data));
+      }
+
+      // Assess
+      expect(read).toEqual([...outputs, ...outputs.slice(0, 3)].map(sha256));
+    });
+
+    it('reads a range into a buffer it is given, from its start, and answers a view of it', async () => {
+      // Prepare
+      const data = randomBytes(300);
+      const [ref, empty] = (await store.put(jobId, [data, new Uint8Array(0)])) as [string, string];
+      const into = new Uint8Array(128).fill(7);
+
+      // Act
+      const read = await store.readRange(jobId, ref, 100, 50, into);
+      const copied = Buffer.from(read);
+      const clamped = await store.readRange(jobId, ref, 280, 100, new Uint8Array(100));
+      const none = await store.readRange(jobId, empty, 0, 10, into);
+
+      // Assess
+      expect(read.buffer).toBe(into.buffer);
+      expect(read.byteOffset).toBe(into.byteOffset);
+      expect(copied).toEqual(data.subarray(100, 150));
+      expect(Buffer.from(into.subarray(50))).toEqual(Buffer.alloc(78, 7));
+      expect(asBuffer(clamped)).toEqual(data.subarray(280));
+      expect(none.byteLength).toBe(0);
+    });
+
+    it('reads range after range into the same buffer', async () => {
+      // Prepare
+      const data = randomBytes(MiB);
+      const [ref] = (await store.put(jobId, [data])) as [string];
+      const into = new Uint8Array(64 * 1024);
+      const hashes: string[] = [];
+
+      // Act
+      for (let offset = 0; offset < MiB; offset += into.byteLength) {
+        hashes.push(sha256(await store.readRange(jobId, ref, offset, into.byteLength, into)));
+      }
+
+      // Assess
+      expect(hashes).toEqual(
+        Array.from({ length: 16 }, (_, i) => sha256(data.subarray(i * 64 * 1024, (i + 1) * 64 * 1024))),
+      );
+    });
+
+    it('refuses with RangeError a buffer to read into that is smaller than the length asked', async () => {
+      // Prepare
+      const [ref] = (await store.put(jobId, [text('some bytes')])) as [string];
+
+      // Act
+      const read = store.readRange(jobId, ref, 0, 5, new Uint8Array(4));
+
+      // Assess
+      await expect(read).rejects.toBeInstanceOf(RangeError);
+    });
+
+    it('holds none of the buffers put once put resolves: the caller may write over them', async () => {
+      // Prepare
+      const data = Buffer.from(text('first bytes'));
+      const [ref] = (await store.put(jobId, [data])) as [string];
+
+      // Act
+      data.fill(0);
+      const stored = await readOne(store, jobId, ref);
+      const range = await store.readRange(jobId, ref, 0, 5);
+
+      // Assess
+      expect(asBuffer(stored)).toEqual(text('first bytes'));
+      expect(asBuffer(range)).toEqual(text('first'));
+    });
+
     it('refuses a range whose offset or length is negative or not a whole number with RangeError', async () => {
       // Prepare
       const [ref] = (await store.put(jobId, [text('some bytes')])) as [string];

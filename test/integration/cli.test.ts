@@ -154,6 +154,35 @@ describe('fanout run', () => {
     await rm(cwd, { recursive: true, force: true });
   });
 
+  it('sorts an input of more chunks than a merge level takes into --out, leaving nothing of the merge', async () => {
+    // Prepare: 300 chunks of 1 KiB, past the 256 runs one level merges, so the merge goes in two.
+    const cwd = await mkdtemp(join(tmpdir(), 'fanout-cli-sort-'));
+    const records = Array.from({ length: 6_000 }, (_, id) => ({
+      id,
+      n: (id * 7_919) % 1_009,
+      pad: 'x'.repeat(id % 40),
+    }));
+    await writeFile(join(cwd, 'input.ndjson'), records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    const sort = ['run', 'input.ndjson', '--pipeline', 'calculate:op=sort:field=n', '--chunk-size', '1024'];
+
+    // Act
+    const inMemory = await fanout([...sort, '--out', 'sorted.ndjson', '--json'], '', cwd);
+    const durable = await fanout([...sort, '--out', 'kept.ndjson', '--data-dir', 'data', '--json'], '', cwd);
+
+    // Assess
+    expect([inMemory.code, durable.code]).toEqual([0, 0]);
+    expect((JSON.parse(inMemory.stdout) as JobView).chunksCompleted).toBeGreaterThan(256);
+    const expected = [...records]
+      .sort((a, b) => a.n - b.n || a.id - b.id)
+      .map((r) => `${JSON.stringify(r)}\n`)
+      .join('');
+    expect((await readFile(join(cwd, 'sorted.ndjson'), 'utf8')) === expected).toBe(true);
+    expect((await readFile(join(cwd, 'kept.ndjson'), 'utf8')) === expected).toBe(true);
+    expect(readdirSync(join(cwd, '.fanout', 'results'))).toEqual([]);
+    expect(readdirSync(join(cwd, 'data', 'scratch'))).toEqual([]);
+    await rm(cwd, { recursive: true, force: true });
+  });
+
   it.each([
     {
       name: 'a missing input file',

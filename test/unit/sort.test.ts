@@ -2,7 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   compareCodePoints,
+  compareHeads,
   compareKeys,
+  type KeyHolder,
+  KeyKind,
+  type SortKey,
   type SortSpec,
   sortKey,
   sortRun,
@@ -147,6 +151,34 @@ describe('compareCodePoints', () => {
         expect(compared).toBe(Math.sign(referenceCompareStrings(a, b)));
       }),
       { numRuns: 1_000 },
+    );
+  });
+});
+
+describe('compareHeads', () => {
+  const held = (key: SortKey): KeyHolder =>
+    typeof key === 'number'
+      ? { kind: KeyKind.number, number: key, string: 'stale' }
+      : typeof key === 'string'
+        ? { kind: KeyKind.string, number: 99, string: key }
+        : { kind: KeyKind.none, number: 7, string: 'stale' };
+  const key = fc.oneof(
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.integer({ min: -2, max: 2 }),
+    trickyString(),
+    fc.constant(undefined),
+  );
+
+  it('orders held keys as compareKeys orders the keys, whatever the stale half holds', () => {
+    fc.assert(
+      fc.property(key, key, fc.constantFrom<SortSpec['order']>('asc', 'desc'), (a, b, order) => {
+        // Act
+        const compared = compareHeads(held(a), held(b), order === 'desc');
+
+        // Assess
+        expect(Math.sign(compared)).toBe(Math.sign(compareKeys(a, b, order)));
+      }),
+      { numRuns: 2_000 },
     );
   });
 });

@@ -13,6 +13,7 @@ import { MissingResultError } from '../../ports/errors.ts';
 import type { ResultStore } from '../../ports/result-store.ts';
 import { concat } from '../../util/bytes.ts';
 import {
+  answerRange,
   checkRange,
   clampRange,
   coveringRanges,
@@ -81,14 +82,20 @@ export class S3ResultStore implements ResultStore {
     }
   }
 
-  /** One ranged GET of just the bytes asked for; none for a range that covers no byte. */
-  async readRange(jobId: string, ref: ResultRef, offset: number, length: number): Promise<Uint8Array> {
-    checkRange(offset, length);
+  /** One ranged GET of just the bytes asked for, copied into `into` when given; none for a range that covers no byte. */
+  async readRange(
+    jobId: string,
+    ref: ResultRef,
+    offset: number,
+    length: number,
+    into?: Uint8Array,
+  ): Promise<Uint8Array> {
+    checkRange(offset, length, into);
     const span = parseSpan(jobId, ref);
     const { start, end } = clampRange(span.length, offset, length);
     const data = await this.#range(jobId, span.unit, span.offset + start, end - start, ref);
     if (data.byteLength !== end - start) throw new MissingResultError(jobId, ref);
-    return data;
+    return answerRange(data, into);
   }
 
   async #range(

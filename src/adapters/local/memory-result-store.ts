@@ -1,7 +1,7 @@
 import type { ResultRef } from '../../core/task.ts';
 import { MissingResultError } from '../../ports/errors.ts';
 import type { ResultStore } from '../../ports/result-store.ts';
-import { checkRange, clampRange } from '../result-reading.ts';
+import { answerRange, checkRange, clampRange } from '../result-reading.ts';
 
 /** Chunk outputs in memory: for tests and small jobs. A ref is the output's position in its job's list. */
 export class MemoryResultStore implements ResultStore {
@@ -13,7 +13,8 @@ export class MemoryResultStore implements ResultStore {
       job = [];
       this.#results.set(jobId, job);
     }
-    const first = job.push(...outputs) - outputs.length;
+    // Copies: the caller may reuse its buffers once this resolves.
+    const first = job.push(...outputs.map((output) => new Uint8Array(output))) - outputs.length;
     return outputs.map((_, i) => String(first + i));
   }
 
@@ -21,12 +22,18 @@ export class MemoryResultStore implements ResultStore {
     for (const ref of refs) yield this.#output(jobId, ref);
   }
 
-  /** A view of the stored output: no copy. */
-  async readRange(jobId: string, ref: ResultRef, offset: number, length: number): Promise<Uint8Array> {
-    checkRange(offset, length);
+  /** A view of the stored output, no copy; or, given `into`, the bytes copied there. */
+  async readRange(
+    jobId: string,
+    ref: ResultRef,
+    offset: number,
+    length: number,
+    into?: Uint8Array,
+  ): Promise<Uint8Array> {
+    checkRange(offset, length, into);
     const data = this.#output(jobId, ref);
     const { start, end } = clampRange(data.byteLength, offset, length);
-    return data.subarray(start, end);
+    return answerRange(data.subarray(start, end), into);
   }
 
   #output(jobId: string, ref: ResultRef): Uint8Array {

@@ -84,6 +84,34 @@ export const compareKeys = (a: SortKey, b: SortKey, order: SortSpec['order']): n
   return order === 'asc' ? ascending : 0 - ascending;
 };
 
+/** What kind of key a record has, in the order of `SortSpec` for `asc`. */
+export const KeyKind = { number: 0, string: 1, none: 2 } as const;
+export type KeyKind = (typeof KeyKind)[keyof typeof KeyKind];
+
+/** A key held in place, as a merge keeps one per run: `number` or `string` by `kind`, the other stale. */
+export interface KeyHolder {
+  kind: KeyKind;
+  number: number;
+  string: string;
+}
+
+/**
+ * Orders two held keys as `compareKeys` orders the keys they hold (`desc` for the descending order):
+ * negative when `a` goes first, 0 when they are equal.
+ */
+export const compareHeads = (a: KeyHolder, b: KeyHolder, desc: boolean): number => {
+  const kind = a.kind;
+  if (kind !== b.kind) {
+    if (kind === KeyKind.none || b.kind === KeyKind.none) return kind === KeyKind.none ? 1 : -1;
+    return desc ? b.kind - kind : kind - b.kind;
+  }
+  let ascending: number;
+  if (kind === KeyKind.number) ascending = a.number < b.number ? -1 : a.number > b.number ? 1 : 0;
+  else if (kind === KeyKind.string) ascending = Math.sign(compareCodePoints(a.string, b.string));
+  else return 0;
+  return desc ? 0 - ascending : ascending;
+};
+
 /**
  * A chunk's lines sorted by the key order of `SortSpec` (a *run*), stable, and at most `limit` of them.
  * Each line is parsed once.
