@@ -36,6 +36,11 @@ const DESCRIPTIONS: Record<string, string> = {
     'How a target is picked for each try: `least_loaded`, `round_robin`, `random` or `weighted`. `--strategy`; `?strategy=` per job.',
   'balancer.rebalance_threshold':
     "With a strategy other than `least_loaded`: when the chosen target's load exceeds the lightest one's by more than this, the lightest gets the try.",
+  'priority.shares.high':
+    "The high lane's share of a target's slots, in percent (1-98); the three shares sum to 100.",
+  'priority.shares.medium': "The medium lane's share of a target's slots, in percent (1-98).",
+  'priority.shares.low':
+    "The low lane's share of a target's slots, in percent (1-98): on the engine the least a waiting low job gets.",
   'breaker.failure_threshold':
     "Consecutive retryable failures that open a target's breaker (take it out of rotation).",
   'breaker.reset_timeout_ms': 'How long an open breaker refuses work before it lets a probe through.',

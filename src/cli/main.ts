@@ -32,6 +32,7 @@ const FLAG_PATHS: Record<string, { path: string[]; flag: string; parse?: (text: 
   chunkSize: { path: ['chunking', 'size'], flag: '--chunk-size', parse: number },
   maxAttempts: { path: ['retry', 'max_attempts'], flag: '--max-attempts', parse: number },
   strategy: { path: ['balancer', 'strategy'], flag: '--strategy' },
+  priority: { path: ['priority', 'default'], flag: '--priority' },
   targets: { path: ['targets'], flag: '--targets', parse: (text) => text.split(',').map((t) => t.trim()) },
   workers: { path: ['workers_per_target'], flag: '--workers', parse: number },
   step: { path: ['steps'], flag: '--step' },

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
-import { type JobRequest, type JobView, prepareJob } from '../core/job.ts';
+import { type JobRequest, type JobView, prepareJob, recordedRequest } from '../core/job.ts';
 import { cancelApplies, type JobListCursor, rerunConflict } from '../core/job-operations.ts';
 import { fanInOf } from '../core/pipeline/fan-in.ts';
 import { outputCompression, type ResolvedStep, type StepRegistry } from '../core/pipeline/registry.ts';
@@ -203,7 +203,7 @@ export class CloudJobs implements JobService {
       };
       routes.push({ message });
     }
-    const request = record.options as unknown as JobRequest;
+    const request = recordedRequest(record.options);
     if (routes.length > 0) {
       // Recorded first: the job shows as running at once, and is back on the reconciler's list, so a
       // re-run's try that is lost is sent again like any other.
@@ -219,7 +219,9 @@ export class CloudJobs implements JobService {
   }
 
   async *readResult(jobId: string): AsyncGenerator<Uint8Array> {
-    const request = (await this.#options.tasks.getJob(jobId))?.options as JobRequest | undefined;
+    const request = await this.#options.tasks
+      .getJob(jobId)
+      .then((job) => job && recordedRequest(job.options));
     yield* readJobResult(this.#resultParts, jobId, request && fanInOf(request.pipeline));
   }
 
@@ -234,7 +236,7 @@ export class CloudJobs implements JobService {
   async describe(jobId: string): Promise<JobDescription | undefined> {
     const record = await this.#options.tasks.getJob(jobId);
     if (record === undefined) return undefined;
-    const request = record.options as unknown as JobRequest;
+    const request = recordedRequest(record.options);
     const compression = outputCompression(this.prepare(request));
     const { outputsAt } = this.#options;
     return {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { type Chunk, chunkStream, countLines } from '../core/chunker.ts';
 import { MiB } from '../core/constants.ts';
 import { TargetUnavailableError } from '../core/errors.ts';
-import type { JobRequest } from '../core/job.ts';
+import { recordedRequest } from '../core/job.ts';
 import type { InputStore } from '../ports/input-store.ts';
 import type { Queue } from '../ports/queue.ts';
 import type { IngestCheckpoint, JobRecord, TaskStore } from '../ports/task-store.ts';
@@ -79,7 +79,7 @@ export class IngestSteps {
     const job = await tasks.getJob(jobId);
     if (job?.ingest === undefined || job.failed !== undefined || job.chunksTotal !== undefined) return 'idle';
     if (job.cancelledAt !== undefined) return this.#end(jobId, job.ingest);
-    const request = job.options as unknown as JobRequest;
+    const request = recordedRequest(job.options);
     const limit = this.#options.segmentBytes ?? 8 * MiB;
     let at = job.ingest;
     let slowestMs = 0;
@@ -142,7 +142,7 @@ export class IngestSteps {
   ): Promise<IngestCheckpoint | undefined> {
     const { tasks, inputs, router } = this.#options;
     const { jobId } = job;
-    const request = job.options as unknown as JobRequest;
+    const request = recordedRequest(job.options);
     const refs = await inputs.putSegment(
       jobId,
       at.segments,

@@ -1,5 +1,5 @@
 import { UsageError } from '../core/errors.ts';
-import type { JobRequest } from '../core/job.ts';
+import { type JobRequest, recordedRequest } from '../core/job.ts';
 import { Pipeline } from '../core/pipeline/pipeline.ts';
 import type { StepRegistry } from '../core/pipeline/registry.ts';
 import { type RetryOptions, RetryPolicy } from '../core/retry.ts';
@@ -52,7 +52,7 @@ export class JobPlans {
   async #load(jobId: string): Promise<JobPlan | undefined> {
     const record = await this.#tasks.getJob(jobId);
     if (record === undefined) return undefined;
-    const request = record.options as unknown as JobRequest;
+    const request = recordedRequest(record.options);
     if (!Array.isArray(request.pipeline) || typeof request.maxAttempts !== 'number') {
       throw new UsageError(`job ${jobId} was recorded without its pipeline and attempts`);
     }

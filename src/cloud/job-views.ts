@@ -1,5 +1,5 @@
 import type { BreakerSnapshot } from '../core/breaker.ts';
-import { type JobView, jobView } from '../core/job.ts';
+import { type JobView, jobView, recordedRequest } from '../core/job.ts';
 import { emptyStats, type StatsData } from '../core/stats/stats.ts';
 import type { StatsReader } from '../ports/stats-reader.ts';
 import type { JobRecord, TaskStore } from '../ports/task-store.ts';
@@ -17,6 +17,7 @@ export const cloudJobView = (record: JobRecord, stats: StatsData | undefined): J
   return jobView(
     {
       jobId,
+      priority: recordedRequest(record.options).priority,
       createdAt: record.createdAt,
       updatedAt,
       total: record.chunksTotal,

@@ -1,4 +1,4 @@
-import type { JobRequest } from '../core/job.ts';
+import { recordedRequest } from '../core/job.ts';
 import {
   allEnded,
   downTargets,
@@ -97,7 +97,7 @@ export class Reconciler {
     if (ingest.kind === 'died' || ingest.kind === 'failed') return this.#retire(jobId, report);
     const recorded = await tasks.listTasks(jobId);
     if (ingest.kind === 'ingested' && allEnded(recorded, ingest.total)) return this.#retire(jobId, report);
-    const request = job.options as unknown as JobRequest;
+    const request = recordedRequest(job.options);
     const down = report.down.filter((target) => request.targets.includes(target));
     const deadline = {
       afterMs: down.length > 0 ? rules.breakerOpenMs : rules.strandedAfterMs,

@@ -1,7 +1,7 @@
 import type { DynamoDBBatchItemFailure, DynamoDBRecord } from 'aws-lambda';
 import type { ApplyResult, DynamoStatsStore } from '../adapters/aws/dynamo-stats-store.ts';
 import { FanoutError } from '../core/errors.ts';
-import type { JobRequest } from '../core/job.ts';
+import { recordedRequest } from '../core/job.ts';
 import { fanInOf } from '../core/pipeline/fan-in.ts';
 import type { StatsDelta } from '../core/stats/summary.ts';
 import { type ResultParts, storeCombined } from '../lifecycle/job-result.ts';
@@ -68,7 +68,9 @@ export class CombinedResults {
     await Promise.all(
       [...new Set(jobIds)].map(async (jobId) => {
         try {
-          const request = (await this.#parts.tasks.getJob(jobId))?.options as JobRequest | undefined;
+          const request = await this.#parts.tasks
+            .getJob(jobId)
+            .then((job) => job && recordedRequest(job.options));
           await storeCombined(this.#parts, jobId, request && fanInOf(request.pipeline));
         } catch (error) {
           // The stats are applied: failing the batch would not see this end again. A reader reduces it then.

@@ -1,6 +1,6 @@
 import { checkCallbackUrl } from '../core/callback-url.ts';
 import { assertChunkSize } from '../core/chunker.ts';
-import { ChunkingMode, Strategy } from '../core/constants.ts';
+import { ChunkingMode, Priority, Strategy } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import type { JobRequest } from '../core/job.ts';
 import { parseNumberText } from '../core/pipeline/number-text.ts';
@@ -16,6 +16,7 @@ export const JOB_OPTIONS = [
   'maxAttempts',
   'strategy',
   'targets',
+  'priority',
   'callbackUrl',
   'notify',
 ] as const;
@@ -81,6 +82,7 @@ export const jobRequestFrom = (
       o.maxAttempts === undefined ? config.retry.max_attempts : wholeNumber('maxAttempts', o.maxAttempts),
     strategy: o.strategy === undefined ? config.balancer.strategy : oneOf('strategy', o.strategy, Strategy),
     targets,
+    priority: o.priority === undefined ? config.priority.default : oneOf('priority', o.priority, Priority),
     ...(o.callbackUrl !== undefined && { callbackUrl: checkCallbackUrl(o.callbackUrl) }),
     ...(o.notify !== undefined && {
       notify: oneOf('notify', o.notify, { end: 'end', progress: 'progress' } as const),

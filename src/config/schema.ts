@@ -1,7 +1,17 @@
 import { z } from 'zod';
 import { DEFAULT_BREAKER } from '../core/breaker.ts';
-import { ChunkingMode, DEFAULT_JOB_TTL_SECONDS, KiB, LIMITS, MiB, Strategy } from '../core/constants.ts';
+import {
+  ChunkingMode,
+  DEFAULT_JOB_TTL_SECONDS,
+  KiB,
+  LIMITS,
+  MiB,
+  PRIORITIES,
+  Priority,
+  Strategy,
+} from '../core/constants.ts';
 import { DEFAULT_GRACE_MS } from '../core/delivery-check.ts';
+import { DEFAULT_LANE_SHARES } from '../core/lanes.ts';
 import { DEFAULT_RECONCILE } from '../core/reconcile.ts';
 import { DEFAULT_RETRY } from '../core/retry.ts';
 
@@ -18,6 +28,7 @@ export const DEFAULTS = {
   threads: 0,
   weights: {} as Record<string, number>,
   balancer: { strategy: Strategy.leastLoaded as Strategy, rebalance_threshold: 0.3 },
+  priority: { default: Priority.medium as Priority, shares: { ...DEFAULT_LANE_SHARES } },
   breaker: {
     failure_threshold: DEFAULT_BREAKER.failureThreshold,
     reset_timeout_ms: DEFAULT_BREAKER.resetTimeoutMs,
@@ -65,6 +76,14 @@ export type ClientAuth = 'none' | 'sigv4';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
+const laneShare = z.number().int().min(1).max(98);
+/** Each lane's share of a target's slots, in whole percent: the config's `priority.shares`, the deploy's lanes. */
+export const laneShares = z
+  .strictObject({ high: laneShare, medium: laneShare, low: laneShare })
+  .refine(
+    (shares) => PRIORITIES.reduce((sum, lane) => sum + shares[lane], 0) === 100,
+    'the shares of high, medium and low must sum to 100',
+  );
 /** The name of a target, in the configuration and in the cloud resources named after it. */
 export const targetName = z
   .string()
@@ -95,6 +114,14 @@ export const ConfigSchema = z.strictObject({
   balancer: z.strictObject({
     strategy: z.enum(Strategy),
     rebalance_threshold: z.number().min(0),
+  }),
+  priority: z.strictObject({
+    default: z
+      .enum(Priority)
+      .describe('The lane of a job that names none (`?priority=`, `--priority`): high, medium or low.'),
+    shares: laneShares.describe(
+      "Each lane's share of a target's slots, in percent: on the engine the least a lane with work waiting gets (higher lanes take the rest); on the cloud each lane's part of the processor's concurrency.",
+    ),
   }),
   breaker: z.strictObject({
     failure_threshold: positiveInt,

@@ -65,3 +65,12 @@ export const Strategy = {
   weighted: 'weighted',
 } as const;
 export type Strategy = (typeof Strategy)[keyof typeof Strategy];
+
+/**
+ * A job's lane: each target serves the higher lanes first, and each lane is owed its share of the
+ * target's slots (see `LaneScheduler`, and on the cloud the lanes' own queues and concurrency).
+ */
+export const Priority = { high: 'high', medium: 'medium', low: 'low' } as const;
+export type Priority = (typeof Priority)[keyof typeof Priority];
+/** The lanes, highest first. */
+export const PRIORITIES: readonly Priority[] = [Priority.high, Priority.medium, Priority.low];

@@ -1,5 +1,5 @@
 import type { ChunkerOptions } from './chunker.ts';
-import { JobStatus, LIMITS, type Strategy } from './constants.ts';
+import { JobStatus, LIMITS, Priority, type Strategy } from './constants.ts';
 import { UsageError } from './errors.ts';
 import type { ResolvedStep, StepRegistry } from './pipeline/registry.ts';
 import type { StepSpec } from './pipeline/step.ts';
@@ -13,6 +13,8 @@ export interface JobRequest {
   maxAttempts: number;
   strategy: Strategy;
   targets: string[];
+  /** The job's lane on every target (`?priority=`); its retries keep it. */
+  priority: Priority;
   /** The input's media type; the result keeps it unless the pipeline compresses. */
   contentType?: string;
   /** Where the job's end is posted as a signed webhook (`?callbackUrl=`). */
@@ -20,6 +22,13 @@ export interface JobRequest {
   /** `progress`: the webhook also gets running/progress updates; `end` (the default): its end only. */
   notify?: 'end' | 'progress';
 }
+
+/**
+ * A job's request as its record keeps it. A job recorded before lanes existed (a data directory or a
+ * table written by an earlier version) runs in the medium lane, where every job ran then.
+ */
+export const recordedRequest = (options: Record<string, unknown>): JobRequest =>
+  ({ priority: Priority.medium, ...options }) as unknown as JobRequest;
 
 /** Checks a job request against what can run it: steps, parameters, targets, attempts. Throws `UsageError`. */
 export const prepareJob = (
@@ -63,6 +72,8 @@ export const isFinalJobStatus = (status: JobStatus): boolean => FINAL_JOB_STATUS
 export interface JobView {
   jobId: string;
   status: JobStatus;
+  /** The job's lane. */
+  priority: Priority;
   chunksTotal: number | null;
   chunksCompleted: number;
   chunksFailed: number;
@@ -87,6 +98,7 @@ export interface JobView {
 /** What `jobView` needs of a job besides its counts. */
 export interface JobFacts {
   jobId: string;
+  priority: Priority;
   createdAt: number;
   updatedAt: number;
   total: number | undefined;
@@ -129,6 +141,7 @@ export const jobView = (job: JobFacts, data: StatsData, loads: readonly TargetNo
   return {
     jobId: job.jobId,
     status,
+    priority: job.priority,
     chunksTotal: total ?? null,
     chunksCompleted: states.completed,
     chunksFailed: states.failed,

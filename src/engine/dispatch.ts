@@ -1,8 +1,9 @@
-import { MemoryQueue } from '../adapters/local/memory-queue.ts';
+import type { LaneShares } from '../core/lanes.ts';
 import type { TryLifecycle } from '../lifecycle/try-lifecycle.ts';
 import type { Delivered } from '../lifecycle/try-types.ts';
 import type { Delivery } from '../ports/queue.ts';
 import type { JobRun } from './job-run.ts';
+import { LaneQueues } from './lane-queues.ts';
 import type { TaskMessage } from './messages.ts';
 import type { ThreadRunner } from './threads.ts';
 
@@ -24,6 +25,8 @@ export const engineDelivery = (delivery: Delivery<TaskMessage>): Delivered<TaskM
 export interface DispatchOptions {
   /** Tries this target runs at once: its capacity, which the balancer's load is measured against. */
   workers: number;
+  /** Each lane's share of the target's slots. */
+  shares: LaneShares;
   /** Fault injection for tests: the chance that the queue hands a message out twice. */
   duplicateRate: number;
   /** How many messages to take at once. */
@@ -33,13 +36,13 @@ export interface DispatchOptions {
 }
 
 /**
- * One target of the embedded engine: its queue, and a loop that takes what the queue holds whenever one
+ * One target of the embedded engine: its queues, a lane each, and a loop that takes what the queue holds whenever one
  * of the target's worker slots is free and hands it to the try lifecycle. While all slots are busy the
  * queue fills, so the next receive makes a full batch: batches grow with load, and one message to a
  * thread carries many tasks.
  */
 export class TargetDispatch {
-  readonly queue: MemoryQueue<TaskMessage>;
+  readonly queue: LaneQueues<TaskMessage>;
   readonly #lifecycle: TryLifecycle<TaskMessage, JobRun>;
   readonly #runner: ThreadRunner;
   readonly #options: DispatchOptions;
@@ -52,7 +55,7 @@ export class TargetDispatch {
     this.#lifecycle = lifecycle;
     this.#runner = runner;
     this.#options = options;
-    this.queue = new MemoryQueue<TaskMessage>({ duplicateRate: options.duplicateRate });
+    this.queue = new LaneQueues<TaskMessage>(options.shares, options.duplicateRate);
   }
 
   get name(): string {
@@ -79,11 +82,7 @@ export class TargetDispatch {
         });
         continue;
       }
-      const deliveries = await this.queue.receive({
-        max: this.#options.receiveMax(),
-        waitMs: IDLE_POLL_MS,
-        visibilityMs: VISIBILITY_MS,
-      });
+      const deliveries = await this.queue.receive(this.#options.receiveMax(), IDLE_POLL_MS, VISIBILITY_MS);
       if (deliveries.length === 0 || this.#closing) continue;
       this.#busy++;
       let freed = false;

@@ -2,6 +2,7 @@ import type { FileInputSpool } from '../adapters/local/file-input-spool.ts';
 import type { BalancerOptions } from '../core/balancer.ts';
 import type { BreakerOptions } from '../core/breaker.ts';
 import type { JobView } from '../core/job.ts';
+import type { LaneShares } from '../core/lanes.ts';
 import type { RetryOptions } from '../core/retry.ts';
 import type { HealthStore } from '../ports/health-store.ts';
 import type { IdempotencyStore } from '../ports/idempotency-store.ts';
@@ -25,6 +26,8 @@ export interface EngineOptions {
   threads: number;
   balancer: BalancerOptions;
   breaker: BreakerOptions;
+  /** Each lane's share of every target's slots (`priority.shares`). */
+  laneShares: LaneShares;
   /** Defaults for jobs; a job may set its own `maxAttempts`. */
   retry: RetryOptions;
   /** Chunks accepted and not yet finished, across all jobs, before ingest waits: the backpressure bound. */

@@ -5,7 +5,7 @@ import { MemoryIdempotencyStore } from '../adapters/local/memory-idempotency-sto
 import { Balancer } from '../core/balancer.ts';
 import type { TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
-import { type JobRequest, type JobView, jobView, prepareJob } from '../core/job.ts';
+import { type JobRequest, type JobView, jobView, prepareJob, recordedRequest } from '../core/job.ts';
 import { cancelApplies, newestFirst, pageOf, rerunConflict } from '../core/job-operations.ts';
 import { type ResolvedStep, StepRegistry } from '../core/pipeline/registry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
@@ -101,6 +101,7 @@ export class Engine {
         target.name,
         new TargetDispatch(lifecycle, this.#runner, {
           workers: target.workers,
+          shares: options.laneShares,
           duplicateRate: options.duplicateRate ?? 0,
           receiveMax: () => this.#receiveMax(),
           track: (work) => this.#track(work),
@@ -186,7 +187,7 @@ export class Engine {
       registry: this.#registry,
       prepare: (request) => this.prepare(request),
       newRun: (record, steps) =>
-        this.#newRun(record.jobId, record.options as unknown as JobRequest, steps, record.createdAt),
+        this.#newRun(record.jobId, recordedRequest(record.options), steps, record.createdAt),
       adopt: (job, endedAt) => this.#adopt(job, endedAt),
       fail: (job, reason, error) => this.#fail(job, error, reason),
     });
@@ -365,7 +366,8 @@ export class Engine {
       const target = this.#balancer.pick({ avoid, among, strategy });
       if (target !== undefined) {
         const routed = { ...message, routedAt: Date.now() };
-        return (this.#targets.get(target) as TargetDispatch).queue.send([{ body: routed, delayMs }]);
+        const queue = (this.#targets.get(target) as TargetDispatch).queue;
+        return queue.send(job.priority, [{ body: routed, delayMs }]);
       }
       if (this.#closing) return;
       await sleep(Math.max(25, this.#balancer.nextProbeAt(among) - Date.now()));

@@ -32,6 +32,7 @@ export const createEngine = async (
     })),
     balancer: balancerOptions(config),
     breaker: breakerOptions(config),
+    laneShares: config.priority.shares,
     retry: retryOptions(config),
     maxPendingChunks: config.max_pending_chunks,
     maxPendingBytes: config.max_pending_bytes,

@@ -1,3 +1,4 @@
+import type { Priority } from '../core/constants.ts';
 import { TaskState } from '../core/constants.ts';
 import type { IngestProgress, JobRequest } from '../core/job.ts';
 import { type FanIn, fanInOf } from '../core/pipeline/fan-in.ts';
@@ -37,6 +38,11 @@ export class JobRun {
   readonly compression: string | undefined;
   /** How its result is made from its chunks' outputs, when it is more than laying them end to end. */
   readonly fanIn: FanIn | undefined;
+
+  /** The job's lane. */
+  get priority(): Priority {
+    return this.request.priority;
+  }
 
   /** A run of `request`, with its steps as resolved and the engine's retry defaults. */
   static of(options: {

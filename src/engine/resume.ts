@@ -1,6 +1,6 @@
 import { DataDirError } from '../adapters/sqlite/errors.ts';
 import { UsageError } from '../core/errors.ts';
-import { type JobRequest, prepareJob } from '../core/job.ts';
+import { type JobRequest, prepareJob, recordedRequest } from '../core/job.ts';
 import type { ResolvedStep, StepRegistry } from '../core/pipeline/registry.ts';
 import type { JobRecord, TaskStore } from '../ports/task-store.ts';
 import type { KeptState } from './engine-options.ts';
@@ -101,7 +101,7 @@ const takeUp = async (parts: ResumeParts): Promise<{ jobs: number; running: numb
   const problems: string[] = [];
   const records = await allJobs(tasks);
   for (const record of records) {
-    const request = record.options as unknown as JobRequest;
+    const request = recordedRequest(record.options);
     const job = parts.newRun(record, stepsOf(parts.registry, request));
     const recorded = await tasks.listTasks(record.jobId);
     job.restore(record, recorded);

@@ -6,6 +6,7 @@ import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
 import { readOne } from '../../src/adapters/result-reading.ts';
 import { TaskState } from '../../src/core/constants.ts';
 import type { JobView } from '../../src/core/job.ts';
+import { DEFAULT_LANE_SHARES } from '../../src/core/lanes.ts';
 import { parsePipelineSpec } from '../../src/core/pipeline/spec.ts';
 import type { TaskRecord } from '../../src/core/task.ts';
 import { Engine } from '../../src/engine/engine.ts';
@@ -51,6 +52,7 @@ describe('a chaotic 20,000-chunk job in the embedded engine', () => {
       ],
       balancer: { strategy: 'round_robin', rebalanceThreshold: 0.3 },
       breaker: { failureThreshold: 10, resetTimeoutMs: 500, halfOpenProbes: 1 },
+      laneShares: DEFAULT_LANE_SHARES,
       retry: { maxAttempts: 12, baseDelayMs: 5, factor: 2, maxDelayMs: 200, redistribute: true },
       maxPendingChunks: 256,
       maxPendingBytes: 16 * 2 ** 20,
@@ -78,6 +80,7 @@ describe('a chaotic 20,000-chunk job in the embedded engine', () => {
         maxAttempts: 12,
         strategy: 'round_robin',
         targets: ['aws', 'gcp'],
+        priority: 'medium',
       },
     );
     view = await handle.done;

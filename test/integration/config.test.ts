@@ -293,6 +293,7 @@ describe('jobRequestFrom', () => {
       maxAttempts: 4,
       strategy: 'least_loaded',
       targets: ['aws', 'gcp'],
+      priority: 'medium',
     });
   });
 

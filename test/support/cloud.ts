@@ -41,6 +41,7 @@ export const jobRequest = (pipeline: string, overrides: Partial<JobRequest> = {}
   maxAttempts: 3,
   strategy: Strategy.leastLoaded,
   targets: [...TARGETS],
+  priority: 'medium',
   ...overrides,
 });
 

@@ -4,6 +4,7 @@ import { MemoryResultStore } from '../../src/adapters/local/memory-result-store.
 import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
 import { sha256Hex } from '../../src/core/chunker.ts';
 import { MiB, TaskState } from '../../src/core/constants.ts';
+import { DEFAULT_LANE_SHARES } from '../../src/core/lanes.ts';
 import { RetryPolicy } from '../../src/core/retry.ts';
 import type { FinishRequest, ResultRef } from '../../src/core/task.ts';
 import { ChunkArena } from '../../src/engine/arena.ts';
@@ -133,6 +134,7 @@ const dispatchRig = async ({ workers, receiveMax = 128, results, jobs, ...option
   const work: Promise<void>[] = [];
   const dispatch = new TargetDispatch(lifecycle, runner, {
     workers,
+    shares: DEFAULT_LANE_SHARES,
     duplicateRate: 0,
     receiveMax: () => receiveMax,
     track: (promise) => work.push(promise),
@@ -148,7 +150,7 @@ const dispatchRig = async ({ workers, receiveMax = 128, results, jobs, ...option
       bytes: data.byteLength,
       data: arena.copyIn(data) as Uint8Array,
     };
-    return dispatch.queue.send([{ body }]);
+    return dispatch.queue.send('medium', [{ body }]);
   };
   /** Waits for `deliveries` to have been taken or dropped, then for their work to end; stops the loop. */
   const settle = async (deliveries: number) => {

@@ -4,7 +4,7 @@ import { type JobFacts, jobStatus, jobView } from '../../src/core/job.ts';
 import { newestFirst, pageOf, rerunConflict } from '../../src/core/job-operations.ts';
 import { emptyStats, type StatsData } from '../../src/core/stats/stats.ts';
 
-const facts: JobFacts = { jobId: 'j', createdAt: 1000, updatedAt: 5000, total: 10 };
+const facts: JobFacts = { jobId: 'j', priority: 'medium', createdAt: 1000, updatedAt: 5000, total: 10 };
 
 const counts = (states: Partial<Record<TaskState, number>>, attempts = 1): StatsData => ({
   ...emptyStats(),

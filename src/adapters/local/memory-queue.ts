@@ -58,6 +58,21 @@ export class MemoryQueue<T> implements Queue<T> {
     }
   }
 
+  /**
+   * Messages a receive would hand out now; when there are none, waits up to `waitMs` for one. Why: a
+   * consumer of several queues (the engine's lanes) chooses which to receive from by what each holds.
+   */
+  async visible(waitMs = 0): Promise<number> {
+    const until = this.#now() + waitMs;
+    for (;;) {
+      this.#promote();
+      const count = this.#ready.length - this.#head;
+      const now = this.#now();
+      if (count > 0 || this.#closed || now >= until) return count;
+      await this.#wait(Math.min(until, this.#nextDue() ?? until) - now);
+    }
+  }
+
   async ack(receipts: readonly string[]): Promise<void> {
     for (const receipt of receipts) this.#inFlight.delete(receipt);
   }
