@@ -271,7 +271,8 @@ describe('fanout jobs, cancel, retry', () => {
       '--json',
     ]);
     expect((JSON.parse(next.stdout) as { jobs: JobView[] }).jobs.map((job) => job.jobId)).toEqual([older]);
-    expect(table.stdout.split('\n')[0]).toMatch(/^JOB\s+STATUS\s+CHUNKS/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^JOB\s+STATUS\s+LANE\s+CHUNKS/);
+    expect(table.stdout.split('\n')[1]).toMatch(/\smedium\s/);
     expect(table.stderr).toMatch(/more jobs: fanout jobs --cursor \S+/);
   });
 

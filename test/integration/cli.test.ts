@@ -222,6 +222,11 @@ describe('fanout run', () => {
       error: /'fastest' is invalid.*round_robin, least_loaded, random, weighted/,
     },
     {
+      name: 'an unknown lane',
+      args: ['run', 'input.txt', '--priority', 'urgent'],
+      error: /'urgent' is invalid.*high, medium, low/,
+    },
+    {
       name: 'a config file with an unknown key',
       args: ['run', 'input.txt', '--config', 'bad.yaml'],
       error: /unknown setting retry\.max_atempts \(from .*bad\.yaml\)/,

@@ -228,6 +228,28 @@ describe('loadConfig errors', () => {
     // Assess
     expect(load).toThrow(/weights\.aws \(from FANOUT_WEIGHTS\)/);
   });
+
+  it("names priority.shares when the lanes' shares do not sum to 100", () => {
+    // Prepare
+    const env = { FANOUT_PRIORITY_SHARES_LOW: '20' };
+
+    // Act
+    const load = () => loadConfig({ env, cwd: dir });
+
+    // Assess
+    expect(load).toThrow(/priority\.shares.*sum to 100/);
+  });
+
+  it('names the lane that is unknown in priority.default', () => {
+    // Prepare
+    const env = { FANOUT_PRIORITY_DEFAULT: 'urgent' };
+
+    // Act
+    const load = () => loadConfig({ env, cwd: dir });
+
+    // Assess
+    expect(load).toThrow(/priority\.default \(from FANOUT_PRIORITY_DEFAULT\)/);
+  });
 });
 
 describe('a pipeline written as a list of steps in the config file', () => {

@@ -122,6 +122,26 @@ describe('POST /jobs', () => {
       expect(engine.stats().tasks - tasksBefore).toBe(3);
     },
   );
+
+  it('runs a job in the lane ?priority= names, and shows the lane in its view', async () => {
+    // Act
+    const accepted = await submit(TEXT, 'text/plain', `?chunkSize=${CHUNK_SIZE}&priority=high`);
+
+    // Assess
+    expect(await waitUntilEnded(accepted.jobId)).toMatchObject({ status: 'completed', priority: 'high' });
+  });
+
+  it('answers 400 naming an unknown lane, and takes no job', async () => {
+    // Prepare
+    const before = (await getJson<{ jobs: unknown[] }>('/jobs?limit=1000')).jobs.length;
+
+    // Act
+    const response = await post(TEXT, 'text/plain', '?priority=urgent');
+
+    // Assess
+    await expectProblem(response, 400, 'priority must be one of high, medium, low, got "urgent"');
+    expect((await getJson<{ jobs: unknown[] }>('/jobs?limit=1000')).jobs).toHaveLength(before);
+  });
 });
 
 describe('POST /jobs with an Idempotency-Key', () => {

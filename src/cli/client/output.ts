@@ -18,15 +18,17 @@ export const jobLine = (view: JobView): string => {
 };
 
 /** A job for a terminal: its line, then its stats table. */
-export const formatJob = (view: JobView): string => `${jobLine(view)}\n\n${formatStats(view.stats)}`;
+export const formatJob = (view: JobView): string =>
+  `${jobLine(view)}\nlane: ${view.priority}\n\n${formatStats(view.stats)}`;
 
-/** Jobs as a table: id, status, chunks, created. */
+/** Jobs as a table: id, status, lane, chunks, created. */
 export const formatJobs = (jobs: readonly JobView[]): string => {
   const rows = [
-    ['JOB', 'STATUS', 'CHUNKS', 'FAILED', 'CREATED'],
+    ['JOB', 'STATUS', 'LANE', 'CHUNKS', 'FAILED', 'CREATED'],
     ...jobs.map((job) => [
       job.jobId,
       job.status,
+      job.priority,
       `${job.chunksCompleted}/${job.chunksTotal ?? '?'}`,
       String(job.chunksFailed),
       job.createdAt,
