@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryIdempotencyStore } from '../adapters/local/memory-idempotency-store.ts';
 import { Balancer } from '../core/balancer.ts';
-import type { TaskState } from '../core/constants.ts';
+import type { Priority, TaskState } from '../core/constants.ts';
 import { UsageError } from '../core/errors.ts';
 import { type JobRequest, type JobView, jobView, prepareJob, recordedRequest } from '../core/job.ts';
 import { cancelApplies, newestFirst, pageOf, rerunConflict } from '../core/job-operations.ts';
@@ -292,11 +292,11 @@ export class Engine {
     return { tasks, results, ...(scratch && { scratch }) };
   }
 
-  /** Messages waiting in each target's queue. */
-  async queueDepths(): Promise<Record<string, number>> {
+  /** Messages waiting in each target's queues, by lane. */
+  async queueDepths(): Promise<Record<string, Record<Priority, number>>> {
     const targets = [...this.#targets.values()];
-    const depths = await Promise.all(targets.map((t) => t.queue.depth()));
-    return Object.fromEntries(targets.map((t, i) => [t.name, depths[i] ?? 0]));
+    const depths = await Promise.all(targets.map((t) => t.queue.depths()));
+    return Object.fromEntries(targets.map((t, i) => [t.name, depths[i] as Record<Priority, number>]));
   }
 
   /** The task and result stores and each target's queue, probed, with each target's breaker and stuck tries. */

@@ -52,10 +52,10 @@ export class LaneQueues<T> {
     return this.#lanes[lane].release(own, delayMs);
   }
 
-  /** Messages waiting in every lane, as `Queue.depth` counts them. */
-  async depth(): Promise<number> {
+  /** Messages waiting in each lane, as `Queue.depth` counts them. */
+  async depths(): Promise<Record<Priority, number>> {
     const depths = await Promise.all(PRIORITIES.map((lane) => this.#lanes[lane].depth()));
-    return depths.reduce((sum, depth) => sum + depth, 0);
+    return Object.fromEntries(PRIORITIES.map((lane, i) => [lane, depths[i]])) as Record<Priority, number>;
   }
 
   /** In this process: it always answers. */

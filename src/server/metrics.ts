@@ -43,11 +43,12 @@ export const createMetrics = (engine: Engine): { registry: Registry; rejected: C
   });
   new Gauge({
     name: 'fanout_queue_depth',
-    help: 'Messages waiting in a target queue',
-    labelNames,
+    help: "Messages waiting in a target's queue of one lane",
+    labelNames: ['target', 'lane'],
     registers: [registry],
     async collect() {
-      for (const [target, depth] of Object.entries(await engine.queueDepths())) this.set({ target }, depth);
+      for (const [target, lanes] of Object.entries(await engine.queueDepths()))
+        for (const [lane, depth] of Object.entries(lanes)) this.set({ target, lane }, depth);
     },
   });
   new Gauge({

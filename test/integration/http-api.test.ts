@@ -415,6 +415,8 @@ describe('GET /stats, /health and /metrics', () => {
     const text = await response.text();
     expect(text).toMatch(/^fanout_chunks_processed_total\{target="(aws|gcp)"\} \d+$/m);
     expect(processedChunks(text) - before).toBe(3);
+    for (const lane of ['high', 'medium', 'low'])
+      expect(text).toMatch(new RegExp(`^fanout_queue_depth\\{target="aws",lane="${lane}"\\} 0$`, 'm'));
   });
 });
 

@@ -45,7 +45,9 @@ const submit = async (count: number, priority: Priority) => {
 };
 
 const queued = async (): Promise<number> =>
-  Object.values(await engine.queueDepths()).reduce((sum, depth) => sum + depth, 0);
+  Object.values(await engine.queueDepths())
+    .flatMap((lanes) => Object.values(lanes))
+    .reduce((sum, depth) => sum + depth, 0);
 const tasksOf = async (jobId: string): Promise<TaskRecord[]> => (await engine.listTasks(jobId)) ?? [];
 const completedAt = (task: TaskRecord): number => task.attempts.at(-1)?.endedAt ?? Number.POSITIVE_INFINITY;
 

@@ -162,9 +162,9 @@ const dispatchRig = async ({ workers, receiveMax = 128, results, jobs, ...option
   const unacknowledged = async () => {
     const jobIds: string[] = [];
     for (const { id, jobId } of receipts) {
-      const before = await dispatch.queue.depth();
+      const before = (await dispatch.queue.depths()).medium;
       await dispatch.queue.release(id, 0);
-      if ((await dispatch.queue.depth()) > before) jobIds.push(jobId);
+      if ((await dispatch.queue.depths()).medium > before) jobIds.push(jobId);
     }
     return jobIds;
   };
