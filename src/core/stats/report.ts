@@ -70,8 +70,8 @@ export const summarizeDurations = (data: SketchData): DurationSummary => {
 export type TargetNow = Pick<TargetLoad, 'name' | 'breaker' | 'breakerOpened'> &
   Partial<Pick<TargetLoad, 'inFlight' | 'load'>>;
 
-/** Dollars to a hundred-millionth of a cent: a try costs around a millionth of a dollar. */
-const roundUsd = (usd: number): number => round(usd, 10);
+/** Dollars to 6 significant digits: a try costs around a millionth of a dollar, a large job dollars. */
+const roundUsd = (usd: number): number => Number(usd.toPrecision(6));
 
 /**
  * Stats as shown to people, the same on every runtime; `costing` prices each target's tries from what
