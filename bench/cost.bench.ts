@@ -7,16 +7,27 @@ import { gunzipSync } from 'node:zlib';
 import { DynamoDBClient, GetItemCommand, paginateScan } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Cloud } from '../src/core/cost/model.ts';
+import { defineGcpResources } from '../src/deploy/gcp-resources.ts';
 import { defineResources } from '../src/deploy/resources.ts';
 import type { EmulatorMode } from '../src/local/emulator-mode.ts';
-import { awsEmulatorEnvironment } from '../src/local/emulator-state.ts';
-import { awsClientConfig, type Emulator, startMoto } from '../src/local/emulators.ts';
+import { awsEmulatorEnvironment, PUBSUB_PROJECT_ID } from '../src/local/emulator-state.ts';
+import { awsClientConfig, type Emulator, startMoto, startPubsubEmulator } from '../src/local/emulators.ts';
+import {
+  awsCounts,
+  type CloudCounts,
+  dollarsPerMillion,
+  modelPerMillion,
+  PubSubMeter,
+  type RoutedJob,
+  routingVerdicts,
+} from './cost/clouds.ts';
 import { type Item, itemSize, sizesByKey } from './cost/dynamo-units.ts';
 import { ndjsonEvents } from './cost/input.ts';
 import { LambdaMeter } from './cost/lambda-meter.ts';
 import { buildModel } from './cost/model.ts';
 import { type CountingProxy, startCountingProxy } from './cost/proxy.ts';
-import { type RunInfo, render, verdicts } from './cost/report.ts';
+import { type RunInfo, render, renderClouds, verdicts } from './cost/report.ts';
 
 const ROOT = new URL('../', import.meta.url);
 const RESULTS = new URL('./results/', import.meta.url).pathname;
@@ -33,6 +44,8 @@ const { values: args } = parseArgs({
   options: {
     jobs: { type: 'string', default: '6' },
     'chunks-per-job': { type: 'string', default: '250' },
+    'gcp-jobs': { type: 'string', default: '2' },
+    'route-chunks': { type: 'string', default: '60' },
     'timeout-minutes': { type: 'string', default: '20' },
     'no-save': { type: 'boolean', default: false },
   },
@@ -70,29 +83,46 @@ const main = async (): Promise<void> => {
   }
   const chunks = jobs * chunksPerJob;
 
+  const gcpJobs = Number(args['gcp-jobs']);
+  const routeChunks = Number(args['route-chunks']);
+  if (![gcpJobs, routeChunks].every((n) => Number.isInteger(n) && n > 0)) {
+    throw new Error('--gcp-jobs and --route-chunks must be positive integers');
+  }
+
   const meter = new LambdaMeter();
   meter.install(new URL('functions/', ROOT), FUNCTIONS);
+  const pubsubMeter = new PubSubMeter();
 
   let moto: Emulator | undefined;
+  let pubsubEmulator: Emulator | undefined;
   let proxy: CountingProxy | undefined;
   let mode: EmulatorMode | undefined;
   const direct: { destroy: () => void }[] = [];
   try {
-    moto = await startMoto();
-    log(`moto on ${moto.endpoint} (pid ${moto.pid})`);
+    [moto, pubsubEmulator] = await Promise.all([startMoto(), startPubsubEmulator()]);
+    log(
+      `moto on ${moto.endpoint} (pid ${moto.pid}), Pub/Sub emulator on ${pubsubEmulator.address} (pid ${pubsubEmulator.pid})`,
+    );
     proxy = await startCountingProxy(moto.endpoint);
     log(`counting proxy on ${proxy.endpoint}`);
     Object.assign(process.env, {
       ...awsEmulatorEnvironment(proxy.endpoint),
+      PUBSUB_EMULATOR_HOST: pubsubEmulator.address,
+      PUBSUB_PROJECT_ID,
       // The processor names each try's worker after its log stream: give it a name of the real length.
       AWS_LAMBDA_LOG_STREAM_NAME: `2026/01/01/[$LATEST]${createHash('sha256').update('bench').digest('hex').slice(0, 32)}`,
       POWERTOOLS_LOG_LEVEL: 'ERROR',
       POWERTOOLS_METRICS_DISABLED: 'true',
     });
-    const resources = defineResources({ prefix: `bench-${process.pid}` });
+    const prefix = `bench-${process.pid}`;
+    const resources = defineResources({ prefix });
+    const gcp = defineGcpResources({ prefix });
+    const gcpTopic = gcp.targets[0]?.topic ?? '';
+    pubsubMeter.install((topic) => topic.endsWith(`/topics/${gcpTopic}`));
     const { startEmulatorMode } = await import('../src/local/emulator-mode.ts');
     mode = await startEmulatorMode({
       resources,
+      gcp,
       port: 0,
       onError: (error) => log(`emulator mode: ${String(error)}`),
     });
@@ -119,41 +149,46 @@ const main = async (): Promise<void> => {
       return Object.values(Attributes).reduce((sum, v) => sum + Number(v), 0);
     };
     const deadline = Date.now() + Number(args['timeout-minutes']) * 60_000;
-    const jobIds: string[] = [];
-    let jobSeconds = 0;
-    let inputBytes = 0;
-    let outputBytes = 0;
-    for (let j = 0; j < jobs; j++) {
-      const input = ndjsonEvents(chunksPerJob, CHUNK_SIZE, SEED + j);
-      inputBytes += input.byteLength;
+    let jobCount = 0;
+
+    interface TargetStats {
+      attempts: number;
+      completed: number;
+      costUsd: number;
+      durationMs: { count: number; avg: number };
+    }
+    interface JobStats {
+      duplicates: number;
+      costUsd: number;
+      bytes: { done: number; out: number };
+      targets: Record<string, TargetStats>;
+    }
+    /**
+     * Runs one job through the API and checks it: every chunk completed on its first try, the result is
+     * the uppercased input, no dead letter. Every request from its POST until then counts as `phase`'s.
+     */
+    const runJob = async (phase: string, input: Buffer, query: Record<string, string>) => {
+      const j = ++jobCount;
+      const chunks = Number(query.chunks);
       const key = `bench/events-${j}.ndjson`;
       await s3.send(new PutObjectCommand({ Bucket: running.provisioned.bucket, Key: key, Body: input }));
-
-      // From here until the job is done, every request and invocation counts as the job's.
-      proxy.setPhase('job');
-      meter.phase = 'job';
+      proxy?.setPhase(phase);
+      meter.phase = phase;
+      pubsubMeter.phase = phase;
       const started = performance.now();
-      const query = new URLSearchParams({
-        pipeline: PIPELINE,
-        chunkSize: String(CHUNK_SIZE),
-        targets: 'aws',
-      });
-      const response = await fetch(`${running.url}/jobs?${query}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ source: `s3://${running.provisioned.bucket}/${key}` }),
-      });
+      const { chunks: _chunks, ...params } = query;
+      const response = await fetch(
+        `${running.url}/jobs?${new URLSearchParams({ pipeline: PIPELINE, ...params })}`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ source: `s3://${running.provisioned.bucket}/${key}` }),
+        },
+      );
       const accepted = (await response.json()) as { jobId: string; chunksTotal: number };
       if (response.status !== 202)
         throw new BrokenRunError(`POST /jobs answered ${response.status}: ${JSON.stringify(accepted)}`);
-      if (accepted.chunksTotal !== chunksPerJob)
-        throw new BrokenRunError(`${accepted.chunksTotal} chunks ingested, not ${chunksPerJob}`);
       const { jobId } = accepted;
-      jobIds.push(jobId);
-      log(
-        `job ${j + 1}/${jobs} ${jobId}: ${chunksPerJob} chunks (${(input.byteLength / 2 ** 20).toFixed(1)} MiB) accepted after ${((performance.now() - started) / 1000).toFixed(1)} s`,
-      );
-
       // Watch the job's summary directly on moto, so that the watching is not counted.
       for (;;) {
         const { Item } = await dynamo.send(
@@ -173,18 +208,19 @@ const main = async (): Promise<void> => {
         await sleep(250);
       }
       const seconds = (performance.now() - started) / 1000;
-      jobSeconds += seconds;
-      proxy.setPhase('after');
+      proxy?.setPhase('after');
       meter.phase = 'after';
+      pubsubMeter.phase = 'after';
 
       // Verify through the API: a broken run reports nothing.
       const job = (await (await fetch(`${running.url}/jobs/${jobId}`)).json()) as {
         status: string;
         chunksCompleted: number;
         chunksFailed: number;
+        stats: JobStats;
       };
-      if (job.status !== 'completed' || job.chunksCompleted !== chunksPerJob || job.chunksFailed !== 0) {
-        throw new BrokenRunError(`GET /jobs/${jobId}: ${JSON.stringify(job)}`);
+      if (job.status !== 'completed' || job.chunksCompleted !== chunks || job.chunksFailed !== 0) {
+        throw new BrokenRunError(`GET /jobs/${jobId}: ${JSON.stringify({ ...job, stats: undefined })}`);
       }
       const { tasks } = (await (await fetch(`${running.url}/jobs/${jobId}/tasks`)).json()) as {
         tasks: { index: number; state: string; attempts: unknown[] }[];
@@ -192,23 +228,81 @@ const main = async (): Promise<void> => {
       const good = tasks.filter(
         (t, i) => t.index === i && t.state === 'completed' && t.attempts.length === 1,
       );
-      if (tasks.length !== chunksPerJob || good.length !== chunksPerJob) {
+      if (tasks.length !== chunks || good.length !== chunks) {
         throw new BrokenRunError(
-          `${good.length} of ${tasks.length} tasks completed on their first try, of ${chunksPerJob}`,
+          `${good.length} of ${tasks.length} tasks completed on their first try, of ${chunks}`,
         );
       }
       const result = Buffer.from(await (await fetch(`${running.url}/jobs/${jobId}/result`)).arrayBuffer());
-      outputBytes += result.byteLength;
       const expected = createHash('sha256')
         .update(input.toString('latin1').toUpperCase(), 'latin1')
         .digest('hex');
-      const actual = createHash('sha256').update(gunzipSync(result)).digest('hex');
-      if (actual !== expected)
+      if (createHash('sha256').update(gunzipSync(result)).digest('hex') !== expected)
         throw new BrokenRunError(`job ${jobId}: the result is not the uppercased input`);
       if ((await inQueue(dlqUrl)) > 0) throw new BrokenRunError('the dead-letter queue is not empty');
-      log(`job ${j + 1}/${jobs} completed in ${seconds.toFixed(1)} s and verified`);
+      log(
+        `${phase} job ${jobId}: ${chunks} chunks of ${query.chunkSize} B completed in ${seconds.toFixed(1)} s and verified`,
+      );
+      return { jobId, seconds, outputBytes: result.byteLength, stats: job.stats };
+    };
+
+    // AWS: the jobs whose counts the AWS report is built from.
+    const jobIds: string[] = [];
+    let jobSeconds = 0;
+    let inputBytes = 0;
+    let outputBytes = 0;
+    for (let j = 0; j < jobs; j++) {
+      const input = ndjsonEvents(chunksPerJob, CHUNK_SIZE, SEED + j);
+      inputBytes += input.byteLength;
+      const run = await runJob('job', input, {
+        chunkSize: String(CHUNK_SIZE),
+        targets: 'aws',
+        chunks: String(chunksPerJob),
+      });
+      jobIds.push(run.jobId);
+      jobSeconds += run.seconds;
+      outputBytes += run.outputBytes;
     }
-    const failedInvocations = meter.invocations.filter((i) => i.phase === 'job' && i.failed).length;
+
+    // Google Cloud: the same chunks through the Pub/Sub push function, counted the same way.
+    const gcpChunks = gcpJobs * Math.min(chunksPerJob, 100);
+    const gcpRuns: Awaited<ReturnType<typeof runJob>>[] = [];
+    for (let j = 0; j < gcpJobs; j++) {
+      const input = ndjsonEvents(gcpChunks / gcpJobs, CHUNK_SIZE, SEED + 100 + j);
+      gcpRuns.push(
+        await runJob('gcp', input, {
+          chunkSize: String(CHUNK_SIZE),
+          targets: 'gcp',
+          chunks: String(gcpChunks / gcpJobs),
+        }),
+      );
+    }
+
+    // Routing: small and large chunks, with cheapest and with round_robin, on both targets.
+    const routed: RoutedJob[] = [];
+    for (const chunkSize of [4096, 262_144]) {
+      const chunks = chunkSize === 4096 ? routeChunks : Math.max(2, Math.round(routeChunks / 4));
+      const input = ndjsonEvents(chunks, chunkSize, SEED + chunkSize);
+      for (const strategy of ['cheapest', 'round_robin']) {
+        const run = await runJob('route', input, {
+          chunkSize: String(chunkSize),
+          targets: 'aws,gcp',
+          strategy,
+          chunks: String(chunks),
+        });
+        routed.push({
+          strategy,
+          chunkSize,
+          chunks,
+          completed: Object.fromEntries(Object.entries(run.stats.targets).map(([t, v]) => [t, v.completed])),
+          costUsd: run.stats.costUsd,
+        });
+      }
+    }
+
+    const failedInvocations = meter.invocations.filter(
+      (i) => i.phase !== 'setup' && i.phase !== 'after' && i.failed,
+    ).length;
     if (failedInvocations > 0) throw new BrokenRunError(`${failedInvocations} handler invocations failed`);
 
     // The table as it stands at the end, to size the writes whose new image was not returned.
@@ -220,18 +314,65 @@ const main = async (): Promise<void> => {
     const taskItemSizes = items
       .filter((item) => jobKeys.has(item.pk?.S ?? '') && item.sk?.S?.startsWith('TASK#'))
       .map(itemSize);
+    const finalSizes = sizesByKey(resources.table.name, items);
 
     const records = proxy.records.filter((r) => r.phase === 'job');
     const invocations = meter.invocations.filter((i) => i.phase === 'job');
     const memoryMb = Object.fromEntries(FUNCTIONS.map((fn) => [fn, resources.processor.memoryMb]));
-    const model = buildModel({
-      chunks,
-      records,
-      invocations,
-      finalSizes: sizesByKey(resources.table.name, items),
-      taskItemSizes,
+    const model = buildModel({ chunks, records, invocations, finalSizes, taskItemSizes, memoryMb });
+
+    const gcpRecords = proxy.records.filter((r) => r.phase === 'gcp');
+    const gcpModel = buildModel({
+      chunks: gcpChunks,
+      records: gcpRecords,
+      invocations: meter.invocations.filter((i) => i.phase === 'gcp'),
+      finalSizes,
+      taskItemSizes: [0],
       memoryMb,
     });
+    const gcpTarget = (name: string) => gcpRuns.map((r) => r.stats.targets[name] as TargetStats);
+    const pushes =
+      gcpTarget('gcp').reduce((sum, t) => sum + t.attempts, 0) +
+      gcpRuns.reduce((s, r) => s + r.stats.duplicates, 0);
+    const pipelineMs = gcpTarget('gcp').reduce((sum, t) => sum + t.durationMs.avg * t.durationMs.count, 0);
+    const clouds: CloudCounts[] = [
+      {
+        cloud: Cloud.aws,
+        chunks,
+        ...awsCounts(records, finalSizes),
+        lambdaInvocations: model.lambda.invocations,
+        lambdaGbSeconds: model.lambda.gbSecondsCpu,
+        publishBytes: 0,
+        pushes: 0,
+        cloudRunSeconds: 0,
+        bytesIn: 0,
+        bytesOut: 0,
+      },
+      {
+        cloud: Cloud.gcp,
+        chunks: gcpChunks,
+        ...awsCounts(gcpRecords, finalSizes),
+        lambdaInvocations: gcpModel.lambda.invocations,
+        lambdaGbSeconds: gcpModel.lambda.gbSecondsCpu,
+        publishBytes: pubsubMeter.count('gcp').billedBytes,
+        pushes,
+        cloudRunSeconds: Math.max(pipelineMs, pushes * 100) / 1000,
+        bytesIn: gcpRuns.reduce((s, r) => s + r.stats.bytes.done, 0),
+        bytesOut: gcpRuns.reduce((s, r) => s + r.stats.bytes.out, 0),
+      },
+    ];
+    const side = clouds.map((c) => ({
+      counts: c,
+      lines: dollarsPerMillion(c),
+      model: modelPerMillion(c.cloud),
+    }));
+    const routing = routingVerdicts(routed);
+    const totalOf = (strategy: string) =>
+      routed.filter((r) => r.strategy === strategy).reduce((s, r) => s + r.costUsd, 0);
+    const cheapestTotal = totalOf('cheapest');
+    const roundRobinTotal = totalOf('round_robin');
+    const publish = pubsubMeter.count('gcp');
+
     const latency = (service: string) => {
       const values = records
         .filter((r) => r.service === service)
@@ -255,13 +396,24 @@ const main = async (): Promise<void> => {
       resources: { processor: resources.processor, stats: resources.stats },
       emulatorLatencyMs: Object.fromEntries(['dynamodb', 'sqs', 's3'].map((s) => [s, latency(s)])),
     };
-    process.stdout.write(render(model, info, false));
+    const clouded = { side, publish, routing, routed, cheapestTotal, roundRobinTotal };
+    const cloudsMd = renderClouds(clouded);
+    process.stdout.write(render(model, info, false) + cloudsMd);
+    const wrongShares = routing.filter((r) => !r.matches);
+    if (wrongShares.length > 0)
+      throw new BrokenRunError(
+        `cheapest's shares do not match the model's choice: ${JSON.stringify(wrongShares)}`,
+      );
+    if (cheapestTotal > roundRobinTotal)
+      throw new BrokenRunError(
+        `cheapest cost $${cheapestTotal}, more than round_robin's $${roundRobinTotal}`,
+      );
     if (!args['no-save']) {
       mkdirSync(RESULTS, { recursive: true });
-      writeFileSync(`${RESULTS}cost.md`, render(model, info, true));
+      writeFileSync(`${RESULTS}cost.md`, render(model, info, true) + cloudsMd);
       writeFileSync(
         `${RESULTS}cost.json`,
-        `${JSON.stringify({ ...info, verdicts: verdicts(model), model }, null, 2)}\n`,
+        `${JSON.stringify({ ...info, verdicts: verdicts(model), model, clouds: clouded }, null, 2)}\n`,
       );
       log(`saved ${RESULTS}cost.md and cost.json`);
     }
@@ -270,6 +422,7 @@ const main = async (): Promise<void> => {
     for (const client of direct) client.destroy();
     await proxy?.close();
     await moto?.stop();
+    await pubsubEmulator?.stop();
   }
 };
 

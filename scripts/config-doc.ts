@@ -33,7 +33,7 @@ const DESCRIPTIONS: Record<string, string> = {
   threads: 'Embedded: worker threads shared by all targets; `0` is one per core.',
   weights: 'Shares under the `weighted` strategy, e.g. `{aws: 3, gcp: 1}`; a target not listed has 1.',
   'balancer.strategy':
-    'How a target is picked for each try: `least_loaded`, `round_robin`, `random` or `weighted`. `--strategy`; `?strategy=` per job.',
+    'How a target is picked for each try: `least_loaded`, `round_robin`, `random`, `weighted` or `cheapest` (where the chunk is modelled to cost least, [cost.md](cost.md#the-cheapest-strategy)). `--strategy`; `?strategy=` per job.',
   'balancer.rebalance_threshold':
     "With a strategy other than `least_loaded`: when the chosen target's load exceeds the lightest one's by more than this, the lightest gets the try.",
   'priority.shares.high':

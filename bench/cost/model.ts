@@ -1,20 +1,12 @@
+import { LIST_PRICES } from '../../src/core/cost/prices.ts';
 import { type DynamoRequest, dynamoUnits, isDataOperation } from './dynamo-units.ts';
 import type { Invocation } from './lambda-meter.ts';
 import { type RequestRecord, Service } from './proxy.ts';
 
-/** Public list prices, us-east-1, on-demand (USD). */
-export const PRICES = {
-  sqsPerMillionUnits: 0.4,
-  sqsUnitBytes: 65_536,
-  dynamoPerMillionWru: 0.625,
-  dynamoPerMillionRru: 0.125,
-  s3PutTierPerThousand: 0.005,
-  s3GetTierPerThousand: 0.0004,
-  lambdaPerMillionRequests: 0.2,
-  lambdaArmPerGbSecond: 0.0000133334,
-  /** Lambda gives a function one vCPU's worth of CPU at 1,769 MB, proportionally less below. */
-  lambdaMbPerVcpu: 1769,
-} as const;
+/** SQS bills each 64 KiB of a request as one request. */
+export const SQS_UNIT_BYTES = 65_536;
+/** Lambda gives a function one vCPU's worth of CPU at 1,769 MB, proportionally less below. */
+export const LAMBDA_MB_PER_VCPU = 1769;
 
 export const TARGETS = {
   dynamoRequestsPerChunk: 2.2,
@@ -105,7 +97,7 @@ const median = (values: number[]): number => {
 };
 
 export const sqsUnits = (payloadBytes: number): number =>
-  Math.max(1, Math.ceil(payloadBytes / PRICES.sqsUnitBytes));
+  Math.max(1, Math.ceil(payloadBytes / SQS_UNIT_BYTES));
 
 /** An SQS receive that returned nothing is listed apart from one that returned messages. */
 const operationName = (record: RequestRecord): string =>
@@ -159,7 +151,7 @@ export const buildModel = (input: ModelInput): CostModel => {
 
   const sqs = of(Service.sqs);
   const sqsBilled = sqs.reduce((sum, r) => sum + sqsUnits(r.sqsPayloadBytes ?? 0), 0);
-  const sqsDollars = (sqsBilled / PER) * PRICES.sqsPerMillionUnits;
+  const sqsDollars = (sqsBilled / PER) * LIST_PRICES.sqs_per_million_requests;
 
   const dynamoRecords = of(Service.dynamodb);
   const dataPlane = dynamoRecords.filter((r) => isDataOperation(r.operation));
@@ -175,7 +167,8 @@ export const buildModel = (input: ModelInput): CostModel => {
     input.finalSizes,
   );
   const dynamoDollars =
-    (units.wru / PER) * PRICES.dynamoPerMillionWru + (units.rru / PER) * PRICES.dynamoPerMillionRru;
+    (units.wru / PER) * LIST_PRICES.dynamodb_per_million_wru +
+    (units.rru / PER) * LIST_PRICES.dynamodb_per_million_rru;
 
   const streams = of(Service.streams);
 
@@ -184,13 +177,13 @@ export const buildModel = (input: ModelInput): CostModel => {
   const s3Free = s3.filter((r) => S3_FREE.test(r.operation)).length;
   const s3Get = s3.length - s3Put - s3Free;
   const s3Dollars =
-    (s3Put / 1000) * PRICES.s3PutTierPerThousand + (s3Get / 1000) * PRICES.s3GetTierPerThousand;
+    (s3Put / 1000) * LIST_PRICES.s3_put_per_thousand + (s3Get / 1000) * LIST_PRICES.s3_get_per_thousand;
 
   const fnNames = [...new Set(input.invocations.map((i) => i.fn))].sort();
   const functions = fnNames.map((fn): LambdaFunctionFigures => {
     const list = input.invocations.filter((i) => i.fn === fn);
     const memoryMb = input.memoryMb[fn] ?? 1024;
-    const stretch = Math.max(1, PRICES.lambdaMbPerVcpu / memoryMb);
+    const stretch = Math.max(1, LAMBDA_MB_PER_VCPU / memoryMb);
     // Lambda bills each invocation's duration rounded up to the millisecond.
     const wallSeconds = list.reduce((sum, i) => sum + Math.ceil(i.wallMs), 0) / 1000;
     const cpuSeconds = list.reduce((sum, i) => sum + i.cpuMs, 0) / 1000;
@@ -214,11 +207,11 @@ export const buildModel = (input: ModelInput): CostModel => {
   const lambda: LambdaCost = {
     functions,
     invocations,
-    requestDollars: (invocations / PER) * PRICES.lambdaPerMillionRequests,
+    requestDollars: (invocations / PER) * LIST_PRICES.lambda_per_million_requests,
     gbSecondsWall,
     gbSecondsCpu,
-    durationDollarsWall: gbSecondsWall * PRICES.lambdaArmPerGbSecond,
-    durationDollarsCpu: gbSecondsCpu * PRICES.lambdaArmPerGbSecond,
+    durationDollarsWall: gbSecondsWall * LIST_PRICES.lambda_arm_per_gb_second,
+    durationDollarsCpu: gbSecondsCpu * LIST_PRICES.lambda_arm_per_gb_second,
   };
 
   const service = (

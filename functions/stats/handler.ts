@@ -15,6 +15,7 @@ import { googleAuthFromEnv } from '../../src/cloud/cloud-credentials.ts';
 import { cloudJobEnds } from '../../src/cloud/job-ends.ts';
 import { CombinedResults, StatsFunction, UnsupportedEventError } from '../../src/cloud/stats-function.ts';
 import { withWebhookSecret } from '../../src/cloud/webhook-secret.ts';
+import { costing } from '../../src/config/core-options.ts';
 import { parseFunctionEnvironment } from '../../src/config/function-env.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { observability } from '../shared/powertools.ts';
@@ -42,13 +43,16 @@ const pubsub =
         ...(GOOGLE_CLOUD_PROJECT !== undefined && { projectId: GOOGLE_CLOUD_PROJECT }),
         ...(auth !== undefined && { auth }),
       });
-const { notify } = loadConfig({ env: await withWebhookSecret(process.env) });
+const config = loadConfig({ env: await withWebhookSecret(process.env) });
+const { notify } = config;
 const tasks = new DynamoTaskStore(documents, TABLE_NAME, { jobTtlSeconds: JOB_TTL_SECONDS });
 const store = new DynamoStatsStore(documents, TABLE_NAME, { jobTtlSeconds: JOB_TTL_SECONDS });
 // A job's end is announced here, where its last deltas are applied: EventBridge, and its webhook.
 const ends = cloudJobEnds({
   tasks,
   stats: store,
+  // The stats function has no queues: each target is priced as its configured cloud.
+  costing: costing(config),
   ...(JOB_EVENTS_BUS && { eventBridge: { client: new EventBridgeClient({}), bus: JOB_EVENTS_BUS } }),
   ...(pubsub && JOB_EVENTS_TOPIC && { topic: { pubsub: pubsub.pubsub, name: JOB_EVENTS_TOPIC } }),
   webhooks: { secret: notify.webhook_secret, attempts: notify.webhook_attempts },

@@ -124,12 +124,16 @@ export class CloudJobs implements JobService {
   }
 
   getJob(jobId: string): Promise<JobView | undefined> {
-    return readJobView(this.#options.tasks, this.#options.stats, jobId);
+    return readJobView(this.#options.tasks, this.#options.stats, this.#options.router.costing, jobId);
   }
 
   /** The job's record with the stats the stats function aggregated. */
   async #view(record: JobRecord): Promise<JobView> {
-    return cloudJobView(record, (await this.#options.stats.jobStats(record.jobId))?.data);
+    return cloudJobView(
+      record,
+      (await this.#options.stats.jobStats(record.jobId))?.data,
+      this.#options.router.costing,
+    );
   }
 
   /**
@@ -252,7 +256,7 @@ export class CloudJobs implements JobService {
       this.#options.stats.overall(),
       this.#options.router.breakers(),
     ]);
-    return summarize(data, breakers);
+    return summarize(data, this.#options.router.costing, breakers);
   }
 
   /** The task table, both prefixes of the bucket and every target's queue, probed as the ports allow. */

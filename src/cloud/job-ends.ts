@@ -3,6 +3,7 @@ import type { PubSub } from '@google-cloud/pubsub';
 import { EventBridgeNotifier } from '../adapters/aws/eventbridge-notifier.ts';
 import { PubSubNotifier } from '../adapters/gcp/pubsub-notifier.ts';
 import { WebhookSender } from '../adapters/http/webhook-sender.ts';
+import type { Costing } from '../core/cost/costing.ts';
 import type { JobView } from '../core/job.ts';
 import { isEndStatus } from '../core/job-events.ts';
 import { allNotifiers, endNotice } from '../lifecycle/job-notices.ts';
@@ -64,6 +65,8 @@ const PUBLISH_TIMEOUT_MS = 5000;
 export interface CloudJobEndsOptions {
   tasks: Pick<TaskStore, 'claimEndNotice' | 'getJob'>;
   stats: Pick<StatsReader, 'jobStats'>;
+  /** How the job views in the notices price their tries. */
+  costing: Costing;
   /** Where ends go as events, when they do: a client and a bus name (`default`). */
   eventBridge?: { client: EventBridgeClient; bus: string };
   /** The Pub/Sub topic ends are published to, when a Google project is part of the deployment. */
@@ -75,7 +78,7 @@ export interface CloudJobEndsOptions {
 
 /** The stats function's end notices: EventBridge, the Google topic, and the webhooks jobs asked for. */
 export const cloudJobEnds = (options: CloudJobEndsOptions): JobEnds => {
-  const { tasks, stats, eventBridge, topic, webhooks, onError } = options;
+  const { tasks, stats, costing, eventBridge, topic, webhooks, onError } = options;
   const notifiers = [
     ...(topic
       ? [
@@ -100,5 +103,10 @@ export const cloudJobEnds = (options: CloudJobEndsOptions): JobEnds => {
         ]
       : []),
   ];
-  return new JobEnds(tasks, (jobId) => readJobView(tasks, stats, jobId), allNotifiers(notifiers), onError);
+  return new JobEnds(
+    tasks,
+    (jobId) => readJobView(tasks, stats, costing, jobId),
+    allNotifiers(notifiers),
+    onError,
+  );
 };

@@ -1,11 +1,12 @@
 import type { BreakerSnapshot } from '../core/breaker.ts';
+import type { Costing } from '../core/cost/costing.ts';
 import { type JobView, jobView, recordedRequest } from '../core/job.ts';
 import { emptyStats, type StatsData } from '../core/stats/stats.ts';
 import type { StatsReader } from '../ports/stats-reader.ts';
 import type { JobRecord, TaskStore } from '../ports/task-store.ts';
 
 /** A job's view on the cloud: its record in the task table, with the stats the stats function keeps. */
-export const cloudJobView = (record: JobRecord, stats: StatsData | undefined): JobView => {
+export const cloudJobView = (record: JobRecord, stats: StatsData | undefined, costing: Costing): JobView => {
   const { jobId, ingest } = record;
   const data = withPending(stats ?? emptyStats(), record.chunksTotal);
   const updatedAt = Math.max(
@@ -27,6 +28,7 @@ export const cloudJobView = (record: JobRecord, stats: StatsData | undefined): J
       ...(ingest && { ingest: { chunksEnqueued: ingest.chunks, bytesRead: ingest.offset } }),
     },
     data,
+    costing,
   );
 };
 
@@ -34,10 +36,11 @@ export const cloudJobView = (record: JobRecord, stats: StatsData | undefined): J
 export const readJobView = async (
   tasks: Pick<TaskStore, 'getJob'>,
   stats: Pick<StatsReader, 'jobStats'>,
+  costing: Costing,
   jobId: string,
 ): Promise<JobView | undefined> => {
   const [record, summary] = await Promise.all([tasks.getJob(jobId), stats.jobStats(jobId)]);
-  return record && cloudJobView(record, summary?.data);
+  return record && cloudJobView(record, summary?.data, costing);
 };
 
 /** The stats count a task from its first claim; the job's total says how many are still waiting. */

@@ -1,5 +1,6 @@
 import type { Balancer } from '../core/balancer.ts';
 import type { Strategy } from '../core/constants.ts';
+import type { Costing } from '../core/cost/costing.ts';
 import { TargetUnavailableError } from '../core/errors.ts';
 import type { TargetNow } from '../core/stats/report.ts';
 import { probe, readiness } from '../lifecycle/readiness.ts';
@@ -26,11 +27,19 @@ export class Router {
   readonly #balancer: Balancer;
   readonly #queues: ReadonlyMap<string, Queue<ChunkMessage>>;
   readonly #health: TargetHealth;
+  /** How the targets' tries are priced: each target as the cloud its queue is on. */
+  readonly costing: Costing;
 
-  constructor(balancer: Balancer, queues: ReadonlyMap<string, Queue<ChunkMessage>>, health: TargetHealth) {
+  constructor(
+    balancer: Balancer,
+    queues: ReadonlyMap<string, Queue<ChunkMessage>>,
+    health: TargetHealth,
+    costing: Costing,
+  ) {
     this.#balancer = balancer;
     this.#queues = queues;
     this.#health = health;
+    this.costing = costing;
   }
 
   get targets(): string[] {
@@ -77,7 +86,12 @@ export class Router {
     const routedAt = Date.now();
     for (const route of routes) {
       const { avoid } = route;
-      const target = this.#balancer.pick({ among, strategy, ...(avoid !== undefined && { avoid }) });
+      const target = this.#balancer.pick({
+        among,
+        strategy,
+        bytes: route.message.bytes,
+        ...(avoid !== undefined && { avoid }),
+      });
       if (target === undefined || !this.#queues.has(target))
         throw new TargetUnavailableError(among.join(', '));
       // The processor on the other side reports the target's health. A probe of a half-open target keeps

@@ -11,12 +11,13 @@ import { S3ResultStore } from '../adapters/aws/s3-result-store.ts';
 import { SqsQueue } from '../adapters/aws/sqs-queue.ts';
 import { createPubSubClients, type PubSubClients } from '../adapters/gcp/clients.ts';
 import { PubSubQueue } from '../adapters/gcp/pubsub-queue.ts';
-import { balancerOptions, breakerOptions, retryOptions } from '../config/core-options.ts';
+import { balancerOptions, breakerOptions, costing, retryOptions } from '../config/core-options.ts';
 import { type EnvironmentOf, parseFunctionEnvironment } from '../config/function-env.ts';
 import { loadConfig } from '../config/load.ts';
 import type { QueueAddress } from '../config/queue-address.ts';
 import type { Config } from '../config/schema.ts';
 import { Balancer } from '../core/balancer.ts';
+import { chunkCostOn } from '../core/cost/costing.ts';
 import { StepRegistry } from '../core/pipeline/registry.ts';
 import type { Queue } from '../ports/queue.ts';
 import { ChunkRecords } from './chunk-records.ts';
@@ -209,15 +210,17 @@ export class CloudRuntime<F extends RuntimeFunction = RuntimeFunction> {
     const queues = new Map(
       Object.entries(addresses).map(([target, address]) => [target, this.#queue(address)]),
     );
+    const priced = costing(config, addresses);
     const balancer = new Balancer(
       [...queues.keys()].map((name) => ({
         name,
         weight: config.weights[name] ?? 1,
         capacity: config.workers_per_target,
+        cost: chunkCostOn(priced, name),
       })),
       balancerOptions(config),
       breakerOptions(config),
     );
-    return new Router(balancer, queues, new TargetHealth(balancer, { store: health }));
+    return new Router(balancer, queues, new TargetHealth(balancer, { store: health }), priced);
   }
 }

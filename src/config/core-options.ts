@@ -1,6 +1,9 @@
 import type { BalancerOptions } from '../core/balancer.ts';
 import type { BreakerOptions } from '../core/breaker.ts';
+import type { Costing } from '../core/cost/costing.ts';
+import { Cloud } from '../core/cost/model.ts';
 import type { RetryOptions } from '../core/retry.ts';
+import type { QueueAddress } from './queue-address.ts';
 import type { Config } from './schema.ts';
 
 /** The settings as the core's balancer, breaker and retry policy take them, for every runtime alike. */
@@ -21,4 +24,22 @@ export const retryOptions = (config: Config): RetryOptions => ({
   factor: config.retry.factor,
   maxDelayMs: config.retry.max_delay_ms,
   redistribute: config.retry.redistribute,
+});
+
+/**
+ * How tries are priced: the configured prices, each target priced as the cloud its queue is on (`sqs`:
+ * AWS, `pubsub`: Google Cloud) where the caller knows the queues (a cloud function), else as its
+ * `cost.target_clouds` cloud (the engine, and the stats function, which has no queues).
+ */
+export const costing = (config: Config, queues?: Readonly<Record<string, QueueAddress>>): Costing => ({
+  prices: config.cost.prices,
+  clouds:
+    queues === undefined
+      ? config.cost.target_clouds
+      : Object.fromEntries(
+          Object.entries(queues).map(([target, { kind }]) => [
+            target,
+            kind === 'sqs' ? Cloud.aws : Cloud.gcp,
+          ]),
+        ),
 });

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from './errors.ts';
-import { type Config, ConfigSchema, DEFAULTS } from './schema.ts';
+import { type Config, ConfigSchema, DEFAULTS, MAP_SETTINGS } from './schema.ts';
 
 export const DEFAULT_CONFIG_FILE = 'fanout.config.yaml';
 const ENV_PREFIX = 'FANOUT_';
@@ -14,10 +14,10 @@ type Tree = { [key: string]: unknown };
 const isTree = (value: unknown): value is Tree =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Every settable key path with its default, e.g. `retry.max_attempts` -> 4. Records count as leaves. */
+/** Every settable key path with its default, e.g. `retry.max_attempts` -> 4. Maps count as leaves. */
 const leaves = (tree: Tree, prefix: string[] = []): [string[], unknown][] =>
   Object.entries(tree).flatMap(([key, value]) =>
-    isTree(value) && Object.keys(value).length > 0
+    isTree(value) && Object.keys(value).length > 0 && !MAP_SETTINGS.has([...prefix, key].join('.'))
       ? leaves(value, [...prefix, key])
       : [[[...prefix, key], value]],
   );
@@ -58,11 +58,12 @@ const fromText = (text: string, example: unknown, name: string): unknown => {
     throw new ConfigError(`${name} must be true or false, got "${text}"`);
   }
   if (isTree(example)) {
-    // A record such as weights: "aws=2,gcp=1".
+    // A map such as weights: "aws=2,gcp=1", or cost.target_clouds: "aws=aws,gcp=gcp".
+    const numbers = Object.values(example).every((value) => typeof value === 'number');
     return Object.fromEntries(
       text.split(',').map((pair) => {
         const [key = '', value = ''] = pair.split('=');
-        return [key.trim(), Number(value)];
+        return [key.trim(), numbers ? Number(value) : value.trim()];
       }),
     );
   }

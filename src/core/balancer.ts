@@ -10,6 +10,11 @@ export interface TargetOptions {
   weight: number;
   /** Work the target runs at once (its workers): load is in-flight work divided by it. */
   capacity: number;
+  /**
+   * What a try of a chunk of so many bytes is modelled to cost here, for the `cheapest` strategy.
+   * @default none: the target is the dearest
+   */
+  cost?: (bytes: number) => number;
 }
 
 export interface BalancerOptions {
@@ -27,6 +32,8 @@ export interface PickRequest {
   avoid?: string;
   among?: readonly string[];
   strategy?: Strategy;
+  /** The size of the try's chunk, which `cheapest` prices it by. @default 0 */
+  bytes?: number;
 }
 
 export type Outcome = 'success' | 'failure' | 'neutral';
@@ -79,17 +86,20 @@ export class Balancer {
   /**
    * Chooses a target and counts the work as in flight on it. `avoid` (the target that just failed) is
    * passed over whenever another target accepts work; `among` limits the choice to a job's targets;
-   * `strategy` overrides the default for one job. Undefined when every breaker is open.
+   * `strategy` overrides the default for one job; `bytes` is the chunk's size, which `cheapest` prices.
+   * Whatever the strategy chose, a target whose load exceeds the lightest one's by more than the
+   * rebalance threshold loses the try to the lightest: cost and turns never beat health. Undefined when
+   * every breaker is open.
    */
   pick(request: PickRequest = {}): string | undefined {
-    const { avoid, among, strategy = this.#options.strategy } = request;
+    const { avoid, among, strategy = this.#options.strategy, bytes = 0 } = request;
     const open = this.#targets.filter(
       (t) => (among === undefined || among.includes(t.name)) && t.breaker.canAccept(),
     );
     const preferred = open.filter((t) => t.name !== avoid);
     const candidates = preferred.length > 0 ? preferred : open;
     if (candidates.length === 0) return undefined;
-    let chosen = this.#choose(candidates, strategy);
+    let chosen = this.#choose(candidates, strategy, bytes);
     if (strategy !== Strategy.leastLoaded) {
       const lightest = this.#leastLoaded(candidates);
       if (this.#load(chosen) - this.#load(lightest) > this.#options.rebalanceThreshold) chosen = lightest;
@@ -158,7 +168,7 @@ export class Balancer {
     }));
   }
 
-  #choose(candidates: Target[], strategy: Strategy): Target {
+  #choose(candidates: Target[], strategy: Strategy, bytes: number): Target {
     switch (strategy) {
       case Strategy.roundRobin:
         return candidates[this.#next++ % candidates.length] as Target;
@@ -172,7 +182,19 @@ export class Balancer {
       }
       case Strategy.weighted:
         return this.#smoothWeighted(candidates);
+      case Strategy.cheapest:
+        return this.#cheapest(candidates, bytes);
     }
+  }
+
+  /** The target where the chunk costs least; ties go to the lighter, then take turns. */
+  #cheapest(candidates: Target[], bytes: number): Target {
+    const costs = candidates.map((t) => t.cost?.(bytes) ?? Number.POSITIVE_INFINITY);
+    const least = Math.min(...costs);
+    const tied = candidates.filter((_, i) => costs[i] === least);
+    const lightest = Math.min(...tied.map((t) => this.#load(t)));
+    const lightestTied = tied.filter((t) => this.#load(t) === lightest);
+    return lightestTied[this.#next++ % lightestTied.length] as Target;
   }
 
   #leastLoaded(candidates: Target[]): Target {

@@ -63,6 +63,8 @@ export const Strategy = {
   leastLoaded: 'least_loaded',
   random: 'random',
   weighted: 'weighted',
+  /** Each try to the target where its chunk is modelled to cost least (docs/cost.md). */
+  cheapest: 'cheapest',
 } as const;
 export type Strategy = (typeof Strategy)[keyof typeof Strategy];
 

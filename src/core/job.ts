@@ -1,5 +1,6 @@
 import type { ChunkerOptions } from './chunker.ts';
 import { JobStatus, LIMITS, Priority, type Strategy } from './constants.ts';
+import type { Costing } from './cost/costing.ts';
 import { UsageError } from './errors.ts';
 import type { ResolvedStep, StepRegistry } from './pipeline/registry.ts';
 import type { StepSpec } from './pipeline/step.ts';
@@ -132,7 +133,12 @@ export const jobStatus = (job: JobFacts, data: StatsData): JobStatus => {
 };
 
 /** A job as the API shows it, from its counts (see `jobStatus`). The engine and the cloud path both show jobs this way. */
-export const jobView = (job: JobFacts, data: StatsData, loads: readonly TargetNow[] = []): JobView => {
+export const jobView = (
+  job: JobFacts,
+  data: StatsData,
+  costing: Costing,
+  loads: readonly TargetNow[] = [],
+): JobView => {
   const { total, failure } = job;
   const { states } = data;
   const status = jobStatus(job, data);
@@ -156,6 +162,6 @@ export const jobView = (job: JobFacts, data: StatsData, loads: readonly TargetNo
     ...(job.cancelledAt !== undefined && { cancelledAt: new Date(job.cancelledAt).toISOString() }),
     updatedAt,
     ...(failure !== undefined && { error: failure }),
-    stats: summarize(data, loads),
+    stats: summarize(data, costing, loads),
   };
 };

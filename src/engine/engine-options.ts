@@ -1,6 +1,7 @@
 import type { FileInputSpool } from '../adapters/local/file-input-spool.ts';
 import type { BalancerOptions } from '../core/balancer.ts';
 import type { BreakerOptions } from '../core/breaker.ts';
+import type { Costing } from '../core/cost/costing.ts';
 import type { JobView } from '../core/job.ts';
 import type { LaneShares } from '../core/lanes.ts';
 import type { RetryOptions } from '../core/retry.ts';
@@ -28,6 +29,8 @@ export interface EngineOptions {
   breaker: BreakerOptions;
   /** Each lane's share of every target's slots (`priority.shares`). */
   laneShares: LaneShares;
+  /** What each target's tries are modelled to cost: in the stats, and for the `cheapest` strategy. */
+  costing: Costing;
   /** Defaults for jobs; a job may set its own `maxAttempts`. */
   retry: RetryOptions;
   /** Chunks accepted and not yet finished, across all jobs, before ingest waits: the backpressure bound. */

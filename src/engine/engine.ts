@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryIdempotencyStore } from '../adapters/local/memory-idempotency-store.ts';
 import { Balancer } from '../core/balancer.ts';
 import type { Priority, TaskState } from '../core/constants.ts';
+import { chunkCostOn } from '../core/cost/costing.ts';
 import { UsageError } from '../core/errors.ts';
 import { type JobRequest, type JobView, jobView, prepareJob, recordedRequest } from '../core/job.ts';
 import { cancelApplies, newestFirst, pageOf, rerunConflict } from '../core/job-operations.ts';
@@ -64,7 +65,12 @@ export class Engine {
     this.#registry = registry;
     this.idempotency = options.kept?.idempotency ?? new MemoryIdempotencyStore();
     this.#balancer = new Balancer(
-      options.targets.map((t) => ({ name: t.name, weight: t.weight, capacity: t.workers })),
+      options.targets.map((t) => ({
+        name: t.name,
+        weight: t.weight,
+        capacity: t.workers,
+        cost: chunkCostOn(options.costing, t.name),
+      })),
       options.balancer,
       options.breaker,
     );
@@ -312,12 +318,12 @@ export class Engine {
 
   /** Stats over every job, with the current load of each target. */
   stats(): StatsReport {
-    return summarize(this.#book.stats(), this.#balancer.loads());
+    return summarize(this.#book.stats(), this.#options.costing, this.#balancer.loads());
   }
 
   #view(job: JobRun): JobView {
     const loads = this.#balancer.loads().filter((l) => job.request.targets.includes(l.name));
-    return jobView(job, job.stats.snapshot(), loads);
+    return jobView(job, job.stats.snapshot(), this.#options.costing, loads);
   }
 
   /**
@@ -363,7 +369,7 @@ export class Engine {
   async #send(job: JobRun, message: TaskMessage, avoid: string | undefined, delayMs: number): Promise<void> {
     const { targets: among, strategy } = job.request;
     for (;;) {
-      const target = this.#balancer.pick({ avoid, among, strategy });
+      const target = this.#balancer.pick({ avoid, among, strategy, bytes: message.bytes });
       if (target !== undefined) {
         const routed = { ...message, routedAt: Date.now() };
         const queue = (this.#targets.get(target) as TargetDispatch).queue;

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { FileResultStore } from '../adapters/local/file-result-store.ts';
 import { MemoryTaskStore } from '../adapters/local/memory-task-store.ts';
-import { balancerOptions, breakerOptions, retryOptions } from '../config/core-options.ts';
+import { balancerOptions, breakerOptions, costing, retryOptions } from '../config/core-options.ts';
 import type { Config } from '../config/schema.ts';
 import { openDataDir } from './data-dir.ts';
 import { Engine } from './engine.ts';
@@ -33,6 +33,7 @@ export const createEngine = async (
     balancer: balancerOptions(config),
     breaker: breakerOptions(config),
     laneShares: config.priority.shares,
+    costing: costing(config),
     retry: retryOptions(config),
     maxPendingChunks: config.max_pending_chunks,
     maxPendingBytes: config.max_pending_bytes,

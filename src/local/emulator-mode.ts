@@ -15,6 +15,7 @@ import type {
   SQSEvent,
 } from 'aws-lambda';
 import { createPubSubClients } from '../adapters/gcp/clients.ts';
+import { costing } from '../config/core-options.ts';
 import { EnvironmentError } from '../config/errors.ts';
 import {
   type DeployedFunction,
@@ -22,7 +23,7 @@ import {
   functionEnvironment,
 } from '../config/function-env.ts';
 import { loadConfig } from '../config/load.ts';
-import { topicPath } from '../config/queue-address.ts';
+import { queueAddress, topicPath } from '../config/queue-address.ts';
 import { findDeployedAws } from '../deploy/find-deployed.ts';
 import type { GcpResources } from '../deploy/gcp-resources.ts';
 import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
@@ -235,7 +236,17 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     maxBatchingWindowMs: resources.stats.maxBatchingWindowSeconds * 1000,
     onError,
   });
-  const jobEvents = tableJobEvents(dynamo, resources.table.name, onError);
+  const jobEvents = tableJobEvents(
+    dynamo,
+    resources.table.name,
+    costing(
+      loadConfig({ env: process.env }),
+      Object.fromEntries(
+        Object.entries(deployment.queues).map(([target, address]) => [target, queueAddress.parse(address)]),
+      ),
+    ),
+    onError,
+  );
   const server = createServer(async (req, res) => {
     try {
       if (await answerEvents(jobEvents, req, res)) return;

@@ -8,6 +8,7 @@ import { DynamoStatsStore } from '../adapters/aws/dynamo-stats-store.ts';
 import { DynamoTaskStore } from '../adapters/aws/dynamo-task-store.ts';
 import { readJobView, withBreakers } from '../cloud/job-views.ts';
 import { PolledJobEvents } from '../cloud/polled-job-events.ts';
+import type { Costing } from '../core/cost/costing.ts';
 import { jobEventStream } from '../core/job-event-stream.ts';
 import type { JobEventSource } from '../core/job-events.ts';
 
@@ -21,6 +22,7 @@ const EVENTS_PATH = /^\/jobs\/([^/?]+)\/events\/?(?:\?.*)?$/;
 export const tableJobEvents = (
   dynamo: DynamoDBClient,
   tableName: string,
+  costing: Costing,
   onError: (error: unknown) => void,
 ): PolledJobEvents => {
   const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
@@ -28,7 +30,7 @@ export const tableJobEvents = (
   const stats = new DynamoStatsStore(documents, tableName);
   const health = new DynamoHealthStore(documents, tableName);
   const getJob = async (jobId: string) => {
-    const [view, breakers] = await Promise.all([readJobView(tasks, stats, jobId), health.read()]);
+    const [view, breakers] = await Promise.all([readJobView(tasks, stats, costing, jobId), health.read()]);
     return view && withBreakers(view, breakers);
   };
   return new PolledJobEvents({ getJob, listTasks: (jobId) => tasks.listTasks(jobId) }, { onError });

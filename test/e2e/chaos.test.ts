@@ -10,6 +10,7 @@ import { DEFAULT_LANE_SHARES } from '../../src/core/lanes.ts';
 import { parsePipelineSpec } from '../../src/core/pipeline/spec.ts';
 import type { TaskRecord } from '../../src/core/task.ts';
 import { Engine } from '../../src/engine/engine.ts';
+import { LIST_COSTING } from '../support/costing.ts';
 
 const CHUNK_SIZE = 1024;
 const LINES = 700_000;
@@ -46,6 +47,7 @@ describe('a chaotic 20,000-chunk job in the embedded engine', () => {
   beforeAll(async () => {
     engine = await Engine.create({
       threads: 2,
+      costing: LIST_COSTING,
       targets: [
         { name: 'aws', workers: 2, weight: 1 },
         { name: 'gcp', workers: 2, weight: 1 },

@@ -408,7 +408,7 @@ describe('jobRequestFrom', () => {
 
     // Assess
     expect(build).toThrow(
-      'strategy must be one of round_robin, least_loaded, random, weighted, got "fastest"',
+      'strategy must be one of round_robin, least_loaded, random, weighted, cheapest, got "fastest"',
     );
   });
 });

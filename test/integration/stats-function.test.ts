@@ -25,6 +25,7 @@ import { mergeStats, StatsCollector } from '../../src/core/stats/stats.ts';
 import type { ClaimRequest } from '../../src/core/task.ts';
 import { taskTableInput } from '../../src/deploy/provision.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
+import { LIST_COSTING } from '../support/costing.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
 
 const TABLE = 'fanout-stats-test';
@@ -426,8 +427,8 @@ describe('the overall stats', () => {
     await aggregate(await nextBatch());
 
     // Assess
-    expect(summarize(await store().overall())).toEqual(
-      summarize(mergeStats(first.snapshot(), second.snapshot())),
+    expect(summarize(await store().overall(), LIST_COSTING)).toEqual(
+      summarize(mergeStats(first.snapshot(), second.snapshot()), LIST_COSTING),
     );
   });
 

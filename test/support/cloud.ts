@@ -20,6 +20,7 @@ import { parsePipelineSpec } from '../../src/core/pipeline/spec.ts';
 import { emptyStats, mergeStats, StatsCollector, type StatsData } from '../../src/core/stats/stats.ts';
 import type { ResultRef, TaskRecord } from '../../src/core/task.ts';
 import type { StatsReader } from '../../src/ports/stats-reader.ts';
+import { LIST_COSTING } from './costing.ts';
 
 export type Target = 'aws' | 'gcp';
 export const TARGETS: readonly Target[] = ['aws', 'gcp'];
@@ -82,6 +83,7 @@ export const cloudRig = (options: RigOptions = {}) => {
       ['gcp', queues.gcp],
     ]),
     new TargetHealth(balancer, { store: health }),
+    LIST_COSTING,
   );
   const registry = StepRegistry.builtIn();
   const plans = new JobPlans(tasks, registry, {

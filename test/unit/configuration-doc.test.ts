@@ -37,7 +37,10 @@ const valueAt = (path: readonly string[]): unknown =>
 /** A variable's text that means the key's default, as a user would write it. */
 const asText = (value: unknown): string => {
   if (Array.isArray(value)) return value.join(',');
-  if (value !== null && typeof value === 'object') return 'aws=1';
+  if (value !== null && typeof value === 'object') {
+    const pairs = Object.entries(value).map(([key, item]) => `${key}=${String(item)}`);
+    return pairs.length > 0 ? pairs.join(',') : 'aws=1';
+  }
   return String(value);
 };
 

@@ -3,6 +3,7 @@ import { JobStatus, type TaskState } from '../../src/core/constants.ts';
 import { type JobFacts, jobStatus, jobView } from '../../src/core/job.ts';
 import { newestFirst, pageOf, rerunConflict } from '../../src/core/job-operations.ts';
 import { emptyStats, type StatsData } from '../../src/core/stats/stats.ts';
+import { LIST_COSTING } from '../support/costing.ts';
 
 const facts: JobFacts = { jobId: 'j', priority: 'medium', createdAt: 1000, updatedAt: 5000, total: 10 };
 
@@ -54,7 +55,7 @@ describe('jobStatus', () => {
     const ended = { ...counts({ completed: 10 }), firstAt: 1500 };
 
     // Act
-    const views = [jobView(facts, running), jobView(facts, ended)];
+    const views = [jobView(facts, running, LIST_COSTING), jobView(facts, ended, LIST_COSTING)];
 
     // Assess
     expect(views.map((view) => [view.startedAt, view.completedAt])).toEqual([
@@ -72,7 +73,7 @@ describe('rerunConflict', () => {
     ['nothing-to-retry', { completed: 10 }, {}],
   ])('refuses with %s', (slug, states, extra) => {
     // Act
-    const conflict = rerunConflict(jobView({ ...facts, ...extra }, counts(states)));
+    const conflict = rerunConflict(jobView({ ...facts, ...extra }, counts(states), LIST_COSTING));
 
     // Assess
     expect(conflict?.slug).toBe(slug);
@@ -80,7 +81,7 @@ describe('rerunConflict', () => {
 
   it('lets a job that ended with failed chunks re-run', () => {
     // Act
-    const conflict = rerunConflict(jobView(facts, counts({ completed: 7, failed: 3 })));
+    const conflict = rerunConflict(jobView(facts, counts({ completed: 7, failed: 3 }), LIST_COSTING));
 
     // Assess
     expect(conflict).toBeUndefined();

@@ -3,6 +3,7 @@ import { cloudJobView, withBreakers } from '../../src/cloud/job-views.ts';
 import { type BreakerSnapshot, BreakerState } from '../../src/core/breaker.ts';
 import { JobEventFeed } from '../../src/core/job-events.ts';
 import { StatsCollector } from '../../src/core/stats/stats.ts';
+import { LIST_COSTING } from '../support/costing.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -23,7 +24,11 @@ const viewOfJob = () => {
       retryable: true,
     });
   }
-  return cloudJobView({ jobId: 'job-1', createdAt: T0, chunksTotal: 2, options: {} }, stats.snapshot());
+  return cloudJobView(
+    { jobId: 'job-1', createdAt: T0, chunksTotal: 2, options: {} },
+    stats.snapshot(),
+    LIST_COSTING,
+  );
 };
 
 const breaker = (state: BreakerSnapshot['state']): BreakerSnapshot => ({

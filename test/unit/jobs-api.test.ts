@@ -21,6 +21,7 @@ import {
   runQueues,
   TARGETS,
 } from '../support/cloud.ts';
+import { LIST_COSTING } from '../support/costing.ts';
 
 const MiB = 1024 * 1024;
 const LINES = Array.from({ length: 40 }, (_, i) => `${`line ${i}`.padEnd(63, '.')}\n`).join('');
@@ -96,6 +97,7 @@ const refusingRouter = (rig: CloudRig): Router =>
     rig.balancer,
     new Map(TARGETS.map((target) => [target, new RefusingQueue()])),
     new TargetHealth(rig.balancer, { store: rig.health }),
+    LIST_COSTING,
   );
 
 const request = (

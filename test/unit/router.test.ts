@@ -9,6 +9,7 @@ import type { BreakerSnapshot } from '../../src/core/breaker.ts';
 import { TargetUnavailableError } from '../../src/core/errors.ts';
 import type { OutgoingMessage } from '../../src/ports/queue.ts';
 import { drain, TARGETS } from '../support/cloud.ts';
+import { LIST_COSTING } from '../support/costing.ts';
 
 /** A queue whose service stopped answering: every send fails, as a publish that timed out does. */
 class DownQueue extends MemoryQueue<ChunkMessage> {
@@ -53,7 +54,7 @@ const routerOver = (
     { now: () => clock.now },
   );
   const health = new TargetHealth(balancer, { store, refreshMs, now: () => clock.now });
-  return { router: new Router(balancer, new Map(Object.entries(queues)), health), balancer };
+  return { router: new Router(balancer, new Map(Object.entries(queues)), health, LIST_COSTING), balancer };
 };
 
 const routes = (count: number): Route[] =>

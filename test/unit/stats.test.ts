@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { TargetLoad } from '../../src/core/balancer.ts';
 import { summarize } from '../../src/core/stats/report.ts';
 import { emptyStats, mergeStats, StatsCollector } from '../../src/core/stats/stats.ts';
+import { LIST_COSTING } from '../support/costing.ts';
 import { seededRandom } from '../support/prng.ts';
 
 type Event = (collector: StatsCollector) => void;
@@ -131,7 +132,7 @@ describe('summarize', () => {
     const stats = scenario().snapshot();
 
     // Act
-    const report = summarize(stats);
+    const report = summarize(stats, LIST_COSTING);
 
     // Assess
     expect(report).toMatchObject({
@@ -154,7 +155,7 @@ describe('summarize', () => {
     const stats = scenario().snapshot();
 
     // Act
-    const report = summarize(stats);
+    const report = summarize(stats, LIST_COSTING);
 
     // Assess
     expect(stats.firstAt).toBe(1_000);
@@ -167,7 +168,7 @@ describe('summarize', () => {
     const stats = scenario().snapshot();
 
     // Act
-    const { targets } = summarize(stats);
+    const { targets } = summarize(stats, LIST_COSTING);
 
     // Assess
     expect(targets.aws).toMatchObject({
@@ -199,7 +200,7 @@ describe('summarize', () => {
     ];
 
     // Act
-    const { targets } = summarize(stats, loads);
+    const { targets } = summarize(stats, LIST_COSTING, loads);
 
     // Assess
     expect(targets.aws).toMatchObject({ completed: 2, inFlight: 3, load: 0.123, breaker: 'half_open' });
@@ -218,7 +219,7 @@ describe('summarize', () => {
     const stats = emptyStats();
 
     // Act
-    const report = summarize(stats);
+    const report = summarize(stats, LIST_COSTING);
 
     // Assess
     expect(report.successRate).toBe(0);

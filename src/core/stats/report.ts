@@ -1,4 +1,5 @@
 import type { TargetLoad } from '../balancer.ts';
+import { type Costing, targetCostUsd } from '../cost/costing.ts';
 import { DurationSketch, type SketchData } from './sketch.ts';
 import type { StatsData } from './stats.ts';
 
@@ -21,6 +22,8 @@ export interface TargetReport {
   permanentFailures: number;
   redistributedIn: number;
   durationMs: DurationSummary;
+  /** What its tries are modelled to cost (docs/cost.md); absent for a target whose cloud is not known. */
+  costUsd?: number;
   inFlight?: number;
   load?: number;
   breaker?: string;
@@ -40,6 +43,8 @@ export interface StatsReport {
   durationMs: DurationSummary;
   throughput: { elapsedMs: number; chunksPerSecond: number; megabytesPerSecond: number };
   bytes: { in: number; done: number; out: number; compressionRatio: number };
+  /** The targets' modelled costs added up. */
+  costUsd: number;
   targets: Record<string, TargetReport>;
 }
 
@@ -65,15 +70,34 @@ export const summarizeDurations = (data: SketchData): DurationSummary => {
 export type TargetNow = Pick<TargetLoad, 'name' | 'breaker' | 'breakerOpened'> &
   Partial<Pick<TargetLoad, 'inFlight' | 'load'>>;
 
-export const summarize = (data: StatsData, loads: readonly TargetNow[] = []): StatsReport => {
+/** Dollars to 6 significant digits: a try costs around a millionth of a dollar, a large job dollars. */
+const roundUsd = (usd: number): number => Number(usd.toPrecision(6));
+
+/**
+ * Stats as shown to people, the same on every runtime; `costing` prices each target's tries from what
+ * the stats count of them: tries, bytes read and written, time run.
+ */
+export const summarize = (
+  data: StatsData,
+  costing: Costing,
+  loads: readonly TargetNow[] = [],
+): StatsReport => {
   const finished = data.states.completed + data.states.failed;
   const elapsedMs = data.firstAt !== undefined && data.lastAt !== undefined ? data.lastAt - data.firstAt : 0;
   const perSecond = (n: number) => (elapsedMs > 0 ? round((n * 1000) / elapsedMs, 1) : 0);
   const targets: Record<string, TargetReport> = {};
   const names = new Set([...Object.keys(data.targets), ...loads.map((l) => l.name)]);
+  let costUsd = 0;
   for (const name of names) {
     const t = data.targets[name];
     const load = loads.find((l) => l.name === name);
+    const cost = targetCostUsd(costing, name, {
+      tries: t?.attempts ?? 0,
+      bytesIn: t?.bytesIn ?? 0,
+      bytesOut: t?.bytesOut ?? 0,
+      durationMs: (t?.durations.sumMicros ?? 0) / 1000,
+    });
+    costUsd += cost ?? 0;
     targets[name] = {
       attempts: t?.attempts ?? 0,
       completed: t?.completed ?? 0,
@@ -82,6 +106,7 @@ export const summarize = (data: StatsData, loads: readonly TargetNow[] = []): St
       permanentFailures: t?.permanentFailures ?? 0,
       redistributedIn: t?.redistributedIn ?? 0,
       durationMs: summarizeDurations(t?.durations ?? new DurationSketch().toJSON()),
+      ...(cost !== undefined && { costUsd: roundUsd(cost) }),
       ...(load?.inFlight !== undefined && { inFlight: load.inFlight }),
       ...(load?.load !== undefined && { load: round(load.load) }),
       ...(load && { breaker: load.breaker, breakerOpened: load.breakerOpened }),
@@ -108,6 +133,7 @@ export const summarize = (data: StatsData, loads: readonly TargetNow[] = []): St
       out: data.bytesOut,
       compressionRatio: data.bytesOut > 0 ? round(data.bytesDone / data.bytesOut) : 0,
     },
+    costUsd: roundUsd(costUsd),
     targets,
   };
 };

@@ -10,6 +10,10 @@ export interface TargetStatsData {
   permanentFailures: number;
   /** Retries that came here from another target. */
   redistributedIn: number;
+  /** Bytes of the chunks its tries read, each try counted; absent in stats kept before it was counted. */
+  bytesIn?: number;
+  /** Output bytes of its completed tries. */
+  bytesOut?: number;
   durations: SketchData;
 }
 
@@ -68,6 +72,8 @@ const emptyTarget = (): TargetStatsData => ({
   retryableFailures: 0,
   permanentFailures: 0,
   redistributedIn: 0,
+  bytesIn: 0,
+  bytesOut: 0,
   durations: new DurationSketch().toJSON(),
 });
 
@@ -100,6 +106,8 @@ export const mergeStats = (a: StatsData, b: StatsData): StatsData => {
       retryableFailures: mine.retryableFailures + t.retryableFailures,
       permanentFailures: mine.permanentFailures + t.permanentFailures,
       redistributedIn: mine.redistributedIn + t.redistributedIn,
+      bytesIn: (mine.bytesIn ?? 0) + (t.bytesIn ?? 0),
+      bytesOut: (mine.bytesOut ?? 0) + (t.bytesOut ?? 0),
       durations: mergeSketches(mine.durations, t.durations),
     };
   }
@@ -171,10 +179,12 @@ export class StatsCollector {
     data.states.processing--;
     data.states[end.outcome]++;
     target.attempts++;
+    target.bytesIn = (target.bytesIn ?? 0) + end.bytesIn;
     this.#durations.add(end.durationMs);
     this.#targetSketch(end.target).add(end.durationMs);
     if (end.outcome === TaskState.completed) {
       target.completed++;
+      target.bytesOut = (target.bytesOut ?? 0) + (end.bytesOut ?? 0);
       data.bytesDone += end.bytesIn;
       data.bytesOut += end.bytesOut ?? 0;
     } else if (end.retryable === false) target.permanentFailures++;
