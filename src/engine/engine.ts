@@ -30,9 +30,9 @@ import { JobBook } from './job-book.ts';
 import { type FeedParts, ingest, reopenFailed } from './job-feed.ts';
 import { JobRun } from './job-run.ts';
 import { KeptBreakers } from './kept-breakers.ts';
-import type { TaskMessage } from './messages.ts';
 import { resumeKeptJobs } from './resume.ts';
 import { type EngineEvents, targetLifecycle } from './target-lifecycle.ts';
+import { TargetRouting } from './target-routing.ts';
 import { MAX_BATCH_BYTES, MAX_BATCH_TASKS, ThreadRunner } from './threads.ts';
 
 /**
@@ -50,7 +50,7 @@ export class Engine {
   readonly #balancer: Balancer;
   readonly #admission: Admission;
   readonly #runner: ThreadRunner;
-  readonly #targets = new Map<string, TargetDispatch>();
+  readonly #targets: TargetRouting;
   readonly #book: JobBook;
   readonly #settling = new Set<Promise<void>>();
   #closing = false;
@@ -74,13 +74,14 @@ export class Engine {
       options.balancer,
       options.breaker,
     );
+    this.#targets = new TargetRouting(this.#balancer, () => this.#closing);
     const names = options.targets.map((t) => t.name);
     this.#breakers = options.kept && new KeptBreakers(options.kept.health, this.#balancer, names);
     this.#admission = new Admission(options);
     this.#feed = {
       tasks: options.tasks,
       admission: this.#admission,
-      send: (job, message, avoid, delayMs) => this.#send(job, message, avoid, delayMs),
+      send: (job, message, avoid, delayMs) => this.#targets.send(job, message, avoid, delayMs),
       ...(options.kept && { spool: options.kept.spool }),
     };
     this.#runner = new ThreadRunner(options.threads, this.#admission.arena.buffer, options.stopGraceMs);
@@ -101,10 +102,9 @@ export class Engine {
         events: this.events,
         keepsInputs: options.kept !== undefined,
         breakerReported: (name) => this.#breakers?.reported(name),
-        send: (job, message, avoid, delayMs) => this.#send(job, message, avoid, delayMs),
+        send: (job, message, avoid, delayMs) => this.#targets.send(job, message, avoid, delayMs),
       });
-      this.#targets.set(
-        target.name,
+      this.#targets.add(
         new TargetDispatch(lifecycle, this.#runner, {
           workers: target.workers,
           shares: options.laneShares,
@@ -119,7 +119,7 @@ export class Engine {
   static async create(options: EngineOptions): Promise<Engine> {
     const registry = await StepRegistry.load(options.stepModules, options.baseDir);
     const engine = new Engine(options, registry);
-    for (const target of engine.#targets.values()) target.start();
+    for (const target of engine.#targets.dispatches) target.start();
     return engine;
   }
 
@@ -129,7 +129,7 @@ export class Engine {
   }
 
   get targetNames(): string[] {
-    return [...this.#targets.keys()];
+    return this.#targets.names;
   }
 
   get pendingChunks(): number {
@@ -299,10 +299,8 @@ export class Engine {
   }
 
   /** Messages waiting in each target's queues, by lane. */
-  async queueDepths(): Promise<Record<string, Record<Priority, number>>> {
-    const targets = [...this.#targets.values()];
-    const depths = await Promise.all(targets.map((t) => t.queue.depths()));
-    return Object.fromEntries(targets.map((t, i) => [t.name, depths[i] as Record<Priority, number>]));
+  queueDepths(): Promise<Record<string, Record<Priority, number>>> {
+    return this.#targets.depths();
   }
 
   /** The task and result stores and each target's queue, probed, with each target's breaker and stuck tries. */
@@ -311,7 +309,7 @@ export class Engine {
     return readiness(
       { tasks: taskStoreProbe(tasks), results: () => results.probe() },
       this.#balancer,
-      (name) => (this.#targets.get(name) as TargetDispatch).queue,
+      (name) => this.#targets.get(name).queue,
       this.#runner.stuck(),
     );
   }
@@ -353,7 +351,7 @@ export class Engine {
   async #shutDown(): Promise<void> {
     this.#book.stop();
     this.#admission.stop();
-    await Promise.all([...this.#targets.values()].map((t) => t.stop()));
+    await Promise.all(this.#targets.dispatches.map((t) => t.stop()));
     const grace = new AbortController();
     await Promise.race([
       this.#settled(),
@@ -363,21 +361,6 @@ export class Engine {
     await this.#runner.destroy({ leaveCut: this.#options.kept !== undefined });
     await this.#settled();
     this.#admission.close();
-  }
-
-  /** Routes a try to a target the balancer picks, waiting for a breaker to half-open if all are open. */
-  async #send(job: JobRun, message: TaskMessage, avoid: string | undefined, delayMs: number): Promise<void> {
-    const { targets: among, strategy } = job.request;
-    for (;;) {
-      const target = this.#balancer.pick({ avoid, among, strategy, bytes: message.bytes });
-      if (target !== undefined) {
-        const routed = { ...message, routedAt: Date.now() };
-        const queue = (this.#targets.get(target) as TargetDispatch).queue;
-        return queue.send(job.priority, [{ body: routed, delayMs }]);
-      }
-      if (this.#closing) return;
-      await sleep(Math.max(25, this.#balancer.nextProbeAt(among) - Date.now()));
-    }
   }
 
   /**
