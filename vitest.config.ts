@@ -1,11 +1,34 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Files that measure a process's memory, or push 1,000 chunks through moto within a deadline: they run
+ * after the others, one at a time (under a second file they failed, on a machine busy with other work).
+ */
+const ALONE = ['test/integration/serve-expiry.test.ts', 'test/e2e/cross-cloud.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Worker threads and child processes do real work here; the default 5 s is too tight on 2 cores.
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'shared',
+          include: ['test/**/*.test.ts'],
+          exclude: ALONE,
+          // Vitest's default is one file at a time on 2 cores (availableParallelism - 1), but most of the
+          // time goes to files waiting on emulators, child processes and timers at well under a core each.
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'alone', include: ALONE, maxWorkers: 1, sequence: { groupOrder: 1 } },
+      },
+    ],
     coverage: {
       provider: 'v8',
       include: ['src/**'],

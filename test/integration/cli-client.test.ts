@@ -277,8 +277,9 @@ describe('fanout jobs, cancel, retry', () => {
   });
 
   it('cancel stops a running job: watch then ends with it cancelled, and result is 409', async () => {
-    // Prepare: three chunks of a second each, one at a time.
-    const jobId = await submit('--chunk-size', '1024', '--pipeline', 'chaos:delay=1000', '--targets', 'aws');
+    // Prepare: three chunks of three seconds each, one at a time: room for the cancel's CLI to start on a
+    // busy machine before the job ends.
+    const jobId = await submit('--chunk-size', '1024', '--pipeline', 'chaos:delay=3000', '--targets', 'aws');
 
     // Act
     const cancelled = await fanout(['cancel', jobId, '--endpoint', endpoint, '--json']);

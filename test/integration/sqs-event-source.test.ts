@@ -281,7 +281,7 @@ describe('SqsEventSource on moto', () => {
       return { batchItemFailures: [] };
     });
     const started = run(queue, handler, { batchSize: 1, maxConcurrency: 2 });
-    await waitFor('a batch in flight', () => running > 0);
+    await waitFor('two batches in flight', () => running === 2);
 
     // Act
     await started.stop();
