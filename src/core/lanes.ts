@@ -3,6 +3,16 @@ import { PRIORITIES, type Priority } from './constants.ts';
 /** Each lane's share of a target's slots, in percent; the shares sum to 100. */
 export type LaneShares = Readonly<Record<Priority, number>>;
 
+/** One thing per lane: a target's queues, their addresses, their names. */
+export type Lanes<T> = Readonly<Record<Priority, T>>;
+
+/** The same thing in every lane: a target whose lanes share one queue. */
+export const everyLane = <T>(value: T): Lanes<T> => ({ high: value, medium: value, low: value });
+
+/** Each lane's `make(lane)`, highest first. */
+export const byLane = <T>(make: (lane: Priority) => T): Lanes<T> =>
+  Object.fromEntries(PRIORITIES.map((lane) => [lane, make(lane)])) as Record<Priority, T>;
+
 /** Most slots for urgent work, a tenth for backfills: `priority.shares`'s default. */
 export const DEFAULT_LANE_SHARES: LaneShares = { high: 60, medium: 30, low: 10 };
 

@@ -23,6 +23,7 @@ import {
 } from '../config/function-env.ts';
 import { loadConfig } from '../config/load.ts';
 import { topicPath } from '../config/queue-address.ts';
+import { everyLane } from '../core/lanes.ts';
 import { findDeployedAws } from '../deploy/find-deployed.ts';
 import type { GcpResources } from '../deploy/gcp-resources.ts';
 import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
@@ -138,8 +139,10 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     tableName: resources.table.name,
     bucketName: provisioned.bucket,
     queues: {
-      ...provisioned.queueUrls,
-      ...(gcpTarget && { [gcpTarget.target]: topicPath(project, gcpTarget.topic) }),
+      ...Object.fromEntries(
+        Object.entries(provisioned.queueUrls).map(([target, url]) => [target, everyLane(url)]),
+      ),
+      ...(gcpTarget && { [gcpTarget.target]: everyLane(topicPath(project, gcpTarget.topic)) }),
     },
     jobTtlSeconds: resources.jobTtlSeconds,
     ingestSteps: provisioned.ingestSteps.url,
