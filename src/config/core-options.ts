@@ -2,6 +2,7 @@ import type { BalancerOptions } from '../core/balancer.ts';
 import type { BreakerOptions } from '../core/breaker.ts';
 import type { Costing } from '../core/cost/costing.ts';
 import { Cloud } from '../core/cost/model.ts';
+import type { Lanes } from '../core/lanes.ts';
 import type { RetryOptions } from '../core/retry.ts';
 import type { QueueAddress } from './queue-address.ts';
 import type { Config } from './schema.ts';
@@ -31,15 +32,16 @@ export const retryOptions = (config: Config): RetryOptions => ({
  * AWS, `pubsub`: Google Cloud) where the caller knows the queues (a cloud function), else as its
  * `cost.target_clouds` cloud (the engine, and the stats function, which has no queues).
  */
-export const costing = (config: Config, queues?: Readonly<Record<string, QueueAddress>>): Costing => ({
+export const costing = (config: Config, queues?: Readonly<Record<string, Lanes<QueueAddress>>>): Costing => ({
   prices: config.cost.prices,
   clouds:
     queues === undefined
       ? config.cost.target_clouds
-      : Object.fromEntries(
-          Object.entries(queues).map(([target, { kind }]) => [
+      : // A target's lanes are queues of one cloud: its high lane's says which.
+        Object.fromEntries(
+          Object.entries(queues).map(([target, { high }]) => [
             target,
-            kind === 'sqs' ? Cloud.aws : Cloud.gcp,
+            high.kind === 'sqs' ? Cloud.aws : Cloud.gcp,
           ]),
         ),
 });

@@ -4,6 +4,8 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GoogleConfig, readStackConfig } from '../../infra/config.ts';
 import { externalAccountCredentials } from '../../infra/google-federation.ts';
+import { PRIORITIES, type Priority } from '../../src/core/constants.ts';
+import { everyLane } from '../../src/core/lanes.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
@@ -26,6 +28,15 @@ const variablesOf = (template: Template, functionName: string): Record<string, u
       Variables: Record<string, unknown>;
     }
   ).Variables;
+
+/** A template's string, each `Ref` written `<logicalId>`, each `Fn::Join` joined. */
+const joined = (value: unknown): string => {
+  if (typeof value === 'string') return value;
+  const intrinsic = value as { Ref?: string; 'Fn::Join'?: [string, unknown[]] };
+  if (intrinsic.Ref !== undefined) return `<${intrinsic.Ref}>`;
+  const [separator, parts] = intrinsic['Fn::Join'] as [string, unknown[]];
+  return parts.map(joined).join(separator);
+};
 
 let withGoogle: Synthesized;
 
@@ -71,7 +82,9 @@ describe('the stack with a Google project in the context', () => {
       TableName: resources.table.name,
     });
     const bucket = single(withGoogle.template, 'AWS::S3::Bucket', { BucketName: resources.bucket.name });
-    const queue = single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws' });
+    const lanes = PRIORITIES.map(
+      (lane) => single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: `fanout-aws-${lane}` }).logicalId,
+    );
     const objects = (prefix: string) => ({
       'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket.logicalId, 'Arn'] }, `/${prefix}*`]],
     });
@@ -103,7 +116,8 @@ describe('the stack with a Google project in the context', () => {
       {
         Effect: 'Allow',
         Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
-        Resource: { 'Fn::GetAtt': [queue.logicalId, 'Arn'] },
+        // IAM's policy minimizing orders them by logical id.
+        Resource: lanes.sort().map((lane) => ({ 'Fn::GetAtt': [lane, 'Arn'] })),
       },
     ]);
   });
@@ -139,18 +153,17 @@ describe('the stack with a Google project in the context', () => {
 
   it('addresses the Google target by its topic in QUEUES, next to the AWS queue, and names the project', () => {
     // Prepare
-    const queue = single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws' }).logicalId;
+    const lane = (name: Priority) =>
+      `<${single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: `fanout-aws-${name}` }).logicalId}>`;
 
     // Act
     const variables = variablesOf(withGoogle.template, resources.functions.ingest.name);
 
     // Assess
     expect(variables.GOOGLE_CLOUD_PROJECT).toBe(GOOGLE_CONTEXT.gcpProject);
-    expect(variables.QUEUES).toEqual({
-      'Fn::Join': [
-        '',
-        ['{"aws":"', { Ref: queue }, `","gcp":"projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp"}`],
-      ],
+    expect(JSON.parse(joined(variables.QUEUES))).toEqual({
+      aws: { high: lane('high'), medium: lane('medium'), low: lane('low') },
+      gcp: everyLane(`projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp`),
     });
   });
 
@@ -161,7 +174,12 @@ describe('the stack with a Google project in the context', () => {
       [single(withGoogle.template, 'AWS::DynamoDB::Table').logicalId]: 'TABLE',
       [single(withGoogle.template, 'AWS::S3::Bucket', { BucketName: resources.bucket.name }).logicalId]:
         'BUCKET',
-      [single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws' }).logicalId]: 'QUEUE_URL',
+      ...Object.fromEntries(
+        PRIORITIES.map((lane) => [
+          single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: `fanout-aws-${lane}` }).logicalId,
+          `${lane}_URL`,
+        ]),
+      ),
       [single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws-dlq' }).logicalId]:
         'DEAD_LETTER_URL',
       [single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: resources.ingestSteps.queueName })
@@ -170,7 +188,10 @@ describe('the stack with a Google project in the context', () => {
     const deployment = {
       tableName: 'TABLE',
       bucketName: 'BUCKET',
-      queues: { aws: 'QUEUE_URL', gcp: `projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp` },
+      queues: {
+        aws: { high: 'high_URL', medium: 'medium_URL', low: 'low_URL' },
+        gcp: everyLane(`projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp`),
+      },
       jobTtlSeconds: resources.jobTtlSeconds,
       jobEventsBus: resources.jobEventsBus,
       ingestSteps: 'INGEST_STEPS_URL',
@@ -187,7 +208,10 @@ describe('the stack with a Google project in the context', () => {
     'bundles %s so that it loads on Node.js, the Pub/Sub client from its own node_modules',
     async (name) => {
       // Prepare
-      const queues = { aws: 'https://sqs.example/aws', gcp: 'projects/acme-fanout/topics/fanout-gcp' };
+      const queues = {
+        aws: everyLane('https://sqs.example/aws'),
+        gcp: everyLane('projects/acme-fanout/topics/fanout-gcp'),
+      };
 
       // Act
       const handler = await importHandler(withGoogle, name, { QUEUES: JSON.stringify(queues) });

@@ -6,6 +6,7 @@ import { costing } from '../../src/config/core-options.ts';
 import { ConfigError } from '../../src/config/errors.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { queueAddress } from '../../src/config/queue-address.ts';
+import { everyLane } from '../../src/core/lanes.ts';
 import { CLEAN_ENV, runFanout } from '../support/cli-process.ts';
 
 let dir: string;
@@ -147,9 +148,9 @@ describe('cost.target_clouds', () => {
     // Prepare
     const config = loadConfig({ env: {}, cwd: dir });
     const queues = {
-      aws: queueAddress.parse('https://sqs.us-east-1.amazonaws.com/1/fanout-aws'),
-      gcp: queueAddress.parse('projects/p/topics/fanout-gcp'),
-      eu: queueAddress.parse('projects/p/topics/fanout-eu'),
+      aws: everyLane(queueAddress.parse('https://sqs.us-east-1.amazonaws.com/1/fanout-aws')),
+      gcp: everyLane(queueAddress.parse('projects/p/topics/fanout-gcp')),
+      eu: everyLane(queueAddress.parse('projects/p/topics/fanout-eu')),
     };
 
     // Act

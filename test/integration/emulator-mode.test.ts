@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionEnvironment } from '../../src/config/function-env.ts';
+import type { Lanes } from '../../src/core/lanes.ts';
+import { everyLane } from '../../src/core/lanes.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
@@ -38,7 +40,10 @@ describe('emulator mode', () => {
     const deployment = {
       tableName: resources.table.name,
       bucketName: mode.provisioned.bucket,
-      queues: { aws: mode.provisioned.queueUrls.aws as string, gcp: topic(`${prefix}-gcp`) },
+      queues: {
+        aws: mode.provisioned.queueUrls.aws as Lanes<string>,
+        gcp: everyLane(topic(`${prefix}-gcp`)),
+      },
       jobTtlSeconds: resources.jobTtlSeconds,
       ingestSteps: mode.provisioned.ingestSteps.url,
       googleProject: PUBSUB_PROJECT_ID,
