@@ -95,6 +95,13 @@ export const FunctionEnvironment = z.object({
     .pipe(z.array(targetName).min(1))
     .optional(),
   /**
+   * The configuration key `cost.target_clouds`, set from `QUEUES` (an SQS queue: `aws`, a topic: `gcp`)
+   * so that every target ingest may use is priced as the cloud its queues are on, whatever its name.
+   * Read by ingest (`loadConfig`).
+   * @default the configuration's `cost.target_clouds`
+   */
+  FANOUT_COST_TARGET_CLOUDS: text.optional(),
+  /**
    * The SQS queue of ingest steps: where ingest sends a job's first step and a step the next one. Read by
    * ingest and the ingest step.
    */
@@ -187,7 +194,13 @@ const RUNTIME_READS = {
 
 /** Which variables each function reads; the AWS and the Google processor read the same. */
 export const FUNCTION_READS = {
-  ingest: { ...RUNTIME_READS, FANOUT_TARGETS: true, INGEST_STEPS: true, NOTIFY_WEBHOOK_SECRET_ID: true },
+  ingest: {
+    ...RUNTIME_READS,
+    FANOUT_TARGETS: true,
+    FANOUT_COST_TARGET_CLOUDS: true,
+    INGEST_STEPS: true,
+    NOTIFY_WEBHOOK_SECRET_ID: true,
+  },
   'ingest-step': { ...RUNTIME_READS, INGEST_STEPS: true },
   processor: {
     ...RUNTIME_READS,
@@ -315,6 +328,9 @@ export const functionEnvironment = (
     QUEUES: JSON.stringify(deployment.queues),
     JOB_TTL_SECONDS: String(deployment.jobTtlSeconds),
     FANOUT_TARGETS: Object.keys(deployment.queues).join(','),
+    FANOUT_COST_TARGET_CLOUDS: Object.entries(deployment.queues)
+      .map(([target, { high }]) => `${target}=${queueAddress.parse(high).kind === 'sqs' ? 'aws' : 'gcp'}`)
+      .join(','),
     INGEST_STEPS: deployment.ingestSteps,
     JOB_EVENTS_BUS: deployment.jobEventsBus,
     JOB_EVENTS_TOPIC: deployment.jobEventsTopic,

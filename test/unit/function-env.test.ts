@@ -9,6 +9,7 @@ import {
   functionEnvironment,
   parseFunctionEnvironment,
 } from '../../src/config/function-env.ts';
+import { loadConfig } from '../../src/config/load.ts';
 import { DEFAULT_JOB_TTL_SECONDS } from '../../src/core/constants.ts';
 import { EXTERNAL_ACCOUNT } from '../support/external-account.ts';
 
@@ -290,10 +291,25 @@ describe('functionEnvironment', () => {
       QUEUES: JSON.stringify(LANES),
       JOB_TTL_SECONDS: '3600',
       FANOUT_TARGETS: 'aws,gcp',
+      FANOUT_COST_TARGET_CLOUDS: 'aws=aws,gcp=gcp',
       INGEST_STEPS: INGEST.INGEST_STEPS,
       GOOGLE_CLOUD_PROJECT: 'acme-fanout',
       GCP_CREDENTIALS: JSON.stringify(EXTERNAL_ACCOUNT),
     });
+  });
+
+  it('prices each of ingest’s targets as the cloud its queues are on, whatever its name', () => {
+    // Prepare
+    const deployment = { ...onAws, queues: { east: LANES.aws, europe: LANES.gcp } };
+
+    // Act
+    const environment = functionEnvironment(deployment, { name: 'ingest' });
+    const config = loadConfig({ env: environment });
+
+    // Assess
+    expect(environment.FANOUT_COST_TARGET_CLOUDS).toBe('east=aws,europe=gcp');
+    expect(config.targets).toEqual(['east', 'europe']);
+    expect(config.cost.target_clouds).toEqual({ east: 'aws', europe: 'gcp' });
   });
 
   it('gives the ingest step what ingest has, but the jobs’ default targets', () => {
