@@ -30,12 +30,15 @@ export const serveOnEmulators = async (options: Record<string, unknown>): Promis
   let mode: Awaited<ReturnType<typeof startEmulatorMode>>;
   try {
     const prefix = (options.prefix as string | undefined) ?? 'fanout';
-    // The same setting as the embedded engine's, for the table's TTL and the topics' retention.
-    const jobTtlSeconds = loadConfig({ file: options.config as string | undefined }).jobs.ttl_seconds;
+    // The same settings as the embedded engine's: the table's TTL and the topics' retention, the lanes.
+    const config = loadConfig({ file: options.config as string | undefined });
+    const jobTtlSeconds = config.jobs.ttl_seconds;
     mode = await startEmulatorMode({
       resources: defineResources({ prefix, jobTtlSeconds }),
       // The Google side runs wherever its emulator does.
-      ...(process.env.PUBSUB_EMULATOR_HOST && { gcp: defineGcpResources({ prefix, jobTtlSeconds }) }),
+      ...(process.env.PUBSUB_EMULATOR_HOST && {
+        gcp: defineGcpResources({ prefix, jobTtlSeconds, laneShares: config.priority.shares }),
+      }),
       port,
       useDeployed: options.useDeployed === true,
       host: (options.host as string | undefined) ?? '127.0.0.1',

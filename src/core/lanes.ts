@@ -3,6 +3,16 @@ import { PRIORITIES, type Priority } from './constants.ts';
 /** Each lane's share of a target's slots, in percent; the shares sum to 100. */
 export type LaneShares = Readonly<Record<Priority, number>>;
 
+/** One thing per lane: a target's queues, their addresses, their names. */
+export type Lanes<T> = Readonly<Record<Priority, T>>;
+
+/** The same thing in every lane: a target whose lanes share one queue. */
+export const everyLane = <T>(value: T): Lanes<T> => ({ high: value, medium: value, low: value });
+
+/** Each lane's `make(lane)`, highest first. */
+export const byLane = <T>(make: (lane: Priority) => T): Lanes<T> =>
+  Object.fromEntries(PRIORITIES.map((lane) => [lane, make(lane)])) as Record<Priority, T>;
+
 /** Most slots for urgent work, a tenth for backfills: `priority.shares`'s default. */
 export const DEFAULT_LANE_SHARES: LaneShares = { high: 60, medium: 30, low: 10 };
 
@@ -47,3 +57,28 @@ export class LaneScheduler {
     return this.#credit[lane] + this.#shares[lane] >= 100;
   }
 }
+
+/**
+ * Splits `total` slots (a function's instances, a queue's concurrency) between the lanes by their shares:
+ * each lane gets its share rounded to a whole slot, at least `least`, and the slots add up to `total`
+ * (what rounding leaves goes to the lanes furthest below their share, what it overdraws comes from those
+ * furthest above it). `total` must be at least `least` a lane.
+ */
+export const splitByShares = (total: number, shares: LaneShares, least = 1): Record<Priority, number> => {
+  const ideal = (lane: Priority) => (total * shares[lane]) / 100;
+  const slots = Object.fromEntries(
+    PRIORITIES.map((lane) => [lane, Math.max(least, Math.floor(ideal(lane)))]),
+  ) as Record<Priority, number>;
+  const gap = (lane: Priority) => ideal(lane) - slots[lane];
+  let given = PRIORITIES.reduce((sum, lane) => sum + slots[lane], 0);
+  for (; given < total; given++) {
+    const lane = PRIORITIES.reduce((most, next) => (gap(next) > gap(most) ? next : most));
+    slots[lane] += 1;
+  }
+  for (; given > total; given--) {
+    const above = PRIORITIES.filter((lane) => slots[lane] > least);
+    const lane = above.reduce((most, next) => (gap(next) < gap(most) ? next : most));
+    slots[lane] -= 1;
+  }
+  return slots;
+};

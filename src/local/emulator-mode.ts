@@ -23,6 +23,7 @@ import {
 } from '../config/function-env.ts';
 import { loadConfig } from '../config/load.ts';
 import { topicPath } from '../config/queue-address.ts';
+import { byLane } from '../core/lanes.ts';
 import { findDeployedAws } from '../deploy/find-deployed.ts';
 import type { GcpResources } from '../deploy/gcp-resources.ts';
 import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
@@ -139,7 +140,9 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     bucketName: provisioned.bucket,
     queues: {
       ...provisioned.queueUrls,
-      ...(gcpTarget && { [gcpTarget.target]: topicPath(project, gcpTarget.topic) }),
+      ...(gcpTarget && {
+        [gcpTarget.target]: byLane((lane) => topicPath(project, gcpTarget.lanes[lane].topic)),
+      }),
     },
     jobTtlSeconds: resources.jobTtlSeconds,
     ingestSteps: provisioned.ingestSteps.url,
@@ -194,10 +197,15 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     };
     await loadWith('process-gcp', gcpProcessor, () => import('../../functions/process-gcp/index.ts'));
     gcpFunction = await listen(getTestServer('processGcp'), 0, EMULATOR_HOST);
-    // The topic in the push URL is what functions-framework names as the CloudEvent's source.
-    const pushEndpoint = `${serverUrl(gcpFunction)}/${topicPath(project, gcpTarget.topic)}`;
+    // Every lane's subscription pushes to this one function: on Google Cloud each lane has a function
+    // of its own, bounded by its share of the instances, which one process here cannot stand for. The
+    // topic in the push URL is what functions-framework names as the CloudEvent's source.
+    const url = serverUrl(gcpFunction);
+    const lanes = gcpTarget.lanes;
     provisionedGcp = await provisionGcp(options.gcp, pubsub.pubsub, {
-      pushEndpoints: { [gcpTarget.target]: pushEndpoint },
+      pushEndpoints: {
+        [gcpTarget.target]: byLane((lane) => `${url}/${topicPath(project, lanes[lane].topic)}`),
+      },
     });
   }
   const onError = options.onError ?? ((error: unknown) => console.error(error));
