@@ -316,7 +316,8 @@ describe('the deploy:gcp plan', () => {
       .map((step) => `${step.args[3]} ${flag(step.args, 'role')} ${flag(step.args, 'member')}`);
 
     // Assess
-    const agent = 'serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com';
+    // ${PROJECT_NUMBER} is captured while the deploy runs.
+    const agent = `serviceAccount:service-\${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
     for (const lane of ['high', 'medium', 'low']) {
       expect(bindings).toContain(
         `fanout-gcp-${lane} roles/pubsub.publisher serviceAccount:fanout-publisher@${PROJECT}.iam.gserviceaccount.com`,

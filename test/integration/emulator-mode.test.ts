@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPubSubClients } from '../../src/adapters/gcp/clients.ts';
+import { PubSubQueue } from '../../src/adapters/gcp/pubsub-queue.ts';
+import type { ChunkMessage } from '../../src/cloud/messages.ts';
 import { functionEnvironment } from '../../src/config/function-env.ts';
+import { PRIORITIES } from '../../src/core/constants.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
 import { emulatorEnvironment, PUBSUB_PROJECT_ID } from '../../src/local/emulator-state.ts';
+import { waitFor } from '../support/e2e.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 import { type PubsubEmulator, startPubsubEmulator } from '../support/pubsub.ts';
 
@@ -79,6 +84,59 @@ describe('emulator mode', () => {
       TARGET: 'gcp',
       BUCKET_NAME: mode.provisioned.bucket,
       FANOUT_TARGETS: undefined,
+    });
+  });
+
+  it("publishes a high job's tries to the Google target's high topic, whose subscription pushes them to the function", async () => {
+    // Prepare: a pull subscription beside each lane's push subscription sees what is published to the lane.
+    const clients = await createPubSubClients({ projectId: PUBSUB_PROJECT_ID });
+    const [target] = gcp.targets;
+    const taps = await Promise.all(
+      PRIORITIES.map(async (lane) => {
+        const topic = target?.lanes[lane].topic as string;
+        await clients.pubsub.topic(topic).createSubscription(`${topic}-tap`);
+        return new PubSubQueue<ChunkMessage>(clients, { topic, subscription: `${topic}-tap` });
+      }),
+    );
+    const lines = Buffer.from(
+      Array.from({ length: 3 }, (_, i) => `{"n":${i},"pad":"${'x'.repeat(700)}"}\n`).join(''),
+    );
+
+    // Act
+    const response = await fetch(
+      `${mode.url}/jobs?priority=high&targets=gcp&pipeline=validate&chunkSize=1024`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson' },
+        body: lines,
+      },
+    );
+    const { jobId } = (await response.json()) as { jobId: string };
+    const job = await waitFor(async () => {
+      const view = (await (await fetch(`${mode.url}/jobs/${jobId}`)).json()) as {
+        status: string;
+        priority: string;
+        chunksTotal: number;
+      };
+      return ['completed', 'completed_with_failures', 'failed', 'cancelled'].includes(view.status)
+        ? view
+        : undefined;
+    }, 30_000);
+    const seen = await Promise.all(
+      taps.map(async (tap) => {
+        const deliveries = await tap.receive({ max: 10, waitMs: 1000, visibilityMs: 60_000 });
+        return deliveries.filter((delivery) => delivery.body.jobId === jobId).length;
+      }),
+    );
+    await clients.close();
+
+    // Assess
+    expect(response.status).toBe(202);
+    expect(job).toMatchObject({ status: 'completed', priority: 'high', chunksTotal: 3 });
+    expect(Object.fromEntries(PRIORITIES.map((lane, i) => [lane, seen[i]]))).toEqual({
+      high: 3,
+      medium: 0,
+      low: 0,
     });
   });
 });
