@@ -98,9 +98,9 @@ type Handler<E, R> = (event: E, context: Context) => Promise<R>;
  * the ingest step and the processor each fed by an SQS event source and the stats function by a stream
  * event source, and the
  * ingest function behind a local HTTP API. With `gcp`, the Google function runs too, under
- * functions-framework's own server, fed by a push subscription of the Pub/Sub emulator. The handlers read
- * their settings from `process.env`, as in a function, so this sets there what `functionEnvironment`
- * gives each one, as the stack and the Google deploy plan do, before loading it.
+ * functions-framework's own server, fed by each lane's push subscription of the Pub/Sub emulator. The
+ * handlers read their settings from `process.env`, as in a function, so this sets there what
+ * `functionEnvironment` gives each one, as the stack and the Google deploy plan do, before loading it.
  */
 export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<EmulatorMode> => {
   const { resources } = options;
