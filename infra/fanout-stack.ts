@@ -6,6 +6,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { type FunctionDeployment, functionEnvironment } from '../src/config/function-env.ts';
 import { topicPath } from '../src/config/queue-address.ts';
+import { byLane, everyLane, type Lanes } from '../src/core/lanes.ts';
 import type { StackConfig } from './config.ts';
 import { DataStores } from './data-stores.ts';
 import { FanoutFunction, PUBSUB_RUNTIME_MODULES } from './fanout-function.ts';
@@ -42,11 +43,14 @@ export class FanoutStack extends Stack {
     const data = new DataStores(this, 'Data', resources);
     const queues = new Queues(this, 'Queues', resources);
 
-    const queueAddresses: Record<string, string> = Object.fromEntries([
-      ...queues.targets.map(({ definition, queue }) => [definition.target, queue.queueUrl]),
+    const queueAddresses: Record<string, Lanes<string>> = Object.fromEntries([
+      ...queues.targets.map(({ definition, queue }) => [definition.target, everyLane(queue.queueUrl)]),
       ...(google === undefined
         ? []
-        : google.resources.targets.map(({ target, topic }) => [target, topicPath(google.project, topic)])),
+        : google.resources.targets.map(({ target, lanes }) => [
+            target,
+            byLane((lane) => topicPath(google.project, lanes[lane].topic)),
+          ])),
     ]);
     const deployment: FunctionDeployment = {
       tableName: data.table.tableName,

@@ -208,7 +208,7 @@ export class CloudJobs implements JobService {
       // Recorded first: the job shows as running at once, and is back on the reconciler's list, so a
       // re-run's try that is lost is sent again like any other.
       await tasks.rerunJob(jobId, now);
-      await router.send(routes, request.targets, request.strategy);
+      await router.send(routes, request);
     }
     return { chunks: routes.length };
   }

@@ -173,8 +173,7 @@ export class IngestSteps {
           ...(chunk.firstLine !== undefined && { firstLine: chunk.firstLine }),
         },
       })),
-      request.targets,
-      request.strategy,
+      request,
     );
     const last = chunks.at(-1) as Chunk;
     const next: IngestCheckpoint = {

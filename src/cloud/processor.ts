@@ -75,11 +75,8 @@ export class ChunkProcessor {
       recordFirstTryAtEnd: true,
       followUps: {
         retry: (plan, next, delayMs, avoid) =>
-          router.send(
-            [{ message: next, delayMs, ...(avoid !== undefined && { avoid }) }],
-            plan.request.targets,
-            plan.request.strategy,
-          ),
+          // The job's request names its lane: a retry keeps it, on whichever target it goes to.
+          router.send([{ message: next, delayMs, ...(avoid !== undefined && { avoid }) }], plan.request),
         deadLetter: (_, message) => deadLetters.send([{ body: message }]),
       },
       health: (target, reports) => router.record(target, reports.filter(isSignal)),

@@ -135,7 +135,10 @@ export class Reconciler {
     }
     if (routes.length === 0) return;
     const healthy = request.targets.filter((target) => !down.includes(target));
-    await this.#options.router.send(routes, healthy.length > 0 ? healthy : request.targets, request.strategy);
+    await this.#options.router.send(routes, {
+      ...request,
+      targets: healthy.length > 0 ? healthy : request.targets,
+    });
     for (const { key, reason } of found) {
       this.#resentAt.set(key, now);
       report.resent[reason]++;

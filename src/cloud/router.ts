@@ -1,6 +1,7 @@
 import type { Balancer } from '../core/balancer.ts';
-import type { Strategy } from '../core/constants.ts';
+import { PRIORITIES, type Priority, type Strategy } from '../core/constants.ts';
 import { TargetUnavailableError } from '../core/errors.ts';
+import type { Lanes } from '../core/lanes.ts';
 import type { TargetNow } from '../core/stats/report.ts';
 import { probe, readiness } from '../lifecycle/readiness.ts';
 import type { Queue } from '../ports/queue.ts';
@@ -16,18 +17,31 @@ export interface Route {
 }
 
 /**
- * Sends tries to the targets' queues: the balancer picks each one's target among the job's, and the
- * sends to one queue go out together. A target is any queue (SQS, Pub/Sub), which is what lets a retry
+ * Where a job's tries go: the targets to pick among, how to pick, and the lane they travel in on
+ * whichever target is picked. A job's request is one; so is the same with fewer targets.
+ */
+export interface Dispatch {
+  targets: readonly string[];
+  strategy: Strategy;
+  priority: Priority;
+}
+
+/** A target's queues, one a lane; lanes may share a queue. */
+export type LaneQueues = Lanes<Queue<ChunkMessage>>;
+
+/**
+ * Sends tries to the targets' queues: the balancer picks each one's target among the job's, each try
+ * goes to its job's lane there, and the sends to one queue go out together. A target is any queue (SQS, Pub/Sub), which is what lets a retry
  * move to the other cloud. A queue that refuses a send counts against its target's breaker, and the
  * tries it refused go to the other targets; a send that timed out may still have arrived, which is
  * harmless, since only one delivery of a try can claim it.
  */
 export class Router {
   readonly #balancer: Balancer;
-  readonly #queues: ReadonlyMap<string, Queue<ChunkMessage>>;
+  readonly #queues: ReadonlyMap<string, LaneQueues>;
   readonly #health: TargetHealth;
 
-  constructor(balancer: Balancer, queues: ReadonlyMap<string, Queue<ChunkMessage>>, health: TargetHealth) {
+  constructor(balancer: Balancer, queues: ReadonlyMap<string, LaneQueues>, health: TargetHealth) {
     this.#balancer = balancer;
     this.#queues = queues;
     this.#health = health;
@@ -59,11 +73,15 @@ export class Router {
       .map(({ name, breaker, breakerOpened }) => ({ name, breaker, breakerOpened }));
   }
 
-  /** The stores' probes, with each target's queue probed and its shared breaker. */
+  /** The stores' probes, with each target's queues probed (every lane's) and its shared breaker. */
   async readiness(stores: Record<string, () => Promise<unknown>>): Promise<Readiness> {
     // Bounded as a probe is: a health store that does not answer leaves this function's own breakers.
     await probe(() => this.#health.refresh());
-    return readiness(stores, this.#balancer, (name) => this.#queues.get(name) as Queue<ChunkMessage>);
+    return readiness(stores, this.#balancer, (name) => {
+      const lanes = this.#queues.get(name) as LaneQueues;
+      const queues = new Set(PRIORITIES.map((lane) => lanes[lane]));
+      return { probe: () => Promise.all([...queues].map((queue) => queue.probe())) };
+    });
   }
 
   /** Records how tries on a target ended, for its breaker here and wherever breakers are shared. */
@@ -71,7 +89,13 @@ export class Router {
     return this.#health.record(target, outcomes);
   }
 
-  async send(routes: readonly Route[], among: readonly string[], strategy: Strategy): Promise<void> {
+  /**
+   * Sends each route's try to a target among `dispatch.targets`, in lane `dispatch.priority` there. The
+   * tries a queue refused go to the other targets, in the same lane; a {@link TargetUnavailableError}
+   * when none is left.
+   */
+  async send(routes: readonly Route[], dispatch: Dispatch): Promise<void> {
+    const { targets: among, strategy, priority } = dispatch;
     await this.#health.refresh();
     const byTarget = new Map<string, Route[]>();
     const routedAt = Date.now();
@@ -92,7 +116,7 @@ export class Router {
         try {
           await this.#queues
             .get(target)
-            ?.send(sent.map(({ message, delayMs = 0 }) => ({ body: message, delayMs })));
+            ?.[priority].send(sent.map(({ message, delayMs = 0 }) => ({ body: message, delayMs })));
           return [];
         } catch (error) {
           await this.#health.record(
@@ -111,8 +135,7 @@ export class Router {
     try {
       await this.send(
         failures.flatMap((f) => f.sent),
-        others,
-        strategy,
+        { ...dispatch, targets: others },
       );
     } catch (error) {
       // Named by every target that refused, not only the last one tried.

@@ -17,6 +17,8 @@ import { loadConfig } from '../config/load.ts';
 import type { QueueAddress } from '../config/queue-address.ts';
 import type { Config } from '../config/schema.ts';
 import { Balancer } from '../core/balancer.ts';
+import { PRIORITIES } from '../core/constants.ts';
+import { byLane, type Lanes } from '../core/lanes.ts';
 import { StepRegistry } from '../core/pipeline/registry.ts';
 import type { Queue } from '../ports/queue.ts';
 import { ChunkRecords } from './chunk-records.ts';
@@ -27,7 +29,7 @@ import { JobPlans } from './job-plans.ts';
 import type { ChunkMessage } from './messages.ts';
 import { ChunkProcessor, type ProcessorOptions } from './processor.ts';
 import { Reconciler, type ReconcilerOptions } from './reconciler.ts';
-import { Router } from './router.ts';
+import { type LaneQueues, Router } from './router.ts';
 import { TargetHealth } from './target-health.ts';
 import { withWebhookSecret } from './webhook-secret.ts';
 
@@ -108,7 +110,8 @@ export class CloudRuntime<F extends RuntimeFunction = RuntimeFunction> {
     const settings = await withWebhookSecret(env);
     const { QUEUES, GOOGLE_CLOUD_PROJECT }: EnvironmentOf<RuntimeFunction> = environment;
     const deadLetter = 'DEAD_LETTER' in environment ? [environment.DEAD_LETTER] : [];
-    const usesPubSub = [...Object.values(QUEUES), ...deadLetter].some(({ kind }) => kind === 'pubsub');
+    const addresses = Object.values(QUEUES).flatMap((lanes) => PRIORITIES.map((lane) => lanes[lane]));
+    const usesPubSub = [...addresses, ...deadLetter].some(({ kind }) => kind === 'pubsub');
     const auth = googleAuthFromEnv(environment);
     const pubsub = usesPubSub
       ? await createPubSubClients({
@@ -204,10 +207,22 @@ export class CloudRuntime<F extends RuntimeFunction = RuntimeFunction> {
     });
   }
 
-  #router(addresses: Readonly<Record<string, QueueAddress>>, health: DynamoHealthStore): Router {
+  /** A queue a lane; lanes with the same address share one queue (and its publisher). */
+  #laneQueues(lanes: Lanes<QueueAddress>): LaneQueues {
+    const queues = new Map<string, Queue<ChunkMessage>>();
+    return byLane((lane) => {
+      const address = lanes[lane];
+      const key = address.kind === 'sqs' ? address.url : address.topic;
+      const queue = queues.get(key) ?? this.#queue(address);
+      queues.set(key, queue);
+      return queue;
+    });
+  }
+
+  #router(addresses: Readonly<Record<string, Lanes<QueueAddress>>>, health: DynamoHealthStore): Router {
     const { config } = this;
     const queues = new Map(
-      Object.entries(addresses).map(([target, address]) => [target, this.#queue(address)]),
+      Object.entries(addresses).map(([target, lanes]) => [target, this.#laneQueues(lanes)]),
     );
     const balancer = new Balancer(
       [...queues.keys()].map((name) => ({

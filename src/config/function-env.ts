@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { DEFAULT_JOB_TTL_SECONDS } from '../core/constants.ts';
+import type { Lanes } from '../core/lanes.ts';
 import { EnvironmentError } from './errors.ts';
-import { queueAddress } from './queue-address.ts';
+import { laneAddresses, queueAddress } from './queue-address.ts';
 import { targetName } from './schema.ts';
 
 /**
@@ -61,13 +62,14 @@ export const FunctionEnvironment = z.object({
   /** The data bucket: inputs and results. Read by ingest and the processors. */
   BUCKET_NAME: text,
   /**
-   * Every target's queue, as a JSON object of target name to SQS queue URL or Pub/Sub topic path
-   * `projects/P/topics/T`: where ingest sends first tries and a processor sends retries. Read by ingest
-   * and the processors.
+   * Every target's queues, one a lane, as a JSON object of target name to lanes, each lane an SQS queue
+   * URL or a Pub/Sub topic path `projects/P/topics/T`:
+   * `{"aws": {"high": url, "medium": url, "low": url}, "gcp": {"high": topic, …}}`. Where ingest sends
+   * first tries and a processor sends retries, each in its job's lane. Read by ingest and the processors.
    */
   QUEUES: json(
     z
-      .record(targetName, queueAddress, {
+      .record(targetName, laneAddresses, {
         error: (issue) => (issue.code === 'invalid_key' ? 'not a target name' : 'a JSON object'),
       })
       .refine((queues) => Object.keys(queues).length > 0, 'names no queue'),
@@ -278,8 +280,8 @@ export const parseFunctionEnvironment = <F extends FunctionName>(
 export interface FunctionDeployment {
   tableName: string;
   bucketName: string;
-  /** Every target's queue: an SQS queue URL or a Pub/Sub topic path (see `topicPath`). */
-  queues: Readonly<Record<string, string>>;
+  /** Every target's queues, one a lane: SQS queue URLs or Pub/Sub topic paths (see `topicPath`). */
+  queues: Readonly<Record<string, Lanes<string>>>;
   jobTtlSeconds: number;
   /** The SQS queue of ingest steps. @default none: a deployment with no ingest (the Google side) */
   ingestSteps?: string;

@@ -27,3 +27,20 @@ export const queueAddress = z.string().transform((address, context): QueueAddres
   });
   return z.NEVER;
 });
+
+/**
+ * A target's queues, one a lane: `{"high": address, "medium": address, "low": address}`. Every lane is
+ * named, and nothing else: a plain address is refused, so that a deployment that forgot its lanes fails
+ * at start rather than sending urgent work behind a backlog.
+ */
+const laneAddress = z.string({ error: 'no queue address for this lane' }).pipe(queueAddress);
+
+export const laneAddresses = z.strictObject(
+  { high: laneAddress, medium: laneAddress, low: laneAddress },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `${issue.keys.join(', ')}: not a lane (high, medium, low)`
+        : 'an object of lane to queue address: {"high": …, "medium": …, "low": …}',
+  },
+);

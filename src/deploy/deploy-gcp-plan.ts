@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { type FunctionDeployment, functionEnvironment } from '../config/function-env.ts';
 import { topicPath } from '../config/queue-address.ts';
 import type { Priority } from '../core/constants.ts';
+import { byLane, everyLane } from '../core/lanes.ts';
 import type { DeployGcpInputs } from './deploy-gcp-inputs.ts';
 
 /** gcloud's arguments, without `gcloud` itself. `${NAME}` in an argument is a value captured earlier. */
@@ -102,9 +103,12 @@ export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployS
     queues: Object.fromEntries([
       ...resources.queues.map((queue) => [
         queue.target,
-        `https://sqs.${inputs.awsRegion}.amazonaws.com/${inputs.awsAccountId}/${queue.name}`,
+        everyLane(`https://sqs.${inputs.awsRegion}.amazonaws.com/${inputs.awsAccountId}/${queue.name}`),
       ]),
-      ...gcp.targets.map((target) => [target.target, topicPath(project, target.topic)]),
+      ...gcp.targets.map((target) => [
+        target.target,
+        byLane((lane) => topicPath(project, target.lanes[lane].topic)),
+      ]),
     ]),
     jobTtlSeconds: resources.jobTtlSeconds,
     googleProject: project,

@@ -23,7 +23,7 @@ import {
 } from '../config/function-env.ts';
 import { loadConfig } from '../config/load.ts';
 import { topicPath } from '../config/queue-address.ts';
-import { byLane } from '../core/lanes.ts';
+import { byLane, everyLane } from '../core/lanes.ts';
 import { findDeployedAws } from '../deploy/find-deployed.ts';
 import type { GcpResources } from '../deploy/gcp-resources.ts';
 import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
@@ -139,7 +139,9 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     tableName: resources.table.name,
     bucketName: provisioned.bucket,
     queues: {
-      ...provisioned.queueUrls,
+      ...Object.fromEntries(
+        Object.entries(provisioned.queueUrls).map(([target, url]) => [target, everyLane(url)]),
+      ),
       ...(gcpTarget && {
         [gcpTarget.target]: byLane((lane) => topicPath(project, gcpTarget.lanes[lane].topic)),
       }),

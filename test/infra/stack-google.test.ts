@@ -4,6 +4,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GoogleConfig, readStackConfig } from '../../infra/config.ts';
 import { externalAccountCredentials } from '../../infra/google-federation.ts';
+import { byLane, everyLane } from '../../src/core/lanes.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
@@ -26,6 +27,15 @@ const variablesOf = (template: Template, functionName: string): Record<string, u
       Variables: Record<string, unknown>;
     }
   ).Variables;
+
+/** A template's string, each `Ref` written `<logicalId>`, each `Fn::Join` joined. */
+const joined = (value: unknown): string => {
+  if (typeof value === 'string') return value;
+  const intrinsic = value as { Ref?: string; 'Fn::Join'?: [string, unknown[]] };
+  if (intrinsic.Ref !== undefined) return `<${intrinsic.Ref}>`;
+  const [separator, parts] = intrinsic['Fn::Join'] as [string, unknown[]];
+  return parts.map(joined).join(separator);
+};
 
 let withGoogle: Synthesized;
 
@@ -137,7 +147,7 @@ describe('the stack with a Google project in the context', () => {
     }
   });
 
-  it('addresses the Google target by its topic in QUEUES, next to the AWS queue, and names the project', () => {
+  it('addresses each lane of the Google target by its topic in QUEUES, next to the AWS queue, and names the project', () => {
     // Prepare
     const queue = single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws' }).logicalId;
 
@@ -146,11 +156,9 @@ describe('the stack with a Google project in the context', () => {
 
     // Assess
     expect(variables.GOOGLE_CLOUD_PROJECT).toBe(GOOGLE_CONTEXT.gcpProject);
-    expect(variables.QUEUES).toEqual({
-      'Fn::Join': [
-        '',
-        ['{"aws":"', { Ref: queue }, `","gcp":"projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp"}`],
-      ],
+    expect(JSON.parse(joined(variables.QUEUES))).toEqual({
+      aws: everyLane(`<${queue}>`),
+      gcp: byLane((lane) => `projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp-${lane}`),
     });
   });
 
@@ -170,7 +178,10 @@ describe('the stack with a Google project in the context', () => {
     const deployment = {
       tableName: 'TABLE',
       bucketName: 'BUCKET',
-      queues: { aws: 'QUEUE_URL', gcp: `projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp` },
+      queues: {
+        aws: everyLane('QUEUE_URL'),
+        gcp: byLane((lane) => `projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp-${lane}`),
+      },
       jobTtlSeconds: resources.jobTtlSeconds,
       jobEventsBus: resources.jobEventsBus,
       ingestSteps: 'INGEST_STEPS_URL',
@@ -187,7 +198,10 @@ describe('the stack with a Google project in the context', () => {
     'bundles %s so that it loads on Node.js, the Pub/Sub client from its own node_modules',
     async (name) => {
       // Prepare
-      const queues = { aws: 'https://sqs.example/aws', gcp: 'projects/acme-fanout/topics/fanout-gcp' };
+      const queues = {
+        aws: everyLane('https://sqs.example/aws'),
+        gcp: byLane((lane) => `projects/acme-fanout/topics/fanout-gcp-${lane}`),
+      };
 
       // Act
       const handler = await importHandler(withGoogle, name, { QUEUES: JSON.stringify(queues) });

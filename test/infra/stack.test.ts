@@ -1,6 +1,7 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_ROUTES } from '../../infra/http-api.ts';
+import { everyLane } from '../../src/core/lanes.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
 import { permissionStatements, type TemplateJson } from './iam-statements.ts';
@@ -101,7 +102,7 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     const deployment = {
       tableName: 'TABLE',
       bucketName: 'BUCKET',
-      queues: { aws: 'QUEUE_URL' },
+      queues: { aws: everyLane('QUEUE_URL') },
       jobTtlSeconds: resources.jobTtlSeconds,
       jobEventsBus: resources.jobEventsBus,
       ingestSteps: 'INGEST_STEPS_URL',

@@ -10,6 +10,7 @@ import { addFanoutStack } from '../../infra/fanout-app.ts';
 import { PROJECT_ROOT } from '../../infra/fanout-function.ts';
 import type { FanoutStack } from '../../infra/fanout-stack.ts';
 import { type FunctionDeployment, functionEnvironment } from '../../src/config/function-env.ts';
+import { everyLane } from '../../src/core/lanes.ts';
 import type { Resources } from '../../src/deploy/resources.ts';
 
 /** A Google deployment as `npm run deploy:gcp` reports it: what `cdk deploy -c …` is given. */
@@ -137,7 +138,7 @@ export const environmentWithStandIns = (
 const DEPLOYED_NAMES = {
   TABLE_NAME: 'tasks',
   BUCKET_NAME: 'data',
-  QUEUES: JSON.stringify({ aws: 'https://sqs.example/aws' }),
+  QUEUES: JSON.stringify({ aws: everyLane('https://sqs.example/aws') }),
   DEAD_LETTER: 'https://sqs.example/aws-dlq',
   INGEST_STEPS: 'https://sqs.example/ingest-steps',
 };

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCredentialsFromEnv, googleAuthFromEnv } from '../../src/cloud/cloud-credentials.ts';
 import { parseFunctionEnvironment } from '../../src/config/function-env.ts';
+import { everyLane } from '../../src/core/lanes.ts';
 import { EXTERNAL_ACCOUNT } from '../support/external-account.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 
@@ -68,7 +69,7 @@ describe('googleAuthFromEnv: Workload Identity Federation from the AWS identity'
     const environment = parseFunctionEnvironment('ingest', {
       TABLE_NAME: 'fanout-tasks',
       BUCKET_NAME: 'fanout-data',
-      QUEUES: JSON.stringify({ gcp: 'projects/p/topics/fanout-gcp' }),
+      QUEUES: JSON.stringify({ gcp: everyLane('projects/p/topics/fanout-gcp') }),
       INGEST_STEPS: 'https://sqs.us-east-1.amazonaws.com/123456789012/fanout-ingest-steps',
       GCP_CREDENTIALS: JSON.stringify(EXTERNAL_ACCOUNT),
     });

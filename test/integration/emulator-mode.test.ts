@@ -5,6 +5,7 @@ import { PubSubQueue } from '../../src/adapters/gcp/pubsub-queue.ts';
 import type { ChunkMessage } from '../../src/cloud/messages.ts';
 import { functionEnvironment } from '../../src/config/function-env.ts';
 import { PRIORITIES } from '../../src/core/constants.ts';
+import { byLane, everyLane } from '../../src/core/lanes.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
@@ -43,7 +44,10 @@ describe('emulator mode', () => {
     const deployment = {
       tableName: resources.table.name,
       bucketName: mode.provisioned.bucket,
-      queues: { aws: mode.provisioned.queueUrls.aws as string, gcp: topic(`${prefix}-gcp`) },
+      queues: {
+        aws: everyLane(mode.provisioned.queueUrls.aws as string),
+        gcp: byLane((lane) => topic(`${prefix}-gcp-${lane}`)),
+      },
       jobTtlSeconds: resources.jobTtlSeconds,
       ingestSteps: mode.provisioned.ingestSteps.url,
       googleProject: PUBSUB_PROJECT_ID,

@@ -9,12 +9,13 @@ import { type IngestStepMessage, type IngestStepOutcome, IngestSteps } from '../
 import { JobPlans } from '../../src/cloud/job-plans.ts';
 import type { ChunkDelivery, ChunkMessage } from '../../src/cloud/messages.ts';
 import { ChunkProcessor, type DeliveryResult } from '../../src/cloud/processor.ts';
-import { Router } from '../../src/cloud/router.ts';
+import { type LaneQueues, Router } from '../../src/cloud/router.ts';
 import { TargetHealth } from '../../src/cloud/target-health.ts';
 import { Balancer } from '../../src/core/balancer.ts';
 import { sha256Hex } from '../../src/core/chunker.ts';
 import { ChunkingMode, Strategy, TaskState } from '../../src/core/constants.ts';
 import type { JobRequest } from '../../src/core/job.ts';
+import { byLane, everyLane, type Lanes } from '../../src/core/lanes.ts';
 import { StepRegistry } from '../../src/core/pipeline/registry.ts';
 import { parsePipelineSpec } from '../../src/core/pipeline/spec.ts';
 import { emptyStats, mergeStats, StatsCollector, type StatsData } from '../../src/core/stats/stats.ts';
@@ -52,6 +53,8 @@ export interface RigOptions {
   leaseMs?: number;
   /** Bytes of chunks in one ingest segment. @default 8 MiB */
   segmentBytes?: number;
+  /** A queue per lane per target, `queues` then being the medium lanes. @default false: one queue for every lane */
+  separateLanes?: boolean;
 }
 
 /**
@@ -62,10 +65,10 @@ export const cloudRig = (options: RigOptions = {}) => {
   const tasks = new MemoryTaskStore();
   const inputs = new CountingResultStore();
   const results = new CountingResultStore();
-  const queues: Record<Target, MemoryQueue<ChunkMessage>> = {
-    aws: new MemoryQueue(),
-    gcp: new MemoryQueue(),
-  };
+  const lanesOf = (): Lanes<MemoryQueue<ChunkMessage>> =>
+    options.separateLanes === true ? byLane(() => new MemoryQueue()) : everyLane(new MemoryQueue());
+  const lanes: Record<Target, Lanes<MemoryQueue<ChunkMessage>>> = { aws: lanesOf(), gcp: lanesOf() };
+  const queues: Record<Target, MemoryQueue<ChunkMessage>> = { aws: lanes.aws.medium, gcp: lanes.gcp.medium };
   const deadLetters: Record<Target, MemoryQueue<ChunkMessage>> = {
     aws: new MemoryQueue(),
     gcp: new MemoryQueue(),
@@ -77,9 +80,9 @@ export const cloudRig = (options: RigOptions = {}) => {
   const health = new MemoryHealthStore();
   const router = new Router(
     balancer,
-    new Map<string, MemoryQueue<ChunkMessage>>([
-      ['aws', queues.aws],
-      ['gcp', queues.gcp],
+    new Map<string, LaneQueues>([
+      ['aws', lanes.aws],
+      ['gcp', lanes.gcp],
     ]),
     new TargetHealth(balancer, { store: health }),
   );
@@ -122,6 +125,7 @@ export const cloudRig = (options: RigOptions = {}) => {
     idempotency: new MemoryIdempotencyStore(),
     results,
     queues,
+    lanes,
     deadLetters,
     balancer,
     health,
@@ -190,8 +194,8 @@ export const drain = async (queue: MemoryQueue<ChunkMessage>): Promise<ChunkMess
   (await queue.receive({ max: 10_000, waitMs: 0, visibilityMs: 60_000 })).map((delivery) => delivery.body);
 
 /**
- * Runs the targets' processors over their queues, batches of up to 10, as the event source would:
- * acknowledges every delivery but those that come back as `retry`, until both queues are empty.
+ * Runs the targets' processors over their queues (every lane's), batches of up to 10, as the event source
+ * would: acknowledges every delivery but those that come back as `retry`, until every queue is empty.
  */
 export const runQueues = async (
   rig: CloudRig,
@@ -200,8 +204,9 @@ export const runQueues = async (
   const outcomes: DeliveryResult[] = [];
   for (let round = 0; round < 100; round++) {
     let handled = 0;
-    for (const target of order) {
-      const queue = rig.queues[target];
+    for (const [target, queue] of order.flatMap((target) =>
+      [...new Set(Object.values(rig.lanes[target]))].map((lane) => [target, lane] as const),
+    )) {
       const batch = await queue.receive({ max: 10, waitMs: 0, visibilityMs: 60_000 });
       if (batch.length === 0) continue;
       handled += batch.length;

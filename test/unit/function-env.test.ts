@@ -14,12 +14,17 @@ import { EXTERNAL_ACCOUNT } from '../support/external-account.ts';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/fanout-aws';
 const TOPIC = 'projects/acme-fanout/topics/fanout-gcp';
+/** Each target's queues, one a lane. */
+const LANES = {
+  aws: { high: `${QUEUE_URL}-high`, medium: `${QUEUE_URL}-medium`, low: `${QUEUE_URL}-low` },
+  gcp: { high: `${TOPIC}-high`, medium: `${TOPIC}-medium`, low: `${TOPIC}-low` },
+};
 
 /** What a processor of target aws needs, and nothing more. */
 const PROCESSOR = {
   TABLE_NAME: 'fanout-tasks',
   BUCKET_NAME: 'fanout-data',
-  QUEUES: JSON.stringify({ aws: QUEUE_URL, gcp: TOPIC }),
+  QUEUES: JSON.stringify(LANES),
   TARGET: 'aws',
   DEAD_LETTER: `${QUEUE_URL}-dlq`,
 };
@@ -78,21 +83,37 @@ describe('parseFunctionEnvironment', () => {
     expect(message).toContain('AWS_ROLE_ARN: an IAM role ARN');
   });
 
-  it('names the target of a queue address that is neither a queue URL nor a topic', () => {
+  it('names the target and lane of a queue address that is neither a queue URL nor a topic', () => {
     // Prepare
-    const env = { ...PROCESSOR, QUEUES: JSON.stringify({ aws: QUEUE_URL, gcp: 'fanout-gcp' }) };
+    const queues = { ...LANES, gcp: { ...LANES.gcp, low: 'fanout-gcp' } };
+    const env = { ...PROCESSOR, QUEUES: JSON.stringify(queues) };
 
     // Act
     const message = refusal(() => parseFunctionEnvironment('processor', env));
 
     // Assess
-    expect(message).toContain('QUEUES.gcp: "fanout-gcp" is neither an SQS queue URL nor a Pub/Sub topic');
+    expect(message).toContain('QUEUES.gcp.low: "fanout-gcp" is neither an SQS queue URL nor a Pub/Sub topic');
   });
 
   it.each([
     ['an empty object', '{}', 'QUEUES: names no queue'],
     ['a list', JSON.stringify([QUEUE_URL]), 'QUEUES: a JSON object'],
-    ['a bad target name', JSON.stringify({ AWS: QUEUE_URL }), 'QUEUES.AWS: not a target name'],
+    ['a bad target name', JSON.stringify({ AWS: LANES.aws }), 'QUEUES.AWS: not a target name'],
+    [
+      'one address for a target, not its lanes',
+      JSON.stringify({ aws: QUEUE_URL }),
+      'QUEUES.aws: an object of lane to queue address',
+    ],
+    [
+      'a target without its low lane',
+      JSON.stringify({ aws: { high: QUEUE_URL, medium: QUEUE_URL } }),
+      'QUEUES.aws.low: no queue address for this lane',
+    ],
+    [
+      'a lane that is none',
+      JSON.stringify({ aws: { ...LANES.aws, urgent: QUEUE_URL } }),
+      'QUEUES.aws: urgent: not a lane (high, medium, low)',
+    ],
   ])('refuses QUEUES that is %s', (_, queues, expected) => {
     // Act
     const message = refusal(() =>
@@ -103,14 +124,20 @@ describe('parseFunctionEnvironment', () => {
     expect(message).toContain(expected);
   });
 
-  it('reads QUEUES and DEAD_LETTER as addresses: a topic with the subscription of the same name', () => {
+  it('reads QUEUES, lane by lane, and DEAD_LETTER as addresses: a topic with the subscription of the same name', () => {
     // Act
     const environment = parseFunctionEnvironment('processor', PROCESSOR);
 
     // Assess
-    expect(environment.QUEUES).toEqual({
-      aws: { kind: 'sqs', url: QUEUE_URL },
-      gcp: { kind: 'pubsub', topic: TOPIC, subscription: 'projects/acme-fanout/subscriptions/fanout-gcp' },
+    expect(environment.QUEUES.aws).toEqual({
+      high: { kind: 'sqs', url: `${QUEUE_URL}-high` },
+      medium: { kind: 'sqs', url: `${QUEUE_URL}-medium` },
+      low: { kind: 'sqs', url: `${QUEUE_URL}-low` },
+    });
+    expect(environment.QUEUES.gcp?.high).toEqual({
+      kind: 'pubsub',
+      topic: `${TOPIC}-high`,
+      subscription: 'projects/acme-fanout/subscriptions/fanout-gcp-high',
     });
     expect(environment.DEAD_LETTER).toEqual({ kind: 'sqs', url: `${QUEUE_URL}-dlq` });
   });
@@ -239,7 +266,7 @@ describe('functionEnvironment', () => {
   const onAws = {
     tableName: 'fanout-tasks',
     bucketName: 'fanout-data',
-    queues: { aws: QUEUE_URL, gcp: TOPIC },
+    queues: LANES,
     jobTtlSeconds: 3600,
     ingestSteps: INGEST.INGEST_STEPS,
     googleProject: 'acme-fanout',
@@ -260,7 +287,7 @@ describe('functionEnvironment', () => {
     expect(environment).toEqual({
       TABLE_NAME: 'fanout-tasks',
       BUCKET_NAME: 'fanout-data',
-      QUEUES: JSON.stringify({ aws: QUEUE_URL, gcp: TOPIC }),
+      QUEUES: JSON.stringify(LANES),
       JOB_TTL_SECONDS: '3600',
       FANOUT_TARGETS: 'aws,gcp',
       INGEST_STEPS: INGEST.INGEST_STEPS,
@@ -277,7 +304,7 @@ describe('functionEnvironment', () => {
     expect(environment).toEqual({
       TABLE_NAME: 'fanout-tasks',
       BUCKET_NAME: 'fanout-data',
-      QUEUES: JSON.stringify({ aws: QUEUE_URL, gcp: TOPIC }),
+      QUEUES: JSON.stringify(LANES),
       JOB_TTL_SECONDS: '3600',
       INGEST_STEPS: INGEST.INGEST_STEPS,
       GOOGLE_CLOUD_PROJECT: 'acme-fanout',

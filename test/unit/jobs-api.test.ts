@@ -11,6 +11,7 @@ import { Router } from '../../src/cloud/router.ts';
 import { TargetHealth } from '../../src/cloud/target-health.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { JobStatus } from '../../src/core/constants.ts';
+import { everyLane } from '../../src/core/lanes.ts';
 import type { TaskStore } from '../../src/ports/task-store.ts';
 import type { ApiRequest, ApiResponse } from '../../src/util/http.ts';
 import {
@@ -94,7 +95,7 @@ const subject = (
 const refusingRouter = (rig: CloudRig): Router =>
   new Router(
     rig.balancer,
-    new Map(TARGETS.map((target) => [target, new RefusingQueue()])),
+    new Map(TARGETS.map((target) => [target, everyLane(new RefusingQueue())])),
     new TargetHealth(rig.balancer, { store: rig.health }),
   );
 

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { MemoryHealthStore } from '../../src/adapters/local/memory-health-store.ts';
 import { MemoryQueue } from '../../src/adapters/local/memory-queue.ts';
 import type { ChunkMessage } from '../../src/cloud/messages.ts';
-import { type Route, Router } from '../../src/cloud/router.ts';
+import { type Dispatch, type Route, Router } from '../../src/cloud/router.ts';
 import { TargetHealth } from '../../src/cloud/target-health.ts';
 import { Balancer } from '../../src/core/balancer.ts';
 import type { BreakerSnapshot } from '../../src/core/breaker.ts';
 import { TargetUnavailableError } from '../../src/core/errors.ts';
+import { everyLane } from '../../src/core/lanes.ts';
 import type { OutgoingMessage } from '../../src/ports/queue.ts';
 import { drain, TARGETS } from '../support/cloud.ts';
 
@@ -40,6 +41,9 @@ class CountingHealthStore extends MemoryHealthStore {
 
 const clock = { now: 1_000_000 };
 
+/** A medium job over both targets, round robin. */
+const ROUND_ROBIN: Dispatch = { targets: TARGETS, strategy: 'round_robin', priority: 'medium' };
+
 /** A router over both targets, on its own balancer (as each function has), sharing `store`. */
 const routerOver = (
   queues: Record<'aws' | 'gcp', MemoryQueue<ChunkMessage>>,
@@ -53,7 +57,8 @@ const routerOver = (
     { now: () => clock.now },
   );
   const health = new TargetHealth(balancer, { store, refreshMs, now: () => clock.now });
-  return { router: new Router(balancer, new Map(Object.entries(queues)), health), balancer };
+  const lanes = Object.entries(queues).map(([target, queue]) => [target, everyLane(queue)] as const);
+  return { router: new Router(balancer, new Map(lanes), health), balancer };
 };
 
 const routes = (count: number): Route[] =>
@@ -80,7 +85,7 @@ describe('Router: a queue that refuses sends', () => {
     const { router, balancer } = routerOver(queues, store);
 
     // Act
-    await router.send(routes(6), TARGETS, 'round_robin');
+    await router.send(routes(6), ROUND_ROBIN);
 
     // Assess
     const sent = await drain(queues.aws);
@@ -95,7 +100,7 @@ describe('Router: a queue that refuses sends', () => {
     const { router } = routerOver(queues, new MemoryHealthStore());
 
     // Act
-    const sending = router.send(routes(2), TARGETS, 'round_robin');
+    const sending = router.send(routes(2), ROUND_ROBIN);
 
     // Assess
     await expect(sending).rejects.toBeInstanceOf(TargetUnavailableError);
@@ -107,7 +112,7 @@ describe('Router: a queue that refuses sends', () => {
     const { router } = routerOver(queues, new MemoryHealthStore());
 
     // Act
-    const sending = router.send(routes(1), TARGETS, 'round_robin');
+    const sending = router.send(routes(1), ROUND_ROBIN);
 
     // Assess
     await expect(sending).rejects.toThrow('target aws, gcp is unavailable');
@@ -121,14 +126,14 @@ describe('Router: breakers shared across functions', () => {
     const queues = { aws: new MemoryQueue<ChunkMessage>(), gcp: new MemoryQueue<ChunkMessage>() };
     const ingest = routerOver(queues, store);
     const gcpProcessor = routerOver(queues, store);
-    await ingest.router.send(routes(2), TARGETS, 'round_robin');
+    await ingest.router.send(routes(2), ROUND_ROBIN);
     await drain(queues.aws);
     await drain(queues.gcp);
 
     // Act
     await gcpProcessor.router.record('gcp', failures(3));
     clock.now += 1000;
-    await ingest.router.send(routes(4), TARGETS, 'round_robin');
+    await ingest.router.send(routes(4), ROUND_ROBIN);
 
     // Assess
     expect(await drain(queues.gcp)).toEqual([]);
@@ -145,12 +150,12 @@ describe('Router: breakers shared across functions', () => {
     clock.now += 2000;
 
     // Act
-    await ingest.router.send(routes(6), TARGETS, 'round_robin');
+    await ingest.router.send(routes(6), ROUND_ROBIN);
     const probes = await drain(queues.gcp);
     await gcpProcessor.router.record('gcp', [{ outcome: 'success', sentAt: probes[0]?.routedAt ?? 0 }]);
     clock.now += 1000;
     await drain(queues.aws);
-    await ingest.router.send(routes(6), TARGETS, 'round_robin');
+    await ingest.router.send(routes(6), ROUND_ROBIN);
 
     // Assess
     expect(probes).toHaveLength(1);
@@ -168,7 +173,7 @@ describe('TargetHealth', () => {
     await gcpProcessor.router.record('gcp', [{ outcome: 'success', sentAt: clock.now }]);
     await ingest.router.record('gcp', failures(3));
     clock.now += 2000;
-    await ingest.router.send(routes(2), TARGETS, 'round_robin');
+    await ingest.router.send(routes(2), ROUND_ROBIN);
     const [probe] = await drain(queues.gcp);
 
     // Act
@@ -205,10 +210,10 @@ describe('TargetHealth', () => {
     const { router } = routerOver(queues, store, 1000);
 
     // Act
-    for (let i = 0; i < 5; i++) await router.send(routes(1), TARGETS, 'round_robin');
+    for (let i = 0; i < 5; i++) await router.send(routes(1), ROUND_ROBIN);
     const withinInterval = store.reads;
     clock.now += 1000;
-    await router.send(routes(1), TARGETS, 'round_robin');
+    await router.send(routes(1), ROUND_ROBIN);
 
     // Assess
     expect(withinInterval).toBe(1);
