@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { type FunctionDeployment, functionEnvironment } from '../config/function-env.ts';
 import { topicPath } from '../config/queue-address.ts';
-import type { Priority } from '../core/constants.ts';
 import { byLane, everyLane } from '../core/lanes.ts';
+import { laneFunctionSteps } from './deploy-gcp-functions.ts';
 import type { DeployGcpInputs } from './deploy-gcp-inputs.ts';
 
 /** gcloud's arguments, without `gcloud` itself. `${NAME}` in an argument is a value captured earlier. */
@@ -35,10 +35,6 @@ export type DeployStep =
 
 export const PROJECT_NUMBER = 'PROJECT_NUMBER';
 export const PROCESSOR_UNIQUE_ID = 'PROCESSOR_UNIQUE_ID';
-
-/** The variable the URL of a target's lane's function is captured into. */
-export const functionUrlVariable = (target: string, lane: Priority): string =>
-  `FUNCTION_URL_${target.toUpperCase().replaceAll('-', '_')}_${lane.toUpperCase()}`;
 
 const APIS = [
   'pubsub.googleapis.com',
@@ -87,7 +83,7 @@ const binding = (title: string, resource: GcloudArgs, member: string, role: stri
  * function's bundle and environment files go.
  */
 export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployStep[] => {
-  const { project, region, gcp, resources } = inputs;
+  const { project, gcp, resources } = inputs;
   const at = `--project=${project}`;
   const email = (id: string) => `${id}@${project}.iam.gserviceaccount.com`;
   const sa = gcp.serviceAccounts;
@@ -279,75 +275,14 @@ export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployS
       }),
     });
     for (const lane of Object.values(target.lanes)) {
-      const name = lane.functionName;
-      const url = functionUrlVariable(target.target, lane.lane);
       steps.push(
-        {
-          // `functions deploy` creates the function or updates it to this source and configuration.
-          kind: 'gcloud',
-          title: `function ${name} (lane ${lane.lane}, ${lane.maxInstances} instances)`,
-          args: [
-            'functions',
-            'deploy',
-            name,
-            '--gen2',
-            at,
-            `--region=${region}`,
-            `--runtime=${gcp.function.runtime}`,
-            `--entry-point=${gcp.function.entryPoint}`,
-            `--source=${source}`,
-            '--trigger-http',
-            '--no-allow-unauthenticated',
-            `--service-account=${email(sa.processor)}`,
-            `--timeout=${gcp.processor.timeoutSeconds}s`,
-            `--memory=${gcp.function.memoryMb}Mi`,
-            `--max-instances=${lane.maxInstances}`,
-            '--concurrency=1',
-            `--env-vars-file=${envFile}`,
-          ],
-        },
-        {
-          kind: 'capture',
-          title: `the URL of ${name}`,
-          variable: url,
-          args: [
-            'functions',
-            'describe',
-            name,
-            '--gen2',
-            at,
-            `--region=${region}`,
-            '--format=value(serviceConfig.uri)',
-          ],
-        },
-        {
-          // roles/run.invoker on the function's service, for the account Pub/Sub pushes as.
-          kind: 'gcloud',
-          title: `${name}: Pub/Sub may invoke it`,
-          args: [
-            'functions',
-            'add-invoker-policy-binding',
-            name,
-            at,
-            `--region=${region}`,
-            `--member=serviceAccount:${email(sa.pushInvoker)}`,
-          ],
-        },
-        {
-          // The functions framework reads the topic from the push path.
-          kind: 'gcloud',
-          title: `${lane.subscription}: push each delivery to ${name}`,
-          args: [
-            'pubsub',
-            'subscriptions',
-            'update',
-            lane.subscription,
-            at,
-            `--push-endpoint=\${${url}}/${topicPath(project, lane.topic)}`,
-            `--push-auth-service-account=${email(sa.pushInvoker)}`,
-            `--push-auth-token-audience=\${${url}}`,
-          ],
-        },
+        ...laneFunctionSteps(inputs, lane, {
+          target: target.target,
+          source,
+          envFile,
+          runAs: email(sa.processor),
+          pushAs: email(sa.pushInvoker),
+        }),
       );
     }
   }
