@@ -38,7 +38,7 @@ export const laneFunctionSteps = (
     {
       // `functions deploy` creates the function or updates it to this source and configuration.
       kind: 'gcloud',
-      title: `function ${name} (lane ${lane.lane}, ${lane.maxInstances} instances)`,
+      title: `function ${name} (lane ${lane.lane}, at most ${lane.maxInstances} at once)`,
       args: [
         'functions',
         'deploy',
