@@ -143,4 +143,34 @@ describe('emulator mode', () => {
       low: 0,
     });
   });
+
+  it('runs a high job submitted behind a low backlog of 20 times the pushes in flight before a quarter of the backlog', async () => {
+    // Prepare: the emulator pushes about two messages of a subscription at a time; each low try takes 2 s.
+    const job = async (query: string, chunks: number) => {
+      const body = Array.from({ length: chunks }, (_, i) => `{"n":${i},"pad":"${'x'.repeat(700)}"}\n`).join(
+        '',
+      );
+      const response = await fetch(`${mode.url}/jobs?targets=gcp&chunkSize=1024&${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson' },
+        body,
+      });
+      return ((await response.json()) as { jobId: string }).jobId;
+    };
+    const view = async (jobId: string) =>
+      (await (await fetch(`${mode.url}/jobs/${jobId}`)).json()) as {
+        status: string;
+        chunksCompleted: number;
+      };
+    const backlog = await job('priority=low&pipeline=validate,chaos:delay=2000', 40);
+
+    // Act
+    const urgent = await job('priority=high&pipeline=validate', 2);
+    await waitFor(async () => ((await view(urgent)).status === 'completed' ? true : undefined), 30_000);
+    const low = await view(backlog);
+    await fetch(`${mode.url}/jobs/${backlog}`, { method: 'DELETE' });
+
+    // Assess
+    expect(low.chunksCompleted).toBeLessThan(40 / 4);
+  });
 });
