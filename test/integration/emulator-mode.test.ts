@@ -168,7 +168,9 @@ describe('emulator mode', () => {
     const urgent = await job('priority=high&pipeline=validate', 2);
     await waitFor(async () => ((await view(urgent)).status === 'completed' ? true : undefined), 30_000);
     const low = await view(backlog);
+    // Cancelled and its tries in flight ended, so none is cut off when emulator mode stops.
     await fetch(`${mode.url}/jobs/${backlog}`, { method: 'DELETE' });
+    await waitFor(async () => ((await view(backlog)).status === 'cancelled' ? true : undefined), 30_000);
 
     // Assess
     expect(low.chunksCompleted).toBeLessThan(40 / 4);
