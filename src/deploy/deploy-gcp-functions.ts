@@ -5,7 +5,7 @@ import type { DeployStep } from './deploy-gcp-plan.ts';
 import type { PubSubLaneDefinition } from './gcp-resources.ts';
 
 /** The variable the URL of a target's lane's function is captured into. */
-export const functionUrlVariable = (target: string, lane: Priority): string =>
+const functionUrlVariable = (target: string, lane: Priority): string =>
   `FUNCTION_URL_${target.toUpperCase().replaceAll('-', '_')}_${lane.toUpperCase()}`;
 
 /** Where a lane's function comes from and who it deals with; the same for every lane of a target. */
