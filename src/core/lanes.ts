@@ -17,6 +17,22 @@ export const byLane = <T>(make: (lane: Priority) => T): Lanes<T> =>
 export const DEFAULT_LANE_SHARES: LaneShares = { high: 60, medium: 30, low: 10 };
 
 /**
+ * `slots` shared out by `shares`, in whole slots that sum to `slots`: each lane gets its share rounded
+ * down, then the slots left go to the lanes with the largest remainders (the higher lane on a tie).
+ * 20 slots at 60/30/10 are 12/6/2; 6 at 34/33/33 are 2/2/2.
+ */
+export const apportion = (slots: number, shares: LaneShares): Lanes<number> => {
+  const exact = byLane((lane) => (slots * shares[lane]) / 100);
+  const given = byLane((lane) => Math.floor(exact[lane]));
+  const left = slots - PRIORITIES.reduce((sum, lane) => sum + given[lane], 0);
+  const byRemainder = [...PRIORITIES].sort(
+    (a, b) => exact[b] - given[b] - (exact[a] - given[a]) || PRIORITIES.indexOf(a) - PRIORITIES.indexOf(b),
+  );
+  const extra = new Set(byRemainder.slice(0, left));
+  return byLane((lane) => given[lane] + (extra.has(lane) ? 1 : 0));
+};
+
+/**
  * Which lane a free slot of a target serves. The highest lane with work waiting, unless a lower one is
  * owed its share: while a lane waits, it earns its share of every try given out (aging), and once it has
  * earned a whole try it is served, then pays for what it took. So a lane that always has work gets at

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { type FunctionDeployment, functionEnvironment } from '../config/function-env.ts';
 import { topicPath } from '../config/queue-address.ts';
-import { everyLane } from '../core/lanes.ts';
+import { byLane, everyLane } from '../core/lanes.ts';
 import type { DeployGcpInputs } from './deploy-gcp-inputs.ts';
 
 /** gcloud's arguments, without `gcloud` itself. `${NAME}` in an argument is a value captured earlier. */
@@ -101,7 +101,10 @@ export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployS
     queues: Object.fromEntries([
       ...resources.queues.map((queue) => [
         queue.target,
-        everyLane(`https://sqs.${inputs.awsRegion}.amazonaws.com/${inputs.awsAccountId}/${queue.name}`),
+        byLane(
+          (lane) =>
+            `https://sqs.${inputs.awsRegion}.amazonaws.com/${inputs.awsAccountId}/${queue.lanes[lane].name}`,
+        ),
       ]),
       ...gcp.targets.map((target) => [target.target, everyLane(topicPath(project, target.topic))]),
     ]),

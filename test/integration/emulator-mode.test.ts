@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionEnvironment } from '../../src/config/function-env.ts';
+import type { Lanes } from '../../src/core/lanes.ts';
 import { everyLane } from '../../src/core/lanes.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
@@ -40,7 +41,7 @@ describe('emulator mode', () => {
       tableName: resources.table.name,
       bucketName: mode.provisioned.bucket,
       queues: {
-        aws: everyLane(mode.provisioned.queueUrls.aws as string),
+        aws: mode.provisioned.queueUrls.aws as Lanes<string>,
         gcp: everyLane(topic(`${prefix}-gcp`)),
       },
       jobTtlSeconds: resources.jobTtlSeconds,
