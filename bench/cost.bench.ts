@@ -103,7 +103,8 @@ const main = async (): Promise<void> => {
     const sqs = new SQSClient(awsClientConfig(moto.endpoint));
     direct.push(s3, dynamo, sqs);
 
-    const queueUrl = running.provisioned.queueUrls[resources.queues[0]?.target ?? 'aws'] as string;
+    // The jobs run in the default lane, medium.
+    const queueUrl = running.provisioned.queueUrls[resources.queues[0]?.target ?? 'aws']?.medium as string;
     const dlqUrl = running.provisioned.deadLetterUrls[resources.queues[0]?.target ?? 'aws'] as string;
     const inQueue = async (url: string): Promise<number> => {
       const { Attributes = {} } = await sqs.send(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { laneShares } from '../src/config/schema.ts';
 import { ResourceOptionsError } from '../src/deploy/errors.ts';
 import { defineGcpResources, type GcpResources } from '../src/deploy/gcp-resources.ts';
 import { defineResources, type Resources } from '../src/deploy/resources.ts';
@@ -74,11 +75,29 @@ const digits = (count: string, what: string) =>
     z.string().regex(new RegExp(`^\\d{${count}}$`), what),
   );
 
+/**
+ * `priority.shares`, as `-c priorityShares=high=70,medium=20,low=10` gives it, or as an object in
+ * cdk.json; checked as the configuration checks it.
+ */
+const shares = z.preprocess(
+  (value) =>
+    typeof value === 'string'
+      ? Object.fromEntries(
+          value.split(',').map((pair) => {
+            const [lane = '', share = ''] = pair.split('=').map((part) => part.trim());
+            return [lane, /^\d+$/.test(share) ? Number(share) : share];
+          }),
+        )
+      : value,
+  laneShares,
+);
+
 const ContextSchema = z.object({
   prefix: z.string().optional(),
   awsTargets: list.optional(),
   processorTimeoutSeconds: integer.optional(),
   maxConcurrentTasks: integer.optional(),
+  priorityShares: shares.optional(),
   logRetentionDays: integer.optional(),
   /** jobs.ttl_seconds, as `cdk -c jobTtlSeconds=...` gives it. */
   jobTtlSeconds: integer.optional(),
@@ -146,6 +165,7 @@ const resourcesOf = (context: Context, issues: string[]): Resources | undefined 
         processorTimeoutSeconds: context.processorTimeoutSeconds,
       }),
       ...(context.maxConcurrentTasks !== undefined && { maxConcurrentTasks: context.maxConcurrentTasks }),
+      ...(context.priorityShares !== undefined && { laneShares: context.priorityShares }),
       ...(context.logRetentionDays !== undefined && { logRetentionDays: context.logRetentionDays }),
       ...(context.jobTtlSeconds !== undefined && { jobTtlSeconds: context.jobTtlSeconds }),
     });

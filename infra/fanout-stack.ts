@@ -6,7 +6,8 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { type FunctionDeployment, functionEnvironment } from '../src/config/function-env.ts';
 import { topicPath } from '../src/config/queue-address.ts';
-import { byLane, everyLane, type Lanes } from '../src/core/lanes.ts';
+import { PRIORITIES } from '../src/core/constants.ts';
+import { byLane, type Lanes } from '../src/core/lanes.ts';
 import type { StackConfig } from './config.ts';
 import { DataStores } from './data-stores.ts';
 import { FanoutFunction, PUBSUB_RUNTIME_MODULES } from './fanout-function.ts';
@@ -44,7 +45,7 @@ export class FanoutStack extends Stack {
     const queues = new Queues(this, 'Queues', resources);
 
     const queueAddresses: Record<string, Lanes<string>> = Object.fromEntries([
-      ...queues.targets.map(({ definition, queue }) => [definition.target, everyLane(queue.queueUrl)]),
+      ...queues.targets.map(({ definition, lanes }) => [definition.target, byLane((l) => lanes[l].queueUrl)]),
       ...(google === undefined
         ? []
         : google.resources.targets.map(({ target, lanes }) => [
@@ -69,7 +70,8 @@ export class FanoutStack extends Stack {
     // Ingest and the processors publish to Pub/Sub when a target is on Google Cloud.
     const runtimeModules = google !== undefined ? PUBSUB_RUNTIME_MODULES : [];
     const sendToTargets = (grantee: IGrantable) => {
-      for (const { queue } of queues.targets) queue.grantSendMessages(grantee);
+      for (const { lanes } of queues.targets)
+        for (const lane of PRIORITIES) lanes[lane].grantSendMessages(grantee);
     };
 
     const ingest = new FanoutFunction(this, 'Ingest', {
@@ -124,7 +126,7 @@ export class FanoutStack extends Stack {
     sendToTargets(ingestStep.role);
     queues.ingestSteps.grantSendMessages(ingestStep.role);
 
-    const processors = queues.targets.map(({ definition, queue, deadLetters }) => {
+    const processors = queues.targets.map(({ definition, lanes, deadLetters }) => {
       const processor = new FanoutFunction(this, `Process-${definition.target}`, {
         observability: resources.observability,
         runtimeModules,
@@ -143,15 +145,19 @@ export class FanoutStack extends Stack {
         }),
         description: `Fanout processor of target ${definition.target}: runs each chunk's pipeline`,
       });
-      trigger(
-        processor,
-        new SqsEventSource(queue, {
-          batchSize: resources.processor.batchSize,
-          maxBatchingWindow: Duration.seconds(resources.processor.maxBatchingWindowSeconds),
-          maxConcurrency: resources.processor.maxConcurrency,
-          reportBatchItemFailures: true,
-        }),
-      );
+      // A mapping a lane, each with its own share of the function's concurrency: a backlog in one lane
+      // cannot take the others' instances.
+      for (const lane of PRIORITIES) {
+        trigger(
+          processor,
+          new SqsEventSource(lanes[lane], {
+            batchSize: resources.processor.batchSize,
+            maxBatchingWindow: Duration.seconds(resources.processor.maxBatchingWindowSeconds),
+            maxConcurrency: definition.lanes[lane].maxConcurrency,
+            reportBatchItemFailures: true,
+          }),
+        );
+      }
       data.grantTableData(processor.role);
       data.grantObjectReads(processor.role, resources.bucket.inputsPrefix);
       data.grantObjectWrites(processor.role, resources.bucket.resultsPrefix);
@@ -244,12 +250,16 @@ export class FanoutStack extends Stack {
         { label: 'reconcile', function: reconcile.function },
       ],
       queues: [
-        ...queues.targets.map(({ definition, queue, deadLetters }) => ({
+        ...queues.targets.map(({ definition, lanes, deadLetters }) => ({
           target: definition.target,
-          queue,
+          queues: PRIORITIES.map((lane) => ({ name: `${definition.target}-${lane}`, queue: lanes[lane] })),
           deadLetters,
         })),
-        { target: 'ingest-steps', queue: queues.ingestSteps, deadLetters: queues.ingestStepDeadLetters },
+        {
+          target: 'ingest-steps',
+          queues: [{ name: 'ingest-steps', queue: queues.ingestSteps }],
+          deadLetters: queues.ingestStepDeadLetters,
+        },
       ],
       streamFailures: queues.streamFailures,
     });

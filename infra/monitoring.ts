@@ -22,10 +22,11 @@ export interface WatchedFunction {
   function: IFunction;
 }
 
-/** An AWS target's queues to watch. */
+/** An AWS target's queues to watch: one a lane (or the one of ingest steps), and their dead letters. */
 export interface WatchedQueue {
   target: string;
-  queue: IQueue;
+  /** Each named in its alarm and on the dashboard, e.g. `aws-high`. */
+  queues: { name: string; queue: IQueue }[];
   deadLetters: IQueue;
 }
 
@@ -80,19 +81,21 @@ export class Monitoring extends Construct {
       return rate;
     });
 
-    for (const { target, queue, deadLetters } of props.queues) {
+    for (const { target, queues, deadLetters } of props.queues) {
       this.#alarm(
         `${target}DeadLetters`,
         deadLetters.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
         alarms.deadLetterMessages,
         `${target}: deliveries the processor could not settle were moved to the dead-letter queue; inspect, then redrive`,
       );
-      this.#alarm(
-        `${target}OldestMessage`,
-        queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
-        alarms.oldestMessageAgeSeconds,
-        `${target}: the oldest message waited over ${alarms.oldestMessageAgeSeconds} s; the processor is behind or failing`,
-      );
+      for (const { name, queue } of queues) {
+        this.#alarm(
+          `${name}OldestMessage`,
+          queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
+          alarms.oldestMessageAgeSeconds,
+          `${name}: the oldest message waited over ${alarms.oldestMessageAgeSeconds} s; the processor is behind or failing`,
+        );
+      }
     }
     this.#alarm(
       'StreamFailures',
@@ -117,15 +120,17 @@ export class Monitoring extends Construct {
       ]),
       graph(
         'Queue depth',
-        props.queues.flatMap(({ target, queue, deadLetters }) => [
-          queue.metricApproximateNumberOfMessagesVisible({ period, label: `${target} visible` }),
+        props.queues.flatMap(({ target, queues, deadLetters }) => [
+          ...queues.map(({ name, queue }) =>
+            queue.metricApproximateNumberOfMessagesVisible({ period, label: `${name} visible` }),
+          ),
           deadLetters.metricApproximateNumberOfMessagesVisible({ period, label: `${target} dead letters` }),
         ]),
       ),
       graph(
         'Age of the oldest message (s)',
-        props.queues.map(({ target, queue }) =>
-          queue.metricApproximateAgeOfOldestMessage({ period, label: target }),
+        props.queues.flatMap(({ queues }) =>
+          queues.map(({ name, queue }) => queue.metricApproximateAgeOfOldestMessage({ period, label: name })),
         ),
       ),
       graph('Function error rate (%)', errorRates),

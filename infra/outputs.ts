@@ -1,5 +1,6 @@
 import { CfnOutput, type Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { PRIORITIES } from '../src/core/constants.ts';
 import type { Resources } from '../src/deploy/resources.ts';
 import type { DataStores } from './data-stores.ts';
 import type { Queues } from './queues.ts';
@@ -18,9 +19,15 @@ export const addResourceOutputs = (
   output('AccessLogsBucketName', data.accessLogs.bucketName);
   output('TableName', data.table.tableName, 'Jobs and tasks');
   output('TableStreamArn', data.table.tableStreamArn as string, 'What the stats function reads');
-  for (const { definition, queue, deadLetters } of queues.targets) {
+  for (const { definition, lanes, deadLetters } of queues.targets) {
     const name = outputName(definition.target);
-    output(`${name}QueueUrl`, queue.queueUrl, `Chunks for target ${definition.target}`);
+    for (const lane of PRIORITIES) {
+      output(
+        `${name}${outputName(lane)}QueueUrl`,
+        lanes[lane].queueUrl,
+        `Chunks of ${lane}-priority jobs for target ${definition.target}`,
+      );
+    }
     output(
       `${name}DeadLetterQueueUrl`,
       deadLetters.queueUrl,

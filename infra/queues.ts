@@ -1,16 +1,17 @@
 import { Duration } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { byLane, type Lanes } from '../src/core/lanes.ts';
 import type {
   IngestStepsDefinition,
   QueueDefinition,
   StreamFailuresDefinition,
 } from '../src/deploy/resources.ts';
 
-/** An AWS target's queue and its dead-letter queue. */
+/** An AWS target's queues, one a lane, and their dead-letter queue. */
 export interface TargetQueues {
   definition: QueueDefinition;
-  queue: Queue;
+  lanes: Lanes<Queue>;
   deadLetters: Queue;
 }
 
@@ -18,7 +19,7 @@ export interface TargetQueues {
 const secure = { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true } as const;
 
 /**
- * Per AWS target, a queue that redrives to its dead-letter queue; the queue of ingest steps and its
+ * Per AWS target, a queue per lane, each redriving to the target's dead-letter queue; the queue of ingest steps and its
  * dead-letter queue; and where the stats stream's failures go.
  */
 export class Queues extends Construct {
@@ -43,14 +44,17 @@ export class Queues extends Construct {
         queueName: definition.deadLetterName,
         retentionPeriod: Duration.seconds(definition.deadLetterRetentionSeconds),
       });
-      const queue = new Queue(this, definition.target, {
-        ...secure,
-        queueName: definition.name,
-        visibilityTimeout: Duration.seconds(definition.visibilityTimeoutSeconds),
-        retentionPeriod: Duration.seconds(definition.messageRetentionSeconds),
-        deadLetterQueue: { queue: deadLetters, maxReceiveCount: definition.maxReceiveCount },
-      });
-      return { definition, queue, deadLetters };
+      const lanes = byLane(
+        (lane) =>
+          new Queue(this, `${definition.target}-${lane}`, {
+            ...secure,
+            queueName: definition.lanes[lane].name,
+            visibilityTimeout: Duration.seconds(definition.visibilityTimeoutSeconds),
+            retentionPeriod: Duration.seconds(definition.messageRetentionSeconds),
+            deadLetterQueue: { queue: deadLetters, maxReceiveCount: definition.maxReceiveCount },
+          }),
+      );
+      return { definition, lanes, deadLetters };
     });
     const steps = props.ingestSteps;
     this.ingestStepDeadLetters = new Queue(this, 'IngestStepDeadLetters', {

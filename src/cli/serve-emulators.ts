@@ -1,6 +1,7 @@
 import { EnvironmentError } from '../config/errors.ts';
 import { loadConfig } from '../config/load.ts';
 import { UsageError } from '../core/errors.ts';
+import { ResourceOptionsError } from '../deploy/errors.ts';
 import { defineGcpResources } from '../deploy/gcp-resources.ts';
 import { ProvisioningError } from '../deploy/provision.ts';
 import { defineResources } from '../deploy/resources.ts';
@@ -30,11 +31,12 @@ export const serveOnEmulators = async (options: Record<string, unknown>): Promis
   let mode: Awaited<ReturnType<typeof startEmulatorMode>>;
   try {
     const prefix = (options.prefix as string | undefined) ?? 'fanout';
-    // The same settings as the embedded engine's: the table's TTL and the topics' retention, the lanes.
+    // The same settings as the embedded engine's: the table's TTL and the topics' retention, and the
+    // lanes' shares of the processors' concurrency.
     const config = loadConfig({ file: options.config as string | undefined });
     const jobTtlSeconds = config.jobs.ttl_seconds;
     mode = await startEmulatorMode({
-      resources: defineResources({ prefix, jobTtlSeconds }),
+      resources: defineResources({ prefix, jobTtlSeconds, laneShares: config.priority.shares }),
       // The Google side runs wherever its emulator does.
       ...(process.env.PUBSUB_EMULATOR_HOST && {
         gcp: defineGcpResources({ prefix, jobTtlSeconds, laneShares: config.priority.shares }),
@@ -45,7 +47,11 @@ export const serveOnEmulators = async (options: Record<string, unknown>): Promis
       ...(options.requireSigv4 === true && { requireSigV4: emulatorIdentity() }),
     });
   } catch (error) {
-    if (error instanceof EnvironmentError || error instanceof ProvisioningError)
+    if (
+      error instanceof EnvironmentError ||
+      error instanceof ProvisioningError ||
+      error instanceof ResourceOptionsError
+    )
       throw new UsageError(error.message, { cause: error });
     throw error;
   }

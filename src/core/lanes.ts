@@ -17,6 +17,22 @@ export const byLane = <T>(make: (lane: Priority) => T): Lanes<T> =>
 export const DEFAULT_LANE_SHARES: LaneShares = { high: 60, medium: 30, low: 10 };
 
 /**
+ * `slots` shared out by `shares`, in whole slots that sum to `slots`: each lane gets its share rounded
+ * down, then the slots left go to the lanes with the largest remainders (the higher lane on a tie).
+ * 20 slots at 60/30/10 are 12/6/2; 6 at 34/33/33 are 2/2/2.
+ */
+export const apportion = (slots: number, shares: LaneShares): Lanes<number> => {
+  const exact = byLane((lane) => (slots * shares[lane]) / 100);
+  const given = byLane((lane) => Math.floor(exact[lane]));
+  const left = slots - PRIORITIES.reduce((sum, lane) => sum + given[lane], 0);
+  const byRemainder = [...PRIORITIES].sort(
+    (a, b) => exact[b] - given[b] - (exact[a] - given[a]) || PRIORITIES.indexOf(a) - PRIORITIES.indexOf(b),
+  );
+  const extra = new Set(byRemainder.slice(0, left));
+  return byLane((lane) => given[lane] + (extra.has(lane) ? 1 : 0));
+};
+
+/**
  * Which lane a free slot of a target serves. The highest lane with work waiting, unless a lower one is
  * owed its share: while a lane waits, it earns its share of every try given out (aging), and once it has
  * earned a whole try it is served, then pays for what it took. So a lane that always has work gets at
@@ -57,28 +73,3 @@ export class LaneScheduler {
     return this.#credit[lane] + this.#shares[lane] >= 100;
   }
 }
-
-/**
- * Splits `total` slots (a function's instances, a queue's concurrency) between the lanes by their shares:
- * each lane gets its share rounded to a whole slot, at least `least`, and the slots add up to `total`
- * (what rounding leaves goes to the lanes furthest below their share, what it overdraws comes from those
- * furthest above it). `total` must be at least `least` a lane.
- */
-export const splitByShares = (total: number, shares: LaneShares, least = 1): Record<Priority, number> => {
-  const ideal = (lane: Priority) => (total * shares[lane]) / 100;
-  const slots = Object.fromEntries(
-    PRIORITIES.map((lane) => [lane, Math.max(least, Math.floor(ideal(lane)))]),
-  ) as Record<Priority, number>;
-  const gap = (lane: Priority) => ideal(lane) - slots[lane];
-  let given = PRIORITIES.reduce((sum, lane) => sum + slots[lane], 0);
-  for (; given < total; given++) {
-    const lane = PRIORITIES.reduce((most, next) => (gap(next) > gap(most) ? next : most));
-    slots[lane] += 1;
-  }
-  for (; given > total; given--) {
-    const above = PRIORITIES.filter((lane) => slots[lane] > least);
-    const lane = above.reduce((most, next) => (gap(next) < gap(most) ? next : most));
-    slots[lane] -= 1;
-  }
-  return slots;
-};

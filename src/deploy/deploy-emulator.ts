@@ -89,7 +89,7 @@ export const leftBehind = async (
   resources: Resources,
   clients: { dynamo: DynamoDBClient; s3: S3Client; sqs: SQSClient },
 ): Promise<Retained[]> => {
-  const queueName = resources.queues[0]?.name;
+  const queueName = resources.queues[0]?.lanes.medium.name;
   if (await exists(() => clients.sqs.send(new GetQueueUrlCommand({ QueueName: queueName })), isQueueMissing))
     return [];
   const { table, bucket } = resources;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { type FunctionDeployment, functionEnvironment } from '../config/function-env.ts';
 import { topicPath } from '../config/queue-address.ts';
-import { byLane, everyLane } from '../core/lanes.ts';
+import { byLane } from '../core/lanes.ts';
 import { laneFunctionSteps } from './deploy-gcp-functions.ts';
 import type { DeployGcpInputs } from './deploy-gcp-inputs.ts';
 
@@ -99,7 +99,10 @@ export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployS
     queues: Object.fromEntries([
       ...resources.queues.map((queue) => [
         queue.target,
-        everyLane(`https://sqs.${inputs.awsRegion}.amazonaws.com/${inputs.awsAccountId}/${queue.name}`),
+        byLane(
+          (lane) =>
+            `https://sqs.${inputs.awsRegion}.amazonaws.com/${inputs.awsAccountId}/${queue.lanes[lane].name}`,
+        ),
       ]),
       ...gcp.targets.map((target) => [
         target.target,

@@ -1,6 +1,8 @@
 import { DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { HeadBucketCommand, NotFound } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, QueueDoesNotExist } from '@aws-sdk/client-sqs';
+import { PRIORITIES } from '../core/constants.ts';
+import { byLane } from '../core/lanes.ts';
 import { type AwsClients, type ProvisionedAws, ProvisioningError } from './provision.ts';
 import type { Resources } from './resources.ts';
 
@@ -11,7 +13,7 @@ const isMissing = (error: unknown): boolean =>
 
 /**
  * Where a deployed stack's resources are, found by the names the definitions give them: every target's
- * queue and dead-letter queue, the queue of ingest steps, the table's stream and the data bucket. Reads only: it creates and changes
+ * lane queues and dead-letter queue, the queue of ingest steps, the table's stream and the data bucket. Reads only: it creates and changes
  * nothing. Throws one `ProvisioningError` naming every resource that is not there.
  */
 export const findDeployedAws = async (resources: Resources, clients: AwsClients): Promise<ProvisionedAws> => {
@@ -39,11 +41,14 @@ export const findDeployedAws = async (resources: Resources, clients: AwsClients)
     return { url, arn: Attributes?.QueueArn ?? '' };
   };
   const queues = await Promise.all(
-    resources.queues.map(async (definition) => ({
-      target: definition.target,
-      main: await queue(definition.name),
-      deadLetter: await queue(definition.deadLetterName),
-    })),
+    resources.queues.map(async (definition) => {
+      const lanes = await Promise.all(PRIORITIES.map((lane) => queue(definition.lanes[lane].name)));
+      return {
+        target: definition.target,
+        lanes: byLane((lane) => lanes[PRIORITIES.indexOf(lane)] as { url: string; arn: string }),
+        deadLetter: await queue(definition.deadLetterName),
+      };
+    }),
   );
   const ingestSteps = await queue(resources.ingestSteps.queueName);
   const ingestStepDeadLetters = await queue(resources.ingestSteps.deadLetterName);
@@ -62,11 +67,11 @@ export const findDeployedAws = async (resources: Resources, clients: AwsClients)
       `not deployed: ${missing.join(', ')}; deploy the stack first (npm run deploy:emulator)`,
     );
   }
-  const byTarget = (pick: (found: (typeof queues)[number]) => string) =>
+  const byTarget = <T>(pick: (found: (typeof queues)[number]) => T) =>
     Object.fromEntries(queues.map((found) => [found.target, pick(found)]));
   return {
-    queueUrls: byTarget((found) => found.main.url),
-    queueArns: byTarget((found) => found.main.arn),
+    queueUrls: byTarget((found) => byLane((lane) => found.lanes[lane].url)),
+    queueArns: byTarget((found) => byLane((lane) => found.lanes[lane].arn)),
     deadLetterUrls: byTarget((found) => found.deadLetter.url),
     deadLetterArns: byTarget((found) => found.deadLetter.arn),
     ingestSteps: { ...ingestSteps, deadLetterUrl: ingestStepDeadLetters.url },

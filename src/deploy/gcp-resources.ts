@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { laneShares } from '../config/schema.ts';
 import { DEFAULT_JOB_TTL_SECONDS, PRIORITIES, type Priority } from '../core/constants.ts';
-import { byLane, DEFAULT_LANE_SHARES, type Lanes, splitByShares } from '../core/lanes.ts';
+import { apportion, byLane, DEFAULT_LANE_SHARES, type Lanes } from '../core/lanes.ts';
 import type { ResourceOptionsError } from './errors.ts';
 import { parseResourceOptions, resourcePrefix, targetNames } from './resources.ts';
 
@@ -44,14 +44,9 @@ const GcpOptionsSchema = z
       .default(5),
     minimumBackoffSeconds: z.number().int().min(0).max(GcpLimits.maxBackoffSeconds).default(10),
     maximumBackoffSeconds: z.number().int().min(0).max(GcpLimits.maxBackoffSeconds).default(600),
-    // The seed configuration's max_concurrent_tasks: one delivery per instance at a time, split between
-    // the lanes' functions, each of which needs an instance.
-    maxConcurrentTasks: z
-      .number()
-      .int()
-      .min(PRIORITIES.length, `at least ${PRIORITIES.length}: each lane's function needs an instance`)
-      .max(GcpLimits.maxInstances)
-      .default(10),
+    // The seed configuration's max_concurrent_tasks: one delivery per instance at a time, shared by the
+    // lanes' functions.
+    maxConcurrentTasks: z.number().int().min(1).max(GcpLimits.maxInstances).default(10),
     // priority.shares: each lane's part of maxConcurrentTasks.
     laneShares: laneShares.default({ ...DEFAULT_LANE_SHARES }),
     // jobs.ttl_seconds: the topics' own message retention follows it.
@@ -60,6 +55,19 @@ const GcpOptionsSchema = z
   .refine((options) => options.minimumBackoffSeconds <= options.maximumBackoffSeconds, {
     message: 'minimumBackoffSeconds must not exceed maximumBackoffSeconds',
     path: ['minimumBackoffSeconds'],
+  })
+  .superRefine(({ maxConcurrentTasks, laneShares: shares }, context) => {
+    // Shares that are wrong themselves were named already.
+    if (!laneShares.safeParse(shares).success) return;
+    const instances = apportion(maxConcurrentTasks, shares);
+    for (const lane of PRIORITIES) {
+      if (instances[lane] >= 1) continue;
+      context.addIssue({
+        code: 'custom',
+        path: ['laneShares', lane],
+        message: `the ${lane} lane's function gets no instance of maxConcurrentTasks ${maxConcurrentTasks}: raise maxConcurrentTasks to ${Math.ceil(100 / shares[lane])} or the ${lane} share`,
+      });
+    }
   });
 
 /** What {@link defineGcpResources} accepts; every field is optional. */
@@ -78,8 +86,8 @@ export interface PubSubLaneDefinition {
   /** The function the subscription pushes to, this lane's alone. @default `${prefix}-process-${target}-${lane}` */
   functionName: string;
   /**
-   * The function's instances, one delivery each: the lane's share of `maxConcurrentTasks`, at least 1,
-   * so a backlog on one lane cannot take the others' instances (see `splitByShares`).
+   * The function's instances, one delivery each: the lane's share of `maxConcurrentTasks` in whole
+   * instances (`apportion`), so a backlog on one lane cannot take the others' instances.
    * @default 6, 3 and 1 (60/30/10 of 10)
    */
   maxInstances: number;
@@ -197,7 +205,7 @@ export const defineGcpResources = (options: GcpResourceOptions = {}): GcpResourc
     jobTtlSeconds,
     ...delivery
   } = parseResourceOptions(GcpOptionsSchema, options, 'Google Cloud resource options');
-  const instances = splitByShares(maxConcurrentTasks, shares);
+  const instances = apportion(maxConcurrentTasks, shares);
   const topicRetentionSeconds = Math.min(
     GcpLimits.maxTopicRetentionSeconds,
     Math.max(GcpLimits.minTopicRetentionSeconds, jobTtlSeconds),

@@ -26,7 +26,9 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { PRIORITIES } from '../core/constants.ts';
 import { FanoutError } from '../core/errors.ts';
+import { byLane, type Lanes } from '../core/lanes.ts';
 import {
   type BucketDefinition,
   dataLifecycle,
@@ -52,10 +54,11 @@ export interface AwsClients {
 
 /** Where the provisioned resources are, by AWS target where there is one per target. */
 export interface ProvisionedAws {
-  queueUrls: Record<string, string>;
+  /** Each target's queues, one a lane. */
+  queueUrls: Record<string, Lanes<string>>;
   /** The queue of ingest steps. */
   ingestSteps: { url: string; arn: string; deadLetterUrl: string };
-  queueArns: Record<string, string>;
+  queueArns: Record<string, Lanes<string>>;
   deadLetterUrls: Record<string, string>;
   deadLetterArns: Record<string, string>;
   tableStreamArn: string;
@@ -105,11 +108,8 @@ type DeadLetteredQueue = Pick<
 >;
 
 /** The dead-letter queue, then the queue named `name` with a redrive policy to it. */
-const ensureDeadLetteredQueue = async (sqs: SQSClient, name: string, queue: DeadLetteredQueue) => {
-  const deadLetter = await ensureQueue(sqs, queue.deadLetterName, {
-    MessageRetentionPeriod: String(queue.deadLetterRetentionSeconds),
-  });
-  const main = await ensureQueue(sqs, name, {
+const ensureRedrivingQueue = (sqs: SQSClient, name: string, queue: DeadLetteredQueue, deadLetter: Queue) =>
+  ensureQueue(sqs, name, {
     VisibilityTimeout: String(queue.visibilityTimeoutSeconds),
     MessageRetentionPeriod: String(queue.messageRetentionSeconds),
     RedrivePolicy: JSON.stringify({
@@ -117,18 +117,27 @@ const ensureDeadLetteredQueue = async (sqs: SQSClient, name: string, queue: Dead
       maxReceiveCount: queue.maxReceiveCount,
     }),
   });
-  return { main, deadLetter };
-};
+
+const ensureDeadLetters = (sqs: SQSClient, queue: DeadLetteredQueue) =>
+  ensureQueue(sqs, queue.deadLetterName, {
+    MessageRetentionPeriod: String(queue.deadLetterRetentionSeconds),
+  });
 
 const ensureIngestSteps = async (sqs: SQSClient, steps: IngestStepsDefinition) => {
-  const { main, deadLetter } = await ensureDeadLetteredQueue(sqs, steps.queueName, steps);
+  const deadLetter = await ensureDeadLetters(sqs, steps);
+  const main = await ensureRedrivingQueue(sqs, steps.queueName, steps, deadLetter);
   return { url: main.url, arn: main.arn, deadLetterUrl: deadLetter.url };
 };
 
-const ensureQueuePair = async (sqs: SQSClient, queue: QueueDefinition) => ({
-  target: queue.target,
-  ...(await ensureDeadLetteredQueue(sqs, queue.name, queue)),
-});
+/** A target's dead-letter queue, then its lanes' queues, each redriving to it. */
+const ensureTargetQueues = async (sqs: SQSClient, queue: QueueDefinition) => {
+  const deadLetter = await ensureDeadLetters(sqs, queue);
+  const made = await Promise.all(
+    PRIORITIES.map((lane) => ensureRedrivingQueue(sqs, queue.lanes[lane].name, queue, deadLetter)),
+  );
+  const lanes = byLane((lane) => made[PRIORITIES.indexOf(lane)] as Queue);
+  return { target: queue.target, lanes, deadLetter };
+};
 
 /** The task table as CreateTable takes it; without its stream only for tests of a table made without one. */
 export const taskTableInput = (table: TableDefinition, { stream = true } = {}): CreateTableCommandInput => ({
@@ -248,21 +257,21 @@ const byTarget = <T>(entries: { target: string; value: T }[]): Record<string, T>
 
 /**
  * Creates, or brings in line with the definitions, every AWS resource of a deployment: each target's
- * dead-letter queue and queue (with its redrive policy), the queue of ingest steps and its dead-letter
+ * dead-letter queue and its lanes' queues (each with its redrive policy), the queue of ingest steps and its dead-letter
  * queue, the task table with its stream and TTL, and the
  * data bucket. Safe to run again. For the local emulators; the CDK stack builds the same definitions.
  */
 export const provisionAws = async (resources: Resources, clients: AwsClients): Promise<ProvisionedAws> => {
-  const pairs = await Promise.all(resources.queues.map((queue) => ensureQueuePair(clients.sqs, queue)));
+  const pairs = await Promise.all(resources.queues.map((queue) => ensureTargetQueues(clients.sqs, queue)));
   const ingestSteps = await ensureIngestSteps(clients.sqs, resources.ingestSteps);
   await createTable(clients.dynamo, resources.table);
   const tableStreamArn = await ensureStream(clients.dynamo, resources.table);
   await ensureTimeToLive(clients.dynamo, resources.table);
   await ensureBucket(clients.s3, resources.bucket);
   return {
-    queueUrls: byTarget(pairs.map(({ target, main }) => ({ target, value: main.url }))),
+    queueUrls: byTarget(pairs.map(({ target, lanes }) => ({ target, value: byLane((l) => lanes[l].url) }))),
     ingestSteps,
-    queueArns: byTarget(pairs.map(({ target, main }) => ({ target, value: main.arn }))),
+    queueArns: byTarget(pairs.map(({ target, lanes }) => ({ target, value: byLane((l) => lanes[l].arn) }))),
     deadLetterUrls: byTarget(pairs.map(({ target, deadLetter }) => ({ target, value: deadLetter.url }))),
     deadLetterArns: byTarget(pairs.map(({ target, deadLetter }) => ({ target, value: deadLetter.arn }))),
     tableStreamArn,

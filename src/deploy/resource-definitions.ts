@@ -1,5 +1,6 @@
 // The shapes of a deployment's resources, by name and limit: what `defineResources` returns, the CDK
 // stack and the local emulators build.
+import type { Lanes } from '../core/lanes.ts';
 
 /** The task table: jobs, tasks, summaries and stats in one table (see `DynamoTaskStore`). */
 export interface TableDefinition {
@@ -48,12 +49,27 @@ export interface BucketDefinition {
   accessLogsName: string;
 }
 
-/** One SQS queue per AWS target, each with its dead-letter queue. */
+/**
+ * A lane's SQS queue on one AWS target, and the processor's event source mapping from it: each lane has
+ * its own maximum concurrency, so a backlog in one lane cannot take the others' slots.
+ */
+export interface LaneQueueDefinition {
+  /** @default `${prefix}-${target}-${lane}` */
+  name: string;
+  /**
+   * The mapping's maximum concurrency: the lane's share (`laneShares`, `priority.shares`) of
+   * `maxConcurrentTasks`, in whole instances that sum to it; SQS allows 2 to 1000.
+   * @default 12, 6 and 2 (60/30/10 of 20)
+   */
+  maxConcurrency: number;
+}
+
+/** The queues of one AWS target: one a lane, all redriving to the target's dead-letter queue. */
 export interface QueueDefinition {
   /** The target name the balancer routes by. */
   target: string;
-  /** @default `${prefix}-${target}` */
-  name: string;
+  /** A queue a lane, with its mapping's concurrency. */
+  lanes: Lanes<LaneQueueDefinition>;
   /** @default `${prefix}-${target}-dlq` */
   deadLetterName: string;
   /** The function that consumes the queue; its role has the same name. @default `${prefix}-process-${target}` */
@@ -82,7 +98,10 @@ export interface ProcessorDefinition {
   batchSize: number;
   /** @default 1 */
   maxBatchingWindowSeconds: number;
-  /** The mapping's maximum concurrency per queue (SQS allows 2 to 1000): the option `maxConcurrentTasks`. @default 10 */
+  /**
+   * The function's instances at once across its lanes' mappings: the option `maxConcurrentTasks`, split by
+   * `laneShares` into each lane's `maxConcurrency` (see {@link LaneQueueDefinition}). @default 20
+   */
   maxConcurrency: number;
   /**
    * A claim's lease: visibility timeout minus function timeout, so a message SQS hands out again after a
@@ -167,7 +186,7 @@ export interface IngestStepsDefinition {
   messageRetentionSeconds: number;
   /** @default 1209600 (14 days) */
   deadLetterRetentionSeconds: number;
-  /** Steps running at once, across jobs: the mapping's maximum concurrency. @default 10 */
+  /** Steps running at once, across jobs: the mapping's maximum concurrency (`maxConcurrentTasks`). @default 20 */
   maxConcurrency: number;
 }
 
@@ -197,7 +216,7 @@ export interface AlarmsDefinition {
   deadLetterMessages: number;
   /** Share of a function's invocations that failed, in percent. @default 5 */
   errorRatePercent: number;
-  /** Age of the oldest message in a processor's queue. @default 900 */
+  /** Age of the oldest message in a processor's queue (each lane's). @default 900 */
   oldestMessageAgeSeconds: number;
   /** Throttled invocations of a function. @default 1 */
   throttles: number;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { JOBS_INDEX } from '../adapters/aws/dynamo-task-items.ts';
-import { targetName } from '../config/schema.ts';
-import { DEFAULT_JOB_TTL_SECONDS, RUNNING_JOB_RETENTION_SECONDS } from '../core/constants.ts';
+import { laneShares, targetName } from '../config/schema.ts';
+import { DEFAULT_JOB_TTL_SECONDS, PRIORITIES, RUNNING_JOB_RETENTION_SECONDS } from '../core/constants.ts';
+import { apportion, byLane, DEFAULT_LANE_SHARES } from '../core/lanes.ts';
 import { ResourceOptionsError } from './errors.ts';
 import type { BucketDefinition, Resources } from './resource-definitions.ts';
 
@@ -72,8 +73,11 @@ const OptionsSchema = z
     awsTargets: targetNames('aws'),
     processorTimeoutSeconds: z.number().int().min(1).max(Limits.maxLambdaTimeoutSeconds).default(60),
     ingestStepTimeoutSeconds: z.number().int().min(1).max(Limits.maxLambdaTimeoutSeconds).default(300),
-    // The seed configuration's max_concurrent_tasks.
-    maxConcurrentTasks: z.number().int().min(Limits.minConcurrency).max(Limits.maxConcurrency).default(10),
+    // The seed configuration's max_concurrent_tasks, shared by the lanes: 20 is the least at which the
+    // default 10% low lane gets SQS's least of 2.
+    maxConcurrentTasks: z.number().int().min(Limits.minConcurrency).max(Limits.maxConcurrency).default(20),
+    // priority.shares: each lane's part of maxConcurrentTasks.
+    laneShares: laneShares.default({ ...DEFAULT_LANE_SHARES }),
     logRetentionDays: z
       .number()
       .int()
@@ -85,7 +89,17 @@ const OptionsSchema = z
     // jobs.ttl_seconds: the table's TTL and the lifecycle of inputs/ and results/ follow it.
     jobTtlSeconds: z.number().int().min(1).default(DEFAULT_JOB_TTL_SECONDS),
   })
-  .superRefine(({ prefix, awsTargets }, context) => {
+  .superRefine(({ prefix, awsTargets, maxConcurrentTasks, laneShares: shares }, context) => {
+    const concurrency = apportion(maxConcurrentTasks, shares);
+    for (const lane of PRIORITIES) {
+      if (concurrency[lane] >= Limits.minConcurrency) continue;
+      const enough = Math.ceil((Limits.minConcurrency * 100) / shares[lane]);
+      context.addIssue({
+        code: 'custom',
+        path: ['laneShares', lane],
+        message: `the ${lane} lane gets ${concurrency[lane]} of maxConcurrentTasks ${maxConcurrentTasks}; SQS's least is ${Limits.minConcurrency}: raise maxConcurrentTasks to ${enough} or the ${lane} share`,
+      });
+    }
     awsTargets.forEach((target, index) => {
       const name = processorName(prefix, target);
       if (name.length > Limits.maxFunctionNameLength) {
@@ -125,10 +139,12 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
     processorTimeoutSeconds,
     ingestStepTimeoutSeconds,
     maxConcurrentTasks,
+    laneShares: shares,
     logRetentionDays,
     jobTtlSeconds,
   } = parseResourceOptions(OptionsSchema, options, 'resource options');
   const visibilityTimeoutSeconds = 6 * processorTimeoutSeconds;
+  const laneConcurrency = apportion(maxConcurrentTasks, shares);
   return {
     prefix,
     table: {
@@ -150,7 +166,10 @@ export const defineResources = (options: ResourceOptions = {}): Resources => {
     },
     queues: awsTargets.map((target) => ({
       target,
-      name: `${prefix}-${target}`,
+      lanes: byLane((lane) => ({
+        name: `${prefix}-${target}-${lane}`,
+        maxConcurrency: laneConcurrency[lane],
+      })),
       deadLetterName: `${prefix}-${target}-dlq`,
       processorName: processorName(prefix, target),
       visibilityTimeoutSeconds,

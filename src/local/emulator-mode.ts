@@ -23,7 +23,8 @@ import {
 } from '../config/function-env.ts';
 import { loadConfig } from '../config/load.ts';
 import { topicPath } from '../config/queue-address.ts';
-import { byLane, everyLane } from '../core/lanes.ts';
+import { PRIORITIES } from '../core/constants.ts';
+import { byLane } from '../core/lanes.ts';
 import { findDeployedAws } from '../deploy/find-deployed.ts';
 import type { GcpResources } from '../deploy/gcp-resources.ts';
 import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
@@ -95,7 +96,8 @@ type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 /**
  * The AWS side on a local emulator (moto or LocalStack, at `AWS_ENDPOINT_URL`): provisions the queues,
  * table and bucket from the same definitions the CDK stack deploys, then runs the real function handlers,
- * the ingest step and the processor each fed by an SQS event source and the stats function by a stream
+ * the ingest step fed by an SQS event source, the processor by one per lane queue (each with its lane's
+ * concurrency) and the stats function by a stream
  * event source, and the
  * ingest function behind a local HTTP API. With `gcp`, the Google function runs too, under
  * functions-framework's own server, fed by each lane's push subscription of the Pub/Sub emulator. The
@@ -139,9 +141,7 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     tableName: resources.table.name,
     bucketName: provisioned.bucket,
     queues: {
-      ...Object.fromEntries(
-        Object.entries(provisioned.queueUrls).map(([target, url]) => [target, everyLane(url)]),
-      ),
+      ...provisioned.queueUrls,
       ...(gcpTarget && {
         [gcpTarget.target]: byLane((lane) => topicPath(project, gcpTarget.lanes[lane].topic)),
       }),
@@ -211,19 +211,26 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     });
   }
   const onError = options.onError ?? ((error: unknown) => console.error(error));
-  const processor = new SqsEventSource({
-    sqs,
-    queueUrl: provisioned.queueUrls[queue.target] as string,
-    queueArn: provisioned.queueArns[queue.target] as string,
-    handler: processAws,
-    functionName: `${resources.prefix}-process-${queue.target}`,
-    timeoutMs: resources.processor.timeoutSeconds * 1000,
-    batchSize: resources.processor.batchSize,
-    maxBatchingWindowMs: resources.processor.maxBatchingWindowSeconds * 1000,
-    maxConcurrency: options.maxConcurrency ?? resources.processor.maxConcurrency,
-    pollWaitSeconds: 1,
-    onError,
-  });
+  // A mapping a lane, each with its lane's concurrency, as the stack has them.
+  const processors = PRIORITIES.map(
+    (lane) =>
+      new SqsEventSource({
+        sqs,
+        queueUrl: provisioned.queueUrls[queue.target]?.[lane] as string,
+        queueArn: provisioned.queueArns[queue.target]?.[lane] as string,
+        handler: processAws,
+        functionName: `${resources.prefix}-process-${queue.target}`,
+        timeoutMs: resources.processor.timeoutSeconds * 1000,
+        batchSize: resources.processor.batchSize,
+        maxBatchingWindowMs: resources.processor.maxBatchingWindowSeconds * 1000,
+        maxConcurrency: Math.min(
+          options.maxConcurrency ?? Number.POSITIVE_INFINITY,
+          queue.lanes[lane].maxConcurrency,
+        ),
+        pollWaitSeconds: 1,
+        onError,
+      }),
+  );
   const ingestSteps = new SqsEventSource({
     sqs,
     queueUrl: provisioned.ingestSteps.url,
@@ -282,7 +289,7 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     loadConfig({ env: process.env }).reconcile.interval_ms,
     onError,
   );
-  const consumers = [ingestSteps, ...(options.processors === false ? [] : [processor])];
+  const consumers = [ingestSteps, ...(options.processors === false ? [] : processors)];
   for (const consumer of consumers) consumer.start();
   aggregator.start();
   reconciling.start();

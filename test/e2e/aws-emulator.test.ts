@@ -67,7 +67,7 @@ const post = (query: string, body: string | Buffer, contentType = 'text/plain') 
 const getJson = async <T>(path: string): Promise<T> =>
   (await (await fetch(`${mode.url}${path}`)).json()) as T;
 
-const queueUrl = (): string => mode.provisioned.queueUrls.aws as string;
+const queueUrl = (): string => mode.provisioned.queueUrls.aws?.medium as string;
 
 const messagesIn = async (url: string): Promise<number> => {
   const { Attributes = {} } = await sqs.send(
@@ -284,7 +284,7 @@ describe('the AWS path on moto', () => {
           messageAttributes: {},
           md5OfBody: '',
           eventSource: 'aws:sqs',
-          eventSourceARN: mode.provisioned.queueArns.aws as string,
+          eventSourceARN: mode.provisioned.queueArns.aws?.medium as string,
           awsRegion: 'us-east-1',
         };
       };

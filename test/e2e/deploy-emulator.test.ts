@@ -94,12 +94,12 @@ describe('fanout serve --mode emulators --use-deployed', () => {
 
     // Assess
     expect(code).toBe(2);
-    expect(stderr).toMatch(`not deployed: queue ${resources.queues[0]?.name}`);
+    expect(stderr).toMatch(`not deployed: queue ${resources.queues[0]?.lanes.medium.name}`);
     expect(stderr).toMatch(`table ${resources.table.name}`);
     expect(stderr).toMatch(`bucket ${resources.bucket.name}`);
     expect(stderr).toMatch('npm run deploy:emulator');
     await expect(
-      sqs.send(new GetQueueUrlCommand({ QueueName: resources.queues[0]?.name })),
+      sqs.send(new GetQueueUrlCommand({ QueueName: resources.queues[0]?.lanes.medium.name })),
     ).rejects.toBeInstanceOf(QueueDoesNotExist);
   });
 });
@@ -111,8 +111,11 @@ describe('npm run deploy:emulator', () => {
 
     // Assess: what the stack created
     expect(deployed.code, deployed.stderr).toBe(0);
-    for (const queue of resources.queues) {
-      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queue.name }));
+    const lanes = resources.queues.flatMap((queue) =>
+      Object.values(queue.lanes).map((lane) => ({ queue, lane })),
+    );
+    for (const { queue, lane } of lanes) {
+      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: lane.name }));
       const { Attributes } = await sqs.send(
         new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['VisibilityTimeout', 'RedrivePolicy'] }),
       );
@@ -213,7 +216,7 @@ describe('npm run deploy:emulator', () => {
       /does not exist/,
     );
     await expect(
-      sqs.send(new GetQueueUrlCommand({ QueueName: resources.queues[0]?.name })),
+      sqs.send(new GetQueueUrlCommand({ QueueName: resources.queues[0]?.lanes.medium.name })),
     ).rejects.toBeInstanceOf(QueueDoesNotExist);
     expect(destroyed.stderr).toMatch(
       `table ${resources.table.name}, bucket ${resources.bucket.name}, bucket ${resources.bucket.accessLogsName} are still there`,

@@ -230,7 +230,7 @@ describe('a 1 GiB s3:// input in emulator mode', () => {
         return Promise.reject(new Error('injected: the step died after its segment put'));
       return send.apply(this, args);
     });
-    const queue = collect(mode.provisioned.queueUrls.aws as string);
+    const queue = collect(mode.provisioned.queueUrls.aws?.medium as string);
     const started = performance.now();
 
     // Act

@@ -125,12 +125,12 @@ describe('a re-run after an outage of both clouds, then a redrive of its dead le
     // Act
     const moved = await redriveSqs(
       deadLetterUrls.aws as string,
-      queueUrls.aws as string,
-      queueArns.aws as string,
+      queueUrls.aws?.medium as string,
+      queueArns.aws?.medium as string,
     );
     await waitFor(
       async () =>
-        (await depth(queueUrls.aws as string)) + (await depth(deadLetterUrls.aws as string)) === 0
+        (await depth(queueUrls.aws?.medium as string)) + (await depth(deadLetterUrls.aws as string)) === 0
           ? true
           : undefined,
       60_000,

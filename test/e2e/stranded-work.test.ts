@@ -81,7 +81,7 @@ const expectEachCompletedOnce = (tasks: readonly TaskRecord[], chunks: number): 
 const expected = (chunks: number): string =>
   Array.from({ length: chunks }, (_, i) => line(i).toUpperCase()).join('');
 
-const queueUrl = (): string => rig.mode.provisioned.queueUrls.aws as string;
+const queueUrl = (): string => rig.mode.provisioned.queueUrls.aws?.medium as string;
 
 /** Sends a message straight to the AWS target's queue, as anyone allowed to send there could; its id. */
 const sendRaw = async (message: ChunkMessage): Promise<string> =>

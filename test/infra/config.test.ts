@@ -21,7 +21,7 @@ describe('readStackConfig', () => {
     // Assess
     expect(config.resources.prefix).toBe('fanout');
     expect(config.resources.queues.map((queue) => queue.target)).toEqual(['aws']);
-    expect(config.resources.processor.maxConcurrency).toBe(10);
+    expect(config.resources.processor.maxConcurrency).toBe(20);
     expect(config.authorization).toEqual({ kind: 'iam' });
     expect(config.google).toBeUndefined();
   });
@@ -39,9 +39,31 @@ describe('readStackConfig', () => {
     const { resources } = readStackConfig(context);
 
     // Assess
-    expect(resources.queues.map((queue) => queue.name)).toEqual(['acme-aws', 'acme-aws-east']);
+    expect(resources.queues.map((queue) => queue.lanes.medium.name)).toEqual([
+      'acme-aws-medium',
+      'acme-aws-east-medium',
+    ]);
     expect(resources.processor.maxConcurrency).toBe(25);
     expect(resources.observability.logRetentionDays).toBe(90);
+  });
+
+  it('splits the processor’s concurrency by priorityShares, from `-c` or from cdk.json', () => {
+    // Prepare
+    const fromFlag = { maxConcurrentTasks: '10', priorityShares: 'high=50, medium=25, low=25' };
+    const fromFile = { maxConcurrentTasks: 10, priorityShares: { high: 50, medium: 25, low: 25 } };
+
+    // Act
+    const splits = [fromFlag, fromFile].map((context) =>
+      Object.values(readStackConfig(context).resources.queues[0]?.lanes ?? {}).map(
+        (lane) => lane.maxConcurrency,
+      ),
+    );
+
+    // Assess
+    expect(splits).toEqual([
+      [5, 3, 2],
+      [5, 3, 2],
+    ]);
   });
 
   it('ignores feature flags and the CDK’s own keys', () => {
@@ -125,6 +147,15 @@ describe('readStackConfig', () => {
     [{ jwtIssuer: 'https://issuer.example.com/' }, 'jwtIssuer: only used with authorization=jwt'],
     [{ ...GOOGLE_CONTEXT, gcpTargets: 'aws' }, 'gcpTargets: aws also named as AWS targets'],
     [{ awsTargets: 'aws', prefix: 'p'.repeat(40), maxConcurrentTasks: 1 }, 'maxConcurrentTasks'],
+    [
+      { priorityShares: 'high=60,medium=30,low=20' },
+      'priorityShares: the shares of high, medium and low must sum to 100',
+    ],
+    [{ priorityShares: 'high=60,medium=30,urgent=10' }, 'priorityShares'],
+    [
+      { maxConcurrentTasks: '10' },
+      "laneShares.low: the low lane gets 1 of maxConcurrentTasks 10; SQS's least is 2: raise maxConcurrentTasks to 20 or the low share",
+    ],
   ])('refuses %j', (context, expected) => {
     // Act
     const message = failure(() => readStackConfig(context));

@@ -32,7 +32,8 @@ describe('the stack for a local emulator (-c emulator=true)', () => {
     // Assess: only the schedule's invoke permission goes with the schedule
     const resourcesOf = shipped.template.toJSON().Resources as Record<string, { Type: string }>;
     const gone = others(shipped).filter((id) => !others(emulator).includes(id));
-    expect(mappings(shipped)).toHaveLength(4);
+    // The processor's three lane mappings, the ingest step's, the stream's, and the schedule.
+    expect(mappings(shipped)).toHaveLength(6);
     expect(mappings(emulator)).toEqual([]);
     expect(others(emulator).every((id) => others(shipped).includes(id))).toBe(true);
     expect(gone.map((id) => resourcesOf[id]?.Type)).toEqual(['AWS::IAM::Policy']);
@@ -51,7 +52,9 @@ describe('the stack outputs', () => {
         'AccessLogsBucketName',
         'ApiEndpoint',
         'AwsDeadLetterQueueUrl',
-        'AwsQueueUrl',
+        'AwsHighQueueUrl',
+        'AwsMediumQueueUrl',
+        'AwsLowQueueUrl',
         'BucketName',
         'DashboardName',
         'IngestStepsQueueUrl',

@@ -4,6 +4,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GoogleConfig, readStackConfig } from '../../infra/config.ts';
 import { externalAccountCredentials } from '../../infra/google-federation.ts';
+import { PRIORITIES, type Priority } from '../../src/core/constants.ts';
 import { byLane, everyLane } from '../../src/core/lanes.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
@@ -81,7 +82,9 @@ describe('the stack with a Google project in the context', () => {
       TableName: resources.table.name,
     });
     const bucket = single(withGoogle.template, 'AWS::S3::Bucket', { BucketName: resources.bucket.name });
-    const queue = single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws' });
+    const lanes = PRIORITIES.map(
+      (lane) => single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: `fanout-aws-${lane}` }).logicalId,
+    );
     const objects = (prefix: string) => ({
       'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket.logicalId, 'Arn'] }, `/${prefix}*`]],
     });
@@ -113,7 +116,8 @@ describe('the stack with a Google project in the context', () => {
       {
         Effect: 'Allow',
         Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
-        Resource: { 'Fn::GetAtt': [queue.logicalId, 'Arn'] },
+        // IAM's policy minimizing orders them by logical id.
+        Resource: lanes.sort().map((lane) => ({ 'Fn::GetAtt': [lane, 'Arn'] })),
       },
     ]);
   });
@@ -149,7 +153,8 @@ describe('the stack with a Google project in the context', () => {
 
   it('addresses each lane of the Google target by its topic in QUEUES, next to the AWS queue, and names the project', () => {
     // Prepare
-    const queue = single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws' }).logicalId;
+    const lane = (name: Priority) =>
+      `<${single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: `fanout-aws-${name}` }).logicalId}>`;
 
     // Act
     const variables = variablesOf(withGoogle.template, resources.functions.ingest.name);
@@ -157,8 +162,8 @@ describe('the stack with a Google project in the context', () => {
     // Assess
     expect(variables.GOOGLE_CLOUD_PROJECT).toBe(GOOGLE_CONTEXT.gcpProject);
     expect(JSON.parse(joined(variables.QUEUES))).toEqual({
-      aws: everyLane(`<${queue}>`),
-      gcp: byLane((lane) => `projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp-${lane}`),
+      aws: { high: lane('high'), medium: lane('medium'), low: lane('low') },
+      gcp: byLane((name) => `projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp-${name}`),
     });
   });
 
@@ -169,7 +174,12 @@ describe('the stack with a Google project in the context', () => {
       [single(withGoogle.template, 'AWS::DynamoDB::Table').logicalId]: 'TABLE',
       [single(withGoogle.template, 'AWS::S3::Bucket', { BucketName: resources.bucket.name }).logicalId]:
         'BUCKET',
-      [single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws' }).logicalId]: 'QUEUE_URL',
+      ...Object.fromEntries(
+        PRIORITIES.map((lane) => [
+          single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: `fanout-aws-${lane}` }).logicalId,
+          `${lane}_URL`,
+        ]),
+      ),
       [single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: 'fanout-aws-dlq' }).logicalId]:
         'DEAD_LETTER_URL',
       [single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: resources.ingestSteps.queueName })
@@ -179,7 +189,7 @@ describe('the stack with a Google project in the context', () => {
       tableName: 'TABLE',
       bucketName: 'BUCKET',
       queues: {
-        aws: everyLane('QUEUE_URL'),
+        aws: { high: 'high_URL', medium: 'medium_URL', low: 'low_URL' },
         gcp: byLane((lane) => `projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp-${lane}`),
       },
       jobTtlSeconds: resources.jobTtlSeconds,

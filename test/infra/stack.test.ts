@@ -1,7 +1,7 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_ROUTES } from '../../infra/http-api.ts';
-import { everyLane } from '../../src/core/lanes.ts';
+import { PRIORITIES } from '../../src/core/constants.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { checkEveryTemplate } from './every-template.ts';
 import { permissionStatements, type TemplateJson } from './iam-statements.ts';
@@ -21,6 +21,18 @@ const functionNamed = (template: Template, name: string) =>
 
 const queueNamed = (template: Template, name: string) =>
   single(template, 'AWS::SQS::Queue', { QueueName: name });
+
+/** The maximum concurrency of the mapping from each lane's queue of target aws. */
+const laneConcurrencies = (template: Template) =>
+  Object.fromEntries(
+    PRIORITIES.map((lane) => {
+      const queue = queueNamed(template, `fanout-aws-${lane}`).logicalId;
+      const mapping = single(template, 'AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
+      }).properties as { ScalingConfig: { MaximumConcurrency: number } };
+      return [lane, mapping.ScalingConfig.MaximumConcurrency];
+    }),
+  );
 
 let aws: Synthesized;
 
@@ -95,14 +107,16 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     const standIns = {
       [single(aws.template, 'AWS::DynamoDB::Table').logicalId]: 'TABLE',
       [single(aws.template, 'AWS::S3::Bucket', { BucketName: resources.bucket.name }).logicalId]: 'BUCKET',
-      [queueNamed(aws.template, 'fanout-aws').logicalId]: 'QUEUE_URL',
+      ...Object.fromEntries(
+        PRIORITIES.map((lane) => [queueNamed(aws.template, `fanout-aws-${lane}`).logicalId, `${lane}_URL`]),
+      ),
       [queueNamed(aws.template, 'fanout-aws-dlq').logicalId]: 'DEAD_LETTER_URL',
       [queueNamed(aws.template, resources.ingestSteps.queueName).logicalId]: 'INGEST_STEPS_URL',
     };
     const deployment = {
       tableName: 'TABLE',
       bucketName: 'BUCKET',
-      queues: { aws: everyLane('QUEUE_URL') },
+      queues: { aws: { high: 'high_URL', medium: 'medium_URL', low: 'low_URL' } },
       jobTtlSeconds: resources.jobTtlSeconds,
       jobEventsBus: resources.jobEventsBus,
       ingestSteps: 'INGEST_STEPS_URL',
@@ -112,24 +126,27 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     expectEnvironmentsBuiltFor(aws.template, resources, deployment, standIns);
   });
 
-  it('feeds the processor from its queue in batches from the definitions, reporting item failures, at bounded concurrency', () => {
+  it('feeds the processor from each lane queue in batches from the definitions, reporting item failures, at 12/6/2 concurrency', () => {
     // Prepare
-    const queue = queueNamed(aws.template, 'fanout-aws').logicalId;
     const processor = functionNamed(aws.template, 'fanout-process-aws').logicalId;
 
     // Act
-    const mapping = single(aws.template, 'AWS::Lambda::EventSourceMapping', {
-      EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
-    }).properties;
+    const mappings = Object.values(
+      aws.template.findResources('AWS::Lambda::EventSourceMapping', {
+        Properties: { FunctionName: { Ref: processor } },
+      }),
+    ).map(({ Properties }) => Properties);
 
     // Assess
-    expect(mapping).toMatchObject({
-      FunctionName: { Ref: processor },
-      BatchSize: resources.processor.batchSize,
-      MaximumBatchingWindowInSeconds: resources.processor.maxBatchingWindowSeconds,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      ScalingConfig: { MaximumConcurrency: 10 },
-    });
+    expect(mappings).toHaveLength(3);
+    expect(laneConcurrencies(aws.template)).toEqual({ high: 12, medium: 6, low: 2 });
+    for (const mapping of mappings) {
+      expect(mapping).toMatchObject({
+        BatchSize: resources.processor.batchSize,
+        MaximumBatchingWindowInSeconds: resources.processor.maxBatchingWindowSeconds,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    }
   });
 
   it('feeds the ingest step one step at a time from its queue, which keeps a step hidden six timeouts, then redrives it', () => {
@@ -180,20 +197,22 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     expect(deleters[0]?.resource).toMatch(/\/inputs\/\*"/);
   });
 
-  it('keeps a delivery invisible for at least six processor timeouts, then redrives it to the dead-letter queue', () => {
+  it("keeps a delivery in each lane's queue invisible for at least six processor timeouts, then redrives it to the target's dead-letter queue", () => {
     // Prepare
     const processor = functionNamed(aws.template, 'fanout-process-aws').properties;
     const deadLetters = queueNamed(aws.template, 'fanout-aws-dlq').logicalId;
 
     // Act
-    const queue = queueNamed(aws.template, 'fanout-aws').properties;
+    const lanes = PRIORITIES.map((lane) => queueNamed(aws.template, `fanout-aws-${lane}`).properties);
 
     // Assess
-    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * (processor.Timeout as number));
-    expect(queue.RedrivePolicy).toEqual({
-      deadLetterTargetArn: { 'Fn::GetAtt': [deadLetters, 'Arn'] },
-      maxReceiveCount: resources.queues[0]?.maxReceiveCount,
-    });
+    for (const queue of lanes) {
+      expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * (processor.Timeout as number));
+      expect(queue.RedrivePolicy).toEqual({
+        deadLetterTargetArn: { 'Fn::GetAtt': [deadLetters, 'Arn'] },
+        maxReceiveCount: resources.queues[0]?.maxReceiveCount,
+      });
+    }
   });
 
   it('encrypts every queue and denies it any request not over TLS', () => {
@@ -204,8 +223,8 @@ describe('the AWS-only stack (no Google project in the context)', () => {
     const policies = Object.values(aws.template.findResources('AWS::SQS::QueuePolicy'));
 
     // Assess
-    // The target's queue, the ingest steps' queue, their dead-letter queues, and the stream's failures.
-    expect(queues).toHaveLength(5);
+    // The target's three lane queues, the ingest steps' queue, their dead-letter queues, and the stream's failures.
+    expect(queues).toHaveLength(7);
     for (const [logicalId, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
       const policy = policies.find(
@@ -489,10 +508,16 @@ describe('the AWS-only stack (no Google project in the context)', () => {
         ],
       ].sort(),
     );
-    expect(byMetric('ApproximateAgeOfOldestMessage').map((a) => a.Threshold)).toEqual([
-      thresholds.oldestMessageAgeSeconds,
-      thresholds.oldestMessageAgeSeconds,
-    ]);
+    // Each lane's queue, and the queue of ingest steps.
+    expect(
+      byMetric('ApproximateAgeOfOldestMessage')
+        .map((a) => [a.Dimensions[0].Value['Fn::GetAtt'][0], a.Threshold])
+        .sort(),
+    ).toEqual(
+      [...PRIORITIES.map((lane) => `fanout-aws-${lane}`), resources.ingestSteps.queueName]
+        .map((name) => [queueNamed(aws.template, name).logicalId, thresholds.oldestMessageAgeSeconds])
+        .sort(),
+    );
     // One per function: ingest, the ingest step, the processor, stats and reconcile.
     expect(byMetric('Throttles')).toHaveLength(5);
     expect(errorRates).toHaveLength(5);
@@ -588,6 +613,28 @@ describe('the AWS-only stack (no Google project in the context)', () => {
   });
 
   checkEveryTemplate(() => aws);
+});
+
+describe('the stack with priorityShares and maxConcurrentTasks in the context', () => {
+  let split: Synthesized;
+
+  beforeAll(() => {
+    split = synthesize({
+      ...NO_BUNDLING,
+      maxConcurrentTasks: '10',
+      priorityShares: 'high=50,medium=25,low=25',
+    });
+  }, 60_000);
+
+  afterAll(() => split?.dispose());
+
+  it("splits the processor's concurrency between its lanes' mappings by the shares", () => {
+    // Act
+    const concurrencies = laneConcurrencies(split.template);
+
+    // Assess
+    expect(concurrencies).toEqual({ high: 5, medium: 3, low: 2 });
+  });
 });
 
 describe('the stack with a JWT authorizer', () => {

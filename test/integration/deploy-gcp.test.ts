@@ -7,7 +7,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { parse } from 'yaml';
 import { functionEnvironment } from '../../src/config/function-env.ts';
 import { DEFAULT_JOB_TTL_SECONDS } from '../../src/core/constants.ts';
-import { byLane, everyLane } from '../../src/core/lanes.ts';
+import { byLane } from '../../src/core/lanes.ts';
 import { GcloudError, renderShellScript, runGcpDeploy } from '../../src/deploy/deploy-gcp.ts';
 import { bundleGoogleFunction } from '../../src/deploy/deploy-gcp-bundle.ts';
 import { DeployInputError, parseDeployGcpInputs } from '../../src/deploy/deploy-gcp-inputs.ts';
@@ -256,7 +256,7 @@ describe('the deploy:gcp plan', () => {
       tableName: 'fanout-tasks',
       bucketName: 'fanout-data',
       queues: {
-        aws: everyLane('https://sqs.eu-west-1.amazonaws.com/123456789012/fanout-aws'),
+        aws: byLane((lane) => `https://sqs.eu-west-1.amazonaws.com/123456789012/fanout-aws-${lane}`),
         gcp: byLane((lane) => `projects/${PROJECT}/topics/fanout-gcp-${lane}`),
       },
       jobTtlSeconds: DEFAULT_JOB_TTL_SECONDS,

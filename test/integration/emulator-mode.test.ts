@@ -5,7 +5,7 @@ import { PubSubQueue } from '../../src/adapters/gcp/pubsub-queue.ts';
 import type { ChunkMessage } from '../../src/cloud/messages.ts';
 import { functionEnvironment } from '../../src/config/function-env.ts';
 import { PRIORITIES } from '../../src/core/constants.ts';
-import { byLane, everyLane } from '../../src/core/lanes.ts';
+import { byLane, type Lanes } from '../../src/core/lanes.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
@@ -45,7 +45,7 @@ describe('emulator mode', () => {
       tableName: resources.table.name,
       bucketName: mode.provisioned.bucket,
       queues: {
-        aws: everyLane(mode.provisioned.queueUrls.aws as string),
+        aws: mode.provisioned.queueUrls.aws as Lanes<string>,
         gcp: byLane((lane) => topic(`${prefix}-gcp-${lane}`)),
       },
       jobTtlSeconds: resources.jobTtlSeconds,

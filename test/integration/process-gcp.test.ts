@@ -13,7 +13,6 @@ import { readOne } from '../../src/adapters/result-reading.ts';
 import type { ChunkMessage } from '../../src/cloud/messages.ts';
 import { functionEnvironment } from '../../src/config/function-env.ts';
 import { TaskState } from '../../src/core/constants.ts';
-import { everyLane } from '../../src/core/lanes.ts';
 import { type ProvisionedAws, provisionAws } from '../../src/deploy/provision.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { awsEmulatorEnvironment } from '../../src/local/emulator-state.ts';
@@ -44,9 +43,7 @@ beforeAll(async () => {
       {
         tableName: resources.table.name,
         bucketName: provisioned.bucket,
-        queues: Object.fromEntries(
-          Object.entries(provisioned.queueUrls).map(([target, url]) => [target, everyLane(url)]),
-        ),
+        queues: provisioned.queueUrls,
         jobTtlSeconds: resources.jobTtlSeconds,
       },
       {

@@ -8,6 +8,7 @@ import {
 import { GetBucketLifecycleConfigurationCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PRIORITIES } from '../../src/core/constants.ts';
 import { provisionAws, taskTableInput } from '../../src/deploy/provision.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
@@ -35,18 +36,19 @@ const resources = defineResources({
 });
 
 describe('provisionAws on moto', () => {
-  it('creates each queue with its visibility timeout and a redrive policy to its own dead-letter queue', async () => {
+  it("creates each target's lane queues with their visibility timeout and a redrive policy to the target's dead-letter queue", async () => {
     // Prepare
-    const expected = resources.queues;
+    const expected = resources.queues.flatMap((queue) => PRIORITIES.map((lane) => ({ queue, lane })));
 
     // Act
     const provisioned = await provisionAws(resources, clients);
 
     // Assess
-    for (const queue of expected) {
+    expect(expected).toHaveLength(6);
+    for (const { queue, lane } of expected) {
       const { Attributes: main } = await clients.sqs.send(
         new GetQueueAttributesCommand({
-          QueueUrl: provisioned.queueUrls[queue.target],
+          QueueUrl: provisioned.queueUrls[queue.target]?.[lane],
           AttributeNames: ['All'],
         }),
       );
@@ -56,7 +58,9 @@ describe('provisionAws on moto', () => {
           AttributeNames: ['All'],
         }),
       );
-      expect(provisioned.queueUrls[queue.target]).toMatch(new RegExp(`/${queue.name}$`));
+      expect(provisioned.queueUrls[queue.target]?.[lane]).toMatch(
+        new RegExp(`/${resources.prefix}-${queue.target}-${lane}$`),
+      );
       expect(main?.VisibilityTimeout).toBe('120');
       expect(main?.MessageRetentionPeriod).toBe(String(queue.messageRetentionSeconds));
       expect(JSON.parse(main?.RedrivePolicy ?? '{}')).toEqual({
@@ -65,7 +69,7 @@ describe('provisionAws on moto', () => {
       });
       expect(dead?.QueueArn).toMatch(new RegExp(`:${queue.deadLetterName}$`));
       expect(dead?.MessageRetentionPeriod).toBe(String(14 * 24 * 3600));
-      expect(provisioned.queueArns[queue.target]).toBe(main?.QueueArn);
+      expect(provisioned.queueArns[queue.target]?.[lane]).toBe(main?.QueueArn);
     }
   });
 
@@ -138,7 +142,7 @@ describe('provisionAws on moto', () => {
     // Assess
     const { Attributes: main } = await clients.sqs.send(
       new GetQueueAttributesCommand({
-        QueueUrl: provisioned.queueUrls.aws,
+        QueueUrl: provisioned.queueUrls.aws?.high,
         AttributeNames: ['VisibilityTimeout'],
       }),
     );

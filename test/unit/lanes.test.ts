@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PRIORITIES, type Priority } from '../../src/core/constants.ts';
-import { DEFAULT_LANE_SHARES, LaneScheduler, type LaneShares, splitByShares } from '../../src/core/lanes.ts';
+import { DEFAULT_LANE_SHARES, LaneScheduler, type LaneShares } from '../../src/core/lanes.ts';
 
 /** Gives `picks` batches of `batch` tries to the lanes in `waiting`, all of them always waiting; the tries each got. */
 const serve = (scheduler: LaneScheduler, waiting: readonly Priority[], picks: number, batch = 1) => {
@@ -108,40 +108,5 @@ describe('LaneScheduler', () => {
 
   it('keeps the default split of 60/30/10', () => {
     expect(DEFAULT_LANE_SHARES).toEqual({ high: 60, medium: 30, low: 10 });
-  });
-});
-
-describe('splitByShares', () => {
-  it('gives each lane at least the least, never more than its share rounded up unless the least lifted it, a larger share never less, and all the slots in total', () => {
-    // Prepare: every split of 100 into three whole shares of at least 1.
-    const shares = fc
-      .tuple(fc.integer({ min: 1, max: 98 }), fc.integer({ min: 1, max: 98 }))
-      .filter(([high, medium]) => high + medium <= 99)
-      .map(([high, medium]): LaneShares => ({ high, medium, low: 100 - high - medium }));
-    const totals = fc.integer({ min: 3, max: 40 });
-    const leasts = fc.integer({ min: 1, max: 2 });
-
-    // Act, Assess
-    fc.assert(
-      fc.property(shares, totals, leasts, (split, total, least) => {
-        fc.pre(total >= least * PRIORITIES.length);
-        const slots = splitByShares(total, split, least);
-        expect(PRIORITIES.reduce((sum, lane) => sum + slots[lane], 0)).toBe(total);
-        for (const lane of PRIORITIES) {
-          expect(slots[lane]).toBeGreaterThanOrEqual(least);
-          expect(slots[lane]).toBeLessThanOrEqual(Math.max(least, Math.ceil((total * split[lane]) / 100)));
-          for (const other of PRIORITIES)
-            if (split[lane] > split[other]) expect(slots[lane]).toBeGreaterThanOrEqual(slots[other]);
-        }
-      }),
-    );
-  });
-
-  it('splits 10 slots 6/3/1 by the default shares', () => {
-    // Act
-    const slots = splitByShares(10, DEFAULT_LANE_SHARES);
-
-    // Assess
-    expect(slots).toEqual({ high: 6, medium: 3, low: 1 });
   });
 });

@@ -51,8 +51,8 @@ describe('defineGcpResources for the deploy', () => {
     ],
     ['60/30/10 of 7, rounded to whole instances', { maxConcurrentTasks: 7 }, { high: 4, medium: 2, low: 1 }],
     [
-      '98/1/1 of 3, an instance a lane at least',
-      { maxConcurrentTasks: 3, laneShares: { high: 98, medium: 1, low: 1 } },
+      '34/33/33 of 3, an instance each',
+      { maxConcurrentTasks: 3, laneShares: { high: 34, medium: 33, low: 33 } },
       { high: 1, medium: 1, low: 1 },
     ],
   ])("splits maxConcurrentTasks between the lanes' functions by laneShares: %s", (_, options, expected) => {
@@ -66,15 +66,29 @@ describe('defineGcpResources for the deploy', () => {
     expect(instances).toEqual(expected);
   });
 
-  it('names every misconfiguration of the lanes in one error', () => {
+  it('names every misconfiguration in one error', () => {
     // Act
     const define = () =>
-      defineGcpResources({ maxConcurrentTasks: 2, laneShares: { high: 50, medium: 30, low: 10 } });
+      defineGcpResources({
+        maxConcurrentTasks: 0,
+        laneShares: { high: 50, medium: 30, low: 10 },
+        prefix: 'goog',
+      });
 
     // Assess
     expect(define).toThrow(ResourceOptionsError);
     expect(define).toThrow(
-      "maxConcurrentTasks: at least 3: each lane's function needs an instance; laneShares: the shares of high, medium and low must sum to 100",
+      'prefix: Pub/Sub names may not start with "goog"; maxConcurrentTasks: Too small: expected number to be >=1; laneShares: the shares of high, medium and low must sum to 100',
+    );
+  });
+
+  it("refuses a split that leaves a lane's function no instance, naming what to raise", () => {
+    // Act
+    const define = () => defineGcpResources({ maxConcurrentTasks: 5 });
+
+    // Assess
+    expect(define).toThrow(
+      "laneShares.low: the low lane's function gets no instance of maxConcurrentTasks 5: raise maxConcurrentTasks to 10 or the low share",
     );
   });
 
@@ -86,7 +100,7 @@ describe('defineGcpResources for the deploy', () => {
     expect(define).toThrow(/laneShares: Unrecognized key: "urgent"/);
   });
 
-  it.each([[0], [2], [1001], [2.5]])('refuses maxConcurrentTasks %j and names it', (maxConcurrentTasks) => {
+  it.each([[0], [1001], [2.5]])('refuses maxConcurrentTasks %j and names it', (maxConcurrentTasks) => {
     // Act
     const define = () => defineGcpResources({ maxConcurrentTasks });
 

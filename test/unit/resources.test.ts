@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PRIORITIES } from '../../src/core/constants.ts';
 import { ResourceOptionsError } from '../../src/deploy/errors.ts';
 import { dataLifecycle, defineResources } from '../../src/deploy/resources.ts';
 
@@ -20,8 +21,8 @@ describe('defineResources', () => {
       jobsIndex: { name: 'jobs-by-created', partitionKey: 'listPk', sortKey: 'listSk' },
     });
     expect(resources.bucket.name).toBe('fanout-data');
-    expect(resources.queues.map((q) => [q.target, q.name, q.deadLetterName])).toEqual([
-      ['aws', 'fanout-aws', 'fanout-aws-dlq'],
+    expect(resources.queues.map((q) => [q.target, q.lanes.high.name, q.deadLetterName])).toEqual([
+      ['aws', 'fanout-aws-high', 'fanout-aws-dlq'],
     ]);
     expect(resources.jobTtlSeconds).toBe(3600);
   });
@@ -34,7 +35,7 @@ describe('defineResources', () => {
     const resources = defineResources(options);
 
     // Assess
-    expect(resources.queues.map((q) => q.name)).toEqual(['demo-aws', 'demo-aws-east']);
+    expect(resources.queues.map((q) => q.lanes.low.name)).toEqual(['demo-aws-low', 'demo-aws-east-low']);
     expect(resources.queues.every((q) => q.visibilityTimeoutSeconds === 180)).toBe(true);
     expect(resources.processor.timeoutSeconds).toBe(30);
     expect(resources.processor.leaseMs).toBe(150_000);
@@ -72,6 +73,8 @@ describe('defineResources', () => {
     [{ processorTimeoutSeconds: 1.5 }, 'processorTimeoutSeconds'],
     [{ prefx: 'fanout' }, 'prefx'],
     [{ maxConcurrentTasks: 1 }, 'maxConcurrentTasks'],
+    [{ laneShares: { high: 60, medium: 30, low: 20 } }, 'laneShares'],
+    [{ laneShares: { high: 60, medium: 40 } }, 'laneShares.low'],
     [{ maxConcurrentTasks: 1001 }, 'maxConcurrentTasks'],
     [{ logRetentionDays: 10 }, 'logRetentionDays'],
     [{ prefix: 'p'.repeat(40), awsTargets: ['aws', 't'.repeat(20)] }, 'awsTargets.1'],
@@ -130,13 +133,13 @@ describe('defineResources for the stack', () => {
     expect(functions.ingest.timeoutSeconds).toBeLessThan(30);
   });
 
-  it('maps maxConcurrentTasks to the mapping concurrency and logRetentionDays to the logs, with defaults 10 and 30', () => {
+  it('maps maxConcurrentTasks to the function concurrency and logRetentionDays to the logs, with defaults 20 and 30', () => {
     // Act
     const defaults = defineResources({});
     const chosen = defineResources({ maxConcurrentTasks: 50, logRetentionDays: 90 });
 
     // Assess
-    expect(defaults.processor.maxConcurrency).toBe(10);
+    expect(defaults.processor.maxConcurrency).toBe(20);
     expect(defaults.observability.logRetentionDays).toBe(30);
     expect(chosen.processor.maxConcurrency).toBe(50);
     expect(chosen.observability.logRetentionDays).toBe(90);
@@ -180,5 +183,59 @@ describe('defineResources for expiry', () => {
   it('refuses a TTL that is not a whole number of seconds above 0', () => {
     // Assess
     expect(() => defineResources({ jobTtlSeconds: 0 })).toThrow(/jobTtlSeconds/);
+  });
+});
+
+describe('defineResources: priority lanes', () => {
+  const concurrencies = (resources: ReturnType<typeof defineResources>) =>
+    resources.queues.map((queue) => PRIORITIES.map((lane) => queue.lanes[lane].maxConcurrency));
+
+  it('gives each target a queue a lane, all redriving to its one dead-letter queue, split 12/6/2 by default', () => {
+    // Act
+    const resources = defineResources({ awsTargets: ['aws', 'aws-east'] });
+
+    // Assess
+    expect(resources.queues.map((queue) => PRIORITIES.map((lane) => queue.lanes[lane].name))).toEqual([
+      ['fanout-aws-high', 'fanout-aws-medium', 'fanout-aws-low'],
+      ['fanout-aws-east-high', 'fanout-aws-east-medium', 'fanout-aws-east-low'],
+    ]);
+    expect(resources.queues.map((queue) => queue.deadLetterName)).toEqual([
+      'fanout-aws-dlq',
+      'fanout-aws-east-dlq',
+    ]);
+    expect(concurrencies(resources)).toEqual([
+      [12, 6, 2],
+      [12, 6, 2],
+    ]);
+  });
+
+  it.each([
+    [20, { high: 60, medium: 30, low: 10 }, [12, 6, 2]],
+    [6, { high: 34, medium: 33, low: 33 }, [2, 2, 2]],
+    [10, { high: 50, medium: 25, low: 25 }, [5, 3, 2]],
+    [200, { high: 1, medium: 1, low: 98 }, [2, 2, 196]],
+  ])(
+    'splits maxConcurrentTasks %i by %j into whole instances that sum to it',
+    (maxConcurrentTasks, laneShares, expected) => {
+      // Act
+      const [split] = concurrencies(defineResources({ maxConcurrentTasks, laneShares }));
+
+      // Assess
+      expect(split).toEqual(expected);
+      expect(split?.reduce((sum, n) => sum + n, 0)).toBe(maxConcurrentTasks);
+    },
+  );
+
+  it('names every lane that gets fewer than SQS’s 2, in one error, with what would fix it', () => {
+    // Act
+    const define = () =>
+      defineResources({ maxConcurrentTasks: 10, laneShares: { high: 90, medium: 6, low: 4 } });
+
+    // Assess
+    expect(define).toThrow(ResourceOptionsError);
+    expect(define).toThrow(
+      "invalid resource options: laneShares.medium: the medium lane gets 1 of maxConcurrentTasks 10; SQS's least is 2: raise maxConcurrentTasks to 34 or the medium share; " +
+        "laneShares.low: the low lane gets 0 of maxConcurrentTasks 10; SQS's least is 2: raise maxConcurrentTasks to 50 or the low share",
+    );
   });
 });
