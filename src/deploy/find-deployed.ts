@@ -42,7 +42,9 @@ export const findDeployedAws = async (resources: Resources, clients: AwsClients)
   };
   const queues = await Promise.all(
     resources.queues.map(async (definition) => {
-      const lanes = await Promise.all(PRIORITIES.map((lane) => queue(definition.lanes[lane].name)));
+      // One after another, so the missing ones are named in the lanes' order.
+      const lanes: { url: string; arn: string }[] = [];
+      for (const lane of PRIORITIES) lanes.push(await queue(definition.lanes[lane].name));
       return {
         target: definition.target,
         lanes: byLane((lane) => lanes[PRIORITIES.indexOf(lane)] as { url: string; arn: string }),

@@ -94,7 +94,7 @@ describe('fanout serve --mode emulators --use-deployed', () => {
 
     // Assess
     expect(code).toBe(2);
-    expect(stderr).toMatch(`not deployed: queue ${resources.queues[0]?.lanes.medium.name}`);
+    expect(stderr).toMatch(`not deployed: queue ${resources.queues[0]?.lanes.high.name}`);
     expect(stderr).toMatch(`table ${resources.table.name}`);
     expect(stderr).toMatch(`bucket ${resources.bucket.name}`);
     expect(stderr).toMatch('npm run deploy:emulator');
