@@ -117,7 +117,8 @@ const main = async (): Promise<void> => {
     const prefix = `bench-${process.pid}`;
     const resources = defineResources({ prefix });
     const gcp = defineGcpResources({ prefix });
-    const gcpTopic = gcp.targets[0]?.topic ?? '';
+    // The bench's jobs run in the default lane, medium.
+    const gcpTopic = gcp.targets[0]?.lanes.medium.topic ?? '';
     pubsubMeter.install((topic) => topic.endsWith(`/topics/${gcpTopic}`));
     const { startEmulatorMode } = await import('../src/local/emulator-mode.ts');
     mode = await startEmulatorMode({

@@ -7,7 +7,7 @@ import type { Construct } from 'constructs';
 import { type FunctionDeployment, functionEnvironment } from '../src/config/function-env.ts';
 import { topicPath } from '../src/config/queue-address.ts';
 import { PRIORITIES } from '../src/core/constants.ts';
-import { byLane, everyLane, type Lanes } from '../src/core/lanes.ts';
+import { byLane, type Lanes } from '../src/core/lanes.ts';
 import type { StackConfig } from './config.ts';
 import { DataStores } from './data-stores.ts';
 import { FanoutFunction, PUBSUB_RUNTIME_MODULES } from './fanout-function.ts';
@@ -48,9 +48,9 @@ export class FanoutStack extends Stack {
       ...queues.targets.map(({ definition, lanes }) => [definition.target, byLane((l) => lanes[l].queueUrl)]),
       ...(google === undefined
         ? []
-        : google.resources.targets.map(({ target, topic }) => [
+        : google.resources.targets.map(({ target, lanes }) => [
             target,
-            everyLane(topicPath(google.project, topic)),
+            byLane((lane) => topicPath(google.project, lanes[lane].topic)),
           ])),
     ]);
     const deployment: FunctionDeployment = {

@@ -32,13 +32,15 @@ export const serveOnEmulators = async (options: Record<string, unknown>): Promis
   try {
     const prefix = (options.prefix as string | undefined) ?? 'fanout';
     // The same settings as the embedded engine's: the table's TTL and the topics' retention, and the
-    // lanes' shares of the processor's concurrency.
+    // lanes' shares of the processors' concurrency.
     const config = loadConfig({ file: options.config as string | undefined });
     const jobTtlSeconds = config.jobs.ttl_seconds;
     mode = await startEmulatorMode({
       resources: defineResources({ prefix, jobTtlSeconds, laneShares: config.priority.shares }),
       // The Google side runs wherever its emulator does.
-      ...(process.env.PUBSUB_EMULATOR_HOST && { gcp: defineGcpResources({ prefix, jobTtlSeconds }) }),
+      ...(process.env.PUBSUB_EMULATOR_HOST && {
+        gcp: defineGcpResources({ prefix, jobTtlSeconds, laneShares: config.priority.shares }),
+      }),
       port,
       useDeployed: options.useDeployed === true,
       host: (options.host as string | undefined) ?? '127.0.0.1',

@@ -6,9 +6,6 @@ export type LaneShares = Readonly<Record<Priority, number>>;
 /** One thing per lane: a target's queues, their addresses, their names. */
 export type Lanes<T> = Readonly<Record<Priority, T>>;
 
-/** The same thing in every lane: a target whose lanes share one queue. */
-export const everyLane = <T>(value: T): Lanes<T> => ({ high: value, medium: value, low: value });
-
 /** Each lane's `make(lane)`, highest first. */
 export const byLane = <T>(make: (lane: Priority) => T): Lanes<T> =>
   Object.fromEntries(PRIORITIES.map((lane) => [lane, make(lane)])) as Record<Priority, T>;

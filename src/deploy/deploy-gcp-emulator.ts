@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { topicPath } from '../config/queue-address.ts';
+import { byLane, type Lanes } from '../core/lanes.ts';
 import { DeployInputError } from './deploy-gcp-inputs.ts';
 import { ResourceOptionsError } from './errors.ts';
 import { defineGcpResources, type GcpResources } from './gcp-resources.ts';
@@ -8,8 +9,8 @@ import { defineGcpResources, type GcpResources } from './gcp-resources.ts';
 export interface EmulatorDeployInputs {
   project: string;
   gcp: GcpResources;
-  /** By target, where the subscription pushes: the function URL the plan would push to, when given. */
-  pushEndpoints: Record<string, string>;
+  /** By target and lane, where the lane's subscription pushes: as the plan would push, when a URL is given. */
+  pushEndpoints: Record<string, Lanes<string>>;
 }
 
 export const DEPLOY_GCP_EMULATOR_USAGE =
@@ -17,7 +18,7 @@ export const DEPLOY_GCP_EMULATOR_USAGE =
 
 /**
  * The inputs of a deploy to the Pub/Sub emulator at `PUBSUB_EMULATOR_HOST`, in project `PUBSUB_PROJECT_ID`
- * (or `--project`). With `--function-url`, each target's subscription pushes to it as the plan's pushes
+ * (or `--project`). With `--function-url`, each lane's subscription pushes to it as the plan's pushes
  * do (`URL/projects/P/topics/T`); without it, the subscriptions are pull. Throws a `DeployInputError`
  * naming every problem.
  */
@@ -74,7 +75,9 @@ export const parseEmulatorDeployInputs = (
       ? []
       : gcp.targets.map((target) => [
           target.target,
-          `${functionUrl.replace(/\/$/, '')}/${topicPath(project, target.topic)}`,
+          byLane(
+            (lane) => `${functionUrl.replace(/\/$/, '')}/${topicPath(project, target.lanes[lane].topic)}`,
+          ),
         ]),
   );
   return { project, gcp, pushEndpoints };

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { FanoutError } from '../core/errors.ts';
 import { ResourceOptionsError } from './errors.ts';
-import { defineGcpResources, type GcpResources } from './gcp-resources.ts';
+import { defineGcpResources, type GcpResourceOptions, type GcpResources } from './gcp-resources.ts';
 import { defineResources, type Resources } from './resources.ts';
 
 /** Inputs of `npm run deploy:gcp` that are missing or wrong; the message names every one. */
@@ -73,6 +73,25 @@ const INPUTS = {
   awsTargets: { flag: 'aws-targets', schema: z.string().optional() },
   gcpTargets: { flag: 'gcp-targets', schema: z.string().optional() },
   maxConcurrentTasks: { flag: 'max-concurrent-tasks', schema: z.coerce.number().optional() },
+  /** priority.shares, as `high=60,medium=30,low=10`: each lane's part of maxConcurrentTasks. */
+  laneShares: {
+    flag: 'lane-shares',
+    schema: z
+      .string()
+      .regex(
+        /^\s*[a-z]+=\d+(\s*,\s*[a-z]+=\d+)*\s*$/,
+        'each lane and its percent, e.g. high=60,medium=30,low=10',
+      )
+      .transform((text) =>
+        Object.fromEntries(
+          text.split(',').map((pair) => {
+            const [lane, share] = pair.split('=');
+            return [lane?.trim(), Number(share)];
+          }),
+        ),
+      )
+      .optional(),
+  },
   processorTimeoutSeconds: { flag: 'processor-timeout-seconds', schema: z.coerce.number().optional() },
   /** jobs.ttl_seconds: the functions' JOB_TTL_SECONDS and the topics' retention. */
   jobTtlSeconds: { flag: 'job-ttl-seconds', schema: z.coerce.number().optional() },
@@ -106,9 +125,9 @@ const nameIssues = (resources: Resources, gcp: GcpResources, awsAccountId: strin
       `--prefix: the workload identity pool id ${pool} must be at most 32 characters and not start with gcp-`,
     );
   }
-  for (const name of Object.values(gcp.function.names)) {
-    if (name.length > 63)
-      issues.push(`--gcp-targets: the function name ${name} is longer than 63 characters`);
+  for (const lane of gcp.targets.flatMap((target) => Object.values(target.lanes))) {
+    if (lane.functionName.length > 63)
+      issues.push(`--gcp-targets: the function name ${lane.functionName} is longer than 63 characters`);
   }
   // google.subject, the caller's assumed-role ARN (role and session are both the function's name), is at most 127 bytes.
   for (const role of awsAccountId === undefined ? [] : resources.federation.publisherRoleNames) {
@@ -157,7 +176,9 @@ export const parseDeployGcpInputs = (argv: readonly string[], env: NodeJS.Proces
       return define();
     } catch (error) {
       if (!(error instanceof ResourceOptionsError)) throw error;
-      issues.push(`${error.message} (from --prefix, --aws-targets, --gcp-targets and the numbers)`);
+      issues.push(
+        `${error.message} (from --prefix, --aws-targets, --gcp-targets, --lane-shares and the numbers)`,
+      );
       return undefined;
     }
   };
@@ -180,6 +201,9 @@ export const parseDeployGcpInputs = (argv: readonly string[], env: NodeJS.Proces
       ...shared,
       ...(inputs.gcpTargets !== undefined && { gcpTargets: list(inputs.gcpTargets) }),
       ...(inputs.maxConcurrentTasks !== undefined && { maxConcurrentTasks: inputs.maxConcurrentTasks }),
+      ...(inputs.laneShares !== undefined && {
+        laneShares: inputs.laneShares as GcpResourceOptions['laneShares'],
+      }),
     }),
   );
   if (resources !== undefined && gcp !== undefined)

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { type FunctionDeployment, functionEnvironment } from '../config/function-env.ts';
 import { topicPath } from '../config/queue-address.ts';
-import { byLane, everyLane } from '../core/lanes.ts';
+import { byLane } from '../core/lanes.ts';
+import { laneFunctionSteps } from './deploy-gcp-functions.ts';
 import type { DeployGcpInputs } from './deploy-gcp-inputs.ts';
 
 /** gcloud's arguments, without `gcloud` itself. `${NAME}` in an argument is a value captured earlier. */
@@ -34,10 +35,6 @@ export type DeployStep =
 
 export const PROJECT_NUMBER = 'PROJECT_NUMBER';
 export const PROCESSOR_UNIQUE_ID = 'PROCESSOR_UNIQUE_ID';
-
-/** The variable the function URL of a target is captured into. */
-export const functionUrlVariable = (target: string): string =>
-  `FUNCTION_URL_${target.toUpperCase().replaceAll('-', '_')}`;
 
 const APIS = [
   'pubsub.googleapis.com',
@@ -81,11 +78,12 @@ const binding = (title: string, resource: GcloudArgs, member: string, role: stri
 /**
  * Every step of the Google side's deploy, in order: the APIs, the service accounts, the Pub/Sub topics
  * and subscriptions with their IAM bindings, the workload identity pool and AWS provider that admit the
- * AWS functions, the functions themselves, and the push of each target's subscription to its function.
- * `workDir` is where the function's bundle and environment files go.
+ * AWS functions, the functions themselves (one per lane of each target, each with its lane's share of
+ * the instances), and the push of each lane's subscription to its function. `workDir` is where the
+ * function's bundle and environment files go.
  */
 export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployStep[] => {
-  const { project, region, gcp, resources } = inputs;
+  const { project, gcp, resources } = inputs;
   const at = `--project=${project}`;
   const email = (id: string) => `${id}@${project}.iam.gserviceaccount.com`;
   const sa = gcp.serviceAccounts;
@@ -106,7 +104,10 @@ export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployS
             `https://sqs.${inputs.awsRegion}.amazonaws.com/${inputs.awsAccountId}/${queue.lanes[lane].name}`,
         ),
       ]),
-      ...gcp.targets.map((target) => [target.target, everyLane(topicPath(project, target.topic))]),
+      ...gcp.targets.map((target) => [
+        target.target,
+        byLane((lane) => topicPath(project, target.lanes[lane].topic)),
+      ]),
     ]),
     jobTtlSeconds: resources.jobTtlSeconds,
     googleProject: project,
@@ -138,17 +139,27 @@ export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployS
     binding(`${gcp.jobEventsTopic}: AWS publishes job ends`, jobEvents, publisher, 'roles/pubsub.publisher'),
   ];
   for (const target of gcp.targets) {
-    const topic = ['pubsub', 'topics', 'add-iam-policy-binding', target.topic, at];
     const deadLetters = ['pubsub', 'topics', 'add-iam-policy-binding', target.deadLetterTopic, at];
-    const subscription = ['pubsub', 'subscriptions', 'add-iam-policy-binding', target.subscription, at];
+    for (const lane of Object.values(target.lanes)) {
+      const topic = ['pubsub', 'topics', 'add-iam-policy-binding', lane.topic, at];
+      const subscription = ['pubsub', 'subscriptions', 'add-iam-policy-binding', lane.subscription, at];
+      steps.push(
+        binding(`${lane.topic}: the AWS functions publish`, topic, publisher, 'roles/pubsub.publisher'),
+        binding(
+          `${lane.topic}: the functions publish retries`,
+          topic,
+          `serviceAccount:${email(sa.processor)}`,
+          'roles/pubsub.publisher',
+        ),
+        binding(
+          `${lane.subscription}: Pub/Sub acknowledges forwarded dead letters`,
+          subscription,
+          pubsubAgent,
+          'roles/pubsub.subscriber',
+        ),
+      );
+    }
     steps.push(
-      binding(`${target.topic}: the AWS functions publish`, topic, publisher, 'roles/pubsub.publisher'),
-      binding(
-        `${target.topic}: the functions publish retries`,
-        topic,
-        `serviceAccount:${email(sa.processor)}`,
-        'roles/pubsub.publisher',
-      ),
       binding(
         `${target.deadLetterTopic}: the functions publish dead letters`,
         deadLetters,
@@ -161,12 +172,6 @@ export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployS
         deadLetters,
         pubsubAgent,
         'roles/pubsub.publisher',
-      ),
-      binding(
-        `${target.subscription}: Pub/Sub acknowledges forwarded dead letters`,
-        subscription,
-        pubsubAgent,
-        'roles/pubsub.subscriber',
       ),
     );
   }
@@ -259,88 +264,30 @@ export const planGcpDeploy = (inputs: DeployGcpInputs, workDir: string): DeployS
     { kind: 'bundle', title: 'the function source (functions/process-gcp)', outDir: source },
   );
   for (const target of gcp.targets) {
-    const name = gcp.function.names[target.target] as string;
-    const envFile = join(workDir, `${name}.env.yaml`);
-    const url = functionUrlVariable(target.target);
-    steps.push(
-      {
-        kind: 'env-file',
-        title: `the environment of ${name}`,
-        path: envFile,
-        values: functionEnvironment(deployment, {
-          name: 'processor',
+    // The lanes' functions differ only in their instances: one environment serves them all.
+    const envFile = join(workDir, `${gcp.prefix}-process-${target.target}.env.yaml`);
+    steps.push({
+      kind: 'env-file',
+      title: `the environment of the functions of ${target.target}`,
+      path: envFile,
+      values: functionEnvironment(deployment, {
+        name: 'processor',
+        target: target.target,
+        deadLetter: topicPath(project, target.deadLetterTopic),
+        leaseMs: gcp.processor.leaseMs,
+      }),
+    });
+    for (const lane of Object.values(target.lanes)) {
+      steps.push(
+        ...laneFunctionSteps(inputs, lane, {
           target: target.target,
-          deadLetter: topicPath(project, target.deadLetterTopic),
-          leaseMs: gcp.processor.leaseMs,
+          source,
+          envFile,
+          runAs: email(sa.processor),
+          pushAs: email(sa.pushInvoker),
         }),
-      },
-      {
-        // `functions deploy` creates the function or updates it to this source and configuration.
-        kind: 'gcloud',
-        title: `function ${name}`,
-        args: [
-          'functions',
-          'deploy',
-          name,
-          '--gen2',
-          at,
-          `--region=${region}`,
-          `--runtime=${gcp.function.runtime}`,
-          `--entry-point=${gcp.function.entryPoint}`,
-          `--source=${source}`,
-          '--trigger-http',
-          '--no-allow-unauthenticated',
-          `--service-account=${email(sa.processor)}`,
-          `--timeout=${gcp.processor.timeoutSeconds}s`,
-          `--memory=${gcp.function.memoryMb}Mi`,
-          `--max-instances=${gcp.function.maxInstances}`,
-          '--concurrency=1',
-          `--env-vars-file=${envFile}`,
-        ],
-      },
-      {
-        kind: 'capture',
-        title: `the URL of ${name}`,
-        variable: url,
-        args: [
-          'functions',
-          'describe',
-          name,
-          '--gen2',
-          at,
-          `--region=${region}`,
-          '--format=value(serviceConfig.uri)',
-        ],
-      },
-      {
-        // roles/run.invoker on the function's service, for the account Pub/Sub pushes as.
-        kind: 'gcloud',
-        title: `${name}: Pub/Sub may invoke it`,
-        args: [
-          'functions',
-          'add-invoker-policy-binding',
-          name,
-          at,
-          `--region=${region}`,
-          `--member=serviceAccount:${email(sa.pushInvoker)}`,
-        ],
-      },
-      {
-        // The functions framework reads the topic from the push path.
-        kind: 'gcloud',
-        title: `${target.subscription}: push each delivery to ${name}`,
-        args: [
-          'pubsub',
-          'subscriptions',
-          'update',
-          target.subscription,
-          at,
-          `--push-endpoint=\${${url}}/${topicPath(project, target.topic)}`,
-          `--push-auth-service-account=${email(sa.pushInvoker)}`,
-          `--push-auth-token-audience=\${${url}}`,
-        ],
-      },
-    );
+      );
+    }
   }
   steps.push({
     kind: 'capture',

@@ -125,8 +125,11 @@ const command = (args: GcloudArgs): string => ['gcloud', ...args].map(shellWord)
 
 const pubsubComment = (gcp: GcpResources): string[] =>
   gcp.targets.flatMap((target) => [
-    `#   topic ${target.topic}; dead-letter topic ${target.deadLetterTopic} with subscription ${target.deadLetterSubscription}`,
-    `#   subscription ${target.subscription}: ack deadline ${target.ackDeadlineSeconds} s, dead letters after ${target.maxDeliveryAttempts} deliveries, retry backoff ${target.minimumBackoffSeconds}-${target.maximumBackoffSeconds} s, retention ${target.messageRetentionSeconds} s, never expires`,
+    `#   dead-letter topic ${target.deadLetterTopic} with subscription ${target.deadLetterSubscription}`,
+    ...Object.values(target.lanes).map(
+      (lane) =>
+        `#   lane ${lane.lane}: topic ${lane.topic}; subscription ${lane.subscription}: ack deadline ${target.ackDeadlineSeconds} s, dead letters after ${target.maxDeliveryAttempts} deliveries, retry backoff ${target.minimumBackoffSeconds}-${target.maximumBackoffSeconds} s, retention ${target.messageRetentionSeconds} s, never expires`,
+    ),
   ]);
 
 /**

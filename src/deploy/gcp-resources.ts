@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { DEFAULT_JOB_TTL_SECONDS } from '../core/constants.ts';
+import { laneShares } from '../config/schema.ts';
+import { DEFAULT_JOB_TTL_SECONDS, PRIORITIES, type Priority } from '../core/constants.ts';
+import { apportion, byLane, DEFAULT_LANE_SHARES, type Lanes } from '../core/lanes.ts';
 import type { ResourceOptionsError } from './errors.ts';
 import { parseResourceOptions, resourcePrefix, targetNames } from './resources.ts';
 
@@ -42,31 +44,64 @@ const GcpOptionsSchema = z
       .default(5),
     minimumBackoffSeconds: z.number().int().min(0).max(GcpLimits.maxBackoffSeconds).default(10),
     maximumBackoffSeconds: z.number().int().min(0).max(GcpLimits.maxBackoffSeconds).default(600),
-    // The seed configuration's max_concurrent_tasks: one delivery per instance at a time.
+    // The seed configuration's max_concurrent_tasks: one delivery per instance at a time, shared by the
+    // lanes' functions.
     maxConcurrentTasks: z.number().int().min(1).max(GcpLimits.maxInstances).default(10),
+    // priority.shares: each lane's part of maxConcurrentTasks.
+    laneShares: laneShares.default({ ...DEFAULT_LANE_SHARES }),
     // jobs.ttl_seconds: the topics' own message retention follows it.
     jobTtlSeconds: z.number().int().min(1).default(DEFAULT_JOB_TTL_SECONDS),
   })
   .refine((options) => options.minimumBackoffSeconds <= options.maximumBackoffSeconds, {
     message: 'minimumBackoffSeconds must not exceed maximumBackoffSeconds',
     path: ['minimumBackoffSeconds'],
+  })
+  .superRefine(({ maxConcurrentTasks, laneShares: shares }, context) => {
+    // Shares that are wrong themselves were named already.
+    if (!laneShares.safeParse(shares).success) return;
+    const instances = apportion(maxConcurrentTasks, shares);
+    for (const lane of PRIORITIES) {
+      if (instances[lane] >= 1) continue;
+      context.addIssue({
+        code: 'custom',
+        path: ['laneShares', lane],
+        message: `the ${lane} lane's function gets no instance of maxConcurrentTasks ${maxConcurrentTasks}: raise maxConcurrentTasks to ${Math.ceil(100 / shares[lane])} or the ${lane} share`,
+      });
+    }
   });
 
 /** What {@link defineGcpResources} accepts; every field is optional. */
 export type GcpResourceOptions = z.input<typeof GcpOptionsSchema>;
 
 /**
- * One Pub/Sub target: its topic, the subscription workers pull (or are pushed) from, and the
- * dead-letter topic with a subscription of its own. Topics and subscriptions have separate namespaces,
- * so a subscription shares its topic's name.
+ * One lane of a Pub/Sub target: its topic, and the push subscription that feeds the lane's own function.
+ * Topics and subscriptions have separate namespaces, so a subscription shares its topic's name.
+ */
+export interface PubSubLaneDefinition {
+  lane: Priority;
+  /** @default `${prefix}-${target}-${lane}` */
+  topic: string;
+  /** @default `${prefix}-${target}-${lane}` */
+  subscription: string;
+  /** The function the subscription pushes to, this lane's alone. @default `${prefix}-process-${target}-${lane}` */
+  functionName: string;
+  /**
+   * The function's instances, one delivery each: the lane's share of `maxConcurrentTasks` in whole
+   * instances (`apportion`), so a backlog on one lane cannot take the others' instances.
+   * @default 6, 3 and 1 (60/30/10 of 10)
+   */
+  maxInstances: number;
+}
+
+/**
+ * One Pub/Sub target: a topic and push subscription per lane, each with its own function, and the
+ * dead-letter topic they share, with a subscription of its own.
  */
 export interface PubSubTargetDefinition {
   /** The target name the balancer routes by. */
   target: string;
-  /** @default `${prefix}-${target}` */
-  topic: string;
-  /** @default `${prefix}-${target}` */
-  subscription: string;
+  /** Each lane's topic, subscription and function. */
+  lanes: Lanes<PubSubLaneDefinition>;
   /** @default `${prefix}-${target}-dlq` */
   deadLetterTopic: string;
   /**
@@ -105,20 +140,16 @@ export interface PubSubTargetDefinition {
 }
 
 /**
- * The Google function that processes a target's deliveries (2nd gen), one per target, all from the same
- * source: Pub/Sub pushes each delivery of the target's subscription to it.
+ * What the functions that process deliveries (2nd gen) have in common: one per lane of each target
+ * (`PubSubLaneDefinition.functionName`), all from the same source, each pushed its lane's deliveries.
  */
 export interface GcpFunctionDefinition {
-  /** Function names by target. @default `${prefix}-process-${target}` */
-  names: Record<string, string>;
   /** @default 'nodejs22' */
   runtime: 'nodejs22';
   /** The name the function registers itself under with the Functions Framework. @default 'processGcp' */
   entryPoint: 'processGcp';
   /** @default 1024 */
   memoryMb: number;
-  /** One delivery per instance at a time, so this bounds the target's concurrent tries: the option `maxConcurrentTasks`. @default 10 */
-  maxInstances: number;
 }
 
 /** The service accounts of a deployment, by account id (the part of the e-mail address before `@`). */
@@ -165,8 +196,16 @@ export interface GcpResources {
  * same prefix as {@link defineResources}. Throws {@link ResourceOptionsError}.
  */
 export const defineGcpResources = (options: GcpResourceOptions = {}): GcpResources => {
-  const { prefix, gcpTargets, processorTimeoutSeconds, maxConcurrentTasks, jobTtlSeconds, ...delivery } =
-    parseResourceOptions(GcpOptionsSchema, options, 'Google Cloud resource options');
+  const {
+    prefix,
+    gcpTargets,
+    processorTimeoutSeconds,
+    maxConcurrentTasks,
+    laneShares: shares,
+    jobTtlSeconds,
+    ...delivery
+  } = parseResourceOptions(GcpOptionsSchema, options, 'Google Cloud resource options');
+  const instances = apportion(maxConcurrentTasks, shares);
   const topicRetentionSeconds = Math.min(
     GcpLimits.maxTopicRetentionSeconds,
     Math.max(GcpLimits.minTopicRetentionSeconds, jobTtlSeconds),
@@ -179,8 +218,13 @@ export const defineGcpResources = (options: GcpResourceOptions = {}): GcpResourc
     prefix,
     targets: gcpTargets.map((target) => ({
       target,
-      topic: `${prefix}-${target}`,
-      subscription: `${prefix}-${target}`,
+      lanes: byLane((lane) => ({
+        lane,
+        topic: `${prefix}-${target}-${lane}`,
+        subscription: `${prefix}-${target}-${lane}`,
+        functionName: `${prefix}-process-${target}-${lane}`,
+        maxInstances: instances[lane],
+      })),
       deadLetterTopic: `${prefix}-${target}-dlq`,
       deadLetterSubscription: `${prefix}-${target}-dlq`,
       ackDeadlineSeconds,
@@ -195,13 +239,7 @@ export const defineGcpResources = (options: GcpResourceOptions = {}): GcpResourc
       timeoutSeconds: processorTimeoutSeconds,
       leaseMs: Math.max(0, ackDeadlineSeconds - processorTimeoutSeconds) * 1000,
     },
-    function: {
-      names: Object.fromEntries(gcpTargets.map((target) => [target, `${prefix}-process-${target}`])),
-      runtime: 'nodejs22',
-      entryPoint: 'processGcp',
-      memoryMb: 1024,
-      maxInstances: maxConcurrentTasks,
-    },
+    function: { runtime: 'nodejs22', entryPoint: 'processGcp', memoryMb: 1024 },
     serviceAccounts: {
       processor: `${prefix}-processor`,
       publisher: `${prefix}-publisher`,

@@ -1,5 +1,6 @@
 import type { PubSub, protos, Subscription } from '@google-cloud/pubsub';
 import { PubSubProvisioningError } from '../adapters/gcp/errors.ts';
+import { byLane, type Lanes } from '../core/lanes.ts';
 import type { GcpResources, PubSubTargetDefinition } from './gcp-resources.ts';
 
 /** The gRPC status of a create that found the resource there already. */
@@ -7,8 +8,10 @@ const ALREADY_EXISTS = 6;
 
 /** Full resource names (`projects/…/topics/…`, `projects/…/subscriptions/…`) by Google Cloud target. */
 export interface ProvisionedGcp {
-  topics: Record<string, string>;
-  subscriptions: Record<string, string>;
+  /** By target, each lane's topic. */
+  topics: Record<string, Lanes<string>>;
+  /** By target, each lane's subscription. */
+  subscriptions: Record<string, Lanes<string>>;
   deadLetterTopics: Record<string, string>;
   deadLetterSubscriptions: Record<string, string>;
   /** Where each job's end is published. */
@@ -17,10 +20,11 @@ export interface ProvisionedGcp {
 
 export interface ProvisionGcpOptions {
   /**
-   * By target, the URL Pub/Sub pushes its deliveries to (a function), instead of workers pulling them.
+   * By target and lane, the URL Pub/Sub pushes the lane's deliveries to (its function), instead of
+   * workers pulling them.
    * @default none: pull subscriptions
    */
-  pushEndpoints?: Record<string, string>;
+  pushEndpoints?: Record<string, Lanes<string>>;
 }
 
 type SubscriptionSettings = Omit<protos.google.pubsub.v1.ISubscription, 'name' | 'topic'>;
@@ -81,7 +85,7 @@ const ensureSubscription = async (
 };
 
 /**
- * The settings of a target's subscription: the ack deadline, the dead-letter and retry policies, the
+ * The settings of a lane's subscription, the same for every lane of a target: the ack deadline, the dead-letter and retry policies, the
  * retention, and no expiry (Pub/Sub deletes a subscription idle for 31 days unless told otherwise).
  */
 export const subscriptionSettings = (
@@ -100,9 +104,13 @@ export const subscriptionSettings = (
   expirationPolicy: {},
 });
 
-const ensureTarget = async (pubsub: PubSub, target: PubSubTargetDefinition, pushEndpoint?: string) => {
+const ensureTarget = async (
+  pubsub: PubSub,
+  target: PubSubTargetDefinition,
+  pushEndpoints?: Lanes<string>,
+) => {
   const deadLetterTopic = await ensureTopic(pubsub, target.deadLetterTopic, target.topicRetentionSeconds);
-  // Before the main subscription: a dead letter published to a topic without subscriptions is lost.
+  // Before the lanes' subscriptions: a dead letter published to a topic without subscriptions is lost.
   const deadLetterSubscription = await ensureSubscription(
     pubsub,
     deadLetterTopic,
@@ -113,20 +121,33 @@ const ensureTarget = async (pubsub: PubSub, target: PubSubTargetDefinition, push
       expirationPolicy: {},
     },
   );
-  const topic = await ensureTopic(pubsub, target.topic, target.topicRetentionSeconds);
-  const subscription = await ensureSubscription(
-    pubsub,
-    topic,
-    target.subscription,
-    subscriptionSettings(target, deadLetterTopic, pushEndpoint),
+  const lanes = await Promise.all(
+    Object.values(target.lanes).map(async ({ lane, topic, subscription }) => {
+      const topicName = await ensureTopic(pubsub, topic, target.topicRetentionSeconds);
+      const settings = subscriptionSettings(target, deadLetterTopic, pushEndpoints?.[lane]);
+      return {
+        lane,
+        topic: topicName,
+        subscription: await ensureSubscription(pubsub, topicName, subscription, settings),
+      };
+    }),
   );
-  return { target: target.target, topic, subscription, deadLetterTopic, deadLetterSubscription };
+  const named = (key: 'topic' | 'subscription') =>
+    byLane((lane) => lanes.find((made) => made.lane === lane)?.[key] as string);
+  return {
+    target: target.target,
+    topics: named('topic'),
+    subscriptions: named('subscription'),
+    deadLetterTopic,
+    deadLetterSubscription,
+  };
 };
 
 /**
  * Creates, or brings in line with the definitions, every Pub/Sub resource of a deployment: per target a
- * topic, a dead-letter topic with a subscription to read dead letters from, and the subscription workers
- * take deliveries from; and the topic of job ends. Safe to run again.
+ * dead-letter topic with a subscription to read dead letters from, and per lane a topic with the
+ * subscription its function (or a worker) takes deliveries from; and the topic of job ends. Safe to run
+ * again.
  *
  * On Google Cloud (not the emulator) the dead-letter policy also needs the project's Pub/Sub service
  * agent to hold `roles/pubsub.publisher` on the dead-letter topic and `roles/pubsub.subscriber` on the
@@ -143,11 +164,16 @@ export const provisionGcp = async (
       ensureTarget(pubsub, target, options.pushEndpoints?.[target.target]),
     ),
   ]);
-  const byTarget = (key: 'topic' | 'subscription' | 'deadLetterTopic' | 'deadLetterSubscription') =>
-    Object.fromEntries(targets.map((target) => [target.target, target[key]]));
+  const byTarget = <K extends 'topics' | 'subscriptions' | 'deadLetterTopic' | 'deadLetterSubscription'>(
+    key: K,
+  ) =>
+    Object.fromEntries(targets.map((target) => [target.target, target[key]])) as Record<
+      string,
+      (typeof targets)[number][K]
+    >;
   return {
-    topics: byTarget('topic'),
-    subscriptions: byTarget('subscription'),
+    topics: byTarget('topics'),
+    subscriptions: byTarget('subscriptions'),
     deadLetterTopics: byTarget('deadLetterTopic'),
     deadLetterSubscriptions: byTarget('deadLetterSubscription'),
     jobEventsTopic: jobEventsTopic as string,

@@ -25,7 +25,7 @@ import {
 import { loadConfig } from '../config/load.ts';
 import { queueAddress, topicPath } from '../config/queue-address.ts';
 import { PRIORITIES } from '../core/constants.ts';
-import { byLane, everyLane } from '../core/lanes.ts';
+import { byLane } from '../core/lanes.ts';
 import { findDeployedAws } from '../deploy/find-deployed.ts';
 import type { GcpResources } from '../deploy/gcp-resources.ts';
 import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
@@ -101,9 +101,9 @@ type Handler<E, R> = (event: E, context: Context) => Promise<R>;
  * concurrency) and the stats function by a stream
  * event source, and the
  * ingest function behind a local HTTP API. With `gcp`, the Google function runs too, under
- * functions-framework's own server, fed by a push subscription of the Pub/Sub emulator. The handlers read
- * their settings from `process.env`, as in a function, so this sets there what `functionEnvironment`
- * gives each one, as the stack and the Google deploy plan do, before loading it.
+ * functions-framework's own server, fed by each lane's push subscription of the Pub/Sub emulator. The
+ * handlers read their settings from `process.env`, as in a function, so this sets there what
+ * `functionEnvironment` gives each one, as the stack and the Google deploy plan do, before loading it.
  */
 export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<EmulatorMode> => {
   const { resources } = options;
@@ -143,7 +143,9 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     bucketName: provisioned.bucket,
     queues: {
       ...provisioned.queueUrls,
-      ...(gcpTarget && { [gcpTarget.target]: everyLane(topicPath(project, gcpTarget.topic)) }),
+      ...(gcpTarget && {
+        [gcpTarget.target]: byLane((lane) => topicPath(project, gcpTarget.lanes[lane].topic)),
+      }),
     },
     jobTtlSeconds: resources.jobTtlSeconds,
     ingestSteps: provisioned.ingestSteps.url,
@@ -198,10 +200,15 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     };
     await loadWith('process-gcp', gcpProcessor, () => import('../../functions/process-gcp/index.ts'));
     gcpFunction = await listen(getTestServer('processGcp'), 0, EMULATOR_HOST);
-    // The topic in the push URL is what functions-framework names as the CloudEvent's source.
-    const pushEndpoint = `${serverUrl(gcpFunction)}/${topicPath(project, gcpTarget.topic)}`;
+    // Every lane's subscription pushes to this one function: on Google Cloud each lane has a function
+    // of its own, bounded by its share of the instances, which one process here cannot stand for. The
+    // topic in the push URL is what functions-framework names as the CloudEvent's source.
+    const url = serverUrl(gcpFunction);
+    const lanes = gcpTarget.lanes;
     provisionedGcp = await provisionGcp(options.gcp, pubsub.pubsub, {
-      pushEndpoints: { [gcpTarget.target]: pushEndpoint },
+      pushEndpoints: {
+        [gcpTarget.target]: byLane((lane) => `${url}/${topicPath(project, lanes[lane].topic)}`),
+      },
     });
   }
   const onError = options.onError ?? ((error: unknown) => console.error(error));

@@ -147,7 +147,8 @@ describe('a re-run after an outage of both clouds, then a redrive of its dead le
   it("drops a re-publish of the Pub/Sub dead-letter subscription's messages: nothing changes", async () => {
     // Prepare
     const deadLetters = rig.mode.provisionedGcp?.deadLetterSubscriptions.gcp as string;
-    const topic = rig.mode.provisionedGcp?.topics.gcp as string;
+    // The lane of the job, whose priority is the default.
+    const topic = rig.mode.provisionedGcp?.topics.gcp?.medium as string;
     const lastOnGcp = failedRun.tasks.filter(
       (t) => t.state === TaskState.failed && t.attempts.at(-1)?.target === 'gcp',
     );

@@ -90,7 +90,10 @@ describe('readStackConfig', () => {
       projectNumber: '123456789012',
       processorUniqueId: '109876543210987654321',
     });
-    expect(google?.resources.targets.map((target) => target.topic)).toEqual(['fanout-gcp', 'fanout-gcp-eu']);
+    expect(google?.resources.targets.map((target) => target.lanes.high.topic)).toEqual([
+      'fanout-gcp-high',
+      'fanout-gcp-eu-high',
+    ]);
   });
 
   it('takes a JWT authorizer with its issuer and audiences', () => {

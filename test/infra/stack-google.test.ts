@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GoogleConfig, readStackConfig } from '../../infra/config.ts';
 import { externalAccountCredentials } from '../../infra/google-federation.ts';
 import { PRIORITIES, type Priority } from '../../src/core/constants.ts';
-import { everyLane } from '../../src/core/lanes.ts';
+import { byLane } from '../../src/core/lanes.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
+import { everyLane } from '../support/lanes.ts';
 import { checkEveryTemplate } from './every-template.ts';
 import {
   assetOf,
@@ -151,7 +152,7 @@ describe('the stack with a Google project in the context', () => {
     }
   });
 
-  it('addresses the Google target by its topic in QUEUES, next to the AWS queue, and names the project', () => {
+  it('addresses each lane of the Google target by its topic in QUEUES, next to the AWS queue, and names the project', () => {
     // Prepare
     const lane = (name: Priority) =>
       `<${single(withGoogle.template, 'AWS::SQS::Queue', { QueueName: `fanout-aws-${name}` }).logicalId}>`;
@@ -163,7 +164,7 @@ describe('the stack with a Google project in the context', () => {
     expect(variables.GOOGLE_CLOUD_PROJECT).toBe(GOOGLE_CONTEXT.gcpProject);
     expect(JSON.parse(joined(variables.QUEUES))).toEqual({
       aws: { high: lane('high'), medium: lane('medium'), low: lane('low') },
-      gcp: everyLane(`projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp`),
+      gcp: byLane((name) => `projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp-${name}`),
     });
   });
 
@@ -190,7 +191,7 @@ describe('the stack with a Google project in the context', () => {
       bucketName: 'BUCKET',
       queues: {
         aws: { high: 'high_URL', medium: 'medium_URL', low: 'low_URL' },
-        gcp: everyLane(`projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp`),
+        gcp: byLane((lane) => `projects/${GOOGLE_CONTEXT.gcpProject}/topics/fanout-gcp-${lane}`),
       },
       jobTtlSeconds: resources.jobTtlSeconds,
       jobEventsBus: resources.jobEventsBus,
@@ -210,7 +211,7 @@ describe('the stack with a Google project in the context', () => {
       // Prepare
       const queues = {
         aws: everyLane('https://sqs.example/aws'),
-        gcp: everyLane('projects/acme-fanout/topics/fanout-gcp'),
+        gcp: byLane((lane) => `projects/acme-fanout/topics/fanout-gcp-${lane}`),
       };
 
       // Act

@@ -10,8 +10,8 @@ import { addFanoutStack } from '../../infra/fanout-app.ts';
 import { PROJECT_ROOT } from '../../infra/fanout-function.ts';
 import type { FanoutStack } from '../../infra/fanout-stack.ts';
 import { type FunctionDeployment, functionEnvironment } from '../../src/config/function-env.ts';
-import { everyLane } from '../../src/core/lanes.ts';
 import type { Resources } from '../../src/deploy/resources.ts';
+import { everyLane } from '../support/lanes.ts';
 
 /** A Google deployment as `npm run deploy:gcp` reports it: what `cdk deploy -c …` is given. */
 export const GOOGLE_CONTEXT = {

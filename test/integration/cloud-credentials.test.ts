@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCredentialsFromEnv, googleAuthFromEnv } from '../../src/cloud/cloud-credentials.ts';
 import { parseFunctionEnvironment } from '../../src/config/function-env.ts';
-import { everyLane } from '../../src/core/lanes.ts';
 import { EXTERNAL_ACCOUNT } from '../support/external-account.ts';
+import { everyLane } from '../support/lanes.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/fanout-gcp-processor';

@@ -6,8 +6,8 @@ import { costing } from '../../src/config/core-options.ts';
 import { ConfigError } from '../../src/config/errors.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { queueAddress } from '../../src/config/queue-address.ts';
-import { everyLane } from '../../src/core/lanes.ts';
 import { CLEAN_ENV, runFanout } from '../support/cli-process.ts';
+import { everyLane } from '../support/lanes.ts';
 
 let dir: string;
 

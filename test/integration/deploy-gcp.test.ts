@@ -7,7 +7,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { parse } from 'yaml';
 import { functionEnvironment } from '../../src/config/function-env.ts';
 import { DEFAULT_JOB_TTL_SECONDS } from '../../src/core/constants.ts';
-import { byLane, everyLane } from '../../src/core/lanes.ts';
+import { byLane } from '../../src/core/lanes.ts';
 import { GcloudError, renderShellScript, runGcpDeploy } from '../../src/deploy/deploy-gcp.ts';
 import { bundleGoogleFunction } from '../../src/deploy/deploy-gcp-bundle.ts';
 import { DeployInputError, parseDeployGcpInputs } from '../../src/deploy/deploy-gcp-inputs.ts';
@@ -92,6 +92,15 @@ describe('deploy:gcp inputs', () => {
     [['--prefix', 'goog'], 'Pub/Sub names may not start with "goog"'],
     [['--max-concurrent-tasks', '0'], 'maxConcurrentTasks'],
     [['--gcp-targets', 'gcp,gcp'], 'gcpTargets: target names must be unique'],
+    [
+      ['--lane-shares', 'high=70,medium=20,low=20'],
+      'laneShares: the shares of high, medium and low must sum to 100',
+    ],
+    [['--lane-shares', 'high=60,medium=30,urgent=10'], 'laneShares: Unrecognized key: "urgent"'],
+    [
+      ['--lane-shares', '60,30,10'],
+      '--lane-shares: each lane and its percent, e.g. high=60,medium=30,low=10',
+    ],
   ])('refuses %j, naming why', (extra, expected) => {
     // Act
     const message = refusal(() => parseDeployGcpInputs([...FLAGS, ...extra], {}));
@@ -189,21 +198,56 @@ describe('the deploy:gcp plan', () => {
     ]);
   });
 
-  it('deploys the function on nodejs22 with entry point processGcp, private, as its own service account, with its environment file', () => {
+  it('deploys a function per lane on nodejs22 with entry point processGcp, private, as its own service account, with its environment file', () => {
     // Prepare
-    const deploy = gcloudSteps.find((step) => step.args.includes('deploy'));
+    const deploys = gcloudSteps.filter((step) => step.args.includes('deploy'));
     const envFile = steps.find((step) => step.kind === 'env-file');
 
     // Act
-    const args = deploy?.args ?? [];
+    const names = deploys.map((step) => step.args[2]);
 
     // Assess
-    expect(args.slice(0, 4)).toEqual(['functions', 'deploy', 'fanout-process-gcp', '--gen2']);
-    expect(flag(args, 'runtime')).toBe('nodejs22');
-    expect(flag(args, 'entry-point')).toBe('processGcp');
-    expect(args).toContain('--no-allow-unauthenticated');
-    expect(flag(args, 'service-account')).toBe(`fanout-processor@${PROJECT}.iam.gserviceaccount.com`);
-    expect(flag(args, 'env-vars-file')).toBe(envFile?.kind === 'env-file' ? envFile.path : 'none');
+    expect(names).toEqual(['fanout-process-gcp-high', 'fanout-process-gcp-medium', 'fanout-process-gcp-low']);
+    for (const { args } of deploys) {
+      expect(args.slice(0, 2)).toEqual(['functions', 'deploy']);
+      expect(args[3]).toBe('--gen2');
+      expect(flag(args, 'runtime')).toBe('nodejs22');
+      expect(flag(args, 'entry-point')).toBe('processGcp');
+      expect(args).toContain('--no-allow-unauthenticated');
+      expect(flag(args, 'service-account')).toBe(`fanout-processor@${PROJECT}.iam.gserviceaccount.com`);
+      expect(flag(args, 'env-vars-file')).toBe(envFile?.kind === 'env-file' ? envFile.path : 'none');
+    }
+  });
+
+  it("gives each lane's function its share of --max-concurrent-tasks as instances of one delivery each", () => {
+    // Prepare
+    const split = planGcpDeploy(
+      parseDeployGcpInputs(
+        [...FLAGS, '--max-concurrent-tasks', '20', '--lane-shares', 'high=50,medium=30,low=20'],
+        {},
+      ),
+      WORK_DIR,
+    );
+
+    // Act
+    const instances = (plan: typeof steps) =>
+      plan
+        .filter((step) => step.kind === 'gcloud' && step.args.includes('deploy'))
+        .map((step) =>
+          step.kind === 'gcloud' ? [flag(step.args, 'max-instances'), flag(step.args, 'concurrency')] : [],
+        );
+
+    // Assess
+    expect(instances(steps)).toEqual([
+      ['6', '1'],
+      ['3', '1'],
+      ['1', '1'],
+    ]);
+    expect(instances(split)).toEqual([
+      ['10', '1'],
+      ['6', '1'],
+      ['4', '1'],
+    ]);
   });
 
   it('gives the function exactly the environment functionEnvironment builds for the Google processor', () => {
@@ -213,7 +257,7 @@ describe('the deploy:gcp plan', () => {
       bucketName: 'fanout-data',
       queues: {
         aws: byLane((lane) => `https://sqs.eu-west-1.amazonaws.com/123456789012/fanout-aws-${lane}`),
-        gcp: everyLane(`projects/${PROJECT}/topics/fanout-gcp`),
+        gcp: byLane((lane) => `projects/${PROJECT}/topics/fanout-gcp-${lane}`),
       },
       jobTtlSeconds: DEFAULT_JOB_TTL_SECONDS,
       googleProject: PROJECT,
@@ -239,24 +283,52 @@ describe('the deploy:gcp plan', () => {
     );
   });
 
-  it('pushes the subscription to the function with an OIDC token of the invoker, which alone may invoke it', () => {
+  it("pushes each lane's subscription to the lane's function with an OIDC token of the invoker, which alone may invoke it", () => {
     // Act
-    const push = gcloudSteps.find(
+    const pushes = gcloudSteps.filter(
       (step) => step.args.includes('subscriptions') && step.args.includes('update'),
     );
-    const invoker = gcloudSteps.find((step) => step.args.includes('add-invoker-policy-binding'));
+    const invokers = gcloudSteps.filter((step) => step.args.includes('add-invoker-policy-binding'));
 
     // Assess
-    expect(push?.args[3]).toBe('fanout-gcp');
-    expect(flag(push?.args ?? [], 'push-endpoint')).toBe(
-      `\${FUNCTION_URL_GCP}/projects/${PROJECT}/topics/fanout-gcp`,
+    expect(pushes.map((step) => [step.args[3], flag(step.args, 'push-endpoint')])).toEqual(
+      ['high', 'medium', 'low'].map((lane) => [
+        `fanout-gcp-${lane}`,
+        `\${FUNCTION_URL_GCP_${lane.toUpperCase()}}/projects/${PROJECT}/topics/fanout-gcp-${lane}`,
+      ]),
     );
-    expect(flag(push?.args ?? [], 'push-auth-service-account')).toBe(
-      `fanout-invoker@${PROJECT}.iam.gserviceaccount.com`,
+    for (const push of pushes) {
+      expect(flag(push.args, 'push-auth-service-account')).toBe(
+        `fanout-invoker@${PROJECT}.iam.gserviceaccount.com`,
+      );
+    }
+    expect(invokers.map((step) => [step.args[2], flag(step.args, 'member')])).toEqual(
+      ['high', 'medium', 'low'].map((lane) => [
+        `fanout-process-gcp-${lane}`,
+        `serviceAccount:fanout-invoker@${PROJECT}.iam.gserviceaccount.com`,
+      ]),
     );
-    expect(flag(invoker?.args ?? [], 'member')).toBe(
-      `serviceAccount:fanout-invoker@${PROJECT}.iam.gserviceaccount.com`,
-    );
+  });
+
+  it('lets the AWS functions and the processor publish to every lane, and Pub/Sub dead-letter from every lane', () => {
+    // Act
+    const bindings = gcloudSteps
+      .filter((step) => step.args.includes('add-iam-policy-binding') && step.args[0] === 'pubsub')
+      .map((step) => `${step.args[3]} ${flag(step.args, 'role')} ${flag(step.args, 'member')}`);
+
+    // Assess
+    // ${PROJECT_NUMBER} is captured while the deploy runs.
+    const agent = `serviceAccount:service-\${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
+    for (const lane of ['high', 'medium', 'low']) {
+      expect(bindings).toContain(
+        `fanout-gcp-${lane} roles/pubsub.publisher serviceAccount:fanout-publisher@${PROJECT}.iam.gserviceaccount.com`,
+      );
+      expect(bindings).toContain(
+        `fanout-gcp-${lane} roles/pubsub.publisher serviceAccount:fanout-processor@${PROJECT}.iam.gserviceaccount.com`,
+      );
+      expect(bindings).toContain(`fanout-gcp-${lane} roles/pubsub.subscriber ${agent}`);
+    }
+    expect(bindings).toContain(`fanout-gcp-dlq roles/pubsub.publisher ${agent}`);
   });
 
   it('prints, for --dry-run, a bash script that parses', async () => {
@@ -281,7 +353,7 @@ describe('the deploy:gcp plan', () => {
 
     // Assess
     expect(stdout).toMatch(/^#!\/usr\/bin\/env bash/);
-    expect(stdout).toContain('gcloud functions deploy fanout-process-gcp --gen2');
+    expect(stdout).toContain('gcloud functions deploy fanout-process-gcp-low --gen2');
   });
 
   it('exits 2 naming the bad inputs, before running anything', async () => {
@@ -313,7 +385,7 @@ class FakeGcloud {
     const verb = args.find((arg) => ['describe', 'create', 'create-aws', 'undelete'].includes(arg));
     const id = verb === undefined ? undefined : args[args.indexOf(verb) + 1]?.split('@')[0];
     if (args[0] === 'projects') return '123456789012\n';
-    if (args[0] === 'functions' && verb === 'describe') return 'https://fanout-process-gcp-xyz.a.run.app\n';
+    if (args[0] === 'functions' && verb === 'describe') return `https://${id}-xyz.a.run.app\n`;
     if (args.includes('--format=value(uniqueId)')) return '109876543210987654321\n';
     if (verb === 'describe' && id !== undefined) {
       const found = this.resources.get(id);
@@ -352,7 +424,7 @@ describe('running the deploy', () => {
     },
   });
 
-  it('provisions the topic and the subscription with its dead-letter topic, retry policy and ack deadline on the Pub/Sub emulator', async () => {
+  it("provisions each lane's topic and subscription with the dead-letter topic, retry policy and ack deadline on the Pub/Sub emulator", async () => {
     // Prepare
     const gcloud = new FakeGcloud();
     const [target] = inputs.gcp.targets;
@@ -361,22 +433,26 @@ describe('running the deploy', () => {
     const variables = await runGcpDeploy(steps, runner(gcloud));
 
     // Assess
-    const [subscription] = await pubsub.clients.pubsub.subscription(target?.subscription ?? '').getMetadata();
+    for (const lane of Object.values(target?.lanes ?? {})) {
+      const [subscription] = await pubsub.clients.pubsub.subscription(lane.subscription).getMetadata();
+      expect(subscription.topic).toBe(`projects/${PROJECT}/topics/fanout-gcp-${lane.lane}`);
+      expect(subscription.ackDeadlineSeconds).toBe(target?.ackDeadlineSeconds);
+      expect(subscription.deadLetterPolicy).toMatchObject({
+        deadLetterTopic: `projects/${PROJECT}/topics/fanout-gcp-dlq`,
+        maxDeliveryAttempts: target?.maxDeliveryAttempts,
+      });
+      expect(Number(subscription.retryPolicy?.minimumBackoff?.seconds)).toBe(target?.minimumBackoffSeconds);
+      expect(Number(subscription.retryPolicy?.maximumBackoff?.seconds)).toBe(target?.maximumBackoffSeconds);
+    }
     const [deadLetters] = await pubsub.clients.pubsub
       .subscription(target?.deadLetterSubscription ?? '')
       .getMetadata();
-    expect(subscription.topic).toBe(`projects/${PROJECT}/topics/fanout-gcp`);
-    expect(subscription.ackDeadlineSeconds).toBe(target?.ackDeadlineSeconds);
-    expect(subscription.deadLetterPolicy).toMatchObject({
-      deadLetterTopic: `projects/${PROJECT}/topics/fanout-gcp-dlq`,
-      maxDeliveryAttempts: target?.maxDeliveryAttempts,
-    });
-    expect(Number(subscription.retryPolicy?.minimumBackoff?.seconds)).toBe(target?.minimumBackoffSeconds);
-    expect(Number(subscription.retryPolicy?.maximumBackoff?.seconds)).toBe(target?.maximumBackoffSeconds);
     expect(deadLetters.topic).toBe(`projects/${PROJECT}/topics/fanout-gcp-dlq`);
     expect(variables).toEqual({
       PROJECT_NUMBER: '123456789012',
-      FUNCTION_URL_GCP: 'https://fanout-process-gcp-xyz.a.run.app',
+      FUNCTION_URL_GCP_HIGH: 'https://fanout-process-gcp-high-xyz.a.run.app',
+      FUNCTION_URL_GCP_MEDIUM: 'https://fanout-process-gcp-medium-xyz.a.run.app',
+      FUNCTION_URL_GCP_LOW: 'https://fanout-process-gcp-low-xyz.a.run.app',
       PROCESSOR_UNIQUE_ID: '109876543210987654321',
     });
   });
@@ -405,14 +481,14 @@ describe('running the deploy', () => {
     ]);
     const [topics] = await pubsub.clients.pubsub.getTopics();
     const [subscriptions] = await pubsub.clients.pubsub.getSubscriptions();
-    expect(topics).toHaveLength(3);
-    expect(subscriptions).toHaveLength(2);
+    expect(topics).toHaveLength(5);
+    expect(subscriptions).toHaveLength(4);
     expect(
       second.find(
         (args) => args.includes('push-endpoint') || args.some((a) => a.startsWith('--push-endpoint=')),
       ),
     ).toContain(
-      `--push-endpoint=https://fanout-process-gcp-xyz.a.run.app/projects/${PROJECT}/topics/fanout-gcp`,
+      `--push-endpoint=https://fanout-process-gcp-high-xyz.a.run.app/projects/${PROJECT}/topics/fanout-gcp-high`,
     );
   });
 

@@ -33,8 +33,29 @@ describe('defineGcpResources', () => {
     expect(defined.targets).toEqual([
       {
         target: 'gcp',
-        topic: 'acme-gcp',
-        subscription: 'acme-gcp',
+        lanes: {
+          high: {
+            lane: 'high',
+            topic: 'acme-gcp-high',
+            subscription: 'acme-gcp-high',
+            functionName: 'acme-process-gcp-high',
+            maxInstances: 6,
+          },
+          medium: {
+            lane: 'medium',
+            topic: 'acme-gcp-medium',
+            subscription: 'acme-gcp-medium',
+            functionName: 'acme-process-gcp-medium',
+            maxInstances: 3,
+          },
+          low: {
+            lane: 'low',
+            topic: 'acme-gcp-low',
+            subscription: 'acme-gcp-low',
+            functionName: 'acme-process-gcp-low',
+            maxInstances: 1,
+          },
+        },
         deadLetterTopic: 'acme-gcp-dlq',
         deadLetterSubscription: 'acme-gcp-dlq',
         ackDeadlineSeconds: 120,
@@ -67,6 +88,10 @@ describe('defineGcpResources', () => {
     [{ processorTimeoutSeconds: 541 }, /processorTimeoutSeconds/],
     [{ minimumBackoffSeconds: 60, maximumBackoffSeconds: 30 }, /minimumBackoffSeconds must not exceed/],
     [{ gcpTargets: ['gcp', 'gcp'] }, /gcpTargets: target names must be unique/],
+    [
+      { laneShares: { high: 70, medium: 30, low: 10 } },
+      /laneShares: the shares of high, medium and low must sum to 100/,
+    ],
   ])('refuses options %j', (options, message) => {
     // Act
     const define = () => defineGcpResources(options as never);
@@ -78,7 +103,7 @@ describe('defineGcpResources', () => {
 });
 
 describe('provisionGcp on the Pub/Sub emulator', () => {
-  it('creates per target a topic, a subscription with its dead-letter and retry policies and ack deadline, and a dead-letter subscription', async () => {
+  it('creates per lane of each target a topic and a subscription with the dead-letter and retry policies and ack deadline, and per target a dead-letter topic and subscription', async () => {
     // Prepare
     const expected = resources.targets;
 
@@ -87,27 +112,31 @@ describe('provisionGcp on the Pub/Sub emulator', () => {
 
     // Assess
     for (const target of expected) {
-      const [main] = await pubsub.clients.pubsub.subscription(target.subscription).getMetadata();
-      const [dead] = await pubsub.clients.pubsub.subscription(target.deadLetterSubscription).getMetadata();
       const deadLetterTopic = `projects/${PROJECT}/topics/${target.deadLetterTopic}`;
-      expect(provisioned.topics[target.target]).toBe(`projects/${PROJECT}/topics/${target.topic}`);
-      expect(provisioned.subscriptions[target.target]).toBe(main.name);
+      for (const lane of Object.values(target.lanes)) {
+        const [main] = await pubsub.clients.pubsub.subscription(lane.subscription).getMetadata();
+        expect(provisioned.topics[target.target]?.[lane.lane]).toBe(
+          `projects/${PROJECT}/topics/${lane.topic}`,
+        );
+        expect(provisioned.subscriptions[target.target]?.[lane.lane]).toBe(main.name);
+        expect(main.topic).toBe(provisioned.topics[target.target]?.[lane.lane]);
+        expect(main.ackDeadlineSeconds).toBe(90);
+        expect(main.deadLetterPolicy?.deadLetterTopic).toBe(deadLetterTopic);
+        expect(main.deadLetterPolicy?.maxDeliveryAttempts).toBe(5);
+        expect(seconds(main.retryPolicy?.minimumBackoff)).toBe(10);
+        expect(seconds(main.retryPolicy?.maximumBackoff)).toBe(600);
+        expect(seconds(main.messageRetentionDuration)).toBe(4 * 24 * 3600);
+        const [topic] = await pubsub.clients.pubsub.topic(lane.topic).getMetadata();
+        expect(seconds(topic.messageRetentionDuration)).toBe(target.topicRetentionSeconds);
+      }
+      const [dead] = await pubsub.clients.pubsub.subscription(target.deadLetterSubscription).getMetadata();
       expect(provisioned.deadLetterTopics[target.target]).toBe(deadLetterTopic);
       expect(provisioned.deadLetterSubscriptions[target.target]).toBe(dead.name);
-      expect(main.topic).toBe(provisioned.topics[target.target]);
-      expect(main.ackDeadlineSeconds).toBe(90);
-      expect(main.deadLetterPolicy?.deadLetterTopic).toBe(deadLetterTopic);
-      expect(main.deadLetterPolicy?.maxDeliveryAttempts).toBe(5);
-      expect(seconds(main.retryPolicy?.minimumBackoff)).toBe(10);
-      expect(seconds(main.retryPolicy?.maximumBackoff)).toBe(600);
-      expect(seconds(main.messageRetentionDuration)).toBe(4 * 24 * 3600);
       expect(dead.topic).toBe(deadLetterTopic);
       expect(seconds(dead.messageRetentionDuration)).toBe(7 * 24 * 3600);
       expect(dead.deadLetterPolicy ?? null).toBeNull();
-      for (const topic of [target.topic, target.deadLetterTopic]) {
-        const [metadata] = await pubsub.clients.pubsub.topic(topic).getMetadata();
-        expect(seconds(metadata.messageRetentionDuration)).toBe(target.topicRetentionSeconds);
-      }
+      const [deadTopic] = await pubsub.clients.pubsub.topic(target.deadLetterTopic).getMetadata();
+      expect(seconds(deadTopic.messageRetentionDuration)).toBe(target.topicRetentionSeconds);
     }
   });
 
@@ -124,12 +153,15 @@ describe('provisionGcp on the Pub/Sub emulator', () => {
     expect(second).toEqual(first);
     expect(topics.map((topic) => topic.name).sort()).toEqual(
       resources.targets
-        .flatMap((target) => [first.topics[target.target], first.deadLetterTopics[target.target]])
+        .flatMap((target) => [
+          ...Object.values(first.topics[target.target] ?? {}),
+          first.deadLetterTopics[target.target],
+        ])
         .concat(first.jobEventsTopic)
         .sort(),
     );
-    expect(subscriptions).toHaveLength(2 * resources.targets.length);
-    const [main] = await pubsub.clients.pubsub.subscription('prov-gcp').getMetadata();
+    expect(subscriptions).toHaveLength(4 * resources.targets.length);
+    const [main] = await pubsub.clients.pubsub.subscription('prov-gcp-low').getMetadata();
     expect(main.ackDeadlineSeconds).toBe(90);
     expect(main.deadLetterPolicy?.maxDeliveryAttempts).toBe(5);
   });
@@ -149,7 +181,7 @@ describe('provisionGcp on the Pub/Sub emulator', () => {
     await provisionGcp(changed, pubsub.clients.pubsub);
 
     // Assess
-    const [main] = await pubsub.clients.pubsub.subscription('prov-gcp-b').getMetadata();
+    const [main] = await pubsub.clients.pubsub.subscription('prov-gcp-b-high').getMetadata();
     expect(main.ackDeadlineSeconds).toBe(200);
     expect(main.deadLetterPolicy?.maxDeliveryAttempts).toBe(7);
     expect(seconds(main.retryPolicy?.minimumBackoff)).toBe(20);
@@ -158,7 +190,7 @@ describe('provisionGcp on the Pub/Sub emulator', () => {
   it('refuses a subscription of that name on another topic rather than deleting it', async () => {
     // Prepare
     const [other] = await pubsub.clients.pubsub.createTopic('elsewhere');
-    await other.createSubscription('prov-gcp');
+    await other.createSubscription('prov-gcp-medium');
 
     // Act
     const provisioning = provisionGcp(resources, pubsub.clients.pubsub);
@@ -173,7 +205,7 @@ describe('provisionGcp on the Pub/Sub emulator', () => {
     const target = fast.targets[0];
     if (target === undefined) throw new Error('no target defined');
     await provisionGcp(fast, pubsub.clients.pubsub);
-    const queue = new PubSubQueue<{ n: number }>(pubsub.clients, target);
+    const queue = new PubSubQueue<{ n: number }>(pubsub.clients, target.lanes.low);
     const deadLetters = new PubSubQueue<{ n: number }>(pubsub.clients, {
       topic: target.deadLetterTopic,
       subscription: target.deadLetterSubscription,

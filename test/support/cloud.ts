@@ -15,13 +15,14 @@ import { Balancer } from '../../src/core/balancer.ts';
 import { sha256Hex } from '../../src/core/chunker.ts';
 import { ChunkingMode, Strategy, TaskState } from '../../src/core/constants.ts';
 import type { JobRequest } from '../../src/core/job.ts';
-import { byLane, everyLane, type Lanes } from '../../src/core/lanes.ts';
+import { byLane, type Lanes } from '../../src/core/lanes.ts';
 import { StepRegistry } from '../../src/core/pipeline/registry.ts';
 import { parsePipelineSpec } from '../../src/core/pipeline/spec.ts';
 import { emptyStats, mergeStats, StatsCollector, type StatsData } from '../../src/core/stats/stats.ts';
 import type { ResultRef, TaskRecord } from '../../src/core/task.ts';
 import type { StatsReader } from '../../src/ports/stats-reader.ts';
 import { LIST_COSTING } from './costing.ts';
+import { everyLane } from './lanes.ts';
 
 export type Target = 'aws' | 'gcp';
 export const TARGETS: readonly Target[] = ['aws', 'gcp'];

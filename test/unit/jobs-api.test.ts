@@ -11,7 +11,6 @@ import { Router } from '../../src/cloud/router.ts';
 import { TargetHealth } from '../../src/cloud/target-health.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { JobStatus } from '../../src/core/constants.ts';
-import { everyLane } from '../../src/core/lanes.ts';
 import type { TaskStore } from '../../src/ports/task-store.ts';
 import type { ApiRequest, ApiResponse } from '../../src/util/http.ts';
 import {
@@ -23,6 +22,7 @@ import {
   TARGETS,
 } from '../support/cloud.ts';
 import { LIST_COSTING } from '../support/costing.ts';
+import { everyLane } from '../support/lanes.ts';
 
 const MiB = 1024 * 1024;
 const LINES = Array.from({ length: 40 }, (_, i) => `${`line ${i}`.padEnd(63, '.')}\n`).join('');

@@ -7,10 +7,10 @@ import { TargetHealth } from '../../src/cloud/target-health.ts';
 import { Balancer } from '../../src/core/balancer.ts';
 import type { BreakerSnapshot } from '../../src/core/breaker.ts';
 import { TargetUnavailableError } from '../../src/core/errors.ts';
-import { everyLane } from '../../src/core/lanes.ts';
 import type { OutgoingMessage } from '../../src/ports/queue.ts';
 import { drain, TARGETS } from '../support/cloud.ts';
 import { LIST_COSTING } from '../support/costing.ts';
+import { everyLane } from '../support/lanes.ts';
 
 /** A queue whose service stopped answering: every send fails, as a publish that timed out does. */
 class DownQueue extends MemoryQueue<ChunkMessage> {
