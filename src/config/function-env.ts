@@ -328,8 +328,9 @@ export const functionEnvironment = (
     QUEUES: JSON.stringify(deployment.queues),
     JOB_TTL_SECONDS: String(deployment.jobTtlSeconds),
     FANOUT_TARGETS: Object.keys(deployment.queues).join(','),
+    // In the CDK stack an SQS queue's URL is a token until deploy time, never a topic path.
     FANOUT_COST_TARGET_CLOUDS: Object.entries(deployment.queues)
-      .map(([target, { high }]) => `${target}=${queueAddress.parse(high).kind === 'sqs' ? 'aws' : 'gcp'}`)
+      .map(([target, { high }]) => `${target}=${high.startsWith('projects/') ? 'gcp' : 'aws'}`)
       .join(','),
     INGEST_STEPS: deployment.ingestSteps,
     JOB_EVENTS_BUS: deployment.jobEventsBus,
