@@ -32,7 +32,8 @@ export const jobOps = (rig: () => EmulatorRig) => {
         console.warn(String(error));
         return undefined;
       });
-      if (tasks === undefined) return undefined;
+      // moto writes a new item's keys before its attributes, so a query in between sees a bare key.
+      if (tasks === undefined || tasks.some((t) => t.attempts === undefined)) return undefined;
       const tries = tasks.reduce((sum, t) => sum + t.attempts.length, 0);
       const ended = tasks.length === job.chunksTotal && tasks.every((t) => states.includes(t.state));
       const counted =
