@@ -31,7 +31,7 @@ const notReadyBecause = ({ stores, targets, stuck }: Readiness): string[] => [
 
 /**
  * The service's own resources: liveness (the process answers; `/health` is its old name), readiness (the
- * stores and queues answer and a target takes work), the overall stats, and metrics.
+ * stores and queues answer and a target takes work), the overall stats, the targets, and metrics.
  */
 export const serviceRoutes = (service: JobService, metrics: MetricsSource): Route[] => [
   { pattern: /^\/health(?:\/live)?\/?$/, methods: { GET: live } },
@@ -51,6 +51,10 @@ export const serviceRoutes = (service: JobService, metrics: MetricsSource): Rout
     },
   },
   { pattern: /^\/stats\/?$/, methods: { GET: async () => json(200, await service.stats()) } },
+  {
+    pattern: /^\/targets\/?$/,
+    methods: { GET: async () => json(200, { targets: await service.targets() }) },
+  },
   {
     pattern: /^\/metrics\/?$/,
     methods: {

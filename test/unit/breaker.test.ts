@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import { type BreakerOptions, CircuitBreaker, MAX_BREAKER_CHANGES } from '../../src/core/breaker.ts';
 
 /** A breaker on a clock the test moves by hand. */
