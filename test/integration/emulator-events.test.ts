@@ -119,7 +119,7 @@ describe('job events in emulator mode, on both clouds', () => {
       await sleep(500);
       const rest = await readEvents(url, { lastEventId: lastSeen });
       const all = [...first.events, ...rest.events];
-      const ids = all.map((e) => e.id);
+      const ids = all.map((e) => Number(e.id));
       expect(new Set(ids).size).toBe(ids.length);
       expect(ids).toEqual([...ids].sort((a, b) => a - b));
       expect(all.at(-1)?.type).toBe('end');
