@@ -29,10 +29,12 @@ export const HTTP_ROUTES: readonly { method: HttpMethod; path: string }[] = [
   { method: HttpMethod.GET, path: '/jobs/{id}/result' },
   { method: HttpMethod.GET, path: '/jobs/{id}/rejects' },
   { method: HttpMethod.GET, path: '/jobs/{id}/tasks' },
+  { method: HttpMethod.GET, path: '/jobs/{id}/timeline' },
   { method: HttpMethod.GET, path: '/health' },
   { method: HttpMethod.GET, path: '/health/live' },
   { method: HttpMethod.GET, path: '/health/ready' },
   { method: HttpMethod.GET, path: '/stats' },
+  { method: HttpMethod.GET, path: '/targets' },
   { method: HttpMethod.GET, path: '/metrics' },
 ];
 

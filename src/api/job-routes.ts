@@ -1,12 +1,12 @@
 import { jobRequestFrom } from '../config/job.ts';
 import type { Config } from '../config/schema.ts';
 import { JobStatus, TaskState } from '../core/constants.ts';
-import { PermanentError, UsageError } from '../core/errors.ts';
+import { PermanentError } from '../core/errors.ts';
 import type { JobRequest, JobView } from '../core/job.ts';
 import { fanInOf } from '../core/pipeline/fan-in.ts';
 import type { JobService } from '../ports/job-service.ts';
 import { primed } from '../util/bytes.ts';
-import { type ApiRequest, type ApiResponse, json, problem } from '../util/http.ts';
+import { type ApiRequest, type ApiResponse, problem } from '../util/http.ts';
 import { BodyTooLargeError, bodyTooLarge } from './errors.ts';
 import {
   accepted,
@@ -17,6 +17,7 @@ import {
   startIdempotently,
 } from './idempotency.ts';
 import { JobOperations, unknownJob } from './job-operations.ts';
+import { JobTasks } from './job-tasks.ts';
 import { JobWatching, type JobWatchingOptions } from './job-watching.ts';
 import { JsonJobs } from './json-jobs.ts';
 import type { Route } from './route.ts';
@@ -30,7 +31,6 @@ const COMPRESSED_TYPES: Record<string, string> = {
 };
 /** A calculation's result: one JSON object, or the records sorted. */
 const FAN_IN_TYPES = { reduce: 'application/json', sort: 'application/x-ndjson' } as const;
-const TASK_STATES = Object.values(TaskState) as string[];
 
 const isRunning = (view: JobView): boolean =>
   view.status === JobStatus.ingesting ||
@@ -54,7 +54,7 @@ export interface JobRoutesOptions extends JobWatchingOptions {
   maxIngestingJobs: number;
 }
 
-/** `/jobs` and what lies under it: submitting a job, and reading its status, tasks and result. */
+/** `/jobs` and what lies under it: submitting a job, and reading its status, tasks, timeline and result. */
 export class JobRoutes {
   readonly #service: JobService;
   readonly #config: Config;
@@ -62,12 +62,14 @@ export class JobRoutes {
   readonly #json: JsonJobs;
   readonly #operations: JobOperations;
   readonly #watching: JobWatching;
+  readonly #tasks: JobTasks;
   #ingesting = 0;
 
   constructor(service: JobService, config: Config, options: JobRoutesOptions) {
     this.#service = service;
     this.#operations = new JobOperations(service);
     this.#watching = new JobWatching(service, options);
+    this.#tasks = new JobTasks(service);
     this.#config = config;
     this.#options = options;
     this.#json = new JsonJobs(service, config);
@@ -93,7 +95,8 @@ export class JobRoutes {
       },
       { pattern: /^\/jobs\/([^/]+)\/result\/?$/, methods: { GET: (_, id) => this.#getResult(id) } },
       { pattern: /^\/jobs\/([^/]+)\/rejects\/?$/, methods: { GET: (_, id) => this.#getRejects(id) } },
-      { pattern: /^\/jobs\/([^/]+)\/tasks\/?$/, methods: { GET: (req, id) => this.#getTasks(req, id) } },
+      { pattern: /^\/jobs\/([^/]+)\/tasks\/?$/, methods: { GET: (req, id) => this.#tasks.tasks(req, id) } },
+      { pattern: /^\/jobs\/([^/]+)\/timeline\/?$/, methods: { GET: (_, id) => this.#tasks.timeline(id) } },
     ];
   }
 
@@ -259,15 +262,6 @@ export class JobRoutes {
           elsewhere: `job ${id}'s chunk outputs lie under ${job.outputsAt}, one object per stored batch: the result is the outputs of its tasks in index order, and each completed task's result ref in GET /jobs/${id}/tasks (object:offset:length) says where its output is`,
         }),
     };
-  }
-
-  async #getTasks(req: ApiRequest, id: string): Promise<ApiResponse> {
-    const status = req.query.get('status') ?? undefined;
-    if (status !== undefined && !TASK_STATES.includes(status)) {
-      throw new UsageError(`status must be one of ${TASK_STATES.join(', ')}, got "${status}"`);
-    }
-    const tasks = await this.#service.listTasks(id, status as TaskState | undefined);
-    return tasks ? json(200, { jobId: id, tasks }) : unknownJob(id);
   }
 
   async #retryAfterSeconds(): Promise<number> {

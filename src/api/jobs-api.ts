@@ -6,7 +6,7 @@ import { type ApiRequest, type ApiResponse, problem } from '../util/http.ts';
 import { UploadTooSlowError } from './errors.ts';
 import { JobRoutes, type JobRoutesOptions } from './job-routes.ts';
 import type { Route } from './route.ts';
-import { type MetricsSource, serviceRoutes } from './service-routes.ts';
+import { type MetricsSource, type ServiceEventStream, serviceRoutes } from './service-routes.ts';
 
 const decodePathPart = (part: string): string => {
   try {
@@ -27,6 +27,8 @@ const refuseDuplicatedParameters = (query: URLSearchParams): void => {
 
 export interface JobsApiOptions extends JobRoutesOptions {
   metrics: MetricsSource;
+  /** Where `GET /events` streams from; without one the runtime cannot stream (a function). */
+  serviceEvents?: ServiceEventStream;
 }
 
 /** No target can take a job's chunks: the client may send the job again once one can. */
@@ -54,7 +56,7 @@ export class JobsApi {
   constructor(service: JobService, config: Config, options: JobsApiOptions) {
     this.#routes = [
       ...new JobRoutes(service, config, options).routes(),
-      ...serviceRoutes(service, options.metrics),
+      ...serviceRoutes(service, options.metrics, options.serviceEvents),
     ];
   }
 

@@ -1,3 +1,4 @@
+import type { ServiceEvents } from '../core/service-events.ts';
 import type { JobService } from '../ports/job-service.ts';
 import type { Readiness } from '../ports/readiness.ts';
 import { type ApiResponse, json, problem } from '../util/http.ts';
@@ -5,6 +6,16 @@ import type { Route } from './route.ts';
 
 /** Prometheus metrics to serve, or where a deployment that serves none keeps its metrics instead. */
 export type MetricsSource = (() => Promise<{ contentType: string; body: string }>) | { elsewhere: string };
+
+/** What streams `GET /events`; a runtime without one (a function) cannot stream. */
+export type ServiceEventStream = Pick<ServiceEvents, 'stream'>;
+
+const notStreamed = problem(
+  501,
+  'events-not-streamed',
+  'Events not streamed here',
+  'this runtime cannot stream (API Gateway HTTP APIs answer whole responses); poll GET /jobs and GET /targets instead',
+);
 
 const live = async (): Promise<ApiResponse> => json(200, { status: 'ok' });
 
@@ -31,9 +42,14 @@ const notReadyBecause = ({ stores, targets, stuck }: Readiness): string[] => [
 
 /**
  * The service's own resources: liveness (the process answers; `/health` is its old name), readiness (the
- * stores and queues answer and a target takes work), the overall stats, and metrics.
+ * stores and queues answer and a target takes work), the overall stats, the targets, the service's
+ * events, and metrics.
  */
-export const serviceRoutes = (service: JobService, metrics: MetricsSource): Route[] => [
+export const serviceRoutes = (
+  service: JobService,
+  metrics: MetricsSource,
+  events: ServiceEventStream | undefined,
+): Route[] => [
   { pattern: /^\/health(?:\/live)?\/?$/, methods: { GET: live } },
   {
     pattern: /^\/health\/ready\/?$/,
@@ -51,6 +67,11 @@ export const serviceRoutes = (service: JobService, metrics: MetricsSource): Rout
     },
   },
   { pattern: /^\/stats\/?$/, methods: { GET: async () => json(200, await service.stats()) } },
+  {
+    pattern: /^\/targets\/?$/,
+    methods: { GET: async () => json(200, { targets: await service.targets() }) },
+  },
+  { pattern: /^\/events\/?$/, methods: { GET: async () => events?.stream() ?? notStreamed } },
   {
     pattern: /^\/metrics\/?$/,
     methods: {

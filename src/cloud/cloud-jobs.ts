@@ -6,7 +6,8 @@ import { type JobRequest, type JobView, prepareJob, recordedRequest } from '../c
 import { cancelApplies, type JobListCursor, rerunConflict } from '../core/job-operations.ts';
 import { fanInOf } from '../core/pipeline/fan-in.ts';
 import { outputCompression, type ResolvedStep, type StepRegistry } from '../core/pipeline/registry.ts';
-import { type StatsReport, summarize } from '../core/stats/report.ts';
+import { type StatsReport, summarize, type TargetNow } from '../core/stats/report.ts';
+import { type TargetView, targetViews } from '../core/stats/targets.ts';
 import type { TaskRecord } from '../core/task.ts';
 import { type ResultParts, readJobRejects, readJobResult } from '../lifecycle/job-result.ts';
 import { taskStoreProbe } from '../lifecycle/readiness.ts';
@@ -252,11 +253,21 @@ export class CloudJobs implements JobService {
 
   /** The stats the stats function keeps, with each target's shared breaker. */
   async stats(): Promise<StatsReport> {
+    return (await this.#statsAndBreakers()).report;
+  }
+
+  /** Every target's shared breaker, with the stats of its tries. */
+  async targets(): Promise<Record<string, TargetView>> {
+    const { report, breakers } = await this.#statsAndBreakers();
+    return targetViews(report, breakers);
+  }
+
+  async #statsAndBreakers(): Promise<{ report: StatsReport; breakers: TargetNow[] }> {
     const [data, breakers] = await Promise.all([
       this.#options.stats.overall(),
       this.#options.router.breakers(),
     ]);
-    return summarize(data, this.#options.router.costing, breakers);
+    return { report: summarize(data, this.#options.router.costing, breakers), breakers };
   }
 
   /** The task table, both prefixes of the bucket and every target's queue, probed as the ports allow. */

@@ -79,7 +79,7 @@ export class Router {
     await this.#health.refresh();
     return this.#balancer
       .loads()
-      .map(({ name, breaker, breakerOpened }) => ({ name, breaker, breakerOpened }));
+      .map(({ name, breaker, breakerOpened, changes }) => ({ name, breaker, breakerOpened, changes }));
   }
 
   /** The stores' probes, with each target's queues probed (every lane's) and its shared breaker. */

@@ -1,4 +1,4 @@
-import { type BreakerOptions, BreakerState, CircuitBreaker } from './breaker.ts';
+import { type BreakerChange, type BreakerOptions, BreakerState, CircuitBreaker } from './breaker.ts';
 import { Strategy } from './constants.ts';
 
 export interface TargetOptions {
@@ -51,6 +51,8 @@ export interface TargetLoad {
   load: number;
   breaker: BreakerState;
   breakerOpened: number;
+  /** The breaker's last changes, oldest first. */
+  changes: readonly BreakerChange[];
 }
 
 /**
@@ -165,6 +167,7 @@ export class Balancer {
       load: this.#load(t),
       breaker: t.breaker.state,
       breakerOpened: t.breaker.opened,
+      changes: t.breaker.changes,
     }));
   }
 

@@ -26,6 +26,16 @@ export const DEFAULT_BREAKER: BreakerOptions = {
   halfOpenProbes: 1,
 };
 
+/** Breaker changes a breaker keeps, oldest dropped first: what a dashboard draws of a target's past. */
+export const MAX_BREAKER_CHANGES = 100;
+
+/** One change of a breaker's state, at epoch ms `at`. */
+export interface BreakerChange {
+  at: number;
+  from: BreakerState;
+  to: BreakerState;
+}
+
 /**
  * What a breaker knows, as plain data: how a breaker shared by several processes is stored and read back
  * (see `HealthStore`). Probes in flight stay with each process.
@@ -39,6 +49,8 @@ export interface BreakerSnapshot {
   opened: number;
   /** When the breaker last opened from closed: how long its target has been out. Omitted while closed. */
   downSince?: number;
+  /** Its last `MAX_BREAKER_CHANGES` changes, oldest first. Omitted while it never changed. */
+  changes?: readonly BreakerChange[];
 }
 
 /**
@@ -57,6 +69,8 @@ export class CircuitBreaker {
   /** How often the breaker has opened: a stats figure. */
   opened = 0;
   #downSince: number | undefined;
+  /** Replaced, never changed in place: a snapshot shares it without a copy. */
+  #changes: readonly BreakerChange[] = [];
 
   constructor(options: Partial<BreakerOptions> = {}, now: () => number = Date.now) {
     this.options = { ...DEFAULT_BREAKER, ...options };
@@ -65,10 +79,16 @@ export class CircuitBreaker {
 
   get state(): BreakerState {
     if (this.#state === BreakerState.open && this.#now() >= this.reopensAt) {
-      this.#state = BreakerState.halfOpen;
+      // Noted when it came due, not when first read: every reader of a shared breaker notes the same time.
+      this.#change(BreakerState.halfOpen, this.reopensAt);
       this.#changedAt = this.#now();
     }
     return this.#state;
+  }
+
+  /** Its last changes, oldest first. */
+  get changes(): readonly BreakerChange[] {
+    return this.#changes;
   }
 
   /** When an open breaker lets its first probe through. */
@@ -96,7 +116,7 @@ export class CircuitBreaker {
     if (sentAt < this.#changedAt || this.state === BreakerState.open) return;
     this.#failures = 0;
     this.#probes = 0;
-    this.#state = BreakerState.closed;
+    if (this.#state !== BreakerState.closed) this.#change(BreakerState.closed, this.#now());
     this.#downSince = undefined;
   }
 
@@ -114,6 +134,7 @@ export class CircuitBreaker {
       ...(Number.isFinite(this.#changedAt) && { changedAt: this.#changedAt }),
       opened: this.opened,
       ...(this.#downSince !== undefined && { downSince: this.#downSince }),
+      ...(this.#changes.length > 0 && { changes: this.#changes }),
     };
   }
 
@@ -125,6 +146,7 @@ export class CircuitBreaker {
     this.#changedAt = snapshot.changedAt ?? Number.NEGATIVE_INFINITY;
     this.opened = snapshot.opened;
     this.#downSince = snapshot.downSince;
+    this.#changes = snapshot.changes ?? [];
     this.#probes = 0;
   }
 
@@ -136,12 +158,18 @@ export class CircuitBreaker {
       state === BreakerState.halfOpen ||
       (state === BreakerState.closed && this.#failures >= this.options.failureThreshold)
     ) {
-      this.#state = BreakerState.open;
       this.#openedAt = this.#now();
+      this.#change(BreakerState.open, this.#openedAt);
       this.#changedAt = this.#openedAt;
       this.#probes = 0;
       this.opened++;
       this.#downSince ??= this.#openedAt;
     }
+  }
+
+  #change(to: BreakerState, at: number): void {
+    const change = { at, from: this.#state, to };
+    this.#changes = [...this.#changes.slice(1 - MAX_BREAKER_CHANGES), change];
+    this.#state = to;
   }
 }

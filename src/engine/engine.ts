@@ -10,6 +10,7 @@ import { type JobRequest, type JobView, jobView, prepareJob, recordedRequest } f
 import { cancelApplies, newestFirst, pageOf, rerunConflict } from '../core/job-operations.ts';
 import { type ResolvedStep, StepRegistry } from '../core/pipeline/registry.ts';
 import { type StatsReport, summarize } from '../core/stats/report.ts';
+import { type TargetView, targetViews } from '../core/stats/targets.ts';
 import type { TaskRecord } from '../core/task.ts';
 import {
   type ReadResultOptions,
@@ -317,6 +318,11 @@ export class Engine {
   /** Stats over every job, with the current load of each target. */
   stats(): StatsReport {
     return summarize(this.#book.stats(), this.#options.costing, this.#balancer.loads());
+  }
+
+  targets(): Record<string, TargetView> {
+    const loads = this.#balancer.loads();
+    return targetViews(summarize(this.#book.stats(), this.#options.costing, loads), loads);
   }
 
   #view(job: JobRun): JobView {

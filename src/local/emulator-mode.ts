@@ -26,13 +26,14 @@ import { loadConfig } from '../config/load.ts';
 import { queueAddress, topicPath } from '../config/queue-address.ts';
 import { PRIORITIES } from '../core/constants.ts';
 import { byLane } from '../core/lanes.ts';
+import { ServiceEvents } from '../core/service-events.ts';
 import { findDeployedAws } from '../deploy/find-deployed.ts';
 import type { GcpResources } from '../deploy/gcp-resources.ts';
 import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
 import { type ProvisionedGcp, provisionGcp } from '../deploy/provision-gcp.ts';
 import type { Resources } from '../deploy/resources.ts';
 import { EMULATOR_HOST } from './emulators.ts';
-import { answerEvents, tableJobEvents } from './event-route.ts';
+import { answerEvents, ingestReaders, tableJobEvents } from './event-route.ts';
 import { PayloadTooLargeError, toHttpApiEvent, writeHttpApiResult } from './http-api-event.ts';
 import { invokeLambda } from './lambda-context.ts';
 import { ReconcileTimer } from './reconcile-timer.ts';
@@ -98,9 +99,8 @@ type Handler<E, R> = (event: E, context: Context) => Promise<R>;
  * The AWS side on a local emulator (moto or LocalStack, at `AWS_ENDPOINT_URL`): provisions the queues,
  * table and bucket from the same definitions the CDK stack deploys, then runs the real function handlers,
  * the ingest step fed by an SQS event source, the processor by one per lane queue (each with its lane's
- * concurrency) and the stats function by a stream
- * event source, and the
- * ingest function behind a local HTTP API. With `gcp`, the Google function runs too, under
+ * concurrency) and the stats function by a stream event source, and the ingest function behind a local
+ * HTTP API, which streams `GET /events` and `GET /jobs/{id}/events` itself. With `gcp`, the Google function runs too, under
  * functions-framework's own server, fed by each lane's push subscription of the Pub/Sub emulator. The
  * handlers read their settings from `process.env`, as in a function, so this sets there what
  * `functionEnvironment` gives each one, as the stack and the Google deploy plan do, before loading it.
@@ -267,9 +267,12 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     ),
     onError,
   );
+  const invokeIngest = (event: APIGatewayProxyEventV2) =>
+    invokeLambda(ingest, event, { functionName: `${resources.prefix}-ingest`, timeoutMs: 29_000 });
+  const serviceEvents = new ServiceEvents(ingestReaders(invokeIngest), { intervalMs: 1000, onError });
   const server = createServer(async (req, res) => {
     try {
-      if (await answerEvents(jobEvents, req, res)) return;
+      if (await answerEvents(jobEvents, serviceEvents, req, res)) return;
       const event = await toHttpApiEvent(req);
       const refusal = options.requireSigV4 && (await checkSigV4(event, options.requireSigV4));
       if (refusal) {
@@ -277,11 +280,7 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
         res.end(JSON.stringify(forbidden(refusal)));
         return;
       }
-      const result = await invokeLambda(ingest, event, {
-        functionName: `${resources.prefix}-ingest`,
-        timeoutMs: 29_000,
-      });
-      writeHttpApiResult(res, result);
+      writeHttpApiResult(res, await invokeIngest(event));
     } catch (error) {
       const tooLarge = error instanceof PayloadTooLargeError;
       if (!tooLarge) onError(error);
@@ -315,6 +314,7 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
     ...(provisionedGcp && { provisionedGcp }),
     stop: async () => {
       jobEvents.close();
+      serviceEvents.close();
       await closeServer(server);
       if (gcpFunction !== undefined) await closeServer(gcpFunction);
       await Promise.all([

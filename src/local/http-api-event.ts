@@ -21,14 +21,31 @@ export const toHttpApiEvent = async (req: IncomingMessage): Promise<APIGatewayPr
     if (bytes > MAX_BODY_BYTES) throw new PayloadTooLargeError();
     parts.push(part);
   }
-  const url = new URL(req.url ?? '/', 'http://localhost');
   const headers = Object.fromEntries(
     Object.entries(req.headers).map(([name, value]) => [
       name,
       Array.isArray(value) ? value.join(',') : value,
     ]),
   );
-  const method = req.method ?? 'GET';
+  return httpApiEvent(req.method ?? 'GET', req.url ?? '/', headers, {
+    protocol: `HTTP/${req.httpVersion}`,
+    sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+    body: bytes > 0 ? Buffer.concat(parts) : undefined,
+  });
+};
+
+/** A request as an HTTP API (payload 2.0, `$default` stage) hands it to a function. */
+export const httpApiEvent = (
+  method: string,
+  pathAndQuery: string,
+  headers: Record<string, string | undefined>,
+  {
+    protocol = 'HTTP/1.1',
+    sourceIp = '127.0.0.1',
+    body,
+  }: { protocol?: string; sourceIp?: string; body?: Buffer } = {},
+): APIGatewayProxyEventV2 => {
+  const url = new URL(pathAndQuery, 'http://localhost');
   const now = Date.now();
   return {
     version: '2.0',
@@ -41,21 +58,15 @@ export const toHttpApiEvent = async (req: IncomingMessage): Promise<APIGatewayPr
       apiId: 'local',
       domainName: url.host,
       domainPrefix: 'local',
-      http: {
-        method,
-        path: url.pathname,
-        protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-        userAgent: req.headers['user-agent'] ?? '',
-      },
+      http: { method, path: url.pathname, protocol, sourceIp, userAgent: headers['user-agent'] ?? '' },
       requestId: randomUUID(),
       routeKey: '$default',
       stage: '$default',
       time: new Date(now).toUTCString(),
       timeEpoch: now,
     },
-    ...(bytes > 0 && { body: Buffer.concat(parts).toString('base64') }),
-    isBase64Encoded: bytes > 0,
+    ...(body !== undefined && { body: body.toString('base64') }),
+    isBase64Encoded: body !== undefined,
   };
 };
 

@@ -1,6 +1,7 @@
 import type { JobStatus, TaskState } from '../core/constants.ts';
 import type { JobRequest, JobView } from '../core/job.ts';
 import type { StatsReport } from '../core/stats/report.ts';
+import type { TargetView } from '../core/stats/targets.ts';
 import type { TaskRecord } from '../core/task.ts';
 import type { IdempotencyStore } from './idempotency-store.ts';
 import type { Readiness } from './readiness.ts';
@@ -82,6 +83,8 @@ export interface JobService {
   readRejects(jobId: string): AsyncIterable<Uint8Array>;
   describe(jobId: string): JobDescription | undefined | Promise<JobDescription | undefined>;
   stats(): StatsReport | Promise<StatsReport>;
+  /** Every configured target, by name: its breaker with its changes, and the overall stats of its tries. */
+  targets(): Record<string, TargetView> | Promise<Record<string, TargetView>>;
   /** Probes the stores and the targets' queues through their ports, with each target's breaker. */
   readiness(): Promise<Readiness>;
   /** Chunks accepted and not yet finished: what `Retry-After` is worked out from. */

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { JobsApi } from '../api/jobs-api.ts';
 import { paced } from '../api/upload-pace.ts';
 import type { Config } from '../config/schema.ts';
+import { FOLLOWED_JOBS, ServiceEvents } from '../core/service-events.ts';
 import type { Engine } from '../engine/engine.ts';
 import { EngineJobEvents } from '../engine/engine-job-events.ts';
 import { notifyJobEnds, startWebhooks } from '../engine/engine-notifications.ts';
@@ -96,6 +97,9 @@ const answerClientError = (error: NodeJS.ErrnoException, socket: Duplex): void =
   else socket.end(rawAnswer(refusal as ApiResponse & { body: string }));
 };
 
+/** How often `GET /events` reads the engine while a client follows it: the jobs' views are in memory. */
+const SERVICE_EVENTS_POLL_MS = 500;
+
 /** The local HTTP server: Node's own `http` in front of `JobsApi`, with Prometheus metrics. */
 export const startLocalServer = async (
   engine: Engine,
@@ -110,10 +114,18 @@ export const startLocalServer = async (
   const events = new EngineJobEvents(engine);
   const webhooks = startWebhooks(config);
   const stopNotifying = notifyJobEnds(engine, events, webhooks, config.notify.progress_interval_ms);
+  const serviceEvents = new ServiceEvents(
+    {
+      listJobs: async () => (await engine.listJobs({ limit: FOLLOWED_JOBS })).jobs,
+      readTargets: async () => engine.targets(),
+    },
+    { intervalMs: SERVICE_EVENTS_POLL_MS },
+  );
   const api = new JobsApi(engine, config, {
     maxBodyBytes: config.server.max_body_bytes,
     maxIngestingJobs: config.server.max_ingesting_jobs,
     events,
+    serviceEvents,
     metrics: async () => ({
       contentType: metrics.registry.contentType,
       body: await metrics.registry.metrics(),
@@ -202,6 +214,7 @@ export const startLocalServer = async (
     url: `http://${host}:${bound}`,
     resumed,
     close: async () => {
+      serviceEvents.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

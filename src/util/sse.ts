@@ -1,8 +1,8 @@
 import type { ApiResponse } from './http.ts';
 
-/** One Server-Sent Event: its id, its type and its data, sent as one line of JSON. */
+/** One Server-Sent Event: its id (none on a stream a client never resumes), its type and its data, sent as one line of JSON. */
 export interface SseMessage {
-  id: number;
+  id?: number;
   type: string;
   data: unknown;
 }
@@ -16,7 +16,7 @@ const encoder = new TextEncoder();
 export const sseFrame = (message: SseMessage | null): string =>
   message === null
     ? ': keep-alive\n\n'
-    : `id: ${message.id}\nevent: ${message.type}\ndata: ${JSON.stringify(message.data)}\n\n`;
+    : `${message.id === undefined ? '' : `id: ${message.id}\n`}event: ${message.type}\ndata: ${JSON.stringify(message.data)}\n\n`;
 
 async function* frames(messages: AsyncIterable<SseMessage | null>): AsyncGenerator<Uint8Array> {
   yield encoder.encode(`retry: ${RECONNECT_MS}\n\n`);
@@ -57,8 +57,12 @@ export const parseSse = (text: string): SseMessage[] =>
       }
       const id = fields.get('id');
       const data = fields.get('data');
-      return id === undefined || data === undefined
-        ? undefined
-        : { id: Number(id), type: fields.get('event') ?? 'message', data: JSON.parse(data) as unknown };
+      if (data === undefined) return undefined;
+      const message: SseMessage = {
+        type: fields.get('event') ?? 'message',
+        data: JSON.parse(data) as unknown,
+      };
+      if (id !== undefined) message.id = Number(id);
+      return message;
     })
     .filter((message): message is SseMessage => message !== undefined);

@@ -42,7 +42,7 @@ export const describeHealthStoreContract = (
       expect(breakers.size).toBe(0);
     });
 
-    it('hands the first update no snapshot, and stores what it returns', async () => {
+    it('hands the first update no snapshot, and stores what it returns, with its changes', async () => {
       // Prepare
       const seen: (BreakerSnapshot | undefined)[] = [];
       const opened: BreakerSnapshot = {
@@ -51,6 +51,7 @@ export const describeHealthStoreContract = (
         openedAt: 5_000,
         changedAt: 5_000,
         opened: 1,
+        changes: [{ at: 5_000, from: 'closed', to: 'open' }],
       };
 
       // Act

@@ -366,8 +366,10 @@ describe('the AWS-only stack (no Google project in the context)', () => {
         'GET /jobs/{id}/result',
         'GET /jobs/{id}/rejects',
         'GET /jobs/{id}/tasks',
+        'GET /jobs/{id}/timeline',
         'GET /metrics',
         'GET /stats',
+        'GET /targets',
         'POST /jobs',
         'POST /jobs/{id}/retry',
       ]

@@ -11,7 +11,9 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPubSubClients, type PubSubClients } from '../../src/adapters/gcp/clients.ts';
 import type { JobView } from '../../src/core/job.ts';
+import type { TargetView } from '../../src/core/stats/targets.ts';
 import type { TaskRecord } from '../../src/core/task.ts';
+import type { Timeline } from '../../src/core/timeline.ts';
 import { defineGcpResources } from '../../src/deploy/gcp-resources.ts';
 import { defineResources } from '../../src/deploy/resources.ts';
 import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
@@ -119,7 +121,7 @@ describe('job events in emulator mode, on both clouds', () => {
       await sleep(500);
       const rest = await readEvents(url, { lastEventId: lastSeen });
       const all = [...first.events, ...rest.events];
-      const ids = all.map((e) => e.id);
+      const ids = all.map((e) => Number(e.id));
       expect(new Set(ids).size).toBe(ids.length);
       expect(ids).toEqual([...ids].sort((a, b) => a - b));
       expect(all.at(-1)?.type).toBe('end');
@@ -175,5 +177,48 @@ describe('job events in emulator mode, on both clouds', () => {
     ]);
     expect((await fetch(`${mode.url}/jobs/${jobId}?wait=0`)).status).toBe(400);
     expect((await fetch(`${mode.url}/jobs/${randomUUID()}/events`)).status).toBe(404);
+  }, 60_000);
+
+  it('streams the service events, and serves targets, a timeline and task pages through ingest', async () => {
+    // Prepare
+    const connected = Promise.withResolvers<void>();
+    let jobId = '';
+    const reading = readEvents(`${mode.url}/events`, {
+      enough: (events) => {
+        if (events.length > 0) connected.resolve();
+        return events.some(
+          (e) => e.type === 'job' && (e.data as JobView).jobId === jobId && (e.data as JobView).completedAt,
+        );
+      },
+    });
+    await connected.promise;
+
+    // Act
+    jobId = await submit();
+    const { events } = await reading;
+    const [targets, timeline, page, tasks] = await Promise.all([
+      getJson<{ targets: Record<string, TargetView> }>('/targets'),
+      getJson<Timeline>(`/jobs/${jobId}/timeline`),
+      getJson<{ tasks: TaskRecord[]; nextCursor: string | null }>(`/jobs/${jobId}/tasks?limit=5`),
+      getJson<{ tasks: TaskRecord[] }>(`/jobs/${jobId}/tasks`),
+    ]);
+
+    // Assess
+    const snapshot = events[0]?.data as { jobs: JobView[]; targets: Record<string, TargetView> };
+    expect(events[0]?.type).toBe('snapshot');
+    expect(Object.keys(snapshot.targets).sort()).toEqual(Object.keys(targets.targets).sort());
+    expect(Object.keys(targets.targets)).toHaveLength(2);
+    for (const target of Object.values(targets.targets)) {
+      expect(target).toMatchObject({ breaker: expect.any(String), changes: expect.any(Array) });
+      expect(target).not.toHaveProperty('inFlight');
+    }
+    expect(events.filter((e) => e.type === 'job').at(-1)?.data).toMatchObject({
+      jobId,
+      completedAt: expect.any(String),
+    });
+    const tries = tasks.tasks.flatMap((t) => t.attempts).length;
+    expect(timeline.buckets.reduce((n, b) => n + b.tries, 0)).toBe(tries);
+    expect(page.tasks.map((t) => t.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(page.nextCursor).toEqual(expect.any(String));
   }, 60_000);
 });

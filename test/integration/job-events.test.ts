@@ -69,10 +69,10 @@ describe('GET /jobs/{id}/events on the embedded engine', () => {
     await sleep(300);
     const rest = await readEvents(url, { lastEventId: lastSeen });
     const all = [...first.events, ...rest.events];
-    const ids = all.map((e) => e.id);
+    const ids = all.map((e) => Number(e.id));
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
-    expect(rest.events.every((e) => e.id > lastSeen)).toBe(true);
+    expect(rest.events.every((e) => Number(e.id) > lastSeen)).toBe(true);
     expect(all.at(-1)?.type).toBe('end');
     expect(all.filter((e) => e.type === 'end')).toHaveLength(1);
     const full = (await whole).events;

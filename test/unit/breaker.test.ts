@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type BreakerOptions, CircuitBreaker } from '../../src/core/breaker.ts';
+import { type BreakerOptions, CircuitBreaker, MAX_BREAKER_CHANGES } from '../../src/core/breaker.ts';
 
 /** A breaker on a clock the test moves by hand. */
 const breakerAt = (options: Partial<BreakerOptions> = {}) => {
@@ -209,5 +210,53 @@ describe('CircuitBreaker', () => {
     // Assess
     expect(breaker.snapshot()).toEqual({ state: 'closed', failures: 1, openedAt: 0, opened: 0 });
     expect(copy.state).toBe('open');
+  });
+
+  it('records each change of state with when it happened, the half-open one when it came due', () => {
+    // Prepare
+    const { breaker, clock } = breakerAt();
+    open(breaker, clock.now);
+    clock.now += 2_500;
+
+    // Act
+    breaker.onDispatch();
+    breaker.onFailure(clock.now);
+    clock.now += 2_000;
+    breaker.onSuccess(clock.now);
+
+    // Assess
+    expect(breaker.snapshot().changes).toEqual([
+      { at: 1_000, from: 'closed', to: 'open' },
+      { at: 3_000, from: 'open', to: 'half_open' },
+      { at: 3_500, from: 'half_open', to: 'open' },
+      { at: 5_500, from: 'open', to: 'half_open' },
+      { at: 5_500, from: 'half_open', to: 'closed' },
+    ]);
+  });
+
+  it('keeps its changes through a snapshot, and only the last MAX_BREAKER_CHANGES', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 3 * MAX_BREAKER_CHANGES }), (outages) => {
+        // Prepare
+        const { breaker, clock } = breakerAt();
+        for (let i = 0; i < outages; i++) {
+          open(breaker, clock.now);
+          clock.now += 2_000;
+          breaker.onSuccess(clock.now);
+        }
+        const copy = breakerAt().breaker;
+
+        // Act
+        copy.restore(breaker.snapshot());
+
+        // Assess
+        const changes = copy.snapshot().changes ?? [];
+        expect(changes).toHaveLength(Math.min(3 * outages, MAX_BREAKER_CHANGES));
+        expect(changes.map((c) => c.at)).toEqual(changes.map((c) => c.at).toSorted((a, b) => a - b));
+        expect(changes.every((c, i) => i === 0 || c.from === changes[i - 1]?.to)).toBe(true);
+        expect(changes.at(-1)?.to ?? 'closed').toBe('closed');
+      }),
+      { numRuns: 30 },
+    );
   });
 });

@@ -188,6 +188,39 @@ describe('JobsApi routing', () => {
   });
 });
 
+describe('the dashboard routes on the cloud', () => {
+  it('answers GET /events with 501 events-not-streamed: a function answers whole responses', async () => {
+    // Prepare
+    const { api } = subject();
+
+    // Act
+    const response = await get(api, '/events');
+
+    // Assess
+    expect(expectProblem(response, 501, 'events-not-streamed').detail).toMatch(
+      /poll GET \/jobs and GET \/targets/,
+    );
+  });
+
+  it('answers GET /targets with each target’s shared breaker and its changes, without work in flight', async () => {
+    // Prepare
+    const { api, rig } = subject();
+    await openEveryBreaker(rig);
+
+    // Act
+    const response = await get(api, '/targets');
+
+    // Assess
+    const { targets } = jsonOf<{ targets: Record<string, Record<string, unknown>> }>(response);
+    expect(Object.keys(targets).sort()).toEqual([...TARGETS].sort());
+    for (const target of Object.values(targets)) {
+      expect(target).toMatchObject({ breaker: 'open', breakerOpened: 1, attempts: 0, successRate: 0 });
+      expect(target.changes).toEqual([{ at: expect.any(String), from: 'closed', to: 'open' }]);
+      expect(target).not.toHaveProperty('inFlight');
+    }
+  });
+});
+
 describe('POST /jobs', () => {
   it('accepts a body with 202, ingesting, and a Location, before any chunk is sent', async () => {
     // Prepare

@@ -195,8 +195,8 @@ describe('summarize', () => {
     // Prepare
     const stats = scenario().snapshot();
     const loads: TargetLoad[] = [
-      { name: 'aws', inFlight: 3, load: 0.123_456, breaker: 'half_open', breakerOpened: 2 },
-      { name: 'azure', inFlight: 0, load: 0, breaker: 'closed', breakerOpened: 0 },
+      { name: 'aws', inFlight: 3, load: 0.123_456, breaker: 'half_open', breakerOpened: 2, changes: [] },
+      { name: 'azure', inFlight: 0, load: 0, breaker: 'closed', breakerOpened: 0, changes: [] },
     ];
 
     // Act

@@ -68,7 +68,7 @@ export const summarizeDurations = (data: SketchData): DurationSummary => {
  * of it (the engine; a cloud function sees only its own).
  */
 export type TargetNow = Pick<TargetLoad, 'name' | 'breaker' | 'breakerOpened'> &
-  Partial<Pick<TargetLoad, 'inFlight' | 'load'>>;
+  Partial<Pick<TargetLoad, 'inFlight' | 'load' | 'changes'>>;
 
 /** Dollars to 6 significant digits: a try costs around a millionth of a dollar, a large job dollars. */
 const roundUsd = (usd: number): number => Number(usd.toPrecision(6));
