@@ -65,9 +65,9 @@ export const FailedChunks = ({ jobId, failed }: { jobId: string; failed: number 
             {(answer?.tasks ?? []).slice(0, PAGE_TASKS).map((task) => (
               <tr key={task.index} data-index={task.index}>
                 <th scope="row">{task.index}</th>
-                <td>{task.error?.message ?? '—'}</td>
-                <td>
-                  <ol class="tries">
+                <td class="message">{task.error?.message ?? '—'}</td>
+                <td class="tries">
+                  <ol>
                     {task.attempts.map((attempt) => (
                       <Try key={attempt.attempt} attempt={attempt} />
                     ))}

@@ -94,7 +94,6 @@ export const JobPage = ({ jobId }: { jobId: string }) => {
               setRun((count) => count + 1);
             }}
           />
-          <h3>Targets</h3>
           <JobTargets stats={job.stats} />
           <Redistributions moves={moves} available={events.state !== 'unavailable'} />
           <h3>Try durations</h3>
@@ -104,7 +103,6 @@ export const JobPage = ({ jobId }: { jobId: string }) => {
             {...(timeline !== undefined && { timeline })}
             {...(timelineProblem !== undefined && { problem: timelineProblem })}
           />
-          <h3>Failed chunks</h3>
           <FailedChunks jobId={jobId} failed={job.chunksFailed} />
         </>
       )}

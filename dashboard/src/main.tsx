@@ -34,8 +34,12 @@ const App = () => {
   const service = useService();
   const announcement = useAnnouncement();
   const key = route.view === 'job' ? `job:${route.jobId}` : route.view;
-  // A new view takes the focus to its heading, so that a screen reader starts reading there.
-  useEffect(() => document.getElementById('view-title')?.focus(), [key]);
+  // A new view takes the focus to its heading, so that a screen reader starts reading there; where the
+  // service is not live, it shows what the service holds now.
+  useEffect(() => {
+    document.getElementById('view-title')?.focus();
+    service.refresh();
+  }, [key]);
   const current = (view: string) => (route.view === view ? 'page' : undefined);
   return (
     <>

@@ -13,13 +13,15 @@ export interface Service {
   feed: FeedState;
   /** Why jobs or targets could not be read, when they could not. */
   problem?: string;
+  /** Reads jobs and targets again where they are not live; nothing while they are. */
+  refresh: () => void;
 }
 
 const newestFirst = (a: JobView, b: JobView) => b.createdAt.localeCompare(a.createdAt);
 
 /**
  * Opens GET /events for the page's lifetime. Where the server has no such stream, reads GET /jobs (up to
- * 1000) and GET /targets once instead, and says that live updates are not available.
+ * 1000) and GET /targets instead, again on `refresh`, and says that live updates are not available.
  */
 export const useService = (): Service => {
   const [jobs, setJobs] = useState<JobView[]>([]);
@@ -61,5 +63,8 @@ export const useService = (): Service => {
     },
     readOnce,
   );
-  return { jobs, targets, feed: state, ...(problem !== undefined && { problem }) };
+  const refresh = () => {
+    if (state === 'unavailable') readOnce();
+  };
+  return { jobs, targets, feed: state, refresh, ...(problem !== undefined && { problem }) };
 };
