@@ -49,4 +49,4 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-copyFileSync(new URL('dashboard/index.html', root), `${dashboard}index.html`);
+for (const file of ['index.html', 'icon.svg']) copyFileSync(new URL(`dashboard/${file}`, root), dashboard + file);

@@ -1,4 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveDashboard } from '../../src/util/dashboard-assets.ts';
 import { startTestServer, type TestServer } from '../support/local-server.ts';
 
 let served: TestServer;
@@ -54,5 +57,38 @@ describe('fanout serve: the dashboard', () => {
     expect(await jobs.json()).toMatchObject({ jobs: [] });
     expect(up.status).toBe(404);
     expect(up.headers.get('content-type')).toBe('application/problem+json');
+  });
+});
+
+describe('serveDashboard: a bare http server, as emulator mode runs', () => {
+  it('answers the page and its files, and leaves the rest to the server', async () => {
+    // Prepare
+    const server = createServer(async (req, res) => {
+      if (await serveDashboard(req, res)) return;
+      res.writeHead(418).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const at = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    try {
+      // Act
+      const [page, icon, head, other] = await Promise.all([
+        fetch(`${at}/?from=here`),
+        fetch(`${at}/dashboard/icon.svg`),
+        fetch(`${at}/dashboard/app.js`, { method: 'HEAD' }),
+        fetch(`${at}/jobs`),
+      ]);
+
+      // Assess
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(await page.text()).toContain('/dashboard/app.js');
+      expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+      expect(head.status).toBe(200);
+      expect(await head.text()).toBe('');
+      expect(other.status).toBe(418);
+    } finally {
+      server.close();
+    }
   });
 });
