@@ -13,7 +13,13 @@ type Route = { view: 'jobs' } | { view: 'job'; jobId: string } | { view: 'target
 
 const routeOf = (hash: string): Route => {
   const job = /^#\/jobs\/([^/]+)$/.exec(hash);
-  if (job?.[1] !== undefined) return { view: 'job', jobId: decodeURIComponent(job[1]) };
+  if (job?.[1] !== undefined) {
+    try {
+      return { view: 'job', jobId: decodeURIComponent(job[1]) };
+    } catch {
+      // A hash typed by hand with a stray `%` names no job: the list, then.
+    }
+  }
   if (hash === '#/targets') return { view: 'targets' };
   if (hash === '#/submit') return { view: 'submit' };
   return { view: 'jobs' };
