@@ -1,8 +1,9 @@
 // Bundles the CLI and the engine's worker into dist/ with esbuild: Node then loads plain JavaScript, one
 // file per entry, instead of stripping the types of ~60 TypeScript modules in the main thread and again
 // in every worker thread. Run by `npm run build`, and by npm itself on `npm ci` (the `prepare` script).
+// The dashboard (dashboard/) goes to dist/dashboard/: one script, one style sheet and the page, no CDN.
 // Plain JavaScript so that it runs on any Node, before anything has been built.
-import { rmSync } from 'node:fs';
+import { copyFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const root = new URL('../', import.meta.url);
@@ -30,3 +31,22 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+const dashboard = `${outdir}dashboard/`;
+await build({
+  absWorkingDir: root.pathname,
+  // app.js and app.css: the style sheets the script imports (its own, uPlot's) land in app.css.
+  entryPoints: { app: 'dashboard/src/main.tsx' },
+  outdir: dashboard,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  minify: true,
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+for (const file of ['index.html', 'icon.svg']) copyFileSync(new URL(`dashboard/${file}`, root), dashboard + file);

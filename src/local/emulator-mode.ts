@@ -32,6 +32,7 @@ import type { GcpResources } from '../deploy/gcp-resources.ts';
 import { type ProvisionedAws, provisionAws } from '../deploy/provision.ts';
 import { type ProvisionedGcp, provisionGcp } from '../deploy/provision-gcp.ts';
 import type { Resources } from '../deploy/resources.ts';
+import { serveDashboard } from '../util/dashboard-assets.ts';
 import { EMULATOR_HOST } from './emulators.ts';
 import { answerEvents, ingestReaders, tableJobEvents } from './event-route.ts';
 import { PayloadTooLargeError, toHttpApiEvent, writeHttpApiResult } from './http-api-event.ts';
@@ -272,7 +273,8 @@ export const startEmulatorMode = async (options: EmulatorModeOptions): Promise<E
   const serviceEvents = new ServiceEvents(ingestReaders(invokeIngest), { intervalMs: 1000, onError });
   const server = createServer(async (req, res) => {
     try {
-      if (await answerEvents(jobEvents, serviceEvents, req, res)) return;
+      if ((await serveDashboard(req, res)) || (await answerEvents(jobEvents, serviceEvents, req, res)))
+        return;
       const event = await toHttpApiEvent(req);
       const refusal = options.requireSigV4 && (await checkSigV4(event, options.requireSigV4));
       if (refusal) {

@@ -9,6 +9,7 @@ import { FOLLOWED_JOBS, ServiceEvents } from '../core/service-events.ts';
 import type { Engine } from '../engine/engine.ts';
 import { EngineJobEvents } from '../engine/engine-job-events.ts';
 import { notifyJobEnds, startWebhooks } from '../engine/engine-notifications.ts';
+import { answerDashboard } from '../util/dashboard-assets.ts';
 import { type ApiResponse, problem } from '../util/http.ts';
 import { createMetrics } from './metrics.ts';
 import { RequestGuard } from './request-guard.ts';
@@ -158,6 +159,7 @@ export const startLocalServer = async (
         const settled = guard.answer(method, headers);
         const response =
           settled ??
+          (await answerDashboard(method, path)) ??
           (await api.handle({
             method,
             path,
