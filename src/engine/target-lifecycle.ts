@@ -93,12 +93,15 @@ export const targetLifecycle = (target: string, parts: EngineParts): TryLifecycl
         job.stats.duplicateDropped();
         parts.events.emit('duplicate', { jobId: message.jobId, target });
       },
+      // Picked by the balancer when it was sent, so it counted as in flight there until now.
       cancelled: ({ message }, job) => {
+        parts.balancer.release(target, 'neutral', message.routedAt);
         job.stats.taskCancelled(message.attempt === 1 ? TaskState.pending : TaskState.retrying);
         job.taskFinished(false);
         parts.admission.release(message.data);
       },
       refused: ({ id, message }, reason) => {
+        parts.balancer.release(target, 'neutral', message.routedAt);
         const { jobId, index, attempt } = message;
         parts.events.emit('refused', { jobId, index, attempt, target, deliveryId: id, reason });
       },

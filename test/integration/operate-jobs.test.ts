@@ -115,6 +115,11 @@ describe('DELETE /jobs/{id} in mid-job', () => {
     const refused = await problemOf(result);
     expect(refused).toMatchObject({ status: 409, body: { type: 'urn:fanout:problem:job-cancelled' } });
     expect(refused.body.detail).toContain(`${count('cancelled')} cancelled`);
+    // Its cancelled tries no longer count as the targets' load (they once did, for ever).
+    const { targets } = (await (await fetch(`${url}/targets`)).json()) as {
+      targets: Record<string, { inFlight: number }>;
+    };
+    expect(Object.values(targets).map((t) => t.inFlight)).toEqual(Object.values(targets).map(() => 0));
   });
 
   it('cancels a job still reading its input: its total is what was enqueued', {
