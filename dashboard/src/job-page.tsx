@@ -64,9 +64,16 @@ export const JobPage = ({ jobId }: { jobId: string }) => {
   // The fragment is never sent: a new one only makes a new stream, which replays the log from its start.
   const events = useEventSource(`${jobPath(jobId)}/events#${run}`, {
     progress: onProgress,
-    end: () => {
+    // A stream opened after a re-run replays the first run's `end` before the re-run's events: only the
+    // end the job still stands at closes it.
+    end: (data) => {
       onProgress();
-      events.stop();
+      const ended = (data as JobView).completedAt;
+      request<JobView>(jobPath(jobId))
+        .then((now) => {
+          if (now.completedAt !== null && now.completedAt === ended) events.stop();
+        })
+        .catch((error) => setProblem(messageOf(error)));
     },
     redistribution: (data) => {
       const move = data as Redistribution;

@@ -28,7 +28,7 @@ export const JobCounts = ({ job }: { job: JobView }) => {
       >
         <div class={`bar ${job.status}`} style={{ width: `${job.percentComplete}%` }} />
       </div>
-      <dl class="counts">
+      <dl class="counts" data-job-summary>
         {counts.map(([field, label, value]) => (
           <div key={field}>
             <dt>{label}</dt>

@@ -5,7 +5,11 @@ import type { JobStats, Redistribution } from './types.ts';
 /** Each target's share of the job's tries and of its completions, and what was moved to it. */
 export const JobTargets = ({ stats }: { stats: JobStats | undefined }) => {
   const targets = Object.entries(stats?.targets ?? {});
-  const tries = Math.max(1, stats?.attempts ?? 0);
+  // The targets count tries that ended; the job's `attempts` also counts those still running.
+  const tries = Math.max(
+    1,
+    targets.reduce((sum, [, target]) => sum + target.attempts, 0),
+  );
   return (
     <ScrollBox label="Targets of this job table">
       <table>

@@ -10,14 +10,24 @@ const SERIES = [
   { label: 'failed', stroke: '#b3261e' },
 ];
 
-/** The timeline as uPlot's columns: bucket starts in seconds, then each series per second. */
+/**
+ * The timeline as uPlot's columns: bucket starts in seconds, then each series per second, and the last
+ * bucket's end with no values, so that a job's first bucket alone still spans its width (uPlot widens an
+ * empty range to years).
+ */
 const columns = (timeline: Timeline): uPlot.AlignedData => {
   const perSecond = 1000 / timeline.bucketMs;
+  const starts = timeline.buckets.map((bucket) => Date.parse(bucket.at) / 1000);
+  const end = (starts.at(-1) ?? Date.now() / 1000) + timeline.bucketMs / 1000;
+  const series = (count: (bucket: Timeline['buckets'][number]) => number) => [
+    ...timeline.buckets.map((bucket) => count(bucket) * perSecond),
+    null,
+  ];
   return [
-    timeline.buckets.map((bucket) => Date.parse(bucket.at) / 1000),
-    timeline.buckets.map((bucket) => bucket.tries * perSecond),
-    timeline.buckets.map((bucket) => bucket.completed * perSecond),
-    timeline.buckets.map((bucket) => bucket.failed * perSecond),
+    [...starts, end],
+    series((bucket) => bucket.tries),
+    series((bucket) => bucket.completed),
+    series((bucket) => bucket.failed),
   ];
 };
 
@@ -34,7 +44,6 @@ export const ThroughputChart = ({ timeline, problem }: { timeline?: Timeline; pr
         width: element.clientWidth,
         height: HEIGHT,
         legend: { show: false },
-        axes: [{}, { label: 'per second' }],
         series: [{}, ...SERIES.map((series) => ({ ...series, width: 2 }))],
       },
       columns(timeline),
@@ -72,7 +81,8 @@ export const ThroughputChart = ({ timeline, problem }: { timeline?: Timeline; pr
             </li>
           ))}
         </ul>
-        {timeline.buckets.length} buckets of {timeline.bucketMs / 1000} s
+        {timeline.buckets.length} bucket{timeline.buckets.length === 1 ? '' : 's'} of{' '}
+        {timeline.bucketMs / 1000} s
         {last !== undefined &&
           `; the latest: ${last.tries} tries, ${last.completed} completed, ${last.failed} failed`}
         .

@@ -53,6 +53,9 @@ export interface JobView {
   percentComplete: number;
   createdAt: string;
   updatedAt: string;
+  startedAt: string | null;
+  /** When it reached the status it ended in; null while it runs. */
+  completedAt: string | null;
   error?: string;
   stats?: JobStats;
 }
