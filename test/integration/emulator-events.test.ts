@@ -19,6 +19,7 @@ import { defineResources } from '../../src/deploy/resources.ts';
 import { type EmulatorMode, startEmulatorMode } from '../../src/local/emulator-mode.ts';
 import { emulatorEnvironment, PUBSUB_PROJECT_ID } from '../../src/local/emulator-state.ts';
 import type { SseMessage } from '../../src/util/sse.ts';
+import { launchChromium } from '../support/browser.ts';
 import { awsClientConfig, type Moto, startMoto } from '../support/moto.ts';
 import { type PubsubEmulator, startPubsubEmulator } from '../support/pubsub.ts';
 import { readEvents } from '../support/sse.ts';
@@ -220,5 +221,31 @@ describe('job events in emulator mode, on both clouds', () => {
     expect(timeline.buckets.reduce((n, b) => n + b.tries, 0)).toBe(tries);
     expect(page.tasks.map((t) => t.index)).toEqual([0, 1, 2, 3, 4]);
     expect(page.nextCursor).toEqual(expect.any(String));
+  }, 60_000);
+
+  it('serves the dashboard, which lists the jobs and targets the ingest function answers', async () => {
+    // Prepare
+    const browser = await launchChromium();
+    try {
+      const page = await (await browser.newContext()).newPage();
+      const { jobs } = await getJson<{ jobs: JobView[] }>('/jobs');
+
+      // Act
+      await page.goto(`${mode.url}/`);
+      const rows = page.getByRole('table', { name: 'Jobs' }).locator('tr[data-job-id]');
+      await rows.first().waitFor();
+      const listed = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-job-id')));
+      await page.getByRole('link', { name: 'Targets' }).click();
+      const targets = page.getByRole('table', { name: 'Targets' }).locator('tr[data-target]');
+      await targets.first().waitFor();
+
+      // Assess
+      expect(listed).toEqual(jobs.map((job) => job.jobId));
+      expect(await targets.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-target')))).toEqual(
+        expect.arrayContaining(['aws', 'gcp']),
+      );
+    } finally {
+      await browser.close();
+    }
   }, 60_000);
 });
