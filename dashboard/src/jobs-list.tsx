@@ -1,10 +1,10 @@
 import { useState } from 'preact/hooks';
 import { age, percent, shortId, statusLabel, usd } from './format.ts';
-import { describeFeed } from './live.ts';
 import { Pager } from './pager.tsx';
 import { ScrollBox } from './scroll-box.tsx';
 import type { Service } from './service.ts';
 import { JOB_STATUSES } from './types.ts';
+import { ViewHeader } from './view-header.tsx';
 
 /** Rows on the page at once: the table never holds the whole list. */
 const PAGE_ROWS = 50;
@@ -19,13 +19,7 @@ export const JobsList = ({ service }: { service: Service }) => {
   const rows = shown.slice(current * PAGE_ROWS, (current + 1) * PAGE_ROWS);
   return (
     <section aria-labelledby="view-title">
-      <h2 id="view-title" tabIndex={-1}>
-        Jobs
-      </h2>
-      <p class="feed">
-        {describeFeed(service.feed)}
-        {service.problem !== undefined && ` (${service.problem})`}
-      </p>
+      <ViewHeader title="Jobs" service={service} />
       <label class="filter">
         Status{' '}
         <select

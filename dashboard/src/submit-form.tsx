@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
+import { PRIORITIES, Strategy } from '../../src/core/constants.ts';
 import { messageOf, request, withQuery } from './api.ts';
 
-const STRATEGIES = ['least_loaded', 'round_robin', 'random', 'weighted', 'cheapest'];
-const PRIORITIES = ['high', 'medium', 'low'];
+const STRATEGIES = Object.values(Strategy);
 const ACCEPTED_TYPES = new Set(['text/plain', 'application/x-ndjson', 'application/octet-stream']);
 
 /** The media type POST /jobs takes that fits the file: its own when accepted, by its name when not. */
@@ -72,24 +72,8 @@ export const SubmitForm = ({ knownTargets }: { knownTargets: string[] }) => {
           Targets
           <input type="text" name="targets" placeholder={knownTargets.join(',') || 'all'} />
         </label>
-        <label>
-          Strategy
-          <select name="strategy">
-            <option value="">the configured one</option>
-            {STRATEGIES.map((name) => (
-              <option key={name}>{name}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Priority
-          <select name="priority">
-            <option value="">the configured one</option>
-            {PRIORITIES.map((name) => (
-              <option key={name}>{name}</option>
-            ))}
-          </select>
-        </label>
+        <Choice label="Strategy" name="strategy" options={STRATEGIES} />
+        <Choice label="Priority" name="priority" options={PRIORITIES} />
         <button type="submit" disabled={sending}>
           Submit job
         </button>
@@ -100,3 +84,16 @@ export const SubmitForm = ({ knownTargets }: { knownTargets: string[] }) => {
     </section>
   );
 };
+
+/** A select whose empty option leaves the choice to the service's configuration. */
+const Choice = ({ label, name, options }: { label: string; name: string; options: readonly string[] }) => (
+  <label>
+    {label}
+    <select name={name}>
+      <option value="">the configured one</option>
+      {options.map((option) => (
+        <option key={option}>{option}</option>
+      ))}
+    </select>
+  </label>
+);

@@ -1,8 +1,8 @@
 import { ms, percent, statusLabel, time } from './format.ts';
-import { describeFeed } from './live.ts';
 import { ScrollBox } from './scroll-box.tsx';
 import type { Service } from './service.ts';
 import type { TargetFigures } from './types.ts';
+import { ViewHeader } from './view-header.tsx';
 
 /** The changes of a target's breaker, newest first, folded away. */
 const BreakerChanges = ({ name, target }: { name: string; target: TargetFigures }) => (
@@ -26,13 +26,7 @@ export const TargetsView = ({ service }: { service: Service }) => {
   const entries = Object.entries(service.targets ?? {});
   return (
     <section aria-labelledby="view-title">
-      <h2 id="view-title" tabIndex={-1}>
-        Targets
-      </h2>
-      <p class="feed">
-        {describeFeed(service.feed)}
-        {service.problem !== undefined && ` (${service.problem})`}
-      </p>
+      <ViewHeader title="Targets" service={service} />
       {service.targets === undefined ? (
         <p>Targets not available.</p>
       ) : (
