@@ -64,7 +64,17 @@ const send = ({
     req.end(body);
   });
 
-const JOB_OPTIONS = ['pipeline', 'chunking', 'chunkSize', 'maxAttempts', 'strategy', 'targets', 'status'];
+const JOB_OPTIONS = [
+  'pipeline',
+  'chunking',
+  'chunkSize',
+  'maxAttempts',
+  'strategy',
+  'targets',
+  'status',
+  'limit',
+  'cursor',
+];
 const OPTION_VALUES = [
   'lines',
   'bytes',
@@ -89,6 +99,10 @@ const OPTION_VALUES = [
   'azure',
   'failed',
   'pending',
+  '1000',
+  '1001',
+  'MA',
+  'bm90IGEgY3Vyc29y',
 ];
 
 /** An encoded query value: as a URL would carry it, raw, or with odd escapes. */
@@ -124,7 +138,7 @@ const path = fc.oneof(
   {
     weight: 3,
     arbitrary: fc
-      .tuple(idPart, fc.constantFrom('', '/', '/result', '/tasks', '/tasks/', '/junk'))
+      .tuple(idPart, fc.constantFrom('', '/', '/result', '/tasks', '/tasks/', '/timeline', '/junk'))
       .map(([id, rest]) => `/jobs/${id}${rest}`),
   },
   {
@@ -137,6 +151,11 @@ const path = fc.oneof(
       '/metrics',
       '/jobs/',
       '/',
+      '/targets',
+      '/dashboard/app.js',
+      '/dashboard/%2e%2e/package.json',
+      '/dashboard/..%2Fpackage.json',
+      '/dashboard/',
     ),
   },
   { weight: 1, arbitrary: fc.webPath().map((p) => p.replace(/[^\x21-\x7e]/g, encodeURIComponent) || '/x') },
