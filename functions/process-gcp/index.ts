@@ -45,9 +45,10 @@ const processGcp = async (event: CloudEvent<MessagePublishedData>): Promise<void
     throw error;
   }
   // Push has no per-message delay: a retry's backoff is waited out here, up to the longest backoff.
-  const wait = Number(pushed?.attributes?.[PUBSUB.delayUntilAttribute] ?? 0) - Date.now();
-  if (wait > runtime.config.retry.max_delay_ms) throw new DeliveryNotSettledError(id);
-  if (wait > 0) await setTimeout(wait);
+  const until = Number(pushed?.attributes?.[PUBSUB.delayUntilAttribute] ?? 0);
+  if (until - Date.now() > runtime.config.retry.max_delay_ms) throw new DeliveryNotSettledError(id);
+  // A timer may fire a millisecond before the wall clock reaches its end: wait until the clock says so.
+  for (let wait = until - Date.now(); wait > 0; wait = until - Date.now()) await setTimeout(wait);
   const attempt = event.data?.deliveryAttempt;
   // Without a delivery count (the emulator's push has none) every delivery may be a redelivery.
   const redelivered = attempt === undefined || attempt > 1;
