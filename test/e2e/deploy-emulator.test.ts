@@ -182,7 +182,8 @@ describe('npm run deploy:emulator', () => {
     let code: number | null;
     try {
       const url = await matchOnStderr(child, /the HTTP API listens on (http:\/\/\S+)/);
-      const accepted = await fetch(`${url}/jobs?chunkSize=1024&pipeline=${PIPELINE}`, {
+      // With 4 tries, 20% failures fail a chunk for good once in 625: 1 job in 16 of 40 chunks. Ten tries.
+      const accepted = await fetch(`${url}/jobs?chunkSize=1024&maxAttempts=10&pipeline=${PIPELINE}`, {
         method: 'POST',
         headers: { 'content-type': 'text/plain' },
         body: INPUT,
