@@ -143,11 +143,13 @@ describe('fanout serve with jobs.ttl_seconds=1', () => {
       `fanout serve, jobs.ttl_seconds=1: RSS ${afterFirst.rssKib} KiB after ${FIRST} jobs, ${halfway.rssKib} KiB after ${HALFWAY}, ${atEnd.rssKib} KiB after ${JOBS}; ` +
         `disk ${afterFirst.disk.bytes} B in ${afterFirst.disk.files} files after ${FIRST}, ${atEnd.disk.bytes} B in ${atEnd.disk.files} files after ${JOBS}`,
     );
-    // The process warms up (JIT code, heap limits, allocator arenas) over its first few hundred jobs, by
-    // 10-15 % on a 2-core machine, then stays flat: growth is bounded against the halfway point, and loosely
-    // against the first 100. Without expiry every job keeps its run, task records and result file.
-    expect(atEnd.rssKib).toBeLessThanOrEqual(halfway.rssKib * 1.1);
-    expect(atEnd.rssKib).toBeLessThanOrEqual(afterFirst.rssKib * 1.25);
+    // The process warms up (JIT code, heap limits, allocator arenas) over its first few hundred jobs, then
+    // stays flat, but its settled RSS still wanders by up to ~17% between runs of the same code on a 2-core
+    // machine. These jobs are small: what proves expiry is the disk, the list and the 404 below (without
+    // expiry the disk holds 1,000 files and RSS grew 212 -> 239 MiB, inside that noise), and the RSS
+    // bounds catch only a gross leak.
+    expect(atEnd.rssKib).toBeLessThanOrEqual(halfway.rssKib * 1.25);
+    expect(atEnd.rssKib).toBeLessThanOrEqual(afterFirst.rssKib * 1.4);
     expect(atEnd.disk.bytes).toBeLessThanOrEqual(afterFirst.disk.bytes * 1.1);
     expect(atEnd.disk.files).toBeLessThanOrEqual(afterFirst.disk.files);
     const listed = (await (await fetch(`${url}/jobs`)).json()) as { jobs: unknown[] };
