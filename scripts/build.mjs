@@ -32,6 +32,9 @@ await build({
   logLevel: 'warning',
 });
 
+// `fanout emulators` starts moto through this script, found next to the code that starts it.
+copyFileSync(new URL('src/local/moto_server_serialized.py', root), `${outdir}moto_server_serialized.py`);
+
 const dashboard = `${outdir}dashboard/`;
 await build({
   absWorkingDir: root.pathname,

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { EmulatorError } from './errors.ts';
 
 export const EmulatorKind = { moto: 'moto', pubsub: 'pubsub' } as const;
@@ -26,8 +27,9 @@ interface EmulatorSpec {
 
 const SPECS: Record<EmulatorKind, EmulatorSpec> = {
   moto: {
-    command: 'moto_server',
-    args: () => ['-H', EMULATOR_HOST, '-p', '0'],
+    // moto_server with DynamoDB's requests one at a time, for DynamoDB's atomicity (see the script).
+    command: 'python3',
+    args: () => [MOTO_SERIALIZED, '-H', EMULATOR_HOST, '-p', '0'],
     marker: 'moto_server',
     resetPath: '/moto-api/reset',
     printsPort: true,
@@ -40,6 +42,9 @@ const SPECS: Record<EmulatorKind, EmulatorSpec> = {
     printsPort: false,
   },
 };
+
+/** Next to this module in src/local/, and copied next to the bundle into dist/ by the build. */
+const MOTO_SERIALIZED = fileURLToPath(new URL('moto_server_serialized.py', import.meta.url));
 
 const MOTO_PORT_LINE = /Running on http:\/\/127\.0\.0\.1:(\d+)/;
 const POLL_MS = 50;
