@@ -1,10 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Files that measure a process's memory, or push 1,000 chunks through moto within a deadline: they run
- * after the others, one at a time (under a second file they failed, on a machine busy with other work).
+ * Files that measure a process's memory, or push hundreds of chunks through moto within a deadline
+ * while one emulator is killed: they run after the others, one at a time (under a second file they
+ * failed, on a machine busy with other work; stranded-work's functions timed out 24 times).
  */
-const ALONE = ['test/integration/serve-expiry.test.ts', 'test/e2e/cross-cloud.test.ts'];
+const ALONE = [
+  'test/integration/serve-expiry.test.ts',
+  'test/e2e/cross-cloud.test.ts',
+  'test/e2e/stranded-work.test.ts',
+];
 
 export default defineConfig({
   test: {
