@@ -5,6 +5,7 @@ import { MemoryQueue } from '../../src/adapters/local/memory-queue.ts';
 import { MemoryResultStore } from '../../src/adapters/local/memory-result-store.ts';
 import { MemoryTaskStore } from '../../src/adapters/local/memory-task-store.ts';
 import { ChunkRecords } from '../../src/cloud/chunk-records.ts';
+import { CloudJobs } from '../../src/cloud/cloud-jobs.ts';
 import { type IngestStepMessage, type IngestStepOutcome, IngestSteps } from '../../src/cloud/ingest-steps.ts';
 import { JobPlans } from '../../src/cloud/job-plans.ts';
 import type { ChunkDelivery, ChunkMessage } from '../../src/cloud/messages.ts';
@@ -292,3 +293,17 @@ export const collect = async (source: AsyncIterable<Uint8Array>): Promise<string
   for await (const part of source) parts.push(part);
   return decode(Buffer.concat(parts));
 };
+
+/** The ingest function's job service over a rig, its stats read from `stats`. */
+export const cloudJobs = (rig: CloudRig, stats: StatsReader = new MemoryStats()): CloudJobs =>
+  new CloudJobs({
+    registry: rig.registry,
+    tasks: rig.tasks,
+    inputs: rig.bodies,
+    segments: rig.inputs,
+    results: rig.results,
+    router: rig.router,
+    ingestSteps: rig.ingestSteps,
+    idempotency: rig.idempotency,
+    stats,
+  });

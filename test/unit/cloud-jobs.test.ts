@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readOne } from '../../src/adapters/result-reading.ts';
-import { CloudJobs } from '../../src/cloud/cloud-jobs.ts';
+import type { CloudJobs } from '../../src/cloud/cloud-jobs.ts';
 import type { ChunkMessage } from '../../src/cloud/messages.ts';
 import { sha256Hex } from '../../src/core/chunker.ts';
 import { ChunkingMode, JobStatus, Strategy, TaskState } from '../../src/core/constants.ts';
@@ -10,6 +10,7 @@ import type { JobListCursor } from '../../src/core/job-operations.ts';
 import { chaosRoll } from '../../src/core/pipeline/steps/chaos.ts';
 import {
   type CloudRig,
+  cloudJobs,
   cloudRig,
   collect,
   deliver,
@@ -21,19 +22,6 @@ import {
   runQueues,
   stageJob,
 } from '../support/cloud.ts';
-
-const cloudJobs = (rig: CloudRig, stats = new MemoryStats()): CloudJobs =>
-  new CloudJobs({
-    registry: rig.registry,
-    tasks: rig.tasks,
-    inputs: rig.bodies,
-    segments: rig.inputs,
-    results: rig.results,
-    router: rig.router,
-    ingestSteps: rig.ingestSteps,
-    idempotency: rig.idempotency,
-    stats,
-  });
 
 /** A rig whose ingest packs `segmentBytes` into a segment, and its jobs. */
 const rigged = (segmentBytes?: number, stats = new MemoryStats()) => {

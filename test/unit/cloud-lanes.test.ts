@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { CloudJobs } from '../../src/cloud/cloud-jobs.ts';
 import type { ChunkMessage } from '../../src/cloud/messages.ts';
 import { Reconciler } from '../../src/cloud/reconciler.ts';
 import { PRIORITIES, type Priority, Strategy, TaskState } from '../../src/core/constants.ts';
 import {
   type CloudRig,
+  cloudJobs,
   cloudRig,
   deliver,
   drain,
@@ -15,19 +15,6 @@ import {
   stageJob,
   TARGETS,
 } from '../support/cloud.ts';
-
-const cloudJobs = (rig: CloudRig, stats: MemoryStats): CloudJobs =>
-  new CloudJobs({
-    registry: rig.registry,
-    tasks: rig.tasks,
-    inputs: rig.bodies,
-    segments: rig.inputs,
-    results: rig.results,
-    router: rig.router,
-    ingestSteps: rig.ingestSteps,
-    idempotency: rig.idempotency,
-    stats,
-  });
 
 /** Every message waiting in lane `lane` of every target, handed out. */
 const drainLane = async (rig: CloudRig, lane: Priority): Promise<ChunkMessage[]> =>
